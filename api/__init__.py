@@ -1,0 +1,1 @@
+"""The edge: the `tracker` command and (later) the Flask JSON API."""

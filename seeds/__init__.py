@@ -1,0 +1,24 @@
+"""The founding article's facts as fact reports, and a loader that records them."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tracker.application import ConflictTracker, RecordResult
+
+
+def seed_reports() -> list[dict[str, Any]]:
+    """The seed reports in the order they were first published (file name order)."""
+    files = sorted(
+        (f for f in resources.files(__package__).iterdir() if f.name.endswith(".json")),
+        key=lambda f: f.name,
+    )
+    return [json.loads(f.read_text(encoding="utf-8")) for f in files]
+
+
+def load_seeds(tracker: ConflictTracker, recorded_by: str = "seed") -> list[RecordResult]:
+    """Records every seed report; reports already recorded record nothing."""
+    return [tracker.record_report(report, recorded_by=recorded_by) for report in seed_reports()]

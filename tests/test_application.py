@@ -1,0 +1,149 @@
+"""The application service, on the embedded SQLite store and on real PostgreSQL."""
+
+import copy
+
+import pytest
+
+from tests.conftest import base_report
+from tracker.exceptions import ReportConflictError, ReportValidationError
+
+
+def log_size(tracker) -> int:
+    return tracker.max_position()
+
+
+def test_a_report_records_all_its_facts_in_one_save(tracker):
+    # Record a report of two actors, an incident and a figure.
+    result = tracker.record_report(base_report(), recorded_by="analyst-1")
+
+    # One event per fact, plus the report itself, at consecutive positions.
+    assert result.recorded
+    assert result.positions == list(range(1, 6))
+    events = tracker.list_events()["events"]
+    assert [e["type"] for e in events] == [
+        "ReportRecorded", "ActorRegistered", "ActorRegistered", "IncidentReported",
+        "CasualtiesReported"]
+    # Every event carries its provenance.
+    for e in events:
+        assert e["provenance"]["report"] == "r-base"
+        assert e["provenance"]["source"]["name"] == "Ministry"
+        assert e["provenance"]["recorded_by"] == "analyst-1"
+        assert e["provenance"]["recorded_at"]
+
+
+def test_the_same_report_twice_records_one_set_of_events(tracker):
+    tracker.record_report(base_report())
+    again = tracker.record_report(base_report())
+    assert not again.recorded and again.positions == []
+    assert log_size(tracker) == 5
+
+
+def test_the_same_id_with_other_content_is_refused(tracker):
+    tracker.record_report(base_report())
+    changed = base_report()
+    changed["facts"][3]["killed"] = 31
+    with pytest.raises(ReportConflictError, match="r-base"):
+        tracker.record_report(changed)
+    assert log_size(tracker) == 5
+
+
+@pytest.mark.parametrize("fact, field", [
+    ({"fact": "casualties", "incident": "nowhere", "killed": 3}, "incident"),
+    ({"fact": "role", "person": "ghost", "group": "jnim", "role": "leader"}, "person"),
+    ({"fact": "role", "person": "jnim", "group": "jnim", "role": "leader"}, "person"),
+    ({"fact": "incident", "id": "x", "date": "2020-01-01", "type": "battle",
+      "location": {"name": "X", "country": "Mali"}, "actors": [{"actor": "ghost"}]},
+     "actors.0.actor"),
+    ({"fact": "correction", "target": {"incident": "nowhere"}, "field": "date",
+      "value": "2020-01-01", "reason": "r"}, "target.incident"),
+    ({"fact": "rumour", "text": "x"}, "fact"),
+    ({"fact": "casualties", "incident": "niaki"}, "killed"),
+    ({"fact": "casualties", "incident": "niaki", "killed": "many"}, "killed"),
+])
+def test_an_invalid_fact_refuses_the_whole_report(tracker, fact, field):
+    tracker.record_report(base_report())
+    before = tracker.list_events(limit=1000)
+    report = {"report": "r-bad", "source": {"name": "S", "kind": "media"},
+              "facts": [{"fact": "alias", "actor": "jnim", "alias": "Nusrat"}, fact]}
+
+    with pytest.raises(ReportValidationError) as info:
+        tracker.record_report(report)
+
+    assert [(e.index, e.field) for e in info.value.errors] == [(1, field)]
+    assert tracker.list_events(limit=1000) == before
+
+
+def test_a_correction_changes_the_value_and_keeps_the_old_one_in_history(tracker):
+    tracker.record_report(base_report())
+    tracker.record_report({"report": "r-fix", "source": {"name": "Desk", "kind": "analyst"},
+                           "facts": [{"fact": "correction", "target": {"incident": "niaki"},
+                                      "field": "date", "value": "2020-11-13",
+                                      "reason": "announcement date"}]})
+
+    assert str(tracker.get_entity("incident", "niaki")["details"]["date"]) == "2020-11-13"
+    history = tracker.get_history("incident", "niaki")
+    corrected = history[-1]
+    assert corrected["type"] == "IncidentCorrected"
+    assert corrected["payload"]["previous"] == "2020-11-12"
+    assert corrected["payload"]["value"] == "2020-11-13"
+    assert corrected["provenance"]["report"] == "r-fix"
+    assert corrected["position"] == tracker.max_position()
+    assert history[0]["payload"]["details"]["date"] == "2020-11-12"
+
+
+def test_a_correction_to_the_current_value_records_only_the_report(tracker):
+    tracker.record_report(base_report())
+    result = tracker.record_report({
+        "report": "r-same", "source": {"name": "Desk", "kind": "analyst"},
+        "facts": [{"fact": "correction", "target": {"incident": "niaki"}, "field": "date",
+                   "value": "2020-11-12", "reason": "check"}]})
+    assert len(result.positions) == 1
+
+
+def test_retracting_a_report_withdraws_its_facts_but_keeps_them_in_history(tracker):
+    tracker.record_report(base_report())
+    second = {"report": "r-second", "source": {"name": "Blog", "kind": "media"},
+              "facts": [{"fact": "casualties", "incident": "niaki", "killed": 300}]}
+    tracker.record_report(second)
+
+    tracker.record_report({"report": "r-retract", "source": {"name": "Desk", "kind": "analyst"},
+                           "facts": [{"fact": "retraction", "target": {"report": "r-second"},
+                                      "reason": "fabricated figure"}]})
+
+    incident = tracker.get_entity("incident", "niaki")
+    assert [f["killed"] for f in incident["figures"].values()] == [30]
+    assert tracker.get_entity("report", "r-second")["retracted"] == "fabricated figure"
+    types = [e["type"] for e in tracker.get_history("incident", "niaki")]
+    assert types == ["IncidentReported", "CasualtiesReported", "CasualtiesReported",
+                     "IncidentReportRetracted"]
+
+
+def test_a_death_ends_the_roles_in_the_same_save(tracker):
+    report = copy.deepcopy(base_report())
+    report["facts"] += [
+        {"fact": "actor", "id": "moussa", "name": "Bah ag Moussa", "kind": "person"},
+        {"fact": "death", "person": "moussa", "date": "2020-11-10", "incident": "niaki"},
+        {"fact": "role", "person": "moussa", "group": "jnim", "role": "deputy"},
+    ]
+    tracker.record_report(report)
+    types = [e["type"] for e in tracker.get_history("actor", "moussa")]
+    assert types == ["ActorRegistered", "RoleAssumed", "DeathReported", "RoleEnded"]
+    ended = tracker.get_history("actor", "moussa")[-1]["payload"]
+    assert (ended["reason"], ended["incident"], ended["cause"]) == ("killed", "niaki", "death")
+
+
+def test_re_registering_an_actor_with_other_details_is_refused(tracker):
+    tracker.record_report(base_report())
+    report = {"report": "r-2", "source": {"name": "S", "kind": "media"},
+              "facts": [{"fact": "actor", "id": "jnim", "name": "Other", "kind": "armed_group"}]}
+    with pytest.raises(ReportValidationError, match="fact 0, field 'id'"):
+        tracker.record_report(report)
+
+
+def test_re_registering_an_actor_with_a_new_alias_adds_only_the_alias(tracker):
+    tracker.record_report(base_report())
+    result = tracker.record_report({"report": "r-2", "source": {"name": "S", "kind": "media"},
+                                    "facts": [{"fact": "actor", "id": "jnim", "name": "JNIM",
+                                               "kind": "armed_group", "aliases": ["GSIM"]}]})
+    assert len(result.positions) == 2
+    assert tracker.get_entity("actor", "jnim")["details"]["aliases"] == ["GSIM"]

@@ -1,0 +1,118 @@
+"""The `tracker` command, driven with click's CliRunner (flaskr's init-db test is the model)."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from tests.conftest import base_report
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'events.sqlite'}")
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    return invoke
+
+
+def test_seed_records_the_article_and_a_second_run_records_nothing(cli):
+    first = cli("seed", "--json")
+    assert first.exit_code == 0
+    recorded = sum(r["events"] for r in json.loads(first.output)["reports"])
+    assert recorded >= 25
+
+    second = cli("seed")
+    assert second.exit_code == 0
+    assert "0 events recorded" in second.output
+    log = json.loads(cli("log", "--limit", "1000", "--json").output)
+    assert len(log["events"]) == recorded
+
+
+def test_the_log_shows_the_date_as_first_reported_and_its_correction(cli):
+    cli("seed")
+    events = json.loads(cli("log", "--limit", "1000", "--json").output)["events"]
+    assert [e["position"] for e in events] == sorted(e["position"] for e in events)
+
+    reported = next(e for e in events if e["type"] == "IncidentReported"
+                    and e["entity"]["id"] == "niaki-battle-2020-11")
+    assert reported["payload"]["details"]["date"] == "2015-11-13"
+
+    corrected = next(e for e in events if e["type"] == "IncidentCorrected"
+                     and e["entity"]["id"] == "niaki-battle-2020-11")
+    assert corrected["payload"]["field"] == "date"
+    assert (corrected["payload"]["previous"], corrected["payload"]["value"]) == (
+        "2015-11-13", "2020-11-13")
+    assert "anniversary" in corrected["payload"]["reason"]
+    assert corrected["provenance"]["source"]["kind"] == "analyst"
+    assert corrected["position"] > reported["position"]
+
+
+def test_the_seed_fixes_all_three_errors_of_the_article(cli):
+    cli("seed")
+    events = json.loads(cli("log", "--limit", "1000", "--json").output)["events"]
+    fixes = {(e["entity"]["id"], e["payload"]["field"]) for e in events
+             if e["type"].endswith("Corrected")}
+    assert ("frederic-barbry", "aliases") in fixes
+    assert ("soumaila-cisse", "title") in fixes
+    assert ("menaka-raid-2020-11", "date") in fixes
+
+
+def test_log_pages_with_after_and_limit(cli):
+    cli("seed")
+    page = json.loads(cli("log", "--after", "10", "--limit", "5", "--json").output)
+    assert [e["position"] for e in page["events"]] == [11, 12, 13, 14, 15]
+    assert page["next"] == 15
+
+
+def test_report_from_stdin_then_again(cli):
+    text = json.dumps(base_report())
+    first = cli("report", "-", input=text)
+    assert first.exit_code == 0 and "5 events" in first.output
+    again = cli("report", "-", input=text)
+    assert "already recorded" in again.output
+
+
+def test_a_bad_report_prints_each_error_and_exits_1(cli, tmp_path):
+    bad = base_report()
+    bad["facts"][3]["killed"] = "thirty"
+    bad["facts"][2]["location"].pop("country")
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+
+    result = CliRunner().invoke(main, ["report", str(path)])
+
+    assert result.exit_code == 1
+    assert "fact 2, field 'location.country'" in result.output
+    assert "fact 3, field 'killed'" in result.output
+    assert json.loads(cli("log", "--json").output)["events"] == []
+
+
+def test_history_json_lists_corrections_with_before_and_after(cli):
+    cli("seed")
+    history = json.loads(cli("history", "actor", "soumaila-cisse", "--json").output)
+    corrected = history["events"][-1]
+    assert corrected["payload"]["previous"] == "Prime Minister of Mali"
+    assert corrected["payload"]["value"] == "Leader of the opposition in Mali"
+
+
+def test_history_of_an_unknown_entity_fails_clearly(cli):
+    result = CliRunner().invoke(main, ["history", "actor", "nobody"])
+    assert result.exit_code == 1
+    assert "no actor with id 'nobody'" in result.output
+
+
+def test_verify_passes_then_fails_after_tampering(cli, tmp_path):
+    cli("seed")
+    assert cli("verify").exit_code == 0
+    import sqlite3
+    with sqlite3.connect(tmp_path / "events.sqlite") as conn:
+        conn.execute("DELETE FROM stored_events WHERE rowid = 7")
+    result = CliRunner().invoke(main, ["verify"])
+    assert result.exit_code == 1
+    assert "position 7" in result.output and "deleted" in result.output

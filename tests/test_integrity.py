@@ -1,0 +1,67 @@
+"""`tracker verify`: the hash chain catches edits made directly in the database."""
+
+import sqlite3
+
+import pytest
+
+from tests.conftest import base_report
+from tracker.config import eventsourcing_env, sqlite_path
+
+
+def sqlite_exec(url: str, statement: str) -> None:
+    with sqlite3.connect(sqlite_path(url)) as conn:
+        conn.execute(statement)
+
+
+def pg_exec(url: str, statement: str) -> None:
+    import psycopg
+
+    env = eventsourcing_env(url)
+    with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                         port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                         autocommit=True,
+                         options=f"-c search_path={env['POSTGRES_SCHEMA']}") as conn:
+        conn.execute(statement)
+
+
+TAMPER = {
+    "sqlite": {
+        "alter": "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), "
+                 "'30', '31') AS BLOB) WHERE rowid = 5",
+        "delete": "DELETE FROM stored_events WHERE rowid = 3",
+        "swap": "UPDATE stored_events SET topic = (SELECT topic FROM stored_events "
+                "WHERE rowid = 2) WHERE rowid = 4",
+    },
+    "postgres": {
+        "alter": "UPDATE conflicttracker_events SET state = "
+                 "replace(convert_from(state, 'UTF8'), '30', '31')::bytea "
+                 "WHERE notification_id = 5",
+        "delete": "DELETE FROM conflicttracker_events WHERE notification_id = 3",
+        "swap": "UPDATE conflicttracker_events SET topic = (SELECT topic FROM "
+                "conflicttracker_events WHERE notification_id = 2) WHERE notification_id = 4",
+    },
+}
+
+
+def test_an_intact_log_verifies(tracker):
+    tracker.record_report(base_report())
+    result = tracker.verify()
+    assert result.ok and result.checked == 5 and result.problem is None
+
+
+@pytest.mark.parametrize("tamper, position, word", [
+    ("alter", 5, "altered"), ("delete", 3, "deleted"), ("swap", 4, "altered")])
+def test_a_tampered_event_fails_verify_naming_it(database_url, make_tracker, tamper, position,
+                                                  word):
+    tracker = make_tracker(database_url)
+    tracker.record_report(base_report())
+    backend = "postgres" if database_url.startswith("postgresql") else "sqlite"
+    run = pg_exec if backend == "postgres" else sqlite_exec
+
+    run(database_url, TAMPER[backend][tamper])
+
+    result = tracker.verify()
+    assert not result.ok
+    assert result.position == position
+    assert f"position {position}" in result.problem and word in result.problem
+    assert result.checked == position - 1

@@ -1,0 +1,102 @@
+"""The report format: every way a report can be wrong is named by fact index and field."""
+
+import copy
+
+import pytest
+
+from tests.conftest import base_report
+from tracker.exceptions import ReportValidationError
+from tracker.reports import parse_report
+
+
+def errors_of(report: dict) -> list[tuple]:
+    with pytest.raises(ReportValidationError) as info:
+        parse_report(report)
+    return [(e.index, e.field) for e in info.value.errors]
+
+
+def with_fact(index: int, **changes) -> dict:
+    report = copy.deepcopy(base_report())
+    report["facts"][index].update(changes)
+    return report
+
+
+def test_a_valid_report_is_normalized():
+    report = parse_report(base_report())
+    assert [f.type for f in report.facts] == ["actor", "actor", "incident", "casualties"]
+    assert str(report.facts[2].data["date"]) == "2020-11-12"
+
+
+def test_the_content_hash_ignores_key_order_but_not_content():
+    a = parse_report(base_report())
+    reordered = dict(reversed(list(base_report().items())))
+    assert parse_report(reordered).content_hash == a.content_hash
+    assert parse_report(with_fact(3, killed=31)).content_hash != a.content_hash
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"fact": "rumour"}, (1, "fact")),
+    ({"name": None}, (1, "name")),
+    ({"kind": "militia"}, (1, "kind")),
+    ({"name": 42}, (1, "name")),
+    ({"colour": "red"}, (1, "colour")),
+])
+def test_actor_fact_errors_name_index_and_field(change, expected):
+    assert errors_of(with_fact(1, **change)) == [expected]
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"killed": -1}, (3, "killed")),
+    ({"killed": "thirty"}, (3, "killed")),
+    ({"killed": True}, (3, "killed")),
+    ({"low": 40, "high": 20}, (3, "low")),
+])
+def test_casualty_fact_errors(change, expected):
+    assert errors_of(with_fact(3, **change)) == [expected]
+
+
+def test_nested_location_errors_name_the_nested_field():
+    report = base_report()
+    del report["facts"][2]["location"]["country"]
+    report["facts"][2]["date"] = "2020-13-40"
+    assert sorted(errors_of(report)) == [(2, "date"), (2, "location.country")]
+
+
+def test_missing_required_field():
+    report = base_report()
+    del report["facts"][3]["killed"]
+    assert errors_of(report) == [(3, "killed")]
+
+
+def test_report_level_errors():
+    report = base_report()
+    report["source"]["kind"] = "blog"
+    del report["report"]
+    assert sorted(errors_of(report), key=str) == [(None, "report"), (None, "source.kind")]
+
+
+def test_a_correction_of_an_unknown_field_is_refused():
+    report = base_report()
+    report["facts"].append({"fact": "correction", "target": {"incident": "niaki"},
+                            "field": "colour", "value": "x", "reason": "r"})
+    assert errors_of(report) == [(4, "field")]
+
+
+def test_a_correction_value_is_checked_like_the_field():
+    report = base_report()
+    report["facts"].append({"fact": "correction", "target": {"incident": "niaki"},
+                            "field": "date", "value": "yesterday", "reason": "r"})
+    assert errors_of(report) == [(4, "value")]
+
+
+def test_a_target_must_name_one_entity():
+    report = base_report()
+    report["facts"].append({"fact": "retraction", "target": {"incident": "a", "actor": "b"},
+                            "reason": "r"})
+    assert errors_of(report) == [(4, "target")]
+
+
+def test_a_report_must_have_facts():
+    report = base_report()
+    report["facts"] = []
+    assert errors_of(report) == [(None, "facts")]

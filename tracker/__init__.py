@@ -1,0 +1,1 @@
+"""The write side: facts reported about armed conflict, kept as immutable events."""

@@ -1,0 +1,1 @@
+"""Aggregates of the tracker: actors, incidents, operations and the reports behind them."""

@@ -1,0 +1,116 @@
+"""The Incident aggregate: something that happened, and every figure reported for it."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from tracker.domain.base import entity_id, get_path, set_path
+
+
+class Incident(Aggregate):
+    """An incident (battle, raid, strike, protest…) as reported, with its casualty figures.
+
+    Figures are kept per source and actor: a later figure from the same source supersedes
+    that source's earlier one, figures from other sources stay beside it.
+    """
+
+    @event("IncidentReported")
+    def __init__(self, key: str, details: dict[str, Any], provenance: dict[str, Any]) -> None:
+        self.key = key
+        self.details = details
+        self.report = provenance["report"]
+        self.figures: dict[str, dict[str, Any]] = {}
+        self.materiel: list[dict[str, Any]] = []
+        self.retracted: str | None = None
+        self.retracted_reports: set[str] = set()
+
+    @staticmethod
+    def create_id(key: str) -> UUID:
+        return entity_id("incident", key)
+
+    @property
+    def date(self) -> date:
+        return self.details["date"]
+
+    def is_same_report_of(self, details: dict[str, Any]) -> bool:
+        """True when `details` says nothing the incident does not already say."""
+        return all(self.details.get(k) == v for k, v in details.items())
+
+    def report_casualties(
+        self,
+        source: str,
+        actor: str | None,
+        killed: int,
+        low: int | None,
+        high: int | None,
+        extra: dict[str, Any],
+        provenance: dict[str, Any],
+    ) -> None:
+        figure_key = f"{source}\x1f{actor or ''}"
+        previous = self.figures.get(figure_key)
+        if previous is not None and previous["report"] == provenance["report"] and (
+            previous["killed"], previous["low"], previous["high"]) == (killed, low, high):
+            return
+        self._casualties_reported(
+            source=source, actor=actor, killed=killed, low=low, high=high,
+            extra=extra, provenance=provenance,
+        )
+
+    @event("CasualtiesReported")
+    def _casualties_reported(
+        self,
+        source: str,
+        actor: str | None,
+        killed: int,
+        low: int | None,
+        high: int | None,
+        extra: dict[str, Any],
+        provenance: dict[str, Any],
+    ) -> None:
+        self.figures[f"{source}\x1f{actor or ''}"] = {
+            "source": source, "actor": actor, "killed": killed, "low": low, "high": high,
+            "report": provenance["report"],
+        }
+
+    @event("MaterielReported")
+    def report_materiel(
+        self, action: str, items: list[str], provenance: dict[str, Any]
+    ) -> None:
+        self.materiel.append({"action": action, "items": items, "report": provenance["report"]})
+
+    def correct(self, field: str, value: Any, reason: str, provenance: dict[str, Any]) -> None:
+        previous = get_path(self.details, field)
+        if previous != value:
+            self._corrected(
+                field=field, previous=previous, value=value, reason=reason, provenance=provenance
+            )
+
+    @event("IncidentCorrected")
+    def _corrected(
+        self, field: str, previous: Any, value: Any, reason: str, provenance: dict[str, Any]
+    ) -> None:
+        set_path(self.details, field, value)
+
+    def retract(self, reason: str, provenance: dict[str, Any]) -> None:
+        if self.retracted is None:
+            self._retracted(reason=reason, provenance=provenance)
+
+    @event("IncidentRetracted")
+    def _retracted(self, reason: str, provenance: dict[str, Any]) -> None:
+        self.retracted = reason
+
+    def retract_report(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
+        if report not in self.retracted_reports:
+            self._report_retracted(report=report, reason=reason, provenance=provenance)
+
+    @event("IncidentReportRetracted")
+    def _report_retracted(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
+        self.retracted_reports.add(report)
+        if self.report == report:
+            self.retracted = reason
+        self.figures = {k: f for k, f in self.figures.items() if f["report"] != report}
+        self.materiel = [m for m in self.materiel if m["report"] != report]

@@ -1,0 +1,91 @@
+"""Errors of the write side. The API maps each class to one HTTP status."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TrackerError(Exception):
+    """Raised when a command breaks a rule of the tracker."""
+
+    code = "tracker_error"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": str(self)}
+
+
+class FactError(TrackerError):
+    """Raised when one fact of a report is invalid; names the fact index and field."""
+
+    code = "invalid_fact"
+
+    def __init__(self, index: int | None, field: str, message: str) -> None:
+        self.index = index
+        self.field = field
+        self.message = message
+        where = f"fact {index}" if index is not None else "report"
+        super().__init__(f"{where}, field '{field}': {message}")
+
+    def as_error(self) -> dict[str, Any]:
+        return {"fact": self.index, "field": self.field, "message": self.message}
+
+
+class ReportValidationError(TrackerError):
+    """Raised when a report is refused; carries every fact error found."""
+
+    code = "invalid_report"
+
+    def __init__(self, errors: list[FactError]) -> None:
+        self.errors = errors
+        lines = "; ".join(str(e) for e in errors[:10])
+        more = f" (and {len(errors) - 10} more)" if len(errors) > 10 else ""
+        super().__init__(f"report refused, nothing recorded: {lines}{more}")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": str(self),
+            "errors": [e.as_error() for e in self.errors],
+        }
+
+
+class ReportConflictError(TrackerError):
+    """Raised when a report id was already recorded with other content."""
+
+    code = "report_conflict"
+
+    def __init__(self, report_id: str) -> None:
+        self.report_id = report_id
+        super().__init__(
+            f"report '{report_id}' was already recorded with different content; "
+            "send a new report (with a new id) that corrects or retracts it"
+        )
+
+
+class ConcurrentWriteError(TrackerError):
+    """Raised when a report kept colliding with other writers and was not recorded."""
+
+    code = "write_conflict"
+
+
+class EntityNotFoundError(TrackerError):
+    """Raised when an entity (actor, incident, operation, report) does not exist."""
+
+    code = "not_found"
+
+    def __init__(self, kind: str, key: str) -> None:
+        self.kind = kind
+        self.key = key
+        super().__init__(f"no {kind} with id '{key}'")
+
+
+class IntegrityCheckError(TrackerError):
+    """Raised when the stored log fails its integrity check."""
+
+    code = "integrity_failure"
+
+
+class ConfigurationError(TrackerError):
+    """Raised when the configuration (database URL, Redis URL) is unusable."""
+
+    code = "configuration_error"

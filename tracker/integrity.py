@@ -1,0 +1,196 @@
+"""A hash chain over the stored log, written in the same transaction as the events.
+
+Every stored event gets a chain entry: sha256(previous entry, position, aggregate id,
+version, topic, stored bytes). `verify_log` walks events and entries in order, streaming,
+and names the first position where they disagree: an altered, reordered, deleted or
+smuggled-in event breaks the chain there.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from uuid import UUID
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import ApplicationRecorder, StoredEvent
+    from eventsourcing.sqlite import SQLiteCursor
+
+GENESIS = "0" * 64
+
+
+def chain_hash(previous: str, position: int, originator_id: UUID | str, version: int,
+               topic: str, state: bytes) -> str:
+    """The chain entry of one stored event, given the entry before it."""
+    oid = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
+    h = hashlib.sha256()
+    for part in (previous, str(position), oid, str(version), topic):
+        encoded = part.encode()
+        h.update(len(encoded).to_bytes(4, "big"))
+        h.update(encoded)
+    h.update(len(state).to_bytes(8, "big"))
+    h.update(bytes(state))
+    return h.hexdigest()
+
+
+def _chain(previous: str, ids: Sequence[int], events: Sequence[StoredEvent]) -> list[tuple[int, str]]:
+    rows = []
+    for position, e in zip(ids, events):
+        previous = chain_hash(previous, position, e.originator_id, e.originator_version,
+                              e.topic, e.state)
+        rows.append((position, previous))
+    return rows
+
+
+class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    """The SQLite application recorder, plus the chain table written atomically."""
+
+    @property
+    def chain_table_name(self) -> str:
+        return f"{self.events_table_name}_chain"
+
+    def construct_create_table_statements(self) -> list[str]:
+        return [
+            *super().construct_create_table_statements(),
+            f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} "
+            "(notification_id INTEGER PRIMARY KEY, hash TEXT NOT NULL)",
+        ]
+
+    def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
+                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if ids:
+            # The insert above holds SQLite's write lock, so nobody writes between.
+            c.execute(f"SELECT hash FROM {self.chain_table_name} "
+                      "ORDER BY notification_id DESC LIMIT 1")
+            row = c.fetchone()
+            rows = _chain(row[0] if row else GENESIS, ids, stored_events)
+            c.executemany(f"INSERT INTO {self.chain_table_name} VALUES (?, ?)", rows)
+        return ids
+
+    def positions_of(self, originator_id: UUID) -> dict[int, int]:
+        """Log position of each version of one aggregate."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT originator_version, rowid FROM {self.events_table_name} "
+                      "WHERE originator_id = ?", (originator_id.hex,))
+            return {r[0]: r[1] for r in c.fetchall()}
+
+    def select_chain(self, after: int, limit: int) -> list[tuple[int, str]]:
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT notification_id, hash FROM {self.chain_table_name} "
+                      "WHERE notification_id > ? ORDER BY notification_id LIMIT ?",
+                      (after, limit))
+            return [(r[0], r[1]) for r in c.fetchall()]
+
+
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """The PostgreSQL application recorder, plus the chain table written atomically."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.chain_table = SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_chain")
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {0} "
+                "(notification_id bigint PRIMARY KEY, hash text NOT NULL)").format(self.chain_table)
+        )
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            # The library holds an EXCLUSIVE lock on the events table for this
+            # transaction, so the last chain entry cannot move under us.
+            curs.execute(SQL("SELECT hash FROM {0} ORDER BY notification_id DESC LIMIT 1")
+                         .format(self.chain_table))
+            row = curs.fetchone()
+            rows = _chain(row["hash"] if row else GENESIS, ids, stored_events)
+            curs.executemany(SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.chain_table),
+                             rows)
+        return ids
+
+    def positions_of(self, originator_id: UUID) -> dict[int, int]:
+        """Log position of each version of one aggregate."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT originator_version, notification_id FROM {0}.{1} "
+                             "WHERE originator_id = %s").format(
+                Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (originator_id,))
+            return {r["originator_version"]: r["notification_id"] for r in curs.fetchall()}
+
+    def select_chain(self, after: int, limit: int) -> list[tuple[int, str]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT notification_id, hash FROM {0} WHERE notification_id > %s "
+                             "ORDER BY notification_id LIMIT %s").format(self.chain_table),
+                         (after, limit))
+            return [(r["notification_id"], r["hash"]) for r in curs.fetchall()]
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """The outcome of an integrity check of the stored log."""
+
+    ok: bool
+    checked: int
+    head: str
+    position: int | None = None
+    problem: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"ok": self.ok, "checked": self.checked, "head": self.head,
+                "position": self.position, "problem": self.problem}
+
+
+def _events(recorder: ApplicationRecorder, page: int) -> Iterator[Any]:
+    after = 0
+    while True:
+        batch = recorder.select_notifications(after, page, inclusive_of_start=False)
+        yield from batch
+        if len(batch) < page:
+            return
+        after = batch[-1].id
+
+
+def _entries(recorder: Any, page: int) -> Iterator[tuple[int, str]]:
+    after = 0
+    while True:
+        batch = recorder.select_chain(after, page)
+        yield from batch
+        if len(batch) < page:
+            return
+        after = batch[-1][0]
+
+
+def verify_log(recorder: ApplicationRecorder, page: int = 1000) -> VerifyResult:
+    """Walks the log and its chain in order; stops at the first disagreement."""
+    if not hasattr(recorder, "select_chain"):
+        return VerifyResult(False, 0, GENESIS, None,
+                            f"{type(recorder).__name__} keeps no hash chain")
+    events, entries = _events(recorder, page), _entries(recorder, page)
+    event, entry = next(events, None), next(entries, None)
+    previous, checked = GENESIS, 0
+    while event is not None or entry is not None:
+        if entry is None or (event is not None and event.id < entry[0]):
+            assert event is not None
+            return VerifyResult(False, checked, previous, event.id,
+                                f"event at position {event.id} ({event.topic}) has no chain "
+                                "entry: it was written outside the tracker")
+        if event is None or entry[0] < event.id:
+            return VerifyResult(False, checked, previous, entry[0],
+                                f"event at position {entry[0]} is missing: it was deleted")
+        expected = chain_hash(previous, event.id, event.originator_id,
+                              event.originator_version, event.topic, event.state)
+        if expected != entry[1]:
+            return VerifyResult(False, checked, previous, event.id,
+                                f"event at position {event.id} ({event.topic}, aggregate "
+                                f"{event.originator_id} v{event.originator_version}) does not "
+                                "match its chain entry: it was altered or moved")
+        previous, checked = expected, checked + 1
+        event, entry = next(events, None), next(entries, None)
+    return VerifyResult(True, checked, previous)
