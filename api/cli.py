@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from projections.wiring import Services, parse_as_of, parse_day
 from tracker.application import ConflictTracker, to_jsonable
 from tracker.config import Settings
 from tracker.exceptions import ReportValidationError, TrackerError
@@ -17,6 +18,10 @@ from tracker.exceptions import ReportValidationError, TrackerError
 
 def _tracker() -> ConflictTracker:
     return ConflictTracker.from_settings(Settings.from_env())
+
+
+def _services() -> Services:
+    return Services.from_settings(Settings.from_env())
 
 
 def _print_json(data: Any) -> None:
@@ -45,11 +50,12 @@ def seed(as_json: bool) -> None:
     """Record the founding article's facts (idempotent)."""
     from seeds import load_seeds
 
-    tracker = _tracker()
+    services = _services()
     try:
-        results = load_seeds(tracker)
+        results = load_seeds(services.tracker)
     except TrackerError as e:
         _fail(e)
+    services.after_write()
     if as_json:
         _print_json({"reports": [r.to_dict() for r in results]})
         return
@@ -65,7 +71,7 @@ def seed(as_json: bool) -> None:
               help="Who is recording (kept in every event's provenance).")
 def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
     """Record fact reports from FILES ('-' reads standard input)."""
-    tracker = _tracker()
+    services = _services()
     results = []
     for f in files:
         try:
@@ -74,7 +80,7 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
             click.echo(f"error: {f.name}: not valid JSON: {e}", err=True)
             sys.exit(1)
         try:
-            result = tracker.record_report(data, recorded_by=recorded_by)
+            result = services.record_report(data, recorded_by=recorded_by)
         except TrackerError as e:
             click.echo(f"{f.name}:", err=True)
             _fail(e)
@@ -143,3 +149,205 @@ def verify(as_json: bool) -> None:
         click.echo(f"FAILED after {result.checked} good events: {result.problem}", err=True)
     if not result.ok:
         sys.exit(1)
+
+
+# -- the read side ----------------------------------------------------------------------------
+
+
+def _progress_bar(label: str) -> Any:
+    """A progress callback drawing a bar on a terminal; silent when output is piped."""
+    if not sys.stderr.isatty():
+        return None, lambda: None
+    state: dict[str, Any] = {}
+
+    def update(position: int, target: int) -> None:
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=target, label=label, file=sys.stderr)
+            state["bar"].__enter__()
+            state["done"] = 0
+        state["bar"].update(position - state["done"])
+        state["done"] = position
+
+    def finish() -> None:
+        if "bar" in state:
+            state["bar"].__exit__(None, None, None)
+
+    return update, finish
+
+
+@main.group()
+def query() -> None:
+    """Read the views (each subcommand takes --json and --as-of)."""
+
+
+AS_OF = click.option("--as-of", "as_of", default=None,
+                     help="Knowledge time: YYYY-MM-DD (end of that day, UTC) or ISO datetime.")
+JSON = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
+
+
+def _views(as_of: str | None) -> Any:
+    services = _services()
+    if services.settings.inline_projection:
+        services.runner.catch_up()
+    return services.views(parse_as_of(as_of))
+
+
+@query.command("leadership")
+@click.argument("group")
+@AS_OF
+@JSON
+def query_leadership(group: str, as_of: str | None, as_json: bool) -> None:
+    """Current and former leaders of GROUP."""
+    try:
+        data = _views(as_of).leadership(group)
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    click.echo(f"{data['name']} ({data['group']})")
+    for e in data["leaders"]:
+        click.echo(f"  {e['role']:<20} {e['name']}" + (f" since {e['since']}" if e["since"] else ""))
+    for e in data["former"]:
+        click.echo(f"  former {e['role']:<13} {e['name']} until {e['until']} ({e['reason']}"
+                   + (f", incident {e['incident']}" if e["incident"] else "") + ")")
+
+
+@query.command("casualties")
+@click.option("--by", "by", required=True,
+              type=click.Choice(["country", "admin1", "actor", "month", "type"]))
+@click.option("--country", default=None)
+@click.option("--actor", default=None)
+@click.option("--from", "date_from", default=None, help="YYYY-MM-DD")
+@click.option("--to", "date_to", default=None, help="YYYY-MM-DD")
+@AS_OF
+@JSON
+def query_casualties(by: str, country: str | None, actor: str | None, date_from: str | None,
+                     date_to: str | None, as_of: str | None, as_json: bool) -> None:
+    """Killed (best/low/high) and incidents, grouped by a dimension."""
+    try:
+        data = _views(as_of).casualties(by, country=country, actor=actor,
+                                         date_from=parse_day(date_from, "--from"),
+                                         date_to=parse_day(date_to, "--to"))
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    for r in data["rows"]:
+        k = r["killed"]
+        click.echo(f"{r['key']:<40} best {k['best']:>7}  low {k['low']:>7}  "
+                   f"high {k['high']:>7}  incidents {r['incidents']:>6}")
+    t = data["total"]
+    click.echo(f"{'total':<40} best {t['best']:>7}  low {t['low']:>7}  high {t['high']:>7}")
+
+
+@query.command("operations")
+@click.argument("operation", required=False)
+@AS_OF
+@JSON
+def query_operations(operation: str | None, as_of: str | None, as_json: bool) -> None:
+    """Operations with status, lead, partners, incidents and killed."""
+    try:
+        data = _views(as_of).operations(operation)
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    for op in data.get("operations", [data]):
+        click.echo(f"{op['id']:<20} {op['status']:<10} lead {op['lead']:<15} "
+                   f"incidents {len(op['incidents']):>4}  killed {op['killed']['best']}")
+
+
+@query.command("incidents")
+@click.option("--country", default=None)
+@click.option("--actor", default=None)
+@click.option("--from", "date_from", default=None, help="YYYY-MM-DD")
+@click.option("--to", "date_to", default=None, help="YYYY-MM-DD")
+@click.option("--limit", default=50, show_default=True)
+@click.option("--cursor", default=None, help="The 'next' value of the previous page.")
+@AS_OF
+@JSON
+def query_incidents(country: str | None, actor: str | None, date_from: str | None,
+                    date_to: str | None, limit: int, cursor: str | None, as_of: str | None,
+                    as_json: bool) -> None:
+    """Incidents, newest first, filtered and paged."""
+    try:
+        data = _views(as_of).incidents(country=country, actor=actor,
+                                       date_from=parse_day(date_from, "--from"),
+                                       date_to=parse_day(date_to, "--to"),
+                                       limit=limit, cursor=cursor)
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    for i in data["incidents"]:
+        click.echo(f"{i['date']}  {i['id']:<32} {i['type']:<26} "
+                   f"{i['location']['name']}, {i['location']['country']}  "
+                   f"killed {i['killed']['best']}")
+    if data["next"]:
+        click.echo(f"more: --cursor {data['next']}")
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--verify", "verify_only", is_flag=True,
+              help="Rebuild aside and compare with the live views; exit 1 on a difference.")
+def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
+    """Rebuild views from the log, blue/green (readers switch when the new one is ready)."""
+    services = _services()
+    try:
+        if verify_only:
+            differences = services.runner.verify(names or None)
+            bad = {n: d for n, d in differences.items() if d}
+            for name, diffs in bad.items():
+                click.echo(f"{name}: {len(diffs)} difference(s)", err=True)
+                for line in diffs[:50]:
+                    click.echo(f"  {line}", err=True)
+            if bad:
+                sys.exit(1)
+            click.echo(f"ok: {', '.join(differences)} match a rebuild from the log")
+            return
+        bars: dict[str, Any] = {}
+
+        def progress(name: str, position: int, target: int) -> None:
+            if name not in bars:
+                bars[name] = _progress_bar(f"rebuilding {name}")
+            update, _ = bars[name]
+            if update:
+                update(position, target)
+
+        switched = services.runner.rebuild(names or None, progress=progress)
+        for _, finish in bars.values():
+            finish()
+    except ValueError as e:
+        _fail(e)
+    head = services.tracker.max_position()
+    click.echo("rebuilt " + ", ".join(f"{n} -> {ns}" for n, ns in switched.items())
+               + f" at position {head}")
+
+
+@main.command()
+@click.option("--follow", is_flag=True, help="Keep following the log until interrupted.")
+@click.option("--poll", default=1.0, show_default=True,
+              help="Seconds between checks when no notification arrives.")
+def project(follow: bool, poll: float) -> None:
+    """Catch the views up with the log, or follow it (LISTEN/NOTIFY on PostgreSQL)."""
+    import signal
+    import threading
+
+    services = _services()
+    if not follow:
+        done = services.runner.catch_up()
+        click.echo(f"caught up: {done} events folded, views at position "
+                   f"{services.tracker.max_position()}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"following the log from position {min(services.runner.lag().values(), default=0)} "
+               "behind the head; Ctrl-C to stop", err=True)
+    services.runner.follow(stop, poll_interval=poll)
+    click.echo("stopped", err=True)

@@ -22,6 +22,14 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
     views_path: str | None = None
+    redis_prefix: str = "tracker"
+    # Catch the views up in process after each write (the embedded default); with Redis
+    # views the `tracker project --follow` process does it instead.
+    inline: bool | None = None
+
+    @property
+    def inline_projection(self) -> bool:
+        return self.inline if self.inline is not None else not self.redis_url
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -30,6 +38,8 @@ class Settings:
             database_url=env.get("TRACKER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             redis_url=env.get("TRACKER_REDIS_URL") or None,
             views_path=env.get("TRACKER_VIEWS_PATH") or None,
+            redis_prefix=env.get("TRACKER_REDIS_PREFIX") or "tracker",
+            inline=_flag(env.get("TRACKER_INLINE_PROJECTION")),
         )
 
     @property
@@ -48,6 +58,16 @@ class Settings:
             path = Path(sqlite_path(self.database_url))
             return str(path.with_name(path.stem + "-views.sqlite"))
         return "var/views.sqlite"
+
+
+def _flag(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigurationError(f"TRACKER_INLINE_PROJECTION={value!r}: use 1 or 0")
 
 
 def sqlite_path(url: str) -> str:

@@ -1,0 +1,83 @@
+"""Pure fold of one incident's events into a plain dict, shared by the views that need it.
+
+Every function here takes the current state (or None) and one event and returns the new
+state; nothing reads or writes a store.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from projections.figures import incident_killed
+from tracker.application import to_jsonable
+from tracker.domain.base import set_path
+
+INCIDENT_EVENTS = ("IncidentReported", "CasualtiesReported", "MaterielReported",
+                   "IncidentCorrected", "IncidentRetracted", "IncidentReportRetracted")
+
+
+def fold_incident(state: dict[str, Any] | None, event: Any, position: int) -> dict[str, Any] | None:
+    """The incident after `event` (an event of the Incident aggregate)."""
+    name = type(event).__name__
+    prov = event.provenance
+    if name == "IncidentReported":
+        return {
+            "id": event.key,
+            "details": to_jsonable(event.details),
+            "report": prov["report"],
+            "reports": [prov["report"]],
+            "sources": [prov["source"]["name"]],
+            "figures": {},
+            "materiel": [],
+            "corrections": [],
+            "retracted": None,
+            "first_position": position,
+            "last_position": position,
+            "recorded": event.timestamp.isoformat(),
+        }
+    if state is None:
+        return None
+    state = copy.deepcopy(state)
+    state["last_position"] = position
+    if prov["report"] not in state["reports"]:
+        state["reports"].append(prov["report"])
+    if name == "CasualtiesReported":
+        state["figures"][f"{event.source}\x1f{event.actor or ''}"] = {
+            "source": event.source, "actor": event.actor, "killed": event.killed,
+            "low": event.low, "high": event.high, "report": prov["report"], "seq": position,
+            **to_jsonable(event.extra),
+        }
+        if event.source not in state["sources"]:
+            state["sources"].append(event.source)
+    elif name == "MaterielReported":
+        state["materiel"].append({"action": event.action, "items": list(event.items),
+                                  "report": prov["report"]})
+    elif name == "IncidentCorrected":
+        set_path(state["details"], event.field, to_jsonable(event.value))
+        state["corrections"].append({
+            "field": event.field, "previous": to_jsonable(event.previous),
+            "value": to_jsonable(event.value), "reason": event.reason,
+            "report": prov["report"], "position": position})
+    elif name == "IncidentRetracted":
+        state["retracted"] = event.reason
+    elif name == "IncidentReportRetracted":
+        if state["report"] == event.report:
+            state["retracted"] = event.reason
+        state["figures"] = {k: f for k, f in state["figures"].items()
+                            if f["report"] != event.report}
+        state["materiel"] = [m for m in state["materiel"] if m["report"] != event.report]
+    return state
+
+
+def involved_actors(state: dict[str, Any]) -> list[str]:
+    """Actors taking part, in report order, plus any actor a figure names."""
+    actors = [a["actor"] for a in state["details"].get("actors", [])]
+    for f in state["figures"].values():
+        if f.get("actor") and f["actor"] not in actors:
+            actors.append(f["actor"])
+    return actors
+
+
+def killed(state: dict[str, Any]) -> dict[str, Any]:
+    return incident_killed(state["figures"])

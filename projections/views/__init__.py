@@ -1,0 +1,1 @@
+"""View stores: where projections keep their documents and positions."""

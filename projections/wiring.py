@@ -1,0 +1,84 @@
+"""Builds the tracker, the view store and the runner from settings: the one place the CLI,
+the API factory and the follower process get them from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timezone
+from typing import Any
+
+from projections.queries import QueryError, Views
+from projections.runner import ProjectionRunner, replay_as_of
+from projections.views.base import ViewStore
+from tracker.application import ConflictTracker, RecordResult
+from tracker.config import Settings
+
+
+def build_view_store(settings: Settings) -> ViewStore:
+    if settings.redis_url:
+        from projections.views.redis import RedisViewStore
+
+        return RedisViewStore(settings.redis_url, prefix=settings.redis_prefix)
+    from projections.views.sqlite import SQLiteViewStore
+
+    return SQLiteViewStore(settings.sqlite_views_path())
+
+
+@dataclass
+class Services:
+    """The write side, the view store and the runner of one process."""
+
+    settings: Settings
+    tracker: ConflictTracker
+    store: ViewStore
+    runner: ProjectionRunner = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.runner = ProjectionRunner(self.tracker, self.store)
+        self.runner.ensure_active()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Services:
+        return cls(settings, ConflictTracker.from_settings(settings), build_view_store(settings))
+
+    def record_report(self, data: Any, recorded_by: str) -> RecordResult:
+        """Records a report; in embedded mode the views catch up before returning."""
+        result = self.tracker.record_report(data, recorded_by=recorded_by)
+        self.after_write()
+        return result
+
+    def after_write(self) -> None:
+        if self.settings.inline_projection:
+            self.runner.catch_up()
+
+    def views(self, as_of: datetime | None = None) -> Views:
+        """The live views, or the views as of a past moment (replayed in memory)."""
+        if as_of is None:
+            return Views(self.store)
+        return Views(replay_as_of(self.tracker, as_of).store, as_of=as_of)
+
+    def close(self) -> None:
+        self.store.close()
+        self.tracker.close()
+
+
+def parse_as_of(value: str | None) -> datetime | None:
+    """'2020-11-14' (the end of that day, UTC) or an ISO datetime (naive means UTC)."""
+    if value is None or value == "":
+        return None
+    try:
+        if len(value) == 10:
+            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=timezone.utc)
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise QueryError(f"as_of {value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if value is None or value == "":
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise QueryError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
