@@ -132,7 +132,7 @@ class ProjectionRunner:
             if topic_class_name(n.topic) not in handled:
                 continue
             event = self.tracker.mapper.to_domain_event(n)
-            if until_time is not None and event.timestamp > until_time:
+            if until_time is not None and recorded_at(event) > until_time:
                 continue
             decoded.append((n.id, event))
         for lane in lanes:
@@ -239,6 +239,14 @@ class ProjectionRunner:
         head = self.tracker.max_position()
         return {p.name: head - self.store.position(self.store.active(p.name) or "")
                 for p in self.projections}
+
+
+def recorded_at(event: Any) -> datetime:
+    """Knowledge time of an event: when its report was recorded (one instant per report)."""
+    provenance = getattr(event, "provenance", None) or {}
+    if "recorded_at" in provenance:
+        return datetime.fromisoformat(provenance["recorded_at"])
+    return event.timestamp  # type: ignore[no-any-return]
 
 
 def diff_documents(live: dict[str, Any], rebuilt: dict[str, Any]) -> list[str]:

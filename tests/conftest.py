@@ -127,3 +127,47 @@ def base_report(report_id: str = "r-base", **source: Any) -> dict[str, Any]:
             {"fact": "casualties", "incident": "niaki", "actor": "jnim", "killed": 30},
         ],
     }
+
+
+def _redis_check() -> None:
+    import redis
+
+    redis.Redis.from_url(redis_url(), socket_connect_timeout=3).ping()
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A unique key prefix on the real Redis server, deleted after the test."""
+    need("Redis", _redis_check)
+    prefix = f"test:{uuid.uuid4().hex[:12]}"
+    yield prefix
+    import redis
+
+    client = redis.Redis.from_url(redis_url())
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=1000))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def view_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Each test using it runs against SQLite views and against the real Redis server."""
+    if request.param == "sqlite":
+        from projections.views.sqlite import SQLiteViewStore
+
+        store: Any = SQLiteViewStore(str(tmp_path / "views.sqlite"))
+    else:
+        from projections.views.redis import RedisViewStore
+
+        store = RedisViewStore(redis_url(), prefix=request.getfixturevalue("redis_prefix"))
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def seeded(sqlite_tracker: ConflictTracker) -> ConflictTracker:
+    from seeds import load_seeds
+
+    load_seeds(sqlite_tracker)
+    return sqlite_tracker

@@ -443,7 +443,7 @@ def describe_event(event: Any, position: int | None) -> dict[str, Any]:
         "type": type(event).__name__,
         "entity": {"kind": kind, "id": subject.partition("/")[2] or None,
                    "aggregate_id": event.originator_id, "version": event.originator_version},
-        "recorded": event.timestamp,
+        "recorded": provenance.get("recorded_at") or event.timestamp,
         "provenance": provenance,
         "payload": payload,
     })

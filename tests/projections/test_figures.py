@@ -1,0 +1,79 @@
+"""The pure parts: figure arithmetic and the tally change function, as tables."""
+
+import pytest
+
+from projections.casualty_tallies import tally_changes
+from projections.figures import incident_killed, killed_by_actor
+
+
+def fig(source, killed, seq, actor=None, low=None, high=None, report="r"):
+    return {"source": source, "actor": actor, "killed": killed, "low": low, "high": high,
+            "seq": seq, "report": report}
+
+
+@pytest.mark.parametrize("figures, expected", [
+    ([], {"best": 0, "low": 0, "high": 0}),
+    ([fig("MoD", 30, 1)], {"best": 30, "low": 30, "high": 30}),
+    # The source heard from last gives best; the range spans every source.
+    ([fig("MoD", 30, 1), fig("NGO", 45, 2)], {"best": 45, "low": 30, "high": 45}),
+    ([fig("NGO", 45, 2), fig("MoD", 30, 3)], {"best": 30, "low": 30, "high": 45}),
+    # Explicit low/high are kept as given.
+    ([fig("UCDP", 7, 1, low=5, high=12)], {"best": 7, "low": 5, "high": 12}),
+    # Per-actor figures of one source add up when it gave no overall figure.
+    ([fig("MoD", 3, 1, actor="a"), fig("MoD", 4, 2, actor="b")],
+     {"best": 7, "low": 7, "high": 7}),
+    # An overall figure of a source wins over its per-actor ones.
+    ([fig("MoD", 3, 1, actor="a"), fig("MoD", 10, 2)], {"best": 10, "low": 10, "high": 10}),
+])
+def test_incident_killed(figures, expected):
+    got = incident_killed({str(i): f for i, f in enumerate(figures)})
+    assert {k: got[k] for k in ("best", "low", "high")} == expected
+
+
+def test_a_range_not_containing_best_is_kept_and_flagged():
+    got = incident_killed({"x": fig("UCDP", 0, 1, low=0, high=20)})
+    assert (got["best"], got["high"]) == (0, 20) and "flagged" not in got
+    odd = incident_killed({"x": fig("UCDP", 9, 1, low=10, high=20)})
+    assert (odd["best"], odd["low"], odd["high"]) == (9, 10, 20) and odd["flagged"]
+
+
+def test_killed_by_actor_credits_involved_actors_when_no_figure_names_one():
+    figures = {"x": fig("ACLED", 12, 1)}
+    assert killed_by_actor(figures, ["a", "b"]) == {
+        "a": {"best": 12, "low": 12, "high": 12}, "b": {"best": 12, "low": 12, "high": 12}}
+    named = {"x": fig("MoD", 30, 1, actor="jnim")}
+    assert killed_by_actor(named, ["france", "jnim"]) == {
+        "france": {"best": 0, "low": 0, "high": 0}, "jnim": {"best": 30, "low": 30, "high": 30}}
+
+
+def incident(country="Mali", admin1="Mopti", day="2020-11-13", figures=(), retracted=None):
+    return {"id": "i", "details": {"date": day, "type": "battle",
+                                   "location": {"country": country, "admin1": admin1},
+                                   "actors": [{"actor": "jnim"}]},
+            "figures": {str(i): f for i, f in enumerate(figures)}, "retracted": retracted}
+
+
+def test_a_new_incident_adds_one_incident_and_its_figure_to_each_dimension():
+    changes = tally_changes(None, incident(figures=[fig("MoD", 30, 1)]))
+    assert changes[("country", "Mali")] == {"best": 30, "low": 30, "high": 30, "incidents": 1}
+    assert changes[("month", "2020-11")]["incidents"] == 1
+    assert changes[("actor", "jnim")]["best"] == 30
+
+
+def test_a_corrected_region_moves_the_figure_between_rows_only():
+    before = incident(figures=[fig("MoD", 30, 1)])
+    after = incident(admin1="Menaka", figures=[fig("MoD", 30, 1)])
+    changes = tally_changes(before, after)
+    assert set(changes) == {("admin1", "Mopti"), ("admin1", "Menaka")}
+    assert changes[("admin1", "Mopti")] == {"best": -30, "low": -30, "high": -30, "incidents": -1}
+
+
+def test_a_retraction_removes_everything_the_incident_added():
+    before = incident(figures=[fig("MoD", 30, 1)])
+    changes = tally_changes(before, incident(figures=[fig("MoD", 30, 1)], retracted="wrong"))
+    assert changes[("total", "all")] == {"best": -30, "low": -30, "high": -30, "incidents": -1}
+
+
+def test_an_event_that_changes_no_figure_changes_no_tally():
+    same = incident(figures=[fig("MoD", 30, 1)])
+    assert tally_changes(same, same) == {}
