@@ -333,12 +333,15 @@ def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
 @click.option("--follow", is_flag=True, help="Keep following the log until interrupted.")
 @click.option("--poll", default=1.0, show_default=True,
               help="Seconds between checks when no notification arrives.")
-def project(follow: bool, poll: float) -> None:
+@click.option("--batch-size", default=1000, show_default=True,
+              help="Events folded per view transaction.")
+def project(follow: bool, poll: float, batch_size: int) -> None:
     """Catch the views up with the log, or follow it (LISTEN/NOTIFY on PostgreSQL)."""
     import signal
     import threading
 
     services = _services()
+    services.runner.batch_size = batch_size
     if not follow:
         done = services.runner.catch_up()
         click.echo(f"caught up: {done} events folded, views at position "
@@ -351,3 +354,7 @@ def project(follow: bool, poll: float) -> None:
                "behind the head; Ctrl-C to stop", err=True)
     services.runner.follow(stop, poll_interval=poll)
     click.echo("stopped", err=True)
+
+
+if __name__ == "__main__":
+    main()

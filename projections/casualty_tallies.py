@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from projections.base import Projection, handles, uid
-from projections.figures import ZERO, add, killed_by_actor, strip
+from projections.figures import ZERO, killed_by_actor, strip
 from projections.incident_state import INCIDENT_EVENTS, fold_incident, involved_actors, killed
 from projections.views.base import Batch, DocKey
 
@@ -34,17 +34,37 @@ def contributions(state: dict[str, Any] | None) -> dict[tuple[str, str], dict[st
     return rows
 
 
-def tally_changes(before: dict[str, Any] | None,
-                  after: dict[str, Any] | None) -> dict[tuple[str, str], dict[str, int]]:
+Rows = dict[tuple[str, str], dict[str, int]]
+
+
+def tally_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Rows:
     """The pure change function: per tally row, the delta of killed and of incidents."""
-    old, new = contributions(before), contributions(after)
+    return row_changes(contributions(before), contributions(after))
+
+
+def row_changes(old: Rows, new: Rows) -> Rows:
+    """The delta between what an incident contributed before and after one event."""
     changes = {}
-    for row in set(old) | set(new):
-        delta = add(new.get(row, ZERO), old.get(row, ZERO), -1)
-        delta["incidents"] = (row in new) - (row in old)
-        if any(delta.values()):
-            changes[row] = delta
+    for row in old.keys() | new.keys():
+        o, n = old.get(row), new.get(row)
+        if o is None:
+            delta = {"best": n["best"], "low": n["low"], "high": n["high"], "incidents": 1}
+        elif n is None:
+            delta = {"best": -o["best"], "low": -o["low"], "high": -o["high"], "incidents": -1}
+        else:
+            delta = {"best": n["best"] - o["best"], "low": n["low"] - o["low"],
+                     "high": n["high"] - o["high"], "incidents": 0}
+            if not (delta["best"] or delta["low"] or delta["high"]):
+                continue
+        changes[row] = delta
     return changes
+
+
+def stored_rows(state: dict[str, Any] | None) -> Rows:
+    if state is None:
+        return {}
+    return {(dim, key): {"best": b, "low": lo, "high": hi}
+            for dim, key, b, lo, hi in state.get("rows", [])}
 
 
 class CasualtyTallyProjection(Projection):
@@ -59,16 +79,21 @@ class CasualtyTallyProjection(Projection):
 
     @handles(*INCIDENT_EVENTS)
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
-        before = batch.get("incident", uid(event))
-        after = fold_incident(before, event, position)
+        state = batch.get("incident", uid(event))
+        # What the incident contributed is kept in its document, so each event computes
+        # the contributions once (after), not twice.
+        old = stored_rows(state)
+        after = fold_incident(state, event, position)
         if after is None:
             return
+        new = contributions(after)
+        after["rows"] = [[dim, key, f["best"], f["low"], f["high"]] for (dim, key), f in new.items()]
         batch.put("incident", uid(event), after)
-        for (dimension, key), delta in tally_changes(before, after).items():
+        for (dimension, key), delta in row_changes(old, new).items():
             row = batch.get(f"tally:{dimension}", key) or {"key": key, **ZERO, "incidents": 0}
-            row.update(add(row, delta))
-            row["incidents"] += delta["incidents"]
-            if row["incidents"] == 0 and not any(row[k] for k in ("best", "low", "high")):
+            for k in ("best", "low", "high", "incidents"):
+                row[k] += delta[k]
+            if not (row["incidents"] or row["best"] or row["low"] or row["high"]):
                 batch.delete(f"tally:{dimension}", key)
             else:
                 batch.put(f"tally:{dimension}", key, row)

@@ -89,12 +89,13 @@ class OperationStatusProjection(Projection):
 
     @handles(*INCIDENT_EVENTS)
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
-        before = batch.get("incident", uid(event))
-        after = fold_incident(before, event, position)
+        state = batch.get("incident", uid(event))
+        old = link(state)
+        after = fold_incident(state, event, position)
         if after is None:
             return
         batch.put("incident", uid(event), after)
-        old, new = link(before), link(after)
+        new = link(after)
         if old == new:
             return
         if old is not None:

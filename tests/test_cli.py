@@ -116,3 +116,64 @@ def test_verify_passes_then_fails_after_tampering(cli, tmp_path):
     result = CliRunner().invoke(main, ["verify"])
     assert result.exit_code == 1
     assert "position 7" in result.output and "deleted" in result.output
+
+
+QUERIES = [
+    ("query", "leadership", "jnim", "--json"),
+    ("query", "casualties", "--by", "country", "--json"),
+    ("query", "casualties", "--by", "admin1", "--json"),
+    ("query", "casualties", "--by", "actor", "--json"),
+    ("query", "operations", "--json"),
+    ("query", "incidents", "--json"),
+]
+
+
+def test_query_commands_print_contract_shapes(cli):
+    cli("seed")
+    leadership = json.loads(cli(*QUERIES[0]).output)
+    assert set(leadership) >= {"group", "name", "leaders", "former"}
+    assert set(leadership["former"][0]) >= {"person", "name", "role", "until", "reason"}
+    casualties = json.loads(cli(*QUERIES[1]).output)
+    assert set(casualties) >= {"by", "as_of", "rows", "total"}
+    assert casualties["rows"][0] == {"key": "Mali", "incidents": 4,
+                                     "killed": {"best": 35, "low": 35, "high": 35}}
+    operations = json.loads(cli(*QUERIES[4]).output)["operations"]
+    assert set(operations[0]) >= {"id", "name", "status", "lead", "partners", "incidents",
+                                  "killed"}
+
+
+def test_rebuild_twice_gives_byte_identical_query_output(cli):
+    cli("seed")
+    before = [cli(*q).output for q in QUERIES]
+    assert cli("rebuild").exit_code == 0
+    first = [cli(*q).output for q in QUERIES]
+    assert cli("rebuild").exit_code == 0
+    second = [cli(*q).output for q in QUERIES]
+    assert before == first == second
+
+
+def test_rebuild_verify_passes_then_fails_on_a_hand_altered_view(cli, tmp_path):
+    cli("seed")
+    assert cli("rebuild", "--verify").exit_code == 0
+    import sqlite3
+    with sqlite3.connect(tmp_path / "events-views.sqlite") as conn:
+        conn.execute("UPDATE view_docs SET body = replace(body, '\"best\": 30', '\"best\": 3') "
+                     "WHERE coll = 'tally:admin1' AND id = 'Mopti'")
+    result = CliRunner().invoke(main, ["rebuild", "--verify"])
+    assert result.exit_code == 1
+    assert "casualties: 1 difference(s)" in result.output
+    assert "tally:admin1/Mopti" in result.output
+
+
+def test_rebuild_of_an_unknown_view_fails_clearly(cli):
+    result = CliRunner().invoke(main, ["rebuild", "tallies"])
+    assert result.exit_code == 1 and "unknown view(s): tallies" in result.output
+
+
+def test_as_of_before_the_seed_gives_empty_views(cli):
+    cli("seed")
+    data = json.loads(cli("query", "casualties", "--by", "country", "--as-of", "2020-01-01",
+                          "--json").output)
+    assert data["rows"] == [] and data["as_of"].startswith("2020-01-01T23:59:59")
+    bad = CliRunner().invoke(main, ["query", "operations", "--as-of", "last week"])
+    assert bad.exit_code == 1 and "as_of 'last week'" in bad.output

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-import json
+from projections.views.codec import dumps, loads
 import threading
 from typing import Iterator
 
@@ -21,12 +21,12 @@ class MemoryViewStore(ViewStore):
 
     def read(self, ns: str, keys: list[DocKey]) -> dict[DocKey, Doc]:
         docs = self._docs.get(ns, {})
-        return {k: json.loads(docs[k]) for k in keys if k in docs}
+        return {k: loads(docs[k]) for k in keys if k in docs}
 
     def scan(self, ns: str, collection: str) -> Iterator[tuple[str, Doc]]:
         docs = self._docs.get(ns, {})
         for (coll, doc_id) in sorted(k for k in docs if k[0] == collection):
-            yield doc_id, json.loads(docs[(coll, doc_id)])
+            yield doc_id, loads(docs[(coll, doc_id)])
 
     def position(self, ns: str) -> int:
         return self._positions.get(ns, 0)
@@ -43,7 +43,7 @@ class MemoryViewStore(ViewStore):
                     if doc is None:
                         docs.pop(key, None)
                     else:
-                        docs[key] = json.dumps(doc, sort_keys=True)
+                        docs[key] = dumps(doc)
             for ns, (_, new) in positions.items():
                 self._positions[ns] = new
 

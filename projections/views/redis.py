@@ -10,7 +10,7 @@ MULTI/EXEC: if another runner moved a position in between, EXEC fails and nothin
 
 from __future__ import annotations
 
-import json
+from projections.views.codec import dumps, loads
 from typing import Any, Iterator
 
 import redis
@@ -43,13 +43,13 @@ class RedisViewStore(ViewStore):
         for (coll, ids), values in zip(order, pipe.execute()):
             for doc_id, body in zip(ids, values):
                 if body is not None:
-                    out[(coll, doc_id)] = json.loads(body)
+                    out[(coll, doc_id)] = loads(body)
         return out
 
     def scan(self, ns: str, collection: str) -> Iterator[tuple[str, Doc]]:
         docs = self.client.hgetall(self._coll(ns, collection))
         for doc_id in sorted(docs):
-            yield doc_id, json.loads(docs[doc_id])
+            yield doc_id, loads(docs[doc_id])
 
     def position(self, ns: str) -> int:
         value = self.client.get(self._pos(ns))
@@ -73,8 +73,7 @@ class RedisViewStore(ViewStore):
                         if doc is None:
                             dels.setdefault(self._coll(ns, coll), []).append(doc_id)
                         else:
-                            sets.setdefault(self._coll(ns, coll), {})[doc_id] = json.dumps(
-                                doc, sort_keys=True)
+                            sets.setdefault(self._coll(ns, coll), {})[doc_id] = dumps(doc)
                     for key, mapping in sets.items():
                         pipe.hset(key, mapping=mapping)
                     for key, ids in dels.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from projections.views.codec import dumps, loads
 import sqlite3
 import threading
 from pathlib import Path
@@ -13,7 +13,7 @@ from projections.views.base import Doc, DocKey, ViewPositionConflict, ViewStore
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS view_docs (
     ns TEXT NOT NULL, coll TEXT NOT NULL, id TEXT NOT NULL, body TEXT NOT NULL,
-    PRIMARY KEY (ns, coll, id)) WITHOUT ROWID;
+    PRIMARY KEY (ns, coll, id));
 CREATE TABLE IF NOT EXISTS view_positions (ns TEXT PRIMARY KEY, position INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS view_active (projection TEXT PRIMARY KEY, ns TEXT NOT NULL);
 """
@@ -47,7 +47,7 @@ class SQLiteViewStore(ViewStore):
                         f"SELECT id, body FROM view_docs WHERE ns = ? AND coll = ? "
                         f"AND id IN ({','.join('?' * len(chunk))})", (ns, coll, *chunk))
                     for doc_id, body in rows:
-                        out[(coll, doc_id)] = json.loads(body)
+                        out[(coll, doc_id)] = loads(body)
         return out
 
     def scan(self, ns: str, collection: str) -> Iterator[tuple[str, Doc]]:
@@ -56,7 +56,7 @@ class SQLiteViewStore(ViewStore):
                 "SELECT id, body FROM view_docs WHERE ns = ? AND coll = ? ORDER BY id",
                 (ns, collection)).fetchall()
         for doc_id, body in rows:
-            yield doc_id, json.loads(body)
+            yield doc_id, loads(body)
 
     def position(self, ns: str) -> int:
         with self._lock:
@@ -76,7 +76,7 @@ class SQLiteViewStore(ViewStore):
                     if (int(row[0]) if row else 0) != expected:
                         raise ViewPositionConflict(f"{ns} is not at position {expected}")
                 for ns, changes in writes.items():
-                    upserts = [(ns, coll, doc_id, json.dumps(doc, sort_keys=True))
+                    upserts = [(ns, coll, doc_id, dumps(doc))
                                for (coll, doc_id), doc in changes.items() if doc is not None]
                     deletes = [(ns, coll, doc_id)
                                for (coll, doc_id), doc in changes.items() if doc is None]
