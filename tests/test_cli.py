@@ -157,8 +157,12 @@ def test_rebuild_verify_passes_then_fails_on_a_hand_altered_view(cli, tmp_path):
     assert cli("rebuild", "--verify").exit_code == 0
     import sqlite3
     with sqlite3.connect(tmp_path / "events-views.sqlite") as conn:
-        conn.execute("UPDATE view_docs SET body = replace(body, '\"best\": 30', '\"best\": 3') "
-                     "WHERE coll = 'tally:admin1' AND id = 'Mopti'")
+        (body,) = conn.execute("SELECT body FROM view_docs WHERE coll = 'tally:admin1' "
+                               "AND id = 'Mopti'").fetchone()
+        doc = json.loads(body)
+        doc["best"] = 3
+        conn.execute("UPDATE view_docs SET body = ? WHERE coll = 'tally:admin1' AND id = 'Mopti'",
+                     (json.dumps(doc),))
     result = CliRunner().invoke(main, ["rebuild", "--verify"])
     assert result.exit_code == 1
     assert "casualties: 1 difference(s)" in result.output
