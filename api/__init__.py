@@ -1,1 +1,41 @@
-"""The edge: the `tracker` command and (later) the Flask JSON API."""
+"""The edge: the Flask JSON API (create_app) and the `tracker` command (api.cli)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from api.schemas import ErrorSchema
+
+
+class TrackerApi(Api):
+    """flask-smorest's Api with our error shape: our handlers, our ErrorSchema."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def _register_error_handlers(self) -> None:
+        """Ours are registered by api.errors (one shape for every error)."""
+
+
+def create_app(config: dict[str, Any] | None = None) -> Flask:
+    """The application factory: defaults, then TRACKER_* from the environment, then
+    `config` (tests). Builds the tracker and views once and keeps them in app.extensions."""
+    from api import config as defaults
+    from api.errors import register_error_handlers
+    from api.routes import audit, reports, views
+    from api.wiring import init_services
+
+    app = Flask(__name__)
+    app.config.from_object(defaults)
+    app.config.from_prefixed_env("TRACKER")
+    if config:
+        app.config.update(config)
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    init_services(app)
+    api = TrackerApi(app)
+    for blueprint in (reports.blp, views.blp, audit.blp):
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app

@@ -185,6 +185,13 @@ AS_OF = click.option("--as-of", "as_of", default=None,
 JSON = click.option("--json", "as_json", is_flag=True, help="Print the API's JSON.")
 
 
+def _dump(schema_name: str, data: Any) -> Any:
+    """The same shape the API returns: dumped through the API's schema."""
+    from api import schemas
+
+    return getattr(schemas, schema_name)().dump(data)
+
+
 def _views(as_of: str | None) -> Any:
     services = _services()
     if services.settings.inline_projection:
@@ -199,7 +206,7 @@ def _views(as_of: str | None) -> Any:
 def query_leadership(group: str, as_of: str | None, as_json: bool) -> None:
     """Current and former leaders of GROUP."""
     try:
-        data = _views(as_of).leadership(group)
+        data = _dump("LeadershipSchema", _views(as_of).leadership(group))
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -226,9 +233,9 @@ def query_casualties(by: str, country: str | None, actor: str | None, date_from:
                      date_to: str | None, as_of: str | None, as_json: bool) -> None:
     """Killed (best/low/high) and incidents, grouped by a dimension."""
     try:
-        data = _views(as_of).casualties(by, country=country, actor=actor,
-                                         date_from=parse_day(date_from, "--from"),
-                                         date_to=parse_day(date_to, "--to"))
+        data = _dump("CasualtiesSchema", _views(as_of).casualties(
+            by, country=country, actor=actor, date_from=parse_day(date_from, "--from"),
+            date_to=parse_day(date_to, "--to")))
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -250,6 +257,7 @@ def query_operations(operation: str | None, as_of: str | None, as_json: bool) ->
     """Operations with status, lead, partners, incidents and killed."""
     try:
         data = _views(as_of).operations(operation)
+        data = _dump("OperationDetailSchema" if operation else "OperationsSchema", data)
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -274,10 +282,9 @@ def query_incidents(country: str | None, actor: str | None, date_from: str | Non
                     as_json: bool) -> None:
     """Incidents, newest first, filtered and paged."""
     try:
-        data = _views(as_of).incidents(country=country, actor=actor,
-                                       date_from=parse_day(date_from, "--from"),
-                                       date_to=parse_day(date_to, "--to"),
-                                       limit=limit, cursor=cursor)
+        data = _dump("IncidentsPageSchema", _views(as_of).incidents(
+            country=country, actor=actor, date_from=parse_day(date_from, "--from"),
+            date_to=parse_day(date_to, "--to"), limit=limit, cursor=cursor))
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -354,6 +361,68 @@ def project(follow: bool, poll: float, batch_size: int) -> None:
                "behind the head; Ctrl-C to stop", err=True)
     services.runner.follow(stop, poll_interval=poll)
     click.echo("stopped", err=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP API (development server; use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
+    from api import create_app
+
+    app = create_app()
+    click.echo(f"serving the API on http://{host}:{port}/api/v1 "
+               f"(docs: http://{host}:{port}/api/v1/docs)", err=True)
+    run_simple(host, port, app, threaded=True)
+
+
+@main.group()
+def token() -> None:
+    """Manage API bearer tokens (roles: reader, reporter, admin)."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["reader", "reporter", "admin"]))
+@click.option("--name", default=None, help="Recorded as the principal on every event "
+                                             "the token writes (default: a random name).")
+def token_create(role: str, name: str | None) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    import secrets
+
+    name = name or f"token-{secrets.token_hex(4)}"
+    try:
+        secret = _tracker().issue_token(name, role)
+    except TrackerError as e:
+        _fail(e)
+    click.echo(secret)
+    click.echo(f"token '{name}' ({role}) created; it is shown only this once", err=True)
+
+
+@token.command("revoke")
+@click.argument("name")
+@click.option("--reason", default="revoked", show_default=True)
+def token_revoke(name: str, reason: str) -> None:
+    """Revoke a token by name."""
+    try:
+        _tracker().revoke_token(name, reason)
+    except TrackerError as e:
+        _fail(e)
+    click.echo(f"token '{name}' revoked")
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def token_list(as_json: bool) -> None:
+    """Every token issued: name, role, revoked (never the secret)."""
+    tokens = _tracker().list_tokens()
+    if as_json:
+        _print_json({"tokens": tokens})
+        return
+    for t in tokens:
+        click.echo(f"{t['name']:<24} {t['role']:<9} "
+                   + (f"revoked: {t['revoked']}" if t["revoked"] else "active"))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from projections.base import Projection, topic_class_name
-from projections.views.base import Batch, DocKey, Doc, ViewPositionConflict, ViewStore
+from projections.views.base import Batch, Doc, DocKey, ViewPositionConflict, ViewStore
+from tracker.application import _recorded_at as recorded_at
 
 if TYPE_CHECKING:
     from tracker.application import ConflictTracker
@@ -239,14 +240,6 @@ class ProjectionRunner:
         head = self.tracker.max_position()
         return {p.name: head - self.store.position(self.store.active(p.name) or "")
                 for p in self.projections}
-
-
-def recorded_at(event: Any) -> datetime:
-    """Knowledge time of an event: when its report was recorded (one instant per report)."""
-    provenance = getattr(event, "provenance", None) or {}
-    if "recorded_at" in provenance:
-        return datetime.fromisoformat(provenance["recorded_at"])
-    return event.timestamp  # type: ignore[no-any-return]
 
 
 def diff_documents(live: dict[str, Any], rebuilt: dict[str, Any]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import secrets
 import time
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -17,12 +18,14 @@ from tracker.domain.base import entity_id
 from tracker.domain.incident import Incident
 from tracker.domain.operation import Operation
 from tracker.domain.report import Report as ReportAggregate
+from tracker.domain.token import ROLES, Token, token_hash
 from tracker.exceptions import (
     ConcurrentWriteError,
     EntityNotFoundError,
     FactError,
     ReportConflictError,
     ReportValidationError,
+    TokenError,
 )
 from tracker.config import Settings, ensure_postgres_schema
 from tracker.integrity import VerifyResult, verify_log
@@ -36,9 +39,11 @@ if TYPE_CHECKING:
 AGGREGATES: dict[str, type[Aggregate]] = {
     "actor": Actor, "incident": Incident, "operation": Operation, "report": ReportAggregate,
 }
+# Tokens are event-sourced too, but not entities of the conflict: no history or lookup.
 KIND_OF_TOPIC = {
     "tracker.domain.actor": "actor", "tracker.domain.incident": "incident",
     "tracker.domain.operation": "operation", "tracker.domain.report": "report",
+    "tracker.domain.token": "token",
 }
 MAX_ATTEMPTS = 8
 
@@ -169,6 +174,58 @@ class ConflictTracker(Application[UUID]):
         return RecordResult(report.key, recorded=True,
                             positions=[r.notification.id for r in recordings])
 
+    # -- access tokens ------------------------------------------------------------------
+
+    def issue_token(self, name: str, role: str, issued_by: str = "cli") -> str:
+        """Creates a token and returns its secret (shown once; only a hash is stored)."""
+        from tracker.reports import ID_PATTERN
+
+        if role not in ROLES:
+            raise TokenError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
+        if not ID_PATTERN.match(name) or "." in name:
+            raise TokenError(f"token name {name!r} must be an id without dots")
+        if self._find(Token, "token", name) is not None:
+            raise TokenError(f"a token named {name!r} already exists (revoke it, or pick "
+                             "another name)")
+        secret = f"{name}.{secrets.token_urlsafe(32)}"
+        self.save(Token(key=name, role=role, secret_hash=token_hash(secret),
+                        provenance=self._admin_provenance(issued_by, "token", name)))
+        return secret
+
+    def revoke_token(self, name: str, reason: str = "revoked", revoked_by: str = "cli") -> None:
+        """Revokes a token by name; later requests with it are refused."""
+        token = self._find(Token, "token", name)
+        if token is None:
+            raise EntityNotFoundError("token", name)
+        token.revoke(reason, self._admin_provenance(revoked_by, "token", name))
+        self.save(token)
+
+    def list_tokens(self) -> list[dict[str, Any]]:
+        """Every token ever issued (name, role, revoked), never the secrets."""
+        out = []
+        for _, event in self.iter_events():
+            if type(event).__name__ == "TokenIssued":
+                token = self._find(Token, "token", event.key)
+                out.append({"name": token.key, "role": token.role, "revoked": token.revoked,
+                            "issued": event.provenance.get("recorded_at")})
+        return out
+
+    def authenticate(self, secret: str) -> Token | None:
+        """The live token a secret belongs to, or None."""
+        name = secret.rpartition(".")[0]
+        if not name:
+            return None
+        token = self._find(Token, "token", name)
+        if token is None or token.revoked is not None or not token.matches(secret):
+            return None
+        return token
+
+    @staticmethod
+    def _admin_provenance(by: str, kind: str, key: str) -> dict[str, Any]:
+        return {"report": None, "source": {"name": "tracker administration", "kind": "other"},
+                "recorded_by": by, "recorded_at": datetime.now(timezone.utc).isoformat(),
+                "subject": f"{kind}/{key}"}
+
     def _find(self, cls: type, kind: str, key: str) -> Any:
         try:
             return self.repository.get(entity_id(kind, key))
@@ -177,15 +234,20 @@ class ConflictTracker(Application[UUID]):
 
     # -- queries --------------------------------------------------------------------------
 
-    def get_entity(self, kind: str, key: str) -> Any:
-        """The current state of one entity, as a plain dict."""
+    def get_entity(self, kind: str, key: str, as_of: datetime | None = None) -> Any:
+        """The state of one entity, now or as it stood at knowledge time `as_of`."""
         if kind not in AGGREGATES:
             raise EntityNotFoundError(kind, key)
         agg = self._find(AGGREGATES[kind], kind, key)
+        if agg is not None and as_of is not None:
+            known = [e.originator_version for e in self.events.get(agg.id)
+                     if _recorded_at(e) <= as_of]
+            agg = self.repository.get(agg.id, version=known[-1]) if known else None
         if agg is None:
             raise EntityNotFoundError(kind, key)
         state = {k: v for k, v in vars(agg).items() if not k.startswith("_")}
         state.pop("retracted_reports", None)
+        state.pop("secret_hash", None)
         return {"kind": kind, "id": key, "version": agg.version, **state}
 
     def get_history(self, kind: str, key: str) -> list[dict[str, Any]]:
@@ -415,6 +477,12 @@ APPLY: dict[str, Callable[[_UnitOfWork, Fact], None]] = {
 # -- describing events for the log, history and audits ---------------------------------------
 
 
+def _recorded_at(event: Any) -> datetime:
+    """Knowledge time of an event: when its report was recorded."""
+    recorded = (getattr(event, "provenance", None) or {}).get("recorded_at")
+    return datetime.fromisoformat(recorded) if recorded else event.timestamp  # type: ignore
+
+
 def to_jsonable(value: Any) -> Any:
     """Dates, datetimes, UUIDs and sets as JSON-friendly values."""
     if isinstance(value, (date, datetime)):
@@ -437,7 +505,7 @@ def describe_event(event: Any, position: int | None) -> dict[str, Any]:
     subject = str(provenance.get("subject", ""))
     payload = {k: v for k, v in state.items()
                if k not in ("originator_id", "originator_version", "timestamp",
-                            "originator_topic")}
+                            "originator_topic", "secret_hash")}
     return to_jsonable({
         "position": position,
         "type": type(event).__name__,

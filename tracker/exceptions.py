@@ -89,3 +89,27 @@ class ConfigurationError(TrackerError):
     """Raised when the configuration (database URL, Redis URL) is unusable."""
 
     code = "configuration_error"
+
+
+class TokenError(TrackerError):
+    """Raised when a token cannot be issued (unknown role, name taken)."""
+
+    code = "token_error"
+
+
+class AuthError(TrackerError):
+    """Raised when a request has no valid token (401)."""
+
+    code = "unauthorized"
+
+
+class ForbiddenError(TrackerError):
+    """Raised when a token's role does not allow the request (403)."""
+
+    code = "forbidden"
+
+
+class ViewsBehindError(TrackerError):
+    """Raised when the views have not reached a requested position in time (503)."""
+
+    code = "views_behind"

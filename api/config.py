@@ -1,0 +1,32 @@
+"""Defaults of the API; `create_app` then applies TRACKER_* environment variables
+(`from_prefixed_env`) and finally the test configuration."""
+
+from __future__ import annotations
+
+API_TITLE = "Conflict tracker API"
+API_VERSION = "v1"
+OPENAPI_VERSION = "3.0.3"
+OPENAPI_URL_PREFIX = "/api/v1"
+OPENAPI_JSON_PATH = "openapi.json"
+OPENAPI_REDOC_PATH = "/docs"
+OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
+OPENAPI_SWAGGER_UI_PATH = "/swagger"
+OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+API_SPEC_OPTIONS = {
+    "info": {"description": "Every reported fact is an immutable event with its source. "
+                            "Views are folded from the event log; every view endpoint takes "
+                            "`as_of` (knowledge time) to show it as it stood then."},
+    "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+}
+# Settings shared with the CLI (TRACKER_DATABASE_URL etc.); None means "Settings' default".
+DATABASE_URL = None
+REDIS_URL = None
+REDIS_PREFIX = "tracker"
+VIEWS_PATH = None
+INLINE_PROJECTION = None
+READ_REQUIRES_TOKEN = False
+# A report body above this size is refused with 413.
+MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+# How long a read with min_position waits for the views before answering 503.
+MIN_POSITION_TIMEOUT = 5.0
+JSON_SORT_KEYS = False

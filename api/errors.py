@@ -1,0 +1,101 @@
+"""One JSON error shape for every error: {"code", "status", "message", "errors"}.
+
+One table maps exception classes to HTTP statuses; HTTP errors raised by Flask itself
+(404 on an unknown route, 405, 413, 415…) and unexpected exceptions get the same shape,
+never an HTML page or a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+from eventsourcing.persistence import OperationalError as StoreOperationalError
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from projections.queries import QueryError
+from tracker.exceptions import (
+    AuthError,
+    ConcurrentWriteError,
+    ConfigurationError,
+    EntityNotFoundError,
+    ForbiddenError,
+    ReportConflictError,
+    ReportValidationError,
+    TokenError,
+    TrackerError,
+    ViewsBehindError,
+)
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[Exception], int] = {
+    ReportValidationError: 422,
+    QueryError: 400,
+    EntityNotFoundError: 404,
+    ReportConflictError: 409,
+    ConcurrentWriteError: 409,
+    AuthError: 401,
+    ForbiddenError: 403,
+    TokenError: 400,
+    ViewsBehindError: 503,
+    ConfigurationError: 500,
+}
+
+
+def error_body(status: int, message: str, errors: Any = None) -> dict[str, Any]:
+    return {"code": status, "status": HTTPStatus(status).phrase, "message": message,
+            "errors": errors if errors is not None else {}}
+
+
+def _tracker_error(e: TrackerError) -> Any:
+    status = next((s for cls, s in STATUS.items() if isinstance(e, cls)), 400)
+    errors = e.to_dict().get("errors")
+    response = jsonify(error_body(status, str(e), errors))
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
+    return response
+
+
+def _http_error(e: HTTPException) -> Any:
+    status = e.code or 500
+    errors = None
+    data = getattr(e, "data", None)  # webargs puts its field messages here
+    if isinstance(data, dict) and "messages" in data:
+        errors = data["messages"]
+    message = e.description or HTTPStatus(status).phrase
+    if status == 413:
+        message = "the request body is too large"
+    response = jsonify(error_body(status, message, errors))
+    response.status_code = status
+    for key, value in (e.get_headers() if status == 405 else []):
+        if key.lower() == "allow":
+            response.headers["Allow"] = value
+    return response
+
+
+def _store_unavailable(e: Exception) -> Any:
+    log.exception("storage unavailable")
+    response = jsonify(error_body(503, f"storage unavailable: {type(e).__name__}"))
+    response.status_code = 503
+    return response
+
+
+def _unexpected(e: Exception) -> Any:
+    log.exception("unexpected error")
+    response = jsonify(error_body(500, "internal error; it has been logged"))
+    response.status_code = 500
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    import redis
+
+    app.register_error_handler(TrackerError, _tracker_error)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(StoreOperationalError, _store_unavailable)
+    app.register_error_handler(redis.ConnectionError, _store_unavailable)
+    app.register_error_handler(Exception, _unexpected)

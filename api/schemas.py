@@ -1,0 +1,263 @@
+"""marshmallow schemas: the one shape of every JSON the API returns and `tracker … --json`
+prints, and the source of the OpenAPI document."""
+
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+
+class StrictSchema(Schema):
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+
+def day(**kw):  # noqa: ANN001, ANN201 - a small field factory
+    return fields.String(allow_none=True, metadata={"format": "date", **kw.pop("metadata", {})},
+                         **kw)
+
+
+class ErrorSchema(StrictSchema):
+    code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
+    status = fields.String(required=True)
+    message = fields.String(required=True)
+    errors = fields.Raw(metadata={"description": "Field errors: for a refused report a list "
+                                                 "of {fact, field, message}"})
+
+
+class KilledSchema(StrictSchema):
+    best = fields.Integer(required=True)
+    low = fields.Integer(required=True)
+    high = fields.Integer(required=True)
+    flagged = fields.String(metadata={"description": "set when the range does not contain best"})
+
+
+# -- reports ---------------------------------------------------------------------------------
+
+
+class ReportBodySchema(Schema):
+    """Documentation of a fact report (contract 1); the report format validates it."""
+
+    report = fields.String(required=True, metadata={"description": "idempotency key"})
+    source = fields.Dict(required=True, metadata={
+        "description": "{name, kind, published?, url?, reference?}"})
+    facts = fields.List(fields.Dict(), required=True)
+    notes = fields.String()
+
+
+class ReportResultSchema(StrictSchema):
+    report = fields.String(required=True)
+    recorded = fields.Boolean(required=True, metadata={
+        "description": "false when the same report had already been recorded"})
+    events = fields.Integer(required=True)
+    positions = fields.List(fields.Integer(), required=True)
+
+
+# -- leadership ------------------------------------------------------------------------------
+
+
+class LeaderSchema(StrictSchema):
+    person = fields.String(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+    since = day()
+    report = fields.String(allow_none=True)
+
+
+class FormerLeaderSchema(LeaderSchema):
+    until = day()
+    reason = fields.String(required=True)
+    incident = fields.String(allow_none=True)
+
+
+class LeadershipSchema(StrictSchema):
+    group = fields.String(required=True)
+    name = fields.String(required=True)
+    as_of = fields.String(allow_none=True)
+    leaders = fields.List(fields.Nested(LeaderSchema), required=True)
+    former = fields.List(fields.Nested(FormerLeaderSchema), required=True)
+
+
+# -- casualties ------------------------------------------------------------------------------
+
+
+class TallyRowSchema(StrictSchema):
+    key = fields.String(required=True)
+    killed = fields.Nested(KilledSchema, required=True)
+    incidents = fields.Integer(required=True)
+
+
+class CasualtyFiltersSchema(StrictSchema):
+    country = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    from_ = fields.String(allow_none=True, data_key="from", attribute="from")
+    to = fields.String(allow_none=True)
+
+
+class CasualtiesSchema(StrictSchema):
+    by = fields.String(required=True)
+    as_of = fields.String(allow_none=True)
+    filters = fields.Nested(CasualtyFiltersSchema)
+    rows = fields.List(fields.Nested(TallyRowSchema), required=True)
+    total = fields.Nested(KilledSchema, required=True)
+
+
+class CasualtiesArgsSchema(StrictSchema):
+    by = fields.String(required=True, validate=validate.OneOf(
+        ["country", "admin1", "actor", "month", "type"]))
+    country = fields.String()
+    actor = fields.String()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    as_of = fields.String(metadata={"description": "knowledge time: YYYY-MM-DD or ISO datetime"})
+    min_position = fields.Integer(validate=validate.Range(min=0))
+
+
+class ViewArgsSchema(StrictSchema):
+    as_of = fields.String(metadata={"description": "knowledge time: YYYY-MM-DD (end of day, "
+                                                   "UTC) or ISO datetime"})
+    min_position = fields.Integer(validate=validate.Range(min=0), metadata={
+        "description": "wait until the views include this log position"})
+
+
+# -- operations ------------------------------------------------------------------------------
+
+
+class OperationSchema(StrictSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    status = fields.String(required=True)
+    lead = fields.String(required=True)
+    partners = fields.List(fields.String(), required=True)
+    started = day()
+    incidents = fields.List(fields.String(), required=True)
+    killed = fields.Nested(KilledSchema, required=True)
+
+
+class StatusChangeSchema(StrictSchema):
+    status = fields.String(required=True)
+    previous = fields.String(allow_none=True)
+    date = day()
+    report = fields.String(allow_none=True)
+    position = fields.Integer()
+
+
+class OperationDetailSchema(OperationSchema):
+    history = fields.List(fields.Nested(StatusChangeSchema), required=True)
+    as_of = fields.String(allow_none=True)
+
+
+class OperationsSchema(StrictSchema):
+    as_of = fields.String(allow_none=True)
+    operations = fields.List(fields.Nested(OperationSchema), required=True)
+
+
+# -- incidents -------------------------------------------------------------------------------
+
+
+class IncidentSchema(StrictSchema):
+    id = fields.String(required=True)
+    date = day()
+    date_precision = fields.String(allow_none=True)
+    date_end = day()
+    type = fields.String(allow_none=True)
+    subtype = fields.String(allow_none=True)
+    location = fields.Dict(allow_none=True)
+    actors = fields.List(fields.Dict())
+    operation = fields.String(allow_none=True)
+    killed = fields.Nested(KilledSchema, required=True)
+    sources = fields.List(fields.String())
+    notes = fields.String(allow_none=True)
+
+
+class IncidentDetailSchema(IncidentSchema):
+    figures = fields.List(fields.Dict())
+    materiel = fields.List(fields.Dict())
+    corrections = fields.List(fields.Dict())
+    reports = fields.List(fields.String())
+    retracted = fields.String(allow_none=True)
+    as_of = fields.String(allow_none=True)
+
+
+class IncidentsPageSchema(StrictSchema):
+    as_of = fields.String(allow_none=True)
+    incidents = fields.List(fields.Nested(IncidentSchema), required=True)
+    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page"})
+
+
+class IncidentsArgsSchema(ViewArgsSchema):
+    country = fields.String()
+    actor = fields.String()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String()
+
+
+class GeoJSONSchema(StrictSchema):
+    type = fields.String(required=True)
+    features = fields.List(fields.Dict(), required=True)
+    next = fields.String(allow_none=True)
+
+
+# -- actors and audit ------------------------------------------------------------------------
+
+
+class ActorSchema(StrictSchema):
+    kind = fields.String(required=True)
+    id = fields.String(required=True)
+    version = fields.Integer(required=True)
+    key = fields.String()
+    details = fields.Dict()
+    roles = fields.Dict()
+    fate = fields.Dict(allow_none=True)
+    report = fields.String(allow_none=True)
+    retracted = fields.String(allow_none=True)
+    as_of = fields.String(allow_none=True)
+
+
+class EntityRefSchema(StrictSchema):
+    kind = fields.String(required=True)
+    id = fields.String(allow_none=True)
+    aggregate_id = fields.String(required=True)
+    version = fields.Integer(required=True)
+
+
+class EventSchema(StrictSchema):
+    position = fields.Integer(allow_none=True)
+    type = fields.String(required=True)
+    entity = fields.Nested(EntityRefSchema, required=True)
+    recorded = fields.String(required=True)
+    provenance = fields.Dict(required=True)
+    payload = fields.Dict(required=True)
+
+
+class EventsPageSchema(StrictSchema):
+    events = fields.List(fields.Nested(EventSchema), required=True)
+    next = fields.Integer(allow_none=True)
+
+
+class EventsArgsSchema(StrictSchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
+
+
+class HistorySchema(StrictSchema):
+    kind = fields.String(required=True)
+    id = fields.String(required=True)
+    events = fields.List(fields.Nested(EventSchema), required=True)
+
+
+class VerifySchema(StrictSchema):
+    ok = fields.Boolean(required=True)
+    checked = fields.Integer(required=True)
+    head = fields.String(required=True)
+    position = fields.Integer(allow_none=True)
+    problem = fields.String(allow_none=True)
+
+
+class HealthSchema(StrictSchema):
+    status = fields.String(required=True)
+    event_store = fields.Dict(required=True)
+    view_store = fields.Dict(required=True)
+    behind = fields.Dict(keys=fields.String(), values=fields.Integer())

@@ -1,0 +1,83 @@
+"""POST /api/v1/reports: 201, 200, 422, 409, 413, 415, and the principal on every event."""
+
+import copy
+
+from tests.conftest import base_report
+
+
+def conflict_events(public):
+    """The log without the token events the fixtures write first."""
+    return [e for e in public.get("/events").json["events"] if e["entity"]["kind"] != "token"]
+
+
+def test_a_new_report_is_201_with_positions_and_readable_at_once(reporter, public):
+    response = reporter.report(base_report())
+    assert response.status_code == 201
+    body = response.json
+    assert body == {"report": "r-base", "recorded": True, "events": 5,
+                    "positions": [p for p in body["positions"]]}
+    assert len(body["positions"]) == 5
+    casualties = public.get(f"/casualties?by=country&min_position={body['positions'][-1]}")
+    assert casualties.json["rows"][0]["killed"]["best"] == 30
+
+
+def test_the_same_report_again_is_200_with_nothing_new(reporter):
+    reporter.report(base_report())
+    again = reporter.report(base_report())
+    assert again.status_code == 200
+    assert again.json == {"report": "r-base", "recorded": False, "events": 0, "positions": []}
+
+
+def test_an_invalid_report_is_422_listing_fact_index_and_field(reporter, public):
+    bad = copy.deepcopy(base_report())
+    bad["facts"][3]["killed"] = -2
+    bad["facts"].append({"fact": "rumour"})
+    response = reporter.report(bad)
+    assert response.status_code == 422
+    body = response.json
+    assert (body["code"], body["status"]) == (422, "Unprocessable Entity")
+    assert [(e["fact"], e["field"]) for e in body["errors"]] == [(3, "killed"), (4, "fact")]
+    assert conflict_events(public) == []
+
+
+def test_an_unknown_entity_is_422_naming_the_field(reporter):
+    response = reporter.report({"report": "r1", "source": {"name": "S", "kind": "media"},
+                                "facts": [{"fact": "casualties", "incident": "x",
+                                           "killed": 1}]})
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == "incident"
+
+
+def test_same_id_other_content_is_409_and_changes_nothing(reporter, public):
+    reporter.report(base_report())
+    changed = base_report()
+    changed["facts"][3]["killed"] = 31
+    response = reporter.report(changed)
+    assert response.status_code == 409
+    assert response.json["code"] == 409 and "r-base" in response.json["message"]
+    assert len(conflict_events(public)) == 5
+
+
+def test_an_oversized_body_is_413(app, reporter):
+    app.config["MAX_CONTENT_LENGTH"] = 1000
+    big = base_report()
+    big["notes"] = "x" * 2000
+    response = reporter.report(big)
+    assert response.status_code == 413
+    assert response.json["code"] == 413
+
+
+def test_a_body_that_is_not_json_is_415_or_400(client, tokens):
+    headers = {"Authorization": f"Bearer {tokens['reporter']}"}
+    text = client.post("/api/v1/reports", data="report", headers=headers,
+                       content_type="text/plain")
+    assert text.status_code == 415 and text.json["code"] == 415
+    broken = client.post("/api/v1/reports", data="{not json", headers=headers,
+                         content_type="application/json")
+    assert broken.status_code == 400 and broken.json["code"] == 400
+
+
+def test_the_token_name_is_recorded_on_every_event(reporter, public):
+    reporter.report(base_report())
+    events = conflict_events(public)
+    assert {e["provenance"]["recorded_by"] for e in events} == {"reporter-1"}

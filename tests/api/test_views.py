@@ -1,0 +1,160 @@
+"""Read routes: success, filters, pagination, as_of, ETag/304, and their errors."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+
+
+def test_leadership(seeded_api, public):
+    body = public.get("/groups/jnim/leadership").json
+    assert body["leaders"][0]["name"] == "Iyad Ag Ghali"
+    assert {e["reason"] for e in body["former"]} == {"killed"}
+    assert public.get("/groups/nobody/leadership").status_code == 404
+
+
+def test_casualties_filters_and_errors(seeded_api, public):
+    body = public.get("/casualties?by=admin1&country=Mali&from=2020-11-01&to=2020-11-30").json
+    assert {r["key"]: r["killed"]["best"] for r in body["rows"]} == {"Mopti": 30, "Menaka": 5}
+    assert body["filters"]["from"] == "2020-11-01"
+    assert public.get("/casualties").status_code == 422
+    bad = public.get("/casualties?by=planet")
+    assert bad.status_code == 422 and "by" in json.dumps(bad.json["errors"])
+    assert public.get("/casualties?by=country&from=yesterday").status_code == 422
+    assert public.get("/casualties?by=country&as_of=soon").status_code == 400
+
+
+def test_operations(seeded_api, public):
+    ops = public.get("/operations").json["operations"]
+    assert {o["id"]: o["status"] for o in ops} == {"barkhane": "active", "takuba": "active"}
+    takuba = public.get("/operations/takuba").json
+    assert takuba["history"][0]["status"] == "active"
+    assert public.get("/operations/nothing").status_code == 404
+
+
+def test_incidents_pagination_with_cursor_and_link(seeded_api, public):
+    first = public.get("/incidents?limit=3")
+    assert first.status_code == 200 and len(first.json["incidents"]) == 3
+    link = first.headers["Link"]
+    assert 'rel="next"' in link and "cursor=" in link
+    second = public.get(link[1:link.index(">")].removeprefix("/api/v1"))
+    assert [i["id"] for i in second.json["incidents"]] == ["mali-coup-2020"]
+    assert second.json["next"] is None and "Link" not in second.headers
+    assert public.get("/incidents?cursor=garbage").status_code == 400
+    assert public.get("/incidents?limit=0").status_code == 422
+
+
+def test_incident_detail_and_geojson(seeded_api, public):
+    niaki = public.get("/incidents/niaki-battle-2020-11").json
+    assert niaki["corrections"][0]["value"] == "2020-11-13"
+    assert public.get("/incidents/nowhere").status_code == 404
+    geo = public.get("/incidents.geojson?country=Mali")
+    assert geo.status_code == 200 and geo.mimetype == "application/geo+json"
+    assert geo.json["type"] == "FeatureCollection" and len(geo.json["features"]) == 4
+
+
+def test_actor_and_as_of(seeded_api, public):
+    cisse = public.get("/actors/soumaila-cisse").json
+    assert cisse["details"]["title"] == "Leader of the opposition in Mali"
+    assert public.get("/actors/nobody").status_code == 404
+    before = public.get("/actors/soumaila-cisse?as_of=2000-01-01")
+    assert before.status_code == 404
+    assert public.get("/casualties?by=country&as_of=2000-01-01").json["rows"] == []
+
+
+def test_history_and_events(seeded_api, public):
+    history = public.get("/history/actor/frederic-barbry").json
+    corrected = history["events"][-1]
+    assert corrected["payload"]["previous"] == ["Frederic Barby"]
+    assert corrected["payload"]["value"] == []
+    assert public.get("/history/planet/earth").status_code == 404
+    page = public.get("/events?after=5&limit=3").json
+    assert [e["position"] for e in page["events"]] == [6, 7, 8] and page["next"] == 8
+    token_event = public.get("/events?limit=1").json["events"][0]
+    assert token_event["type"] == "TokenIssued" and "secret_hash" not in token_event["payload"]
+    assert public.get("/events?limit=-1").status_code == 422
+
+
+def test_etag_and_304_move_with_the_views(seeded_api, public):
+    first = public.get("/casualties?by=country")
+    etag = first.headers["ETag"]
+    again = public.get("/casualties?by=country", headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.data == b""
+    seeded_api.report({"report": "r-more", "source": {"name": "Wire", "kind": "media"},
+                       "facts": [{"fact": "casualties", "incident": "niaki-battle-2020-11",
+                                  "killed": 31}]})
+    moved = public.get("/casualties?by=country", headers={"If-None-Match": etag})
+    assert moved.status_code == 200 and moved.headers["ETag"] != etag
+    for path in ("/groups/jnim/leadership", "/operations", "/incidents", "/events"):
+        tag = public.get(path).headers["ETag"]
+        assert public.get(path, headers={"If-None-Match": tag}).status_code == 304
+
+
+def test_unknown_route_and_method_are_json(public, client):
+    missing = public.get("/nothing-here")
+    assert missing.status_code == 404 and missing.json["code"] == 404
+    wrong = client.delete("/api/v1/operations")
+    assert wrong.status_code == 405 and wrong.json["code"] == 405
+
+
+def test_an_unexpected_error_is_a_json_500_without_a_trace(app, public, monkeypatch):
+    services = app.extensions["tracker"]
+    monkeypatch.setattr(services.runner, "lag", lambda: 1 / 0)
+    monkeypatch.setattr(type(services.tracker), "list_events",
+                        lambda *a, **k: (_ for _ in ()).throw(RuntimeError("boom")))
+    response = public.get("/events")
+    assert response.status_code == 500
+    assert response.json == {"code": 500, "status": "Internal Server Error",
+                             "message": "internal error; it has been logged", "errors": {}}
+
+
+def test_min_position_beyond_the_log_is_400(public):
+    response = public.get("/operations?min_position=999")
+    assert response.status_code == 400 and "beyond the end of the log" in response.json["message"]
+
+
+def test_views_behind_is_503(app, seeded_api, public, monkeypatch):
+    app.config["MIN_POSITION_TIMEOUT"] = 0.05
+    services = app.extensions["tracker"]
+    services.settings = type(services.settings)(**{**services.settings.__dict__,
+                                                    "inline": False})
+    seeded_api.report({"report": "r-late", "source": {"name": "Wire", "kind": "media"},
+                       "facts": [{"fact": "casualties", "incident": "niaki-battle-2020-11",
+                                  "killed": 31}]})
+    head = services.tracker.max_position()
+    response = public.get(f"/operations?min_position={head}")
+    assert response.status_code == 503 and response.json["code"] == 503
+
+
+def test_healthz(seeded_api, public):
+    body = public.get("/healthz").json
+    assert body["status"] == "ok" and body["event_store"]["head"] >= 48
+    assert body["behind"] == {"leadership": 0, "casualties": 0, "operations": 0,
+                              "incidents": 0}
+
+
+def test_openapi_document_and_docs_page(public):
+    spec = public.get("/openapi.json").json
+    assert spec["openapi"].startswith("3.")
+    for path in ("/api/v1/reports", "/api/v1/casualties", "/api/v1/groups/{group_id}/leadership",
+                 "/api/v1/history/{kind}/{entity_id}", "/api/v1/healthz"):
+        assert path in spec["paths"]
+    assert '"#/components/schemas/Error"' in json.dumps(spec)
+    assert public.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize("path, args", [
+    ("/groups/jnim/leadership", ["query", "leadership", "jnim"]),
+    ("/casualties?by=country", ["query", "casualties", "--by", "country"]),
+    ("/casualties?by=actor", ["query", "casualties", "--by", "actor"]),
+    ("/operations", ["query", "operations"]),
+    ("/operations/barkhane", ["query", "operations", "barkhane"]),
+    ("/incidents", ["query", "incidents"]),
+])
+def test_the_api_json_equals_the_cli_json(app, seeded_api, public, monkeypatch, path, args):
+    monkeypatch.setenv("TRACKER_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    cli = CliRunner().invoke(main, [*args, "--json"], catch_exceptions=False)
+    assert json.loads(cli.output) == public.get(path).json
