@@ -39,9 +39,10 @@ def test_the_fixture_covers_every_event_class_of_the_domain(stored):
     from eventsourcing.domain import CanMutateAggregate
 
     from tracker.application import AGGREGATES
+    from tracker.domain.token import Token
 
     defined = {f"{cls.__module__}:{cls.__qualname__}.{name}"
-               for cls in AGGREGATES.values() for name, value in vars(cls).items()
+               for cls in [*AGGREGATES.values(), Token] for name, value in vars(cls).items()
                if isinstance(value, type) and issubclass(value, CanMutateAggregate)
                and name not in ("Event", "Created")}
     assert defined - {e["topic"] for e in stored} == set()
@@ -70,3 +71,5 @@ def test_the_old_events_rebuild_the_same_entities(tracker_with_old_events):
     assert t.get_entity("actor", "fixture-person")["fate"]["fate"] == "release"
     assert t.get_entity("incident", "menaka-raid-2020-11")["figures"] == {}
     assert t.get_entity("report", "fr-military-spokesman-2020-11-13")["retracted"]
+    assert t.list_tokens() == [{"name": "fixture-token", "role": "reporter",
+                                "revoked": "fixture", "issued": t.list_tokens()[0]["issued"]}]
