@@ -6,6 +6,10 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields, validate
 
 
+# Log positions are 64-bit signed integers in both event stores.
+MAX_POSITION = 2**63 - 1
+
+
 class StrictSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -110,13 +114,13 @@ class CasualtiesArgsSchema(StrictSchema):
     from_ = fields.Date(data_key="from")
     to = fields.Date()
     as_of = fields.String(metadata={"description": "knowledge time: YYYY-MM-DD or ISO datetime"})
-    min_position = fields.Integer(validate=validate.Range(min=0))
+    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
 
 
 class ViewArgsSchema(StrictSchema):
     as_of = fields.String(metadata={"description": "knowledge time: YYYY-MM-DD (end of day, "
                                                    "UTC) or ISO datetime"})
-    min_position = fields.Integer(validate=validate.Range(min=0), metadata={
+    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION), metadata={
         "description": "wait until the views include this log position"})
 
 
@@ -238,7 +242,7 @@ class EventsPageSchema(StrictSchema):
 
 
 class EventsArgsSchema(StrictSchema):
-    after = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
     limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
 
 

@@ -268,6 +268,7 @@ class ConflictTracker(Application[UUID]):
     def list_events(self, after: int = 0, limit: int = 100) -> dict[str, Any]:
         """A page of the whole log in order: {"events": [...], "next": position or None}."""
         limit = max(1, min(limit, 10_000))
+        after = max(0, min(after, 2**63 - 1))
         notifications = self.recorder.select_notifications(
             after, limit, inclusive_of_start=False
         )

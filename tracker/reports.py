@@ -49,9 +49,17 @@ class Invalid(ValueError):
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise Invalid("must be a non-empty string")
+    _utf8(value)
     if len(value) > MAX_TEXT:
         raise Invalid(f"must be at most {MAX_TEXT} characters")
     return value.strip()
+
+
+def _utf8(value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid("must be valid Unicode text (it holds an unpaired surrogate)") from None
 
 
 def ident(value: Any) -> str:
@@ -323,7 +331,7 @@ def parse_fact(index: int, raw: Any, errors: list[FactError]) -> Fact | None:
         errors.append(FactError(index, "fact", "each fact must be a JSON object"))
         return None
     kind = raw.get("fact")
-    if kind not in FACTS:
+    if not isinstance(kind, str) or kind not in FACTS:
         errors.append(FactError(index, "fact", f"unknown fact type {kind!r}; expected one of: "
                                 + ", ".join(FACTS)))
         return None

@@ -75,6 +75,7 @@ def test_history_and_events(seeded_api, public):
     token_event = public.get("/events?limit=1").json["events"][0]
     assert token_event["type"] == "TokenIssued" and "secret_hash" not in token_event["payload"]
     assert public.get("/events?limit=-1").status_code == 422
+    assert public.get(f"/events?after={2**70}").status_code == 422
 
 
 def test_etag_and_304_move_with_the_views(seeded_api, public):

@@ -100,3 +100,15 @@ def test_a_report_must_have_facts():
     report = base_report()
     report["facts"] = []
     assert errors_of(report) == [(None, "facts")]
+
+
+def test_a_fact_type_that_is_not_a_string_is_an_unknown_fact_type():
+    report = base_report()
+    report["facts"].append({"fact": {"nested": 1}})
+    assert errors_of(report) == [(4, "fact")]
+
+
+def test_text_with_an_unpaired_surrogate_is_refused_not_stored():
+    report = base_report()
+    report["facts"][0]["name"] = "JNIM \ud800"
+    assert errors_of(report) == [(0, "name")]
