@@ -171,3 +171,15 @@ def seeded(sqlite_tracker: ConflictTracker) -> ConflictTracker:
 
     load_seeds(sqlite_tracker)
     return sqlite_tracker
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data with the real exports: skipped when absent, mandatory under CI=true."""
+    def check() -> None:
+        for name in ("acled_Burkina_Faso.csv", "ucdp_ged_CAR_sample.csv"):
+            if not (SHARED_DATA / name).is_file():
+                raise FileNotFoundError(SHARED_DATA / name)
+
+    need("../shared/data", check)
+    return SHARED_DATA

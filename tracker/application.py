@@ -103,7 +103,8 @@ class _UnitOfWork:
         self.touched[agg.id] = (kind, agg.key)
 
     def prov(self, fact: Fact, kind: str, key: str) -> dict[str, Any]:
-        return {**self.provenance, "fact": fact.index, "subject": f"{kind}/{key}"}
+        extra = {"ref": fact.data["ref"]} if "ref" in fact.data else {}
+        return {**self.provenance, "fact": fact.index, "subject": f"{kind}/{key}", **extra}
 
 
 class ConflictTracker(Application[UUID]):
@@ -373,7 +374,7 @@ def _fate(uow: _UnitOfWork, fact: Fact) -> None:
 
 def _incident(uow: _UnitOfWork, fact: Fact) -> None:
     d = fact.data
-    details = {k: v for k, v in d.items() if k != "id"}
+    details = {k: v for k, v in d.items() if k not in ("id", "ref")}
     details.setdefault("date_precision", "day")
     details.setdefault("actors", [])
     for i, a in enumerate(details["actors"]):
@@ -392,7 +393,7 @@ def _casualties(uow: _UnitOfWork, fact: Fact) -> None:
     d = fact.data
     incident = uow.require(fact, "incident", "incident", d["incident"])
     uow.require(fact, "actor", "actor", d.get("actor"))
-    extra = {k: d[k] for k in ("wounded", "notes") if k in d}
+    extra = {k: d[k] for k in ("wounded", "breakdown", "notes") if k in d}
     incident.report_casualties(
         source=uow.report.source["name"], actor=d.get("actor"), killed=d["killed"],
         low=d.get("low"), high=d.get("high"), extra=extra,
@@ -413,7 +414,7 @@ def _operation(uow: _UnitOfWork, fact: Fact) -> None:
     uow.require(fact, "lead", "actor", d["lead"])
     for i, p in enumerate(d.get("partners", [])):
         uow.require(fact, f"partners.{i}", "actor", p)
-    details = {k: v for k, v in d.items() if k != "id"}
+    details = {k: v for k, v in d.items() if k not in ("id", "ref")}
     details.setdefault("partners", [])
     details.setdefault("status", "active")
     existing = uow.find("operation", d["id"])

@@ -173,7 +173,29 @@ SOURCE = record(
     {"published": iso_date, "url": text, "reference": text},
 )
 
-NOTES = {"notes": text}
+def scalar_map(value: Any) -> dict[str, Any]:
+    """A flat object of strings, numbers, booleans or nulls (dataset columns, references)."""
+    if not isinstance(value, dict):
+        raise Invalid("must be an object")
+    for k, v in value.items():
+        if not isinstance(k, str) or (v is not None and not isinstance(v, (str, int, float, bool))):
+            raise Invalid(f"{k!r} must map to a string, number, boolean or null")
+        if isinstance(v, str):
+            _utf8(v)
+    return dict(value)
+
+
+def counts(value: Any) -> dict[str, int]:
+    out = scalar_map(value)
+    for k, v in out.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise Invalid(f"{k!r} must be a whole number, 0 or more")
+    return out
+
+
+# Every fact may carry notes, and a `ref`: where in a dataset it comes from (dataset, row id,
+# row version, file line…); the ref is copied into the provenance of the events it causes.
+NOTES = {"notes": text, "ref": scalar_map}
 FATE_OPTIONAL = {"incident": ident, "date_precision": one_of(*DATE_PRECISIONS), **NOTES}
 
 # fact type -> (required fields, optional fields)
@@ -200,12 +222,14 @@ FACTS: dict[str, tuple[dict[str, Checker], dict[str, Checker]]] = {
         {"id": ident, "date": iso_date, "type": one_of(*INCIDENT_TYPES), "location": LOCATION},
         {
             "date_precision": one_of(*DATE_PRECISIONS), "date_end": iso_date, "subtype": text,
-            "actors": list_of(INCIDENT_ACTOR), "operation": ident, **NOTES,
+            "actors": list_of(INCIDENT_ACTOR), "operation": ident,
+            "attributes": scalar_map, **NOTES,
         },
     ),
     "casualties": (
         {"incident": ident, "killed": count},
-        {"actor": ident, "low": count, "high": count, "wounded": count, **NOTES},
+        {"actor": ident, "low": count, "high": count, "wounded": count, "breakdown": counts,
+         **NOTES},
     ),
     "materiel": (
         {"incident": ident, "action": one_of(*MATERIEL_ACTIONS),
@@ -234,7 +258,8 @@ CORRECTABLE: dict[str, dict[str, Checker]] = {
         "location.name": text, "location.country": text, "location.admin1": text,
         "location.admin2": text, "location.admin3": text, "location.region": text,
         "location.latitude": number, "location.longitude": number,
-        "actors": list_of(INCIDENT_ACTOR), "notes": text,
+        "actors": list_of(INCIDENT_ACTOR), "notes": text, "attributes": scalar_map,
+        "location.geo_precision": count,
     },
     "actor": {
         "name": text, "kind": one_of(*ACTOR_KINDS), "aliases": list_of(text),
@@ -345,10 +370,8 @@ def parse_fact(index: int, raw: Any, errors: list[FactError]) -> Fact | None:
         return None
     if kind in ("correction", "retraction"):
         _check_target(index, kind, data, errors)
-    if kind == "casualties":
-        low, high = data.get("low"), data.get("high")
-        if low is not None and high is not None and low > high:
-            errors.append(FactError(index, "low", "must not be greater than high"))
+    # Figures are kept as given, even a low above high (real datasets have them): the
+    # views flag a range that does not contain best instead of refusing it.
     if len(errors) > before:
         return None
     return Fact(index=index, type=kind, data=data)

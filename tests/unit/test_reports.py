@@ -49,7 +49,7 @@ def test_actor_fact_errors_name_index_and_field(change, expected):
     ({"killed": -1}, (3, "killed")),
     ({"killed": "thirty"}, (3, "killed")),
     ({"killed": True}, (3, "killed")),
-    ({"low": 40, "high": 20}, (3, "low")),
+    ({"low": -1}, (3, "low")),
 ])
 def test_casualty_fact_errors(change, expected):
     assert errors_of(with_fact(3, **change)) == [expected]
@@ -112,3 +112,8 @@ def test_text_with_an_unpaired_surrogate_is_refused_not_stored():
     report = base_report()
     report["facts"][0]["name"] = "JNIM \ud800"
     assert errors_of(report) == [(0, "name")]
+
+
+def test_a_range_that_does_not_bracket_best_is_kept_as_given():
+    report = parse_report(with_fact(3, killed=30, low=40, high=20))
+    assert (report.facts[3].data["low"], report.facts[3].data["high"]) == (40, 20)

@@ -1,0 +1,1 @@
+"""Dataset importers: ACLED and UCDP GED exports become fact reports."""
