@@ -6,6 +6,7 @@ state; nothing reads or writes a store.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from projections.figures import incident_killed
@@ -26,7 +27,7 @@ def fold_incident(state: dict[str, Any] | None, event: Any, position: int) -> di
     if name == "IncidentReported":
         return {
             "id": event.key,
-            "details": to_jsonable(event.details),
+            "details": copy_details(event.details),
             "report": prov["report"],
             "reports": [prov["report"]],
             "sources": [prov["source"]["name"]],
@@ -69,6 +70,23 @@ def fold_incident(state: dict[str, Any] | None, event: Any, position: int) -> di
                             if f["report"] != event.report}
         state["materiel"] = [m for m in state["materiel"] if m["report"] != event.report]
     return state
+
+
+def copy_details(details: dict[str, Any]) -> dict[str, Any]:
+    """A JSON-ready copy of an incident's details, sharing nothing with the event (the
+    fold changes states in place). Dates are the only non-JSON values; containers are
+    at most two levels deep, so this is much cheaper than a generic deep conversion."""
+    out: dict[str, Any] = {}
+    for key, value in details.items():
+        if isinstance(value, date):
+            out[key] = value.isoformat()
+        elif isinstance(value, dict):
+            out[key] = dict(value)
+        elif isinstance(value, list):
+            out[key] = [dict(v) if isinstance(v, dict) else v for v in value]
+        else:
+            out[key] = value
+    return out
 
 
 def involved_actors(state: dict[str, Any]) -> list[str]:

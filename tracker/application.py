@@ -46,6 +46,8 @@ KIND_OF_TOPIC = {
     "tracker.domain.token": "token",
 }
 MAX_ATTEMPTS = 8
+# Facts that create an entity, and its kind.
+KIND_OF_FACT = {"actor": "actor", "incident": "incident", "operation": "operation"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,16 @@ class _UnitOfWork:
         self.loaded: dict[UUID, Any] = {}
         self.touched: dict[UUID, tuple[str, str]] = {}
         self.errors: list[FactError] = []
+
+    def known_absent(self, refs: list[tuple[str, str]]) -> None:
+        """Marks the entities among `refs` that have no events yet, in one query, so
+        that `find` does not ask the store for each of them."""
+        ids = [entity_id(k, key) for k, key in refs]
+        ids = [i for i in dict.fromkeys(ids) if i not in self.loaded]
+        existing = self.app.existing(ids)
+        for i in ids:
+            if existing is not None and i not in existing:
+                self.loaded[i] = None
 
     def find(self, kind: str, key: str) -> Any:
         agg_id = entity_id(kind, key)
@@ -157,6 +169,8 @@ class ConflictTracker(Application[UUID]):
             "recorded_at": datetime.now(timezone.utc).isoformat(),
         }
         uow = _UnitOfWork(self, report, provenance)
+        uow.known_absent([(KIND_OF_FACT[f.type], f.data["id"]) for f in report.facts
+                          if f.type in KIND_OF_FACT])
         for fact in report.facts_in_apply_order():
             try:
                 APPLY[fact.type](uow, fact)
@@ -226,6 +240,11 @@ class ConflictTracker(Application[UUID]):
         return {"report": None, "source": {"name": "tracker administration", "kind": "other"},
                 "recorded_by": by, "recorded_at": datetime.now(timezone.utc).isoformat(),
                 "subject": f"{kind}/{key}"}
+
+    def existing(self, ids: list[UUID]) -> set[UUID] | None:
+        """Which aggregates exist, in one query when the recorder can (else None)."""
+        check = getattr(self.recorder, "existing", None)
+        return check(ids) if check is not None and ids else None
 
     def _find(self, cls: type, kind: str, key: str) -> Any:
         try:

@@ -73,6 +73,17 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             c.executemany(f"INSERT INTO {self.chain_table_name} VALUES (?, ?)", rows)
         return ids
 
+    def existing(self, ids: list[UUID]) -> set[UUID]:
+        """Which of `ids` have at least one stored event (one query per 500 ids)."""
+        found: set[UUID] = set()
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(ids), 500):
+                chunk = [i.hex for i in ids[start:start + 500]]
+                c.execute(f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
+                          f"WHERE originator_id IN ({','.join('?' * len(chunk))})", chunk)
+                found.update(UUID(r[0]) for r in c.fetchall())
+        return found
+
     def positions_of(self, originator_id: UUID) -> dict[int, int]:
         """Log position of each version of one aggregate."""
         with self.datastore.transaction(commit=False) as c:
@@ -114,6 +125,17 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             curs.executemany(SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.chain_table),
                              rows)
         return ids
+
+    def existing(self, ids: list[UUID]) -> set[UUID]:
+        """Which of `ids` have at least one stored event (one query)."""
+        if not ids:
+            return set()
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT DISTINCT originator_id FROM {0}.{1} "
+                             "WHERE originator_id = ANY(%s)").format(
+                Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (list(ids),))
+            return {r["originator_id"] for r in curs.fetchall()}
 
     def positions_of(self, originator_id: UUID) -> dict[int, int]:
         """Log position of each version of one aggregate."""

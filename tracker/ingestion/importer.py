@@ -27,7 +27,6 @@ from tracker.ingestion.rows import (
     actor_key,
     normalize_name,
 )
-from tracker.reports import parse_fact
 
 if TYPE_CHECKING:
     from tracker.application import ConflictTracker
@@ -102,6 +101,9 @@ class ActorResolver:
 
     def add(self, name: str, key: str) -> None:
         self.names[normalize_name(name)] = key
+
+    def forget(self, name: str) -> None:
+        self.names.pop(normalize_name(name), None)
 
 
 class Importer:
@@ -196,8 +198,8 @@ class Importer:
 
     def _record_batch(self, batch: list[DatasetEvent], digest: str, number: int,
                       resolver: ActorResolver, summary: ImportSummary, path: str) -> None:
-        facts: list[dict[str, Any]] = []
-        new_actors: dict[str, dict[str, Any]] = {}
+        existing = self._existing_incidents([e.incident_id for e in batch])
+        rows: list[tuple[DatasetEvent, list[dict[str, Any]], list[dict[str, Any]]]] = []
         in_batch: set[str] = set()
         for event in batch:
             if event.incident_id in in_batch:
@@ -206,34 +208,66 @@ class Importer:
                                       "appears again (rows of one event must be adjacent)")
                 continue
             in_batch.add(event.incident_id)
-            row_facts = self._row_facts(event, resolver, new_actors, summary)
-            problems: list[Any] = []
-            for i, fact in enumerate(row_facts):
-                parse_fact(i, fact, problems)
-            if problems:
-                summary.rejected += 1
-                summary.errors.append(f"{path}:{event.line}: " + "; ".join(
-                    f"{p.field}: {p.message}" for p in problems))
+            new_actors: list[dict[str, Any]] = []
+            facts = self._row_facts(event, resolver, new_actors, summary, existing)
+            if facts:
+                rows.append((event, new_actors, facts))
+        # Validation happens once, in record_report. A refused batch names the facts at
+        # fault: their rows are reported as rejected and the rest of the batch is retried.
+        while rows:
+            report_id = f"{self.dataset}-import-{digest[:16]}-{number:06d}"
+            owners: list[int] = []
+            facts: list[dict[str, Any]] = []
+            for i, (_, new_actors, _) in enumerate(rows):
+                facts.extend(new_actors)
+                owners.extend([i] * len(new_actors))
+            for i, (_, _, row_facts) in enumerate(rows):
+                facts.extend(row_facts)
+                owners.extend([i] * len(row_facts))
+            report = {
+                "report": report_id,
+                "source": {"name": self.module.SOURCE_NAME, "kind": "dataset",
+                           "reference": f"{Path(path).name} sha256:{digest[:16]}"},
+                "facts": facts,
+            }
+            try:
+                result = self.tracker.record_report(report, recorded_by=self.recorded_by)
+            except ReportValidationError as e:
+                bad = {owners[err.index] for err in e.errors if err.index is not None}
+                if not bad:
+                    raise IngestionError(f"{path}: batch {number} was refused: {e}") from e
+                for i in sorted(bad):
+                    event, new_actors, _ = rows[i]
+                    messages = [f"{err.field}: {err.message}" for err in e.errors
+                                if err.index is not None and owners[err.index] == i]
+                    summary.rejected += 1
+                    summary.errors.append(f"{path}:{event.line}: " + "; ".join(messages))
+                    for actor in new_actors:
+                        resolver.forget(actor["name"])
+                rows = [r for i, r in enumerate(rows) if i not in bad]
                 continue
-            facts.extend(row_facts)
-        if not facts:
+            summary.events += len(result.positions)
+            if result.recorded:
+                summary.actors_new += sum(len(r[1]) for r in rows)
             return
-        report = {
-            "report": f"{self.dataset}-import-{digest[:16]}-{number:06d}",
-            "source": {"name": self.module.SOURCE_NAME, "kind": "dataset",
-                       "reference": f"{Path(path).name} sha256:{digest[:16]}"},
-            "facts": [*new_actors.values(), *facts],
-        }
-        try:
-            result = self.tracker.record_report(report, recorded_by=self.recorded_by)
-        except ReportValidationError as e:
-            raise IngestionError(f"{path}: batch {number} was refused: {e}") from e
-        summary.events += len(result.positions)
-        summary.actors_new += len(new_actors) if result.recorded else 0
+
+    def _existing_incidents(self, keys: list[str]) -> dict[str, Incident]:
+        """The recorded incidents among `keys`: one existence query, then only those read."""
+        from tracker.domain.base import entity_id
+
+        ids = {entity_id("incident", k): k for k in keys}
+        found = self.tracker.existing(list(ids))
+        wanted = keys if found is None else [ids[i] for i in found]
+        out = {}
+        for key in wanted:
+            incident = self._incident(key)
+            if incident is not None:
+                out[key] = incident
+        return out
 
     def _row_facts(self, event: DatasetEvent, resolver: ActorResolver,
-                   new_actors: dict[str, dict[str, Any]], summary: ImportSummary
-                   ) -> list[dict[str, Any]]:
+                   new_actors: list[dict[str, Any]], summary: ImportSummary,
+                   existing_incidents: dict[str, Incident]) -> list[dict[str, Any]]:
         details = dict(event.details)
         details["actors"] = []
         for a in event.actors:
@@ -241,7 +275,7 @@ class Importer:
             if key is None:
                 key = actor_key(self.dataset, a.name)
                 resolver.add(a.name, key)
-                new_actors[key] = {"fact": "actor", "id": key, "name": a.name, "kind": a.kind}
+                new_actors.append({"fact": "actor", "id": key, "name": a.name, "kind": a.kind})
             entry: dict[str, Any] = {"actor": key, "side": a.side}
             if a.associated:
                 entry["associated"] = True
@@ -259,7 +293,7 @@ class Importer:
         if (event.low is not None and event.low > event.killed) or (
                 event.high is not None and event.high < event.killed):
             summary.flagged += 1
-        existing = self._incident(event.incident_id)
+        existing = existing_incidents.get(event.incident_id)
         if existing is None:
             summary.new += 1
             return [{"fact": "incident", "id": event.incident_id, **details, "ref": ref}, figure]
