@@ -48,6 +48,9 @@ class Projection:
         """Documents the event will certainly read; fetched for a whole batch at once."""
         return []
 
+    def flush(self, batch: Batch) -> None:
+        """Called once per batch before it commits: write what was accumulated."""
+
     def process(self, event: Any, position: int, batch: Batch) -> None:
         method = self.handlers.get(type(event).__name__)
         if method is not None:

@@ -12,6 +12,8 @@ from projections.incident_state import INCIDENT_EVENTS, fold_incident, involved_
 from projections.views.base import Batch, DocKey
 
 DIMENSIONS = ("country", "admin1", "actor", "month", "type")
+# The incident fields the tallies read (and the filters of filtered queries).
+KEEP = frozenset({"date", "type", "location", "actors"})
 UNKNOWN = "(unknown)"
 
 
@@ -29,7 +31,8 @@ def contributions(state: dict[str, Any] | None) -> dict[tuple[str, str], dict[st
         ("type", d.get("type") or UNKNOWN): total,
         ("total", "all"): total,
     }
-    for actor, figure in killed_by_actor(state["figures"], involved_actors(state)).items():
+    for actor, figure in killed_by_actor(state["figures"], involved_actors(state),
+                                         total).items():
         rows[("actor", actor)] = figure
     return rows
 
@@ -60,19 +63,13 @@ def row_changes(old: Rows, new: Rows) -> Rows:
     return changes
 
 
-def stored_rows(state: dict[str, Any] | None) -> Rows:
-    if state is None:
-        return {}
-    return {(dim, key): {"best": b, "low": lo, "high": hi}
-            for dim, key, b, lo, hi in state.get("rows", [])}
-
-
 class CasualtyTallyProjection(Projection):
     """Tallies of the killed, per dimension, with the incidents behind them."""
 
     name = "casualties"
     version = 1
-    collections = ("incident", "tally:country", "tally:admin1", "tally:actor", "tally:month", "tally:type", "tally:total")
+    collections = ("incident", "tally:country", "tally:admin1", "tally:actor", "tally:month",
+                   "tally:type", "tally:total")
 
     def prefetch_keys(self, event: Any) -> list[DocKey]:
         return [("incident", uid(event))]
@@ -82,18 +79,40 @@ class CasualtyTallyProjection(Projection):
         state = batch.get("incident", uid(event))
         # What the incident contributed is kept in its document, so each event computes
         # the contributions once (after), not twice.
-        old = stored_rows(state)
-        after = fold_incident(state, event, position)
+        old = state.get("rows", []) if state is not None else []
+        after = fold_incident(state, event, position, keep=KEEP)
         if after is None:
             return
-        new = contributions(after)
-        after["rows"] = [[dim, key, f["best"], f["low"], f["high"]] for (dim, key), f in new.items()]
+        new = [[dim, key, f["best"], f["low"], f["high"]]
+               for (dim, key), f in contributions(after).items()]
+        after["rows"] = new
         batch.put("incident", uid(event), after)
-        for (dimension, key), delta in row_changes(old, new).items():
-            row = batch.get(f"tally:{dimension}", key) or {"key": key, **ZERO, "incidents": 0}
-            for k in ("best", "low", "high", "incidents"):
-                row[k] += delta[k]
+        # Sum the deltas of the whole batch; `flush` writes each tally row once.
+        pending = batch.scratch.setdefault("tallies", {})
+        for rows, sign in ((old, -1), (new, 1)):
+            for dim, key, best, low, high in rows:
+                acc = pending.get((dim, key))
+                if acc is None:
+                    acc = pending[(dim, key)] = [0, 0, 0, 0]
+                acc[0] += sign * best
+                acc[1] += sign * low
+                acc[2] += sign * high
+                acc[3] += sign
+
+    def flush(self, batch: Batch) -> None:
+        pending = batch.scratch.pop("tallies", {})
+        rows = [(f"tally:{dim}", key) for (dim, key), acc in pending.items() if any(acc)]
+        batch.prefetch(rows)
+        for (dim, key), (best, low, high, incidents) in pending.items():
+            if not (best or low or high or incidents):
+                continue
+            coll = f"tally:{dim}"
+            row = batch.get(coll, key) or {"key": key, **ZERO, "incidents": 0}
+            row["best"] += best
+            row["low"] += low
+            row["high"] += high
+            row["incidents"] += incidents
             if not (row["incidents"] or row["best"] or row["low"] or row["high"]):
-                batch.delete(f"tally:{dimension}", key)
+                batch.delete(coll, key)
             else:
-                batch.put(f"tally:{dimension}", key, row)
+                batch.put(coll, key, row)

@@ -50,15 +50,15 @@ def incident_killed(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def killed_by_actor(figures: dict[str, dict[str, Any]],
-                    involved: list[str]) -> dict[str, dict[str, int]]:
+def killed_by_actor(figures: dict[str, dict[str, Any]], involved: list[str],
+                    total: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
     """Per actor: its figures from the source heard from last about it. When no figure
     names an actor, every involved actor is credited with the incident's total (the
     incident's deaths happened in fighting involving each of them)."""
     per_actor = [f for f in figures.values() if f.get("actor")]
     if not per_actor:
-        total = incident_killed(figures)
-        return {a: strip(total) for a in involved}
+        overall = strip(total if total is not None else incident_killed(figures))
+        return {a: dict(overall) for a in involved}
     out: dict[str, dict[str, int]] = {a: dict(ZERO) for a in involved}
     for actor in {f["actor"] for f in per_actor}:
         figs = [f for f in per_actor if f["actor"] == actor]

@@ -17,50 +17,53 @@ INCIDENT_EVENTS = ("IncidentReported", "CasualtiesReported", "MaterielReported",
                    "IncidentCorrected", "IncidentRetracted", "IncidentReportRetracted")
 
 
-def fold_incident(state: dict[str, Any] | None, event: Any, position: int) -> dict[str, Any] | None:
+def fold_incident(state: dict[str, Any] | None, event: Any, position: int,
+                  keep: frozenset[str] | None = None) -> dict[str, Any] | None:
     """The incident after `event` (an event of the Incident aggregate).
 
     Changes `state` in place (copying every document would dominate a rebuild): callers
-    take what they need from the state before calling."""
+    take what they need from the state before calling. With `keep`, only those detail
+    fields are kept, and no sources, materiel or corrections lists: a slim state for views
+    that only count."""
     name = type(event).__name__
     prov = event.provenance
+    slim = keep is not None
     if name == "IncidentReported":
-        return {
-            "id": event.key,
-            "details": copy_details(event.details),
-            "report": prov["report"],
-            "reports": [prov["report"]],
-            "sources": [prov["source"]["name"]],
-            "figures": {},
-            "materiel": [],
-            "corrections": [],
-            "retracted": None,
-            "first_position": position,
-            "last_position": position,
-            "recorded": event.timestamp.isoformat(),
-        }
+        details = event.details if keep is None else {
+            k: v for k, v in event.details.items() if k in keep}
+        state = {"id": event.key, "details": copy_details(details), "report": prov["report"],
+                 "figures": {}, "retracted": None}
+        if not slim:
+            state.update(reports=[prov["report"]], sources=[prov["source"]["name"]],
+                         materiel=[], corrections=[], first_position=position,
+                         last_position=position, recorded=event.timestamp.isoformat())
+        return state
     if state is None:
         return None
-    state["last_position"] = position
-    if prov["report"] not in state["reports"]:
-        state["reports"].append(prov["report"])
+    if not slim:
+        state["last_position"] = position
+        if prov["report"] not in state["reports"]:
+            state["reports"].append(prov["report"])
     if name == "CasualtiesReported":
         state["figures"][f"{event.source}\x1f{event.actor or ''}"] = {
             "source": event.source, "actor": event.actor, "killed": event.killed,
             "low": event.low, "high": event.high, "report": prov["report"], "seq": position,
-            **to_jsonable(event.extra),
+            **({} if slim else to_jsonable(event.extra)),
         }
-        if event.source not in state["sources"]:
+        if not slim and event.source not in state["sources"]:
             state["sources"].append(event.source)
     elif name == "MaterielReported":
-        state["materiel"].append({"action": event.action, "items": list(event.items),
-                                  "report": prov["report"]})
+        if not slim:
+            state["materiel"].append({"action": event.action, "items": list(event.items),
+                                      "report": prov["report"]})
     elif name == "IncidentCorrected":
-        set_path(state["details"], event.field, to_jsonable(event.value))
-        state["corrections"].append({
-            "field": event.field, "previous": to_jsonable(event.previous),
-            "value": to_jsonable(event.value), "reason": event.reason,
-            "report": prov["report"], "position": position})
+        if keep is None or event.field.split(".", 1)[0] in keep:
+            set_path(state["details"], event.field, to_jsonable(event.value))
+        if not slim:
+            state["corrections"].append({
+                "field": event.field, "previous": to_jsonable(event.previous),
+                "value": to_jsonable(event.value), "reason": event.reason,
+                "report": prov["report"], "position": position})
     elif name == "IncidentRetracted":
         state["retracted"] = event.reason
     elif name == "IncidentReportRetracted":
@@ -68,7 +71,8 @@ def fold_incident(state: dict[str, Any] | None, event: Any, position: int) -> di
             state["retracted"] = event.reason
         state["figures"] = {k: f for k, f in state["figures"].items()
                             if f["report"] != event.report}
-        state["materiel"] = [m for m in state["materiel"] if m["report"] != event.report]
+        if not slim:
+            state["materiel"] = [m for m in state["materiel"] if m["report"] != event.report]
     return state
 
 

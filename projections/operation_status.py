@@ -91,7 +91,7 @@ class OperationStatusProjection(Projection):
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
         state = batch.get("incident", uid(event))
         old = link(state)
-        after = fold_incident(state, event, position)
+        after = fold_incident(state, event, position, keep=frozenset({"operation"}))
         if after is None:
             return
         batch.put("incident", uid(event), after)

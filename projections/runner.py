@@ -144,6 +144,8 @@ class ProjectionRunner:
             for lane in lanes:
                 if pos > lane.position:
                     lane.projection.process(event, pos, batches[lane.ns])
+        for lane in lanes:
+            lane.projection.flush(batches[lane.ns])
         last = notifications[-1].id
         moved = {lane.ns: (lane.position, last) for lane in lanes if last > lane.position}
         self.store.commit({ns: batches[ns].writes for ns in moved}, moved)

@@ -96,6 +96,8 @@ class Batch:
         self.cache = cache
         self.cache_size = cache_size
         self.writes: dict[DocKey, Doc | None] = {}
+        # Per-batch working space of a projection (e.g. tally deltas summed before writing).
+        self.scratch: dict[str, Any] = {}
 
     def prefetch(self, keys: list[DocKey]) -> None:
         missing = [k for k in dict.fromkeys(keys) if k not in self.writes and k not in self.cache]
