@@ -8,13 +8,13 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from tracker.domain.base import entity_id, get_path, set_path
+from tracker.domain.base import Revisable, entity_id, get_path, set_path
 
 # How a death or capture ends a person's roles (the `reason` of RoleEnded).
 ENDING_REASONS = {"death": "killed", "capture": "captured"}
 
 
-class Actor(Aggregate):
+class Actor(Revisable, Aggregate):
     """Anyone who acts in a conflict. A person's roles in groups live on the person,
     so that a death or capture can end them in the same save."""
 
@@ -172,13 +172,6 @@ class Actor(Aggregate):
     ) -> None:
         self.fate = {"date_precision": date_precision, "fate": "release", "date": when, "incident": incident}
 
-    def correct(self, field: str, value: Any, reason: str, provenance: dict[str, Any]) -> None:
-        previous = self._current(field)
-        if previous != value:
-            self._corrected(
-                field=field, previous=previous, value=value, reason=reason, provenance=provenance
-            )
-
     def _current(self, field: str) -> Any:
         if field.startswith("fate."):
             return get_path(self.fate or {}, field.removeprefix("fate."))
@@ -193,17 +186,9 @@ class Actor(Aggregate):
         else:
             set_path(self.details, field, value)
 
-    def retract(self, reason: str, provenance: dict[str, Any]) -> None:
-        if self.retracted is None:
-            self._retracted(reason=reason, provenance=provenance)
-
     @event("ActorRetracted")
     def _retracted(self, reason: str, provenance: dict[str, Any]) -> None:
         self.retracted = reason
-
-    def retract_report(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
-        if report not in self.retracted_reports:
-            self._report_retracted(report=report, reason=reason, provenance=provenance)
 
     @event("ActorReportRetracted")
     def _report_retracted(self, report: str, reason: str, provenance: dict[str, Any]) -> None:

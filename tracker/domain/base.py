@@ -31,3 +31,37 @@ def set_path(state: dict[str, Any], path: str, value: Any) -> None:
     for part in parts[:-1]:
         node = node.setdefault(part, {})
     node[parts[-1]] = copy.deepcopy(value)
+
+
+class Revisable:
+    """The deciding half of corrections and retractions, shared by the aggregates.
+
+    Each aggregate keeps its own `@event` methods (`_corrected`, `_retracted`,
+    `_report_retracted`), so every event class keeps its own name and stored topic.
+    """
+
+    details: dict[str, Any]
+    retracted: str | None
+    retracted_reports: set[str]
+
+    def _current(self, field: str) -> Any:
+        return get_path(self.details, field)
+
+    def correct(self, field: str, value: Any, reason: str, provenance: dict[str, Any]) -> None:
+        """Records the new value of a field with the old one, unless it is unchanged."""
+        previous = self._current(field)
+        if previous != value:
+            self._corrected(  # type: ignore[attr-defined]
+                field=field, previous=previous, value=value, reason=reason,
+                provenance=provenance)
+
+    def retract(self, reason: str, provenance: dict[str, Any]) -> None:
+        """The entity stops counting; retracting twice records once."""
+        if self.retracted is None:
+            self._retracted(reason=reason, provenance=provenance)  # type: ignore[attr-defined]
+
+    def retract_report(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
+        """The facts a retracted report gave this entity stop counting."""
+        if report not in self.retracted_reports:
+            self._report_retracted(  # type: ignore[attr-defined]
+                report=report, reason=reason, provenance=provenance)

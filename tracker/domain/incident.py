@@ -8,10 +8,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from tracker.domain.base import entity_id, get_path, set_path
+from tracker.domain.base import Revisable, entity_id, set_path
 
 
-class Incident(Aggregate):
+class Incident(Revisable, Aggregate):
     """An incident (battle, raid, strike, protest…) as reported, with its casualty figures.
 
     Figures are kept per source and actor: a later figure from the same source supersedes
@@ -82,30 +82,15 @@ class Incident(Aggregate):
     ) -> None:
         self.materiel.append({"action": action, "items": items, "report": provenance["report"]})
 
-    def correct(self, field: str, value: Any, reason: str, provenance: dict[str, Any]) -> None:
-        previous = get_path(self.details, field)
-        if previous != value:
-            self._corrected(
-                field=field, previous=previous, value=value, reason=reason, provenance=provenance
-            )
-
     @event("IncidentCorrected")
     def _corrected(
         self, field: str, previous: Any, value: Any, reason: str, provenance: dict[str, Any]
     ) -> None:
         set_path(self.details, field, value)
 
-    def retract(self, reason: str, provenance: dict[str, Any]) -> None:
-        if self.retracted is None:
-            self._retracted(reason=reason, provenance=provenance)
-
     @event("IncidentRetracted")
     def _retracted(self, reason: str, provenance: dict[str, Any]) -> None:
         self.retracted = reason
-
-    def retract_report(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
-        if report not in self.retracted_reports:
-            self._report_retracted(report=report, reason=reason, provenance=provenance)
 
     @event("IncidentReportRetracted")
     def _report_retracted(self, report: str, reason: str, provenance: dict[str, Any]) -> None:

@@ -8,10 +8,10 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from tracker.domain.base import entity_id, get_path, set_path
+from tracker.domain.base import Revisable, entity_id, set_path
 
 
-class Operation(Aggregate):
+class Operation(Revisable, Aggregate):
     """A military operation (Barkhane, Takuba) and the history of its status."""
 
     @event("OperationLaunched")
@@ -45,30 +45,15 @@ class Operation(Aggregate):
     ) -> None:
         self.details["status"] = status
 
-    def correct(self, field: str, value: Any, reason: str, provenance: dict[str, Any]) -> None:
-        previous = get_path(self.details, field)
-        if previous != value:
-            self._corrected(
-                field=field, previous=previous, value=value, reason=reason, provenance=provenance
-            )
-
     @event("OperationCorrected")
     def _corrected(
         self, field: str, previous: Any, value: Any, reason: str, provenance: dict[str, Any]
     ) -> None:
         set_path(self.details, field, value)
 
-    def retract(self, reason: str, provenance: dict[str, Any]) -> None:
-        if self.retracted is None:
-            self._retracted(reason=reason, provenance=provenance)
-
     @event("OperationRetracted")
     def _retracted(self, reason: str, provenance: dict[str, Any]) -> None:
         self.retracted = reason
-
-    def retract_report(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
-        if report not in self.retracted_reports:
-            self._report_retracted(report=report, reason=reason, provenance=provenance)
 
     @event("OperationReportRetracted")
     def _report_retracted(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
