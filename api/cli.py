@@ -215,7 +215,8 @@ def query_leadership(group: str, as_of: str | None, as_json: bool) -> None:
         return
     click.echo(f"{data['name']} ({data['group']})")
     for e in data["leaders"]:
-        click.echo(f"  {e['role']:<20} {e['name']}" + (f" since {e['since']}" if e["since"] else ""))
+        since = f" since {e['since']}" if e["since"] else ""
+        click.echo(f"  {e['role']:<20} {e['name']}{since}")
     for e in data["former"]:
         click.echo(f"  former {e['role']:<13} {e['name']} until {e['until']} ({e['reason']}"
                    + (f", incident {e['incident']}" if e["incident"] else "") + ")")

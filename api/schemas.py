@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-
 # Log positions are 64-bit signed integers in both event stores.
 MAX_POSITION = 2**63 - 1
 

@@ -98,6 +98,7 @@ def main() -> None:
         finally:
             import psycopg
             from psycopg import sql
+
             from tracker.config import eventsourcing_env
 
             env = eventsourcing_env(args.postgres_url)

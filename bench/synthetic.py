@@ -5,8 +5,9 @@ need a log bigger than the seed."""
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 COUNTRIES = {
     "Mali": ["Mopti", "Menaka", "Gao", "Timbuktu", "Segou", "Kidal"],

@@ -4,7 +4,7 @@ the API factory and the follower process get them from."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from projections.queries import QueryError, Views
@@ -68,11 +68,11 @@ def parse_as_of(value: str | None) -> datetime | None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=timezone.utc)
+            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise QueryError(f"as_of {value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def parse_day(value: str | None, name: str) -> date | None:

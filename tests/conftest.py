@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -44,6 +45,7 @@ def need(service: str, check: Callable[[], Any]) -> None:
 
 def _pg_check() -> None:
     import psycopg
+
     from tracker.config import eventsourcing_env
 
     env = eventsourcing_env(postgres_url())
@@ -55,6 +57,7 @@ def _pg_check() -> None:
 def drop_pg_schema(schema: str) -> None:
     import psycopg
     from psycopg import sql
+
     from tracker.config import eventsourcing_env
 
     env = eventsourcing_env(postgres_url())

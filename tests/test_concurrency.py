@@ -33,7 +33,7 @@ def test_concurrent_reports_on_one_incident_both_land(database_url, make_tracker
                 "facts": [{"fact": "casualties", "incident": "niaki", "killed": 10 + i}]}
                for i in range(4)]
     results, errors = run_together(*[
-        (lambda w=w, r=r: w.record_report(r)) for w, r in zip(writers, reports)])
+        (lambda w=w, r=r: w.record_report(r)) for w, r in zip(writers, reports, strict=True)])
 
     assert errors == []
     assert all(r.recorded for r in results)

@@ -1,7 +1,6 @@
 """Importing ACLED and UCDP GED exports: fixtures written for the tests."""
 
 import csv
-import shutil
 from pathlib import Path
 
 import pytest

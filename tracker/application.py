@@ -5,14 +5,16 @@ from __future__ import annotations
 import random
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
-from typing import TYPE_CHECKING, Any, Callable
+from datetime import UTC, date, datetime
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
+from tracker.config import Settings, ensure_postgres_schema
 from tracker.domain.actor import Actor
 from tracker.domain.base import entity_id
 from tracker.domain.incident import Incident
@@ -27,7 +29,6 @@ from tracker.exceptions import (
     ReportValidationError,
     TokenError,
 )
-from tracker.config import Settings, ensure_postgres_schema
 from tracker.integrity import VerifyResult, verify_log
 from tracker.reports import Fact, Report, parse_report
 from tracker.transcodings import DateAsISO
@@ -166,7 +167,7 @@ class ConflictTracker(Application[UUID]):
             "report": report.key,
             "source": report.source,
             "recorded_by": recorded_by,
-            "recorded_at": datetime.now(timezone.utc).isoformat(),
+            "recorded_at": datetime.now(UTC).isoformat(),
         }
         uow = _UnitOfWork(self, report, provenance)
         uow.known_absent([(KIND_OF_FACT[f.type], f.data["id"]) for f in report.facts
@@ -238,7 +239,7 @@ class ConflictTracker(Application[UUID]):
     @staticmethod
     def _admin_provenance(by: str, kind: str, key: str) -> dict[str, Any]:
         return {"report": None, "source": {"name": "tracker administration", "kind": "other"},
-                "recorded_by": by, "recorded_at": datetime.now(timezone.utc).isoformat(),
+                "recorded_by": by, "recorded_at": datetime.now(UTC).isoformat(),
                 "subject": f"{kind}/{key}"}
 
     def existing(self, ids: list[UUID]) -> set[UUID] | None:

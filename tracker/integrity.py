@@ -9,8 +9,9 @@ smuggled-in event breaks the chain there.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.postgres import PostgresApplicationRecorder
@@ -38,9 +39,10 @@ def chain_hash(previous: str, position: int, originator_id: UUID | str, version:
     return h.hexdigest()
 
 
-def _chain(previous: str, ids: Sequence[int], events: Sequence[StoredEvent]) -> list[tuple[int, str]]:
+def _chain(previous: str, ids: Sequence[int],
+           events: Sequence[StoredEvent]) -> list[tuple[int, str]]:
     rows = []
-    for position, e in zip(ids, events):
+    for position, e in zip(ids, events, strict=True):
         previous = chain_hash(previous, position, e.originator_id, e.originator_version,
                               e.topic, e.state)
         rows.append((position, previous))

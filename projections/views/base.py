@@ -12,7 +12,8 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
@@ -64,7 +65,7 @@ class ViewStore(ABC):
     def ping(self) -> bool:
         return True
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - most stores have nothing to release
         """Releases connections."""
 
     def wait(self, ns_of: Any, projection: str, position: int, timeout: float = 5.0) -> None:

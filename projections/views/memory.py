@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import copy
-from projections.views.codec import dumps, loads
 import threading
-from typing import Iterator
+from collections.abc import Iterator
 
 from projections.views.base import Doc, DocKey, ViewPositionConflict, ViewStore
+from projections.views.codec import dumps, loads
 
 
 class MemoryViewStore(ViewStore):

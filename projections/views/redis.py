@@ -10,12 +10,13 @@ MULTI/EXEC: if another runner moved a position in between, EXEC fails and nothin
 
 from __future__ import annotations
 
-from projections.views.codec import dumps, loads
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import redis
 
 from projections.views.base import Doc, DocKey, ViewPositionConflict, ViewStore
+from projections.views.codec import dumps, loads
 
 
 class RedisViewStore(ViewStore):
@@ -40,8 +41,8 @@ class RedisViewStore(ViewStore):
         for coll, ids in order:
             pipe.hmget(self._coll(ns, coll), ids)
         out: dict[DocKey, Doc] = {}
-        for (coll, ids), values in zip(order, pipe.execute()):
-            for doc_id, body in zip(ids, values):
+        for (coll, ids), values in zip(order, pipe.execute(), strict=True):
+            for doc_id, body in zip(ids, values, strict=True):
                 if body is not None:
                     out[(coll, doc_id)] = loads(body)
         return out

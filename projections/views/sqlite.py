@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from projections.views.codec import dumps, loads
 import sqlite3
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from projections.views.base import Doc, DocKey, ViewPositionConflict, ViewStore
+from projections.views.codec import dumps, loads
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS view_docs (
@@ -72,7 +72,7 @@ class SQLiteViewStore(ViewStore):
             c = self._conn
             c.execute("BEGIN IMMEDIATE")
             try:
-                for ns, (expected, new) in positions.items():
+                for ns, (expected, _) in positions.items():
                     row = c.execute("SELECT position FROM view_positions WHERE ns = ?",
                                     (ns,)).fetchone()
                     if (int(row[0]) if row else 0) != expected:

@@ -1,7 +1,7 @@
 """The four views over the seed and over event lists, on SQLite and the real Redis."""
 
 import json
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -103,7 +103,8 @@ def test_events_fed_twice_through_two_runners_land_once(sqlite_tracker, view_sto
 
 def test_a_later_figure_from_the_same_source_supersedes_in_the_tally(sqlite_tracker, view_store):
     sqlite_tracker.record_report(base_report())
-    sqlite_tracker.record_report({"report": "r2", "source": {"name": "Ministry", "kind": "official"},
+    ministry = {"name": "Ministry", "kind": "official"}
+    sqlite_tracker.record_report({"report": "r2", "source": ministry,
                                   "facts": [{"fact": "casualties", "incident": "niaki",
                                              "actor": "jnim", "killed": 32}]})
     sqlite_tracker.record_report({"report": "r3", "source": {"name": "NGO", "kind": "ngo"},
@@ -143,7 +144,7 @@ def test_retracting_an_incident_removes_it_from_every_view(sqlite_tracker, view_
 
 def test_filters_and_paging(runner):
     views = Views(runner.store)
-    mopti = views.casualties("admin1", actor="jnim", date_from=__import__("datetime").date(2020, 11, 1))
+    mopti = views.casualties("admin1", actor="jnim", date_from=date(2020, 11, 1))
     assert {r["key"]: r["killed"]["best"] for r in mopti["rows"]} == {"Mopti": 30, "Menaka": 5}
     first = views.incidents(country="mali", limit=3)
     assert len(first["incidents"]) == 3 and first["next"]

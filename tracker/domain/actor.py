@@ -156,21 +156,24 @@ class Actor(Revisable, Aggregate):
         self, when: date, date_precision: str, incident: str | None,
         provenance: dict[str, Any],
     ) -> None:
-        self.fate = {"date_precision": date_precision, "fate": "death", "date": when, "incident": incident}
+        self.fate = {"date_precision": date_precision, "fate": "death", "date": when,
+                     "incident": incident}
 
     @event("CaptureReported")
     def _capture_reported(
         self, when: date, date_precision: str, incident: str | None,
         provenance: dict[str, Any],
     ) -> None:
-        self.fate = {"date_precision": date_precision, "fate": "capture", "date": when, "incident": incident}
+        self.fate = {"date_precision": date_precision, "fate": "capture", "date": when,
+                     "incident": incident}
 
     @event("ReleaseReported")
     def _release_reported(
         self, when: date, date_precision: str, incident: str | None,
         provenance: dict[str, Any],
     ) -> None:
-        self.fate = {"date_precision": date_precision, "fate": "release", "date": when, "incident": incident}
+        self.fate = {"date_precision": date_precision, "fate": "release", "date": when,
+                     "incident": incident}
 
     def _current(self, field: str) -> Any:
         if field.startswith("fate."):

@@ -3,8 +3,9 @@ event_id_cnty adjacent), pre- and post-March-2023 column sets. Pure: rows in, ev
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from tracker.ingestion.rows import (
     DatasetActor,
@@ -87,7 +88,8 @@ def parse_row(row: dict[str, str], line: int) -> DatasetEvent:
     for key in ("admin1", "admin2", "admin3", "region"):
         if (row.get(key) or "").strip():
             location[key] = row[key].strip()
-    lat, lon = to_float(row.get("latitude"), "latitude"), to_float(row.get("longitude"), "longitude")
+    lat = to_float(row.get("latitude"), "latitude")
+    lon = to_float(row.get("longitude"), "longitude")
     if lat is not None and lon is not None:
         if not (-90 <= lat <= 90 and -180 <= lon <= 180):
             raise ValueError(f"latitude/longitude {lat}, {lon} are out of range")

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any
 
-from tracker.domain.actor import Actor
 from tracker.domain.incident import Incident
 from tracker.exceptions import ReportValidationError
 from tracker.ingestion import acled, ucdp
@@ -133,9 +133,7 @@ class Importer:
                 raise IngestionError(f"{path}: not a {self.module.SOURCE_NAME} export: missing "
                                      f"column(s) {', '.join(missing)}")
             self.monadic = self.dataset == "acled" and acled.is_monadic(reader.fieldnames or [])
-            count = 0
-            for row in reader:
-                count += 1
+            for count, row in enumerate(reader, start=1):
                 if None in row:
                     row.pop(None)
                 yield reader.line_num, row
@@ -312,8 +310,9 @@ class Importer:
         return facts
 
     def _incident(self, key: str) -> Incident | None:
-        from tracker.domain.base import entity_id
         from eventsourcing.application import AggregateNotFoundError
+
+        from tracker.domain.base import entity_id
 
         try:
             agg = self.tracker.repository.get(entity_id("incident", key))
@@ -335,9 +334,8 @@ class Importer:
 
         for name in COMPARED:
             new, old = details.get(name), current.get(name)
-            if new != old and not (new is None and old in (None, [], {})):
-                if new is not None:
-                    correct(name, new)
+            if new is not None and new != old:
+                correct(name, new)
         for name in LOCATION_FIELDS:
             new = details["location"].get(name)
             if new is not None and new != current.get("location", {}).get(name):

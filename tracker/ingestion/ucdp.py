@@ -3,7 +3,8 @@ high < best or low > best (the views flag those)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from tracker.ingestion.rows import DatasetActor, DatasetEvent, RowError, to_float, to_int
 
@@ -56,8 +57,11 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
     for column, key in (("adm_1", "admin1"), ("adm_2", "admin2"), ("region", "region")):
         if (row.get(column) or "").strip():
             location[key] = row[column].strip()
-    lat, lon = to_float(row.get("latitude"), "latitude"), to_float(row.get("longitude"), "longitude")
+    lat = to_float(row.get("latitude"), "latitude")
+    lon = to_float(row.get("longitude"), "longitude")
     if lat is not None and lon is not None:
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise ValueError(f"latitude/longitude {lat}, {lon} are out of range")
         location.update(latitude=lat, longitude=lon)
     if (row.get("where_prec") or "").strip().isdigit():
         location["geo_precision"] = int(row["where_prec"])
