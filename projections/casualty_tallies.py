@@ -51,6 +51,7 @@ def row_changes(old: Rows, new: Rows) -> Rows:
     for row in old.keys() | new.keys():
         o, n = old.get(row), new.get(row)
         if o is None:
+            assert n is not None
             delta = {"best": n["best"], "low": n["low"], "high": n["high"], "incidents": 1}
         elif n is None:
             delta = {"best": -o["best"], "low": -o["low"], "high": -o["high"], "incidents": -1}
@@ -79,16 +80,16 @@ class CasualtyTallyProjection(Projection):
         state = batch.get("incident", uid(event))
         # What the incident contributed is kept in its document, so each event computes
         # the contributions once (after), not twice.
-        old = state.get("rows", []) if state is not None else []
+        old: list[list[Any]] = state.get("rows", []) if state is not None else []
         after = fold_incident(state, event, position, keep=KEEP)
         if after is None:
             return
-        new = [[dim, key, f["best"], f["low"], f["high"]]
+        new: list[list[Any]] = [[dim, key, f["best"], f["low"], f["high"]]
                for (dim, key), f in contributions(after).items()]
         after["rows"] = new
         batch.put("incident", uid(event), after)
         # Sum the deltas of the whole batch; `flush` writes each tally row once.
-        pending = batch.scratch.setdefault("tallies", {})
+        pending: dict[tuple[str, str], list[int]] = batch.scratch.setdefault("tallies", {})
         for rows, sign in ((old, -1), (new, 1)):
             for dim, key, best, low, high in rows:
                 acc = pending.get((dim, key))

@@ -273,7 +273,10 @@ def _notification_waiter(tracker: ConflictTracker) -> Callable[[threading.Event,
     recorder = tracker.recorder
     channel = getattr(recorder, "channel_name", None)
     if channel is None:
-        return lambda stop, timeout: stop.wait(timeout) and None
+        def poll(stop: threading.Event, timeout: float) -> None:
+            stop.wait(timeout)
+
+        return poll
 
     import psycopg
     from psycopg import sql

@@ -35,7 +35,7 @@ from tracker.transcodings import DateAsISO
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate, DomainEventProtocol
-    from eventsourcing.persistence import Notification, Transcoder
+    from eventsourcing.persistence import JSONTranscoder, Notification
 
 AGGREGATES: dict[str, type[Aggregate]] = {
     "actor": Actor, "incident": Incident, "operation": Operation, "report": ReportAggregate,
@@ -132,7 +132,7 @@ class ConflictTracker(Application[UUID]):
             ensure_postgres_schema(settings.database_url)
         return cls(env=settings.eventsourcing_env())
 
-    def register_transcodings(self, transcoder: Transcoder) -> None:
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         transcoder.register(DateAsISO())
 
@@ -320,7 +320,8 @@ class ConflictTracker(Application[UUID]):
 
 def _actor(uow: _UnitOfWork, fact: Fact) -> None:
     d = fact.data
-    details = {k: d[k] for k in ("name", "kind", "aliases", "country", "title", "notes") if k in d}
+    details: dict[str, Any] = {
+        k: d[k] for k in ("name", "kind", "aliases", "country", "title", "notes") if k in d}
     existing = uow.find("actor", d["id"])
     if existing is None:
         details.setdefault("aliases", [])

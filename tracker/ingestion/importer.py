@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import itertools
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from tracker.domain.incident import Incident
 from tracker.exceptions import ReportValidationError
@@ -80,7 +81,7 @@ class ActorResolver:
             batch = tracker.recorder.select_notifications(after, 1000, topics=topics,
                                                           inclusive_of_start=False)
             for n in batch:
-                e = tracker.mapper.to_domain_event(n)
+                e: Any = tracker.mapper.to_domain_event(n)
                 name = type(e).__name__
                 if name == "ActorRegistered":
                     keys[e.originator_id] = e.key
@@ -140,18 +141,17 @@ class Importer:
                 if progress is not None and count % 200 == 0:
                     # The text layer refuses tell() while iterating; the byte layer's
                     # position (read-ahead included) is close enough for a progress bar.
-                    progress(min(f.buffer.tell(), size), size)
+                    progress(min(cast(Any, f).buffer.tell(), size), size)
             if progress is not None:
                 progress(size, size)
 
     def _events(self, path: Path, progress: Progress | None) -> Iterator[DatasetEvent | RowError]:
         rows = self._rows(path, progress)
         if self.dataset == "acled":
+            # The layout (dyadic or monadic) is known once the header has been read.
             first = next(rows, None)
             if first is None:
-                return
-            import itertools
-
+                return iter(())
             return acled.parse_rows(itertools.chain([first], rows), self.monadic)
         return ucdp.parse_rows(rows, self.release)
 
@@ -215,18 +215,18 @@ class Importer:
         while rows:
             report_id = f"{self.dataset}-import-{digest[:16]}-{number:06d}"
             owners: list[int] = []
-            facts: list[dict[str, Any]] = []
-            for i, (_, new_actors, _) in enumerate(rows):
-                facts.extend(new_actors)
-                owners.extend([i] * len(new_actors))
+            all_facts: list[dict[str, Any]] = []
+            for i, (_, actors, _) in enumerate(rows):
+                all_facts.extend(actors)
+                owners.extend([i] * len(actors))
             for i, (_, _, row_facts) in enumerate(rows):
-                facts.extend(row_facts)
+                all_facts.extend(row_facts)
                 owners.extend([i] * len(row_facts))
             report = {
                 "report": report_id,
                 "source": {"name": self.module.SOURCE_NAME, "kind": "dataset",
                            "reference": f"{Path(path).name} sha256:{digest[:16]}"},
-                "facts": facts,
+                "facts": all_facts,
             }
             try:
                 result = self.tracker.record_report(report, recorded_by=self.recorded_by)
@@ -315,7 +315,7 @@ class Importer:
         from tracker.domain.base import entity_id
 
         try:
-            agg = self.tracker.repository.get(entity_id("incident", key))
+            agg: Any = self.tracker.repository.get(entity_id("incident", key))
         except AggregateNotFoundError:
             return None
         return agg if isinstance(agg, Incident) else None
@@ -351,7 +351,7 @@ class Importer:
             batch = self.tracker.recorder.select_notifications(after, 1000, topics=[topic],
                                                                inclusive_of_start=False)
             for n in batch:
-                e = self.tracker.mapper.to_domain_event(n)
+                e: Any = self.tracker.mapper.to_domain_event(n)
                 if e.key.startswith(prefix) and e.key not in seen:
                     incident = self._incident(e.key)
                     if incident is not None and not incident.retracted:
