@@ -8,7 +8,7 @@ from typing import Any
 
 from projections.base import Projection, handles, uid
 from projections.views.base import Batch, DocKey
-from tracker.application import to_jsonable
+from tracker.audit import to_jsonable
 from tracker.domain.base import entity_id
 
 ACTOR_EVENTS = ("ActorRegistered", "ActorCorrected", "ActorRetracted", "ActorReportRetracted",

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any
 
 from projections.figures import incident_killed
-from tracker.application import to_jsonable
+from tracker.audit import to_jsonable
 from tracker.domain.base import set_path
 
 INCIDENT_EVENTS = ("IncidentReported", "CasualtiesReported", "MaterielReported",

@@ -9,7 +9,7 @@ from projections.base import Projection, handles, uid
 from projections.figures import ZERO, add, strip
 from projections.incident_state import INCIDENT_EVENTS, fold_incident, killed
 from projections.views.base import Batch, DocKey
-from tracker.application import to_jsonable
+from tracker.audit import to_jsonable
 from tracker.domain.base import entity_id, set_path
 
 

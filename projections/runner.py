@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections.base import Projection, topic_class_name
 from projections.views.base import Batch, Doc, DocKey, ViewPositionConflict, ViewStore
-from tracker.application import _recorded_at as recorded_at
+from tracker.audit import recorded_at
 
 if TYPE_CHECKING:
     from tracker.application import ConflictTracker

@@ -197,7 +197,8 @@ def counts(value: Any) -> dict[str, int]:
 # Every fact may carry notes, and a `ref`: where in a dataset it comes from (dataset, row id,
 # row version, file line…); the ref is copied into the provenance of the events it causes.
 NOTES: dict[str, Checker] = {"notes": text, "ref": scalar_map}
-FATE_OPTIONAL: dict[str, Checker] = {"incident": ident, "date_precision": one_of(*DATE_PRECISIONS), **NOTES}
+FATE_OPTIONAL: dict[str, Checker] = {
+    "incident": ident, "date_precision": one_of(*DATE_PRECISIONS), **NOTES}
 
 # fact type -> (required fields, optional fields)
 FACTS: dict[str, tuple[dict[str, Checker], dict[str, Checker]]] = {

@@ -21,7 +21,7 @@ from api.schemas import (
 )
 from api.wiring import get_services
 from projections.wiring import parse_as_of
-from tracker.application import to_jsonable
+from tracker.audit import to_jsonable
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1",
                 description="Trace every figure to its reports and revisions.")

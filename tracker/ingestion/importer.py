@@ -322,7 +322,7 @@ class Importer:
 
     def _corrections(self, existing: Incident, details: dict[str, Any],
                      ref: dict[str, Any]) -> list[dict[str, Any]]:
-        from tracker.application import to_jsonable
+        from tracker.audit import to_jsonable
 
         current = to_jsonable(existing.details)
         facts = []

@@ -1,0 +1,138 @@
+"""Commands that operate: rebuild, project, serve, token."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from api.cli import _fail, _print_json, _progress_bar, _services, _tracker, main
+from tracker.exceptions import TrackerError
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.option("--verify", "verify_only", is_flag=True,
+              help="Rebuild aside and compare with the live views; exit 1 on a difference.")
+def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
+    """Rebuild views from the log, blue/green (readers switch when the new one is ready)."""
+    services = _services()
+    try:
+        if verify_only:
+            differences = services.runner.verify(names or None)
+            bad = {n: d for n, d in differences.items() if d}
+            for name, diffs in bad.items():
+                click.echo(f"{name}: {len(diffs)} difference(s)", err=True)
+                for line in diffs[:50]:
+                    click.echo(f"  {line}", err=True)
+            if bad:
+                sys.exit(1)
+            click.echo(f"ok: {', '.join(differences)} match a rebuild from the log")
+            return
+        bars: dict[str, Any] = {}
+
+        def progress(name: str, position: int, target: int) -> None:
+            if name not in bars:
+                bars[name] = _progress_bar(f"rebuilding {name}")
+            update, _ = bars[name]
+            if update:
+                update(position, target)
+
+        switched = services.runner.rebuild(names or None, progress=progress)
+        for _, finish in bars.values():
+            finish()
+    except ValueError as e:
+        _fail(e)
+    head = services.tracker.max_position()
+    click.echo("rebuilt " + ", ".join(f"{n} -> {ns}" for n, ns in switched.items())
+               + f" at position {head}")
+
+
+@main.command()
+@click.option("--follow", is_flag=True, help="Keep following the log until interrupted.")
+@click.option("--poll", default=1.0, show_default=True,
+              help="Seconds between checks when no notification arrives.")
+@click.option("--batch-size", default=1000, show_default=True,
+              help="Events folded per view transaction.")
+def project(follow: bool, poll: float, batch_size: int) -> None:
+    """Catch the views up with the log, or follow it (LISTEN/NOTIFY on PostgreSQL)."""
+    import signal
+    import threading
+
+    services = _services()
+    services.runner.batch_size = batch_size
+    if not follow:
+        done = services.runner.catch_up()
+        click.echo(f"caught up: {done} events folded, views at position "
+                   f"{services.tracker.max_position()}")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    click.echo(f"following the log from position {min(services.runner.lag().values(), default=0)} "
+               "behind the head; Ctrl-C to stop", err=True)
+    services.runner.follow(stop, poll_interval=poll)
+    click.echo("stopped", err=True)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True)
+def serve(host: str, port: int) -> None:
+    """Serve the HTTP API (development server; use gunicorn in production)."""
+    from werkzeug.serving import run_simple
+
+    from api import create_app
+
+    app = create_app()
+    click.echo(f"serving the API on http://{host}:{port}/api/v1 "
+               f"(docs: http://{host}:{port}/api/v1/docs)", err=True)
+    run_simple(host, port, app, threaded=True)
+
+
+@main.group()
+def token() -> None:
+    """Manage API bearer tokens (roles: reader, reporter, admin)."""
+
+
+@token.command("create")
+@click.option("--role", required=True, type=click.Choice(["reader", "reporter", "admin"]))
+@click.option("--name", default=None, help="Recorded as the principal on every event "
+                                             "the token writes (default: a random name).")
+def token_create(role: str, name: str | None) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    import secrets
+
+    name = name or f"token-{secrets.token_hex(4)}"
+    try:
+        secret = _tracker().issue_token(name, role)
+    except TrackerError as e:
+        _fail(e)
+    click.echo(secret)
+    click.echo(f"token '{name}' ({role}) created; it is shown only this once", err=True)
+
+
+@token.command("revoke")
+@click.argument("name")
+@click.option("--reason", default="revoked", show_default=True)
+def token_revoke(name: str, reason: str) -> None:
+    """Revoke a token by name."""
+    try:
+        _tracker().revoke_token(name, reason)
+    except TrackerError as e:
+        _fail(e)
+    click.echo(f"token '{name}' revoked")
+
+
+@token.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def token_list(as_json: bool) -> None:
+    """Every token issued: name, role, revoked (never the secret)."""
+    tokens = _tracker().list_tokens()
+    if as_json:
+        _print_json({"tokens": tokens})
+        return
+    for t in tokens:
+        click.echo(f"{t['name']:<24} {t['role']:<9} "
+                   + (f"revoked: {t['revoked']}" if t["revoked"] else "active"))

@@ -1,0 +1,156 @@
+"""Commands that record: seed, report, import."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from api.cli import _fail, _print_json, _progress_bar, _services, main
+from tracker.exceptions import TrackerError
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def seed(as_json: bool) -> None:
+    """Record the founding article's facts (idempotent)."""
+    from seeds import load_seeds
+
+    services = _services()
+    try:
+        results = load_seeds(services.tracker)
+    except TrackerError as e:
+        _fail(e)
+    services.after_write()
+    if as_json:
+        _print_json({"reports": [r.to_dict() for r in results]})
+        return
+    new = sum(len(r.positions) for r in results)
+    fresh = sum(r.recorded for r in results)
+    click.echo(f"seeded: {fresh} of {len(results)} reports new, {new} events recorded")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--by", "recorded_by", default="cli", show_default=True,
+              help="Who is recording (kept in every event's provenance).")
+def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
+    """Record fact reports from FILES ('-' reads standard input)."""
+    services = _services()
+    results = []
+    for f in files:
+        try:
+            data = json.load(f)
+        except json.JSONDecodeError as e:
+            click.echo(f"error: {f.name}: not valid JSON: {e}", err=True)
+            sys.exit(1)
+        try:
+            result = services.record_report(data, recorded_by=recorded_by)
+        except TrackerError as e:
+            click.echo(f"{f.name}:", err=True)
+            _fail(e)
+        results.append(result)
+        if not as_json:
+            if result.recorded:
+                click.echo(f"{f.name}: report '{result.report}' recorded, "
+                           f"{len(result.positions)} events "
+                           f"(positions {result.positions[0]}-{result.positions[-1]})")
+            else:
+                click.echo(f"{f.name}: report '{result.report}' was already recorded; "
+                           "nothing new")
+    if as_json:
+        _print_json({"reports": [r.to_dict() for r in results]})
+
+
+@main.group("import")
+def import_() -> None:
+    """Import dataset exports (ACLED, UCDP GED) as events."""
+
+
+def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
+                batch_size: int, release: str, as_json: bool) -> None:
+    from tracker.ingestion.importer import Importer
+
+    services = _services()
+    importer = Importer(services.tracker, dataset, batch_size=batch_size, strict=strict,
+                        release=release)
+    update, finish = _progress_bar(f"importing {Path(path).name}")
+    try:
+        summary = importer.run(path, progress=update, retract_missing=retract_missing)
+    except TrackerError as e:
+        finish()
+        _fail(e)
+    finish()
+    services.after_write()
+    if as_json:
+        _print_json(summary.to_dict())
+        return
+    for line in summary.errors[:20]:
+        click.echo(f"rejected: {line}", err=True)
+    if len(summary.errors) > 20:
+        click.echo(f"... and {len(summary.errors) - 20} more rejected rows", err=True)
+    if summary.flagged:
+        click.echo(f"note: {summary.flagged} rows have low/high not bracketing best "
+                   "(kept as given, flagged in the views)", err=True)
+    click.echo(summary.line())
+
+
+IMPORT_OPTIONS = [
+    click.option("--strict", is_flag=True, help="Refuse the whole file if any row is bad."),
+    click.option("--retract-missing", is_flag=True,
+                 help="Retract this dataset's incidents that are not in the file."),
+    click.option("--batch-size", default=500, show_default=True,
+                 help="Rows recorded per atomic report."),
+    click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+]
+
+
+def _import_options(f: Any) -> Any:
+    for option in reversed(IMPORT_OPTIONS):
+        f = option(f)
+    return f
+
+
+@import_.command("acled")
+@click.argument("path", type=click.Path(dir_okay=False))
+@_import_options
+def import_acled(path: str, strict: bool, retract_missing: bool, batch_size: int,
+                 as_json: bool) -> None:
+    """An ACLED CSV export (dyadic or monadic; pre- or post-2023 columns)."""
+    _run_import("acled", path, strict, retract_missing, batch_size, "", as_json)
+
+
+@import_.command("ucdp")
+@click.argument("path", type=click.Path(dir_okay=False))
+@_import_options
+@click.option("--release", default="unknown", show_default=True,
+              help="The GED release, e.g. 23.1 (kept in provenance).")
+def import_ucdp(path: str, strict: bool, retract_missing: bool, batch_size: int,
+                as_json: bool, release: str) -> None:
+    """A UCDP GED bulk CSV."""
+    _run_import("ucdp", path, strict, retract_missing, batch_size, release, as_json)
+
+
+@import_.command("acled-deletions")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def import_acled_deletions(path: str, as_json: bool) -> None:
+    """ACLED's deleted-events list (event_id_cnty, deleted_timestamp): retractions."""
+    from tracker.ingestion.importer import Importer
+
+    services = _services()
+    try:
+        summary = Importer(services.tracker, "acled").run_deletions(path)
+    except TrackerError as e:
+        _fail(e)
+    services.after_write()
+    if as_json:
+        _print_json(summary.to_dict())
+    else:
+        click.echo(f"{summary.rows} rows read: {summary.retracted} incidents retracted, "
+                   f"{summary.unchanged} unknown or already retracted, "
+                   f"{summary.rejected} rejected")
