@@ -2,6 +2,7 @@
 
 - TRACKER_TEST_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test)
 - TRACKER_TEST_REDIS_URL (default redis://127.0.0.1:6379/15)
+- TRACKER_SHARED_DATA (default ../shared/data beside the clone: the real exports)
 
 A test that needs a server skips when it is unreachable, except under CI=true, where
 it fails: CI must never pass by skipping the production path.
@@ -20,7 +21,8 @@ import pytest
 from tracker.application import ConflictTracker
 from tracker.config import Settings
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("TRACKER_SHARED_DATA")
+                   or Path(__file__).resolve().parents[2] / "shared" / "data")
 
 
 def postgres_url() -> str:
