@@ -147,3 +147,30 @@ def test_re_registering_an_actor_with_a_new_alias_adds_only_the_alias(tracker):
                                                "kind": "armed_group", "aliases": ["GSIM"]}]})
     assert len(result.positions) == 2
     assert tracker.get_entity("actor", "jnim")["details"]["aliases"] == ["GSIM"]
+
+
+def test_stored_events_keep_what_was_first_reported(tracker):
+    # One report registers an actor and an incident, then records more about both.
+    tracker.record_report(base_report())
+    tracker.record_report({
+        "report": "r-same-save", "source": {"name": "S", "kind": "media"},
+        "facts": [
+            {"fact": "actor", "id": "ghali", "name": "Iyad Ag Ghali", "kind": "person"},
+            {"fact": "sanction", "actor": "ghali", "authority": "United Nations"},
+            {"fact": "alias", "actor": "ghali", "alias": "Abu al-Fadl"},
+            {"fact": "incident", "id": "x", "date": "2015-11-13", "type": "battle",
+             "location": {"name": "X", "country": "Mali"}},
+            {"fact": "correction", "target": {"incident": "x"}, "field": "date",
+             "value": "2020-11-13", "reason": "typo"},
+        ]})
+
+    # The registration events say only what the facts that made them said...
+    registered = tracker.get_history("actor", "ghali")[0]["payload"]["details"]
+    assert registered == {"name": "Iyad Ag Ghali", "kind": "person", "aliases": []}
+    reported = tracker.get_history("incident", "x")[0]["payload"]["details"]
+    assert reported["date"] == "2015-11-13"
+    # ...and replaying them gives each later fact once.
+    ghali = tracker.get_entity("actor", "ghali")["details"]
+    assert ghali["sanctions"] == [{"authority": "United Nations", "listed": None}]
+    assert ghali["aliases"] == ["Abu al-Fadl"]
+    assert str(tracker.get_entity("incident", "x")["details"]["date"]) == "2020-11-13"

@@ -50,7 +50,8 @@ class Invalid(ValueError):
 def text(value: Any) -> str:
     if not isinstance(value, str) or not value.strip():
         raise Invalid("must be a non-empty string")
-    _utf8(value)
+    if not value.isascii():
+        _utf8(value)
     if len(value) > MAX_TEXT:
         raise Invalid(f"must be at most {MAX_TEXT} characters")
     return value.strip()
@@ -122,26 +123,29 @@ def list_of(item: Checker, *, non_empty: bool = False) -> Checker:
 
 def record(required: dict[str, Checker], optional: dict[str, Checker]) -> Checker:
     """A nested object. Raises NestedInvalid listing every bad field by its dotted path."""
+    checkers = {**required, **optional}
 
     def check(value: Any) -> dict[str, Any]:
         if not isinstance(value, dict):
             raise Invalid("must be an object")
         out: dict[str, Any] = {}
         problems: list[tuple[str, str]] = []
-        for key in value:
-            if key not in required and key not in optional:
+        for key, raw in value.items():
+            checker = checkers.get(key)
+            if checker is None:
                 problems.append((key, "is not a known field"))
-        for key, checker in {**required, **optional}.items():
-            if key not in value or value[key] is None:
-                if key in required:
-                    problems.append((key, "is required"))
+                continue
+            if raw is None:
                 continue
             try:
-                out[key] = checker(value[key])
+                out[key] = checker(raw)
             except NestedInvalid as e:
                 problems.extend((f"{key}.{path}", message) for path, message in e.problems)
             except Invalid as e:
                 problems.append((key, str(e)))
+        for key in required:
+            if value.get(key) is None:
+                problems.append((key, "is required"))
         if problems:
             raise NestedInvalid(problems)
         return out

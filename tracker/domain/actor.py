@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,8 @@ class Actor(Revisable, Aggregate):
     @event("ActorRegistered")
     def __init__(self, key: str, details: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.key = key
-        self.details = details
+        # A copy: the event keeps what was reported, whatever happens to the aggregate.
+        self.details = copy.deepcopy(details)
         self.report = provenance["report"]
         self.roles: dict[str, dict[str, Any]] = {}
         self.fate: dict[str, Any] | None = None

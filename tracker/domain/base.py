@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import copy
+from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 ENTITY_KINDS = ("actor", "incident", "operation", "report")
 
 
+@lru_cache(maxsize=65536)
 def entity_id(kind: str, key: str) -> UUID:
-    """The aggregate id of the entity a report calls `key`: the same key, the same id."""
+    """The aggregate id of the entity a report calls `key`: the same key, the same id.
+    (Cached: a report refers to the same entities many times, and uuid5 is not free.)"""
     return uuid5(NAMESPACE_URL, f"/{kind}s/{key}")
 
 

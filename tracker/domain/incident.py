@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -21,7 +22,8 @@ class Incident(Revisable, Aggregate):
     @event("IncidentReported")
     def __init__(self, key: str, details: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.key = key
-        self.details = details
+        # A copy: the event keeps what was reported, whatever happens to the aggregate.
+        self.details = copy.deepcopy(details)
         self.report = provenance["report"]
         self.figures: dict[str, dict[str, Any]] = {}
         self.materiel: list[dict[str, Any]] = []
@@ -80,7 +82,8 @@ class Incident(Revisable, Aggregate):
     def report_materiel(
         self, action: str, items: list[str], provenance: dict[str, Any]
     ) -> None:
-        self.materiel.append({"action": action, "items": items, "report": provenance["report"]})
+        self.materiel.append({"action": action, "items": list(items),
+                              "report": provenance["report"]})
 
     @event("IncidentCorrected")
     def _corrected(

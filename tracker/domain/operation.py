@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from typing import Any
 from uuid import UUID
@@ -17,7 +18,8 @@ class Operation(Revisable, Aggregate):
     @event("OperationLaunched")
     def __init__(self, key: str, details: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.key = key
-        self.details = details
+        # A copy: the event keeps what was reported, whatever happens to the aggregate.
+        self.details = copy.deepcopy(details)
         self.report = provenance["report"]
         self.retracted: str | None = None
         self.retracted_reports: set[str] = set()

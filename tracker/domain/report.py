@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 from uuid import UUID
 
@@ -24,10 +25,10 @@ class Report(Aggregate):
         provenance: dict[str, Any],
     ) -> None:
         self.key = key
-        self.source = source
+        self.source = copy.deepcopy(source)
         self.content_hash = content_hash
         self.fact_count = fact_count
-        self.entities = entities
+        self.entities = copy.deepcopy(entities)
         self.retracted: str | None = None
 
     @staticmethod

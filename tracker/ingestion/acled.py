@@ -4,7 +4,7 @@ event_id_cnty adjacent), pre- and post-March-2023 column sets. Pure: rows in, ev
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from tracker.ingestion.rows import (
@@ -47,8 +47,26 @@ def is_monadic(columns: Iterable[str]) -> bool:
     return "actor2" not in set(columns)
 
 
+MONTHS = {m: i for i, m in enumerate(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"), start=1)}
+
+
 def parse_date(value: str) -> str:
     value = value.strip()
+    parts = value.split(" ")
+    if len(parts) == 3 and parts[1].casefold() in MONTHS and parts[0].isdigit() \
+            and parts[2].isdigit():
+        # '13 November 2020', the usual ACLED form, without strptime's cost.
+        try:
+            return date(int(parts[2]), MONTHS[parts[1].casefold()], int(parts[0])).isoformat()
+        except ValueError:
+            raise ValueError(f"event_date {value!r} is not a real date") from None
+    if len(value) == 10 and value[4] == "-" and value[7] == "-":
+        try:
+            return date.fromisoformat(value).isoformat()
+        except ValueError:
+            raise ValueError(f"event_date {value!r} is not a real date") from None
     for fmt in ("%d %B %Y", "%Y-%m-%d", "%d-%B-%Y", "%d/%m/%Y"):
         try:
             return datetime.strptime(value, fmt).date().isoformat()
