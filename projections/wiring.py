@@ -3,6 +3,11 @@ the API factory and the follower process get them from."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
@@ -49,6 +54,29 @@ class Services:
 
     def after_write(self) -> None:
         if self.settings.inline_projection:
+            self.runner.catch_up()
+
+    @contextmanager
+    def projecting_alongside(self, poll: float = 0.1) -> Iterator[None]:
+        """For long writes (imports): a second process folds new events into the views
+        while this one writes, so both cores work; on exit this process finishes the
+        catch-up, so the views are up to date whatever became of the helper. Two runners
+        on one view store are safe: a batch lands once, the loser re-reads and moves on."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+        env.update(self.settings.to_env())
+        helper = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "project", "--follow", "--poll", str(poll),
+             "--exit-with-parent", str(os.getpid())],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            yield
+        finally:
+            helper.terminate()  # it stops after the catch-up it is in
+            try:
+                helper.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                helper.kill()
+                helper.wait()
             self.runner.catch_up()
 
     def views(self, as_of: datetime | None = None) -> Views:

@@ -85,6 +85,13 @@ def test_an_import_killed_part_way_then_rerun_equals_one_clean_import(shared_dat
     victim.send_signal(signal.SIGKILL)
     victim.wait(10)
     assert 1000 < landed < 6000, landed  # part-way: some batches landed, not all
+    # Its view helper process does not outlive it.
+    helper = f"--exit-with-parent {victim.pid}"
+    deadline = time.monotonic() + 10
+    while helper in subprocess.run(["ps", "-eo", "args"], capture_output=True,
+                                   text=True).stdout:
+        assert time.monotonic() < deadline, "the import's view helper outlived it"
+        time.sleep(0.1)
 
     subprocess.run([sys.executable, "-m", "api.cli", "import", "acled", source,
                     "--batch-size", "100"], env=killed, check=True, capture_output=True)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
 
 from tracker.audit import describe_event, describe_notification, recorded_at
@@ -36,7 +36,7 @@ from tracker.transcodings import DateAsISO
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate, DomainEventProtocol
-    from eventsourcing.persistence import JSONTranscoder
+    from eventsourcing.persistence import JSONTranscoder, Recording
 
 AGGREGATES: dict[str, type[Aggregate]] = {
     "actor": Actor, "incident": Incident, "operation": Operation, "report": ReportAggregate,
@@ -72,6 +72,21 @@ class ConflictTracker(Application[UUID]):
         if settings.is_postgres:
             ensure_postgres_schema(settings.database_url)
         return cls(env=settings.eventsourcing_env())
+
+    def save(self, *aggregates: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Application.save for aggregates only. The library checks each object against two
+        runtime Protocols (~10 us per aggregate, a tenth of a large import's writing);
+        everything we save is an Aggregate, so its events are collected directly.
+        Otherwise as in eventsourcing 9.5: record, snapshot, notify."""
+        processing_event: ProcessingEvent[UUID] = ProcessingEvent()
+        for aggregate in aggregates:
+            processing_event.events.extend(aggregate.collect_events())
+            processing_event.aggregates[aggregate.id] = aggregate
+        processing_event.saved_kwargs.update(kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
+        return recordings
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -42,6 +42,18 @@ class Settings:
             inline=_flag(env.get("TRACKER_INLINE_PROJECTION")),
         )
 
+    def to_env(self) -> dict[str, str]:
+        """These settings as TRACKER_* variables, for a child process."""
+        env = {"TRACKER_DATABASE_URL": self.database_url,
+               "TRACKER_REDIS_PREFIX": self.redis_prefix}
+        if self.redis_url:
+            env["TRACKER_REDIS_URL"] = self.redis_url
+        if self.views_path:
+            env["TRACKER_VIEWS_PATH"] = self.views_path
+        if self.inline is not None:
+            env["TRACKER_INLINE_PROJECTION"] = "1" if self.inline else "0"
+        return env
+
     @property
     def is_postgres(self) -> bool:
         return self.database_url.startswith(("postgresql://", "postgres://"))

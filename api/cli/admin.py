@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -55,7 +56,9 @@ def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
               help="Seconds between checks when no notification arrives.")
 @click.option("--batch-size", default=1000, show_default=True,
               help="Events folded per view transaction.")
-def project(follow: bool, poll: float, batch_size: int) -> None:
+@click.option("--exit-with-parent", type=int, default=None, hidden=True,
+              help="Stop when the process with this pid is gone (helper processes).")
+def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | None) -> None:
     """Catch the views up with the log, or follow it (LISTEN/NOTIFY on PostgreSQL)."""
     import signal
     import threading
@@ -68,6 +71,13 @@ def project(follow: bool, poll: float, batch_size: int) -> None:
                    f"{services.tracker.max_position()}")
         return
     stop = threading.Event()
+    if exit_with_parent is not None:
+        def watch_parent() -> None:
+            while not stop.wait(0.5):
+                if os.getppid() != exit_with_parent:
+                    stop.set()
+
+        threading.Thread(target=watch_parent, daemon=True).start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     click.echo(f"following the log from position {min(services.runner.lag().values(), default=0)} "

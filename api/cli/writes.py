@@ -71,16 +71,27 @@ def import_() -> None:
     """Import dataset exports (ACLED, UCDP GED) as events."""
 
 
+# Below this size a helper process costs more than it saves.
+PARALLEL_VIEWS_MIN_BYTES = 256 * 1024
+
+
 def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
-                batch_size: int, release: str, as_json: bool) -> None:
+                batch_size: int, release: str, as_json: bool, parallel_views: bool) -> None:
+    from contextlib import nullcontext
+
     from tracker.ingestion.importer import Importer
 
     services = _services()
     importer = Importer(services.tracker, dataset, batch_size=batch_size, strict=strict,
                         release=release)
     update, finish = _progress_bar(f"importing {Path(path).name}")
+    big = Path(path).is_file() and Path(path).stat().st_size >= PARALLEL_VIEWS_MIN_BYTES
+    alongside = (services.projecting_alongside()
+                 if parallel_views and big and services.settings.inline_projection
+                 else nullcontext())
     try:
-        summary = importer.run(path, progress=update, retract_missing=retract_missing)
+        with alongside:
+            summary = importer.run(path, progress=update, retract_missing=retract_missing)
     except TrackerError as e:
         finish()
         _fail(e)
@@ -106,6 +117,9 @@ IMPORT_OPTIONS = [
     click.option("--batch-size", default=500, show_default=True,
                  help="Rows recorded per atomic report."),
     click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON."),
+    click.option("--parallel-views/--no-parallel-views", default=True, show_default=True,
+                 help="Embedded mode: a helper process folds events into the views while "
+                      "the import writes (files over 256 KiB)."),
 ]
 
 
@@ -119,9 +133,10 @@ def _import_options(f: Any) -> Any:
 @click.argument("path", type=click.Path(dir_okay=False))
 @_import_options
 def import_acled(path: str, strict: bool, retract_missing: bool, batch_size: int,
-                 as_json: bool) -> None:
+                 as_json: bool, parallel_views: bool) -> None:
     """An ACLED CSV export (dyadic or monadic; pre- or post-2023 columns)."""
-    _run_import("acled", path, strict, retract_missing, batch_size, "", as_json)
+    _run_import("acled", path, strict, retract_missing, batch_size, "", as_json,
+                parallel_views)
 
 
 @import_.command("ucdp")
@@ -130,9 +145,10 @@ def import_acled(path: str, strict: bool, retract_missing: bool, batch_size: int
 @click.option("--release", default="unknown", show_default=True,
               help="The GED release, e.g. 23.1 (kept in provenance).")
 def import_ucdp(path: str, strict: bool, retract_missing: bool, batch_size: int,
-                as_json: bool, release: str) -> None:
+                as_json: bool, parallel_views: bool, release: str) -> None:
     """A UCDP GED bulk CSV."""
-    _run_import("ucdp", path, strict, retract_missing, batch_size, release, as_json)
+    _run_import("ucdp", path, strict, retract_missing, batch_size, release, as_json,
+                parallel_views)
 
 
 @import_.command("acled-deletions")
