@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from tracker.domain.base import Revisable, entity_id, get_path, set_path
+from tracker.domain.base import Revisable, copy_tree, entity_id, get_path, set_path
 
 # How a death or capture ends a person's roles (the `reason` of RoleEnded).
 ENDING_REASONS = {"death": "killed", "capture": "captured"}
@@ -23,7 +22,7 @@ class Actor(Revisable, Aggregate):
     def __init__(self, key: str, details: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.key = key
         # A copy: the event keeps what was reported, whatever happens to the aggregate.
-        self.details = copy.deepcopy(details)
+        self.details = copy_tree(details)
         self.report = provenance["report"]
         self.roles: dict[str, dict[str, Any]] = {}
         self.fate: dict[str, Any] | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
@@ -17,6 +16,16 @@ def entity_id(kind: str, key: str) -> UUID:
     return uuid5(NAMESPACE_URL, f"/{kind}s/{key}")
 
 
+def copy_tree(value: Any) -> Any:
+    """A copy of nested dicts and lists; scalars (str, numbers, dates…) are immutable and
+    shared. Event payloads are such trees; this is several times faster than deepcopy."""
+    if isinstance(value, dict):
+        return {k: copy_tree(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_tree(v) for v in value]
+    return value
+
+
 def get_path(state: dict[str, Any], path: str) -> Any:
     """Reads a dotted path ('location.admin1') from nested dicts; None when absent."""
     node: Any = state
@@ -24,7 +33,7 @@ def get_path(state: dict[str, Any], path: str) -> Any:
         if not isinstance(node, dict):
             return None
         node = node.get(part)
-    return copy.deepcopy(node)
+    return copy_tree(node)
 
 
 def set_path(state: dict[str, Any], path: str, value: Any) -> None:
@@ -33,7 +42,7 @@ def set_path(state: dict[str, Any], path: str, value: Any) -> None:
     node = state
     for part in parts[:-1]:
         node = node.setdefault(part, {})
-    node[parts[-1]] = copy.deepcopy(value)
+    node[parts[-1]] = copy_tree(value)
 
 
 class Revisable:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import date
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from tracker.domain.base import Revisable, entity_id, set_path
+from tracker.domain.base import Revisable, copy_tree, entity_id, set_path
 
 
 class Operation(Revisable, Aggregate):
@@ -19,7 +18,7 @@ class Operation(Revisable, Aggregate):
     def __init__(self, key: str, details: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.key = key
         # A copy: the event keeps what was reported, whatever happens to the aggregate.
-        self.details = copy.deepcopy(details)
+        self.details = copy_tree(details)
         self.report = provenance["report"]
         self.retracted: str | None = None
         self.retracted_reports: set[str] = set()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from tracker.domain.base import entity_id
+from tracker.domain.base import copy_tree, entity_id
 
 
 class Report(Aggregate):
@@ -25,10 +24,10 @@ class Report(Aggregate):
         provenance: dict[str, Any],
     ) -> None:
         self.key = key
-        self.source = copy.deepcopy(source)
+        self.source = copy_tree(source)
         self.content_hash = content_hash
         self.fact_count = fact_count
-        self.entities = copy.deepcopy(entities)
+        self.entities = copy_tree(entities)
         self.retracted: str | None = None
 
     @staticmethod
