@@ -11,8 +11,8 @@ from tracker.ingestion.rows import (
     DatasetActor,
     DatasetEvent,
     RowError,
+    coordinates,
     split_multi,
-    to_float,
     to_int,
 )
 
@@ -106,12 +106,7 @@ def parse_row(row: dict[str, str], line: int) -> DatasetEvent:
     for key in ("admin1", "admin2", "admin3", "region"):
         if (row.get(key) or "").strip():
             location[key] = row[key].strip()
-    lat = to_float(row.get("latitude"), "latitude")
-    lon = to_float(row.get("longitude"), "longitude")
-    if lat is not None and lon is not None:
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError(f"latitude/longitude {lat}, {lon} are out of range")
-        location.update(latitude=lat, longitude=lon)
+    location.update(coordinates(row))
     if (row.get("geo_precision") or "").strip().isdigit():
         location["geo_precision"] = int(row["geo_precision"])
     details: dict[str, Any] = {

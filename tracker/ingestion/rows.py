@@ -86,3 +86,14 @@ def to_float(value: str | None, name: str) -> float | None:
         return float(value)
     except ValueError:
         raise ValueError(f"{name} {value!r} is not a number") from None
+
+
+def coordinates(row: dict[str, str]) -> dict[str, float]:
+    """latitude/longitude of a row when both are given; refused when out of range."""
+    lat = to_float(row.get("latitude"), "latitude")
+    lon = to_float(row.get("longitude"), "longitude")
+    if lat is None or lon is None:
+        return {}
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise ValueError(f"latitude/longitude {lat}, {lon} are out of range")
+    return {"latitude": lat, "longitude": lon}

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tracker.ingestion.rows import DatasetActor, DatasetEvent, RowError, to_float, to_int
+from tracker.ingestion.rows import DatasetActor, DatasetEvent, RowError, coordinates, to_int
 
 DATASET = "ucdp"
 SOURCE_NAME = "UCDP GED"
@@ -57,12 +57,7 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
     for column, key in (("adm_1", "admin1"), ("adm_2", "admin2"), ("region", "region")):
         if (row.get(column) or "").strip():
             location[key] = row[column].strip()
-    lat = to_float(row.get("latitude"), "latitude")
-    lon = to_float(row.get("longitude"), "longitude")
-    if lat is not None and lon is not None:
-        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-            raise ValueError(f"latitude/longitude {lat}, {lon} are out of range")
-        location.update(latitude=lat, longitude=lon)
+    location.update(coordinates(row))
     if (row.get("where_prec") or "").strip().isdigit():
         location["geo_precision"] = int(row["where_prec"])
     start, end = _day(row["date_start"], "date_start"), _day(row["date_end"], "date_end")
