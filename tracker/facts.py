@@ -163,13 +163,20 @@ def _incident(uow: UnitOfWork, fact: Fact) -> None:
     for i, a in enumerate(details["actors"]):
         uow.require(fact, f"actors.{i}.actor", "actor", a["actor"])
     uow.require(fact, "operation", "operation", d.get("operation"))
-    existing = uow.find("incident", d["id"])
+    _register(uow, fact, "incident", Incident, details, "a correction fact")
+
+
+def _register(uow: UnitOfWork, fact: Fact, kind: str, cls: type, details: dict[str, Any],
+              remedy: str) -> None:
+    """Creates the entity a fact defines; the same details again record nothing, other
+    details are refused (a change must be a correction, which keeps the old value)."""
+    key = fact.data["id"]
+    existing = uow.find(kind, key)
     if existing is None:
-        uow.add("incident", Incident(key=d["id"], details=details,
-                                     provenance=uow.prov(fact, "incident", d["id"])))
+        uow.add(kind, cls(key=key, details=details, provenance=uow.prov(fact, kind, key)))
     elif not existing.is_same_report_of(details):
-        raise FactError(fact.index, "id", f"incident '{d['id']}' is already recorded with "
-                        "other details; use a correction fact to change it")
+        raise FactError(fact.index, "id", f"{kind} '{key}' is already recorded with other "
+                        f"details; use {remedy} to change it")
 
 
 def _casualties(uow: UnitOfWork, fact: Fact) -> None:
@@ -200,13 +207,8 @@ def _operation(uow: UnitOfWork, fact: Fact) -> None:
     details = {k: v for k, v in d.items() if k not in ("id", "ref")}
     details.setdefault("partners", [])
     details.setdefault("status", "active")
-    existing = uow.find("operation", d["id"])
-    if existing is None:
-        uow.add("operation", Operation(key=d["id"], details=details,
-                                       provenance=uow.prov(fact, "operation", d["id"])))
-    elif not existing.is_same_report_of(details):
-        raise FactError(fact.index, "id", f"operation '{d['id']}' is already recorded with "
-                        "other details; use a correction or operation_status fact")
+    _register(uow, fact, "operation", Operation, details,
+              "a correction or operation_status fact")
 
 
 def _operation_status(uow: UnitOfWork, fact: Fact) -> None:
