@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -92,6 +93,8 @@ def count(value: Any) -> int:
 def number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise Invalid("must be a number")
+    if not math.isfinite(value):
+        raise Invalid("must be a finite number (not NaN or Infinity)")
     return float(value)
 
 
@@ -121,8 +124,10 @@ def list_of(item: Checker, *, non_empty: bool = False) -> Checker:
     return check
 
 
-def record(required: dict[str, Checker], optional: dict[str, Checker]) -> Checker:
-    """A nested object. Raises NestedInvalid listing every bad field by its dotted path."""
+def record(required: dict[str, Checker], optional: dict[str, Checker],
+           ignore: str | None = None) -> Checker:
+    """A nested object. Raises NestedInvalid listing every bad field by its dotted path.
+    The `ignore` key (a fact's "fact" discriminator) is left out of the result."""
     checkers = {**required, **optional}
 
     def check(value: Any) -> dict[str, Any]:
@@ -133,7 +138,8 @@ def record(required: dict[str, Checker], optional: dict[str, Checker]) -> Checke
         for key, raw in value.items():
             checker = checkers.get(key)
             if checker is None:
-                problems.append((key, "is not a known field"))
+                if key != ignore:
+                    problems.append((key, "is not a known field"))
                 continue
             if raw is None:
                 continue
@@ -185,8 +191,10 @@ def scalar_map(value: Any) -> dict[str, Any]:
     for k, v in value.items():
         if not isinstance(k, str) or (v is not None and not isinstance(v, (str, int, float, bool))):
             raise Invalid(f"{k!r} must map to a string, number, boolean or null")
-        if isinstance(v, str):
+        if isinstance(v, str) and not v.isascii():
             _utf8(v)
+        elif isinstance(v, float) and not math.isfinite(v):
+            raise Invalid(f"{k!r} must be a finite number (not NaN or Infinity)")
     return dict(value)
 
 
@@ -254,6 +262,11 @@ FACTS: dict[str, tuple[dict[str, Checker], dict[str, Checker]]] = {
         {"target": TARGET, "field": text, "value": lambda v: v, "reason": text}, NOTES
     ),
     "retraction": ({"target": TARGET, "reason": text}, NOTES),
+}
+
+# One checker per fact type, built once (a large import validates tens of thousands of facts).
+FACT_CHECKERS: dict[str, Checker] = {
+    kind: record(required, optional, ignore="fact") for kind, (required, optional) in FACTS.items()
 }
 
 # What a correction may change, per entity kind, and how the new value is checked.
@@ -366,11 +379,10 @@ def parse_fact(index: int, raw: Any, errors: list[FactError]) -> Fact | None:
         errors.append(FactError(index, "fact", f"unknown fact type {kind!r}; expected one of: "
                                 + ", ".join(FACTS)))
         return None
-    required, optional = FACTS[kind]
     before = len(errors)
     data: dict[str, Any] = {}
     try:
-        data = record({**required}, {**optional})({k: v for k, v in raw.items() if k != "fact"})
+        data = FACT_CHECKERS[kind](raw)
     except NestedInvalid as e:
         errors.extend(FactError(index, path, message) for path, message in e.problems)
         return None

@@ -117,3 +117,18 @@ def test_text_with_an_unpaired_surrogate_is_refused_not_stored():
 def test_a_range_that_does_not_bracket_best_is_kept_as_given():
     report = parse_report(with_fact(3, killed=30, low=40, high=20))
     assert (report.facts[3].data["low"], report.facts[3].data["high"]) == (40, 20)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_numbers_that_are_not_finite_are_refused(value):
+    # Python's json module reads NaN and Infinity; JSON cannot hold them, so they are refused
+    # before they reach an event.
+    report = base_report()
+    report["facts"][2]["location"]["latitude"] = value
+    report["facts"][2]["attributes"] = {"score": value}
+    assert sorted(errors_of(report)) == [(2, "attributes"), (2, "location.latitude")]
+
+
+def test_the_fact_discriminator_is_not_kept_in_the_fact_data():
+    report = parse_report(base_report())
+    assert all("fact" not in f.data for f in report.facts)
