@@ -174,3 +174,31 @@ def test_stored_events_keep_what_was_first_reported(tracker):
     assert ghali["sanctions"] == [{"authority": "United Nations", "listed": None}]
     assert ghali["aliases"] == ["Abu al-Fadl"]
     assert str(tracker.get_entity("incident", "x")["details"]["date"]) == "2020-11-13"
+
+
+def test_entities_a_fact_only_refers_to_are_checked_not_loaded(tracker, monkeypatch):
+    # A large import names the same actors in thousands of facts: their existence is
+    # asked once per report, and only entities a fact changes are read in full.
+    tracker.record_report(base_report())
+    loaded = []
+    get = tracker.repository.get
+    monkeypatch.setattr(tracker.repository, "get",
+                        lambda agg_id, *a, **kw: loaded.append(agg_id) or get(agg_id, *a, **kw))
+    report = {"report": "r-refs", "source": {"name": "S", "kind": "media"}, "facts": [
+        {"fact": "incident", "id": "y", "date": "2020-11-14", "type": "battle",
+         "location": {"name": "Y", "country": "Mali"},
+         "actors": [{"actor": "france", "side": "a"}, {"actor": "jnim", "side": "b"}]},
+        {"fact": "casualties", "incident": "y", "actor": "jnim", "killed": 2},
+        {"fact": "alias", "actor": "jnim", "alias": "GSIM"},
+    ]}
+    assert tracker.record_report(report).recorded
+    from tracker.domain.base import entity_id
+    assert loaded == [entity_id("report", "r-refs"), entity_id("actor", "jnim")]
+    # An unknown reference is still refused, naming the field.
+    bad = copy.deepcopy(report)
+    bad["report"] = "r-refs-2"
+    bad["facts"][1]["actor"] = "nobody"
+    bad["facts"][0]["id"] = bad["facts"][1]["incident"] = "z"
+    with pytest.raises(ReportValidationError) as info:
+        tracker.record_report(bad)
+    assert [(e.index, e.field) for e in info.value.errors] == [(1, "actor")]

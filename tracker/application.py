@@ -29,7 +29,7 @@ from tracker.exceptions import (
     ReportValidationError,
     TokenError,
 )
-from tracker.facts import APPLY, UnitOfWork
+from tracker.facts import APPLY, UnitOfWork, references
 from tracker.integrity import VerifyResult, verify_log
 from tracker.reports import Report, parse_report
 from tracker.transcodings import DateAsISO
@@ -44,8 +44,6 @@ AGGREGATES: dict[str, type[Aggregate]] = {
 # Tokens are event-sourced too, but not entities of the conflict: no history or lookup.
 # How many times a report is re-decided after colliding with concurrent writers.
 MAX_ATTEMPTS = 8
-# Facts that create an entity, and its kind.
-KIND_OF_FACT = {"actor": "actor", "incident": "incident", "operation": "operation"}
 
 
 @dataclass(frozen=True)
@@ -126,8 +124,7 @@ class ConflictTracker(Application[UUID]):
             "recorded_at": datetime.now(UTC).isoformat(),
         }
         uow = UnitOfWork(self, report, provenance)
-        uow.known_absent([(KIND_OF_FACT[f.type], f.data["id"]) for f in report.facts
-                          if f.type in KIND_OF_FACT])
+        uow.check_existence([ref for f in report.facts for ref in references(f)])
         for fact in report.facts_in_apply_order():
             try:
                 APPLY[fact.type](uow, fact)

@@ -33,16 +33,22 @@ class UnitOfWork:
         self.provenance = provenance
         self.loaded: dict[UUID, Any] = {}
         self.touched: dict[UUID, tuple[str, str]] = {}
+        self.present: set[UUID] = set()  # exist in the store, not loaded
         self.errors: list[FactError] = []
 
-    def known_absent(self, refs: list[tuple[str, str]]) -> None:
-        """Marks the entities among `refs` that have no events yet, in one query, so
-        that `find` does not ask the store for each of them."""
+    def check_existence(self, refs: list[tuple[str, str]]) -> None:
+        """Asks the store once which of `refs` exist. Absent ones need no lookup later;
+        present ones are only loaded if a fact changes them (`require` loads them),
+        not when a fact merely refers to them (`require_known` does not)."""
         ids = [entity_id(k, key) for k, key in refs]
         ids = [i for i in dict.fromkeys(ids) if i not in self.loaded]
         existing = self.app.existing(ids)
+        if existing is None:
+            return
         for i in ids:
-            if existing is not None and i not in existing:
+            if i in existing:
+                self.present.add(i)
+            else:
                 self.loaded[i] = None
 
     def find(self, kind: str, key: str) -> Any:
@@ -60,9 +66,24 @@ class UnitOfWork:
             return None
         agg = self.find(kind, key)
         if agg is None:
-            raise FactError(fact.index, fieldname, f"unknown {kind} '{key}': no report has "
-                            f"registered it (register it in this report or an earlier one)")
+            raise self._unknown(fact, fieldname, kind, key)
         return agg
+
+    def require_known(self, fact: Fact, fieldname: str, kind: str, key: str | None) -> None:
+        """Like `require`, for a reference the fact does not change: existence is enough."""
+        if key is None:
+            return
+        agg_id = entity_id(kind, key)
+        if agg_id in self.loaded:
+            if self.loaded[agg_id] is None:
+                raise self._unknown(fact, fieldname, kind, key)
+        elif agg_id not in self.present:
+            self.require(fact, fieldname, kind, key)
+
+    @staticmethod
+    def _unknown(fact: Fact, fieldname: str, kind: str, key: str) -> FactError:
+        return FactError(fact.index, fieldname, f"unknown {kind} '{key}': no report has "
+                         f"registered it (register it in this report or an earlier one)")
 
     def require_person(self, fact: Fact, fieldname: str, key: str) -> Actor:
         person = self.require(fact, fieldname, "actor", key)
@@ -114,7 +135,7 @@ def _alias(uow: UnitOfWork, fact: Fact) -> None:
 def _affiliation(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     actor = uow.require(fact, "actor", "actor", d["actor"])
-    uow.require(fact, "parent", "actor", d["parent"])
+    uow.require_known(fact, "parent", "actor", d["parent"])
     actor.record_affiliation(d["parent"], d["relation"], d.get("since"),
                              uow.prov(fact, "actor", actor.key))
     _touch(uow, "actor", actor)
@@ -130,7 +151,7 @@ def _sanction(uow: UnitOfWork, fact: Fact) -> None:
 def _role(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     person = uow.require_person(fact, "person", d["person"])
-    uow.require(fact, "group", "actor", d["group"])
+    uow.require_known(fact, "group", "actor", d["group"])
     person.assume_role(d["group"], d["role"], d.get("since"), uow.prov(fact, "actor", person.key))
     _touch(uow, "actor", person)
 
@@ -138,8 +159,8 @@ def _role(uow: UnitOfWork, fact: Fact) -> None:
 def _role_ended(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     person = uow.require_person(fact, "person", d["person"])
-    uow.require(fact, "group", "actor", d["group"])
-    uow.require(fact, "incident", "incident", d.get("incident"))
+    uow.require_known(fact, "group", "actor", d["group"])
+    uow.require_known(fact, "incident", "incident", d.get("incident"))
     person.end_role(d["group"], d["role"], d["reason"], d.get("date"), d.get("incident"),
                     uow.prov(fact, "actor", person.key))
     _touch(uow, "actor", person)
@@ -148,7 +169,7 @@ def _role_ended(uow: UnitOfWork, fact: Fact) -> None:
 def _fate(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     person = uow.require_person(fact, "person", d["person"])
-    uow.require(fact, "incident", "incident", d.get("incident"))
+    uow.require_known(fact, "incident", "incident", d.get("incident"))
     person.report_fate(fact.type, d["date"], d.get("incident"),
                        uow.prov(fact, "actor", person.key),
                        date_precision=d.get("date_precision", "day"))
@@ -161,8 +182,8 @@ def _incident(uow: UnitOfWork, fact: Fact) -> None:
     details.setdefault("date_precision", "day")
     details.setdefault("actors", [])
     for i, a in enumerate(details["actors"]):
-        uow.require(fact, f"actors.{i}.actor", "actor", a["actor"])
-    uow.require(fact, "operation", "operation", d.get("operation"))
+        uow.require_known(fact, f"actors.{i}.actor", "actor", a["actor"])
+    uow.require_known(fact, "operation", "operation", d.get("operation"))
     _register(uow, fact, "incident", Incident, details, "a correction fact")
 
 
@@ -182,7 +203,7 @@ def _register(uow: UnitOfWork, fact: Fact, kind: str, cls: type, details: dict[s
 def _casualties(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     incident = uow.require(fact, "incident", "incident", d["incident"])
-    uow.require(fact, "actor", "actor", d.get("actor"))
+    uow.require_known(fact, "actor", "actor", d.get("actor"))
     extra = {k: d[k] for k in ("wounded", "breakdown", "notes") if k in d}
     incident.report_casualties(
         source=uow.report.source["name"], actor=d.get("actor"), killed=d["killed"],
@@ -201,9 +222,9 @@ def _materiel(uow: UnitOfWork, fact: Fact) -> None:
 
 def _operation(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
-    uow.require(fact, "lead", "actor", d["lead"])
+    uow.require_known(fact, "lead", "actor", d["lead"])
     for i, p in enumerate(d.get("partners", [])):
-        uow.require(fact, f"partners.{i}", "actor", p)
+        uow.require_known(fact, f"partners.{i}", "actor", p)
     details = {k: v for k, v in d.items() if k not in ("id", "ref")}
     details.setdefault("partners", [])
     details.setdefault("status", "active")
@@ -225,10 +246,11 @@ def _correction(uow: UnitOfWork, fact: Fact) -> None:
     value = d["value"]
     refs = {("incident", "operation"): "operation", ("operation", "lead"): "actor"}
     if (kind, d["field"]) in refs:
-        uow.require(fact, "value", refs[(kind, d["field"])], value)
+        uow.require_known(fact, "value", refs[(kind, d["field"])], value)
     if d["field"] in ("actors", "partners"):
         for i, ref in enumerate(value):
-            uow.require(fact, f"value.{i}", "actor", ref["actor"] if isinstance(ref, dict) else ref)
+            uow.require_known(fact, f"value.{i}", "actor",
+                              ref["actor"] if isinstance(ref, dict) else ref)
     if kind == "actor" and d["field"].startswith("fate.") and agg.fate is None:
         raise FactError(fact.index, "field", f"actor '{key}' has no recorded death, capture "
                         "or release to correct")
@@ -258,4 +280,32 @@ APPLY: dict[str, Callable[[UnitOfWork, Fact], None]] = {
     "release": _fate, "incident": _incident, "casualties": _casualties,
     "materiel": _materiel, "operation": _operation, "operation_status": _operation_status,
     "correction": _correction, "retraction": _retraction,
+}
+
+
+def references(fact: Fact) -> list[tuple[str, str]]:
+    """The entities a fact defines or names (for one existence query per report)."""
+    d = fact.data
+    refs = [(kind, d[name]) for name, kind in REFERENCE_FIELDS.get(fact.type, ())
+            if isinstance(d.get(name), str)]
+    if fact.type == "incident":
+        refs += [("actor", a["actor"]) for a in d.get("actors", [])]
+    elif fact.type == "operation":
+        refs += [("actor", p) for p in d.get("partners", [])]
+    elif fact.type in ("correction", "retraction"):
+        refs += [(k, v) for k, v in d["target"].items() if k != "report"]
+    return refs
+
+
+REFERENCE_FIELDS: dict[str, tuple[tuple[str, str], ...]] = {
+    "actor": (("id", "actor"),), "incident": (("id", "incident"), ("operation", "operation")),
+    "operation": (("id", "operation"), ("lead", "actor")),
+    "alias": (("actor", "actor"),), "affiliation": (("actor", "actor"), ("parent", "actor")),
+    "sanction": (("actor", "actor"),), "role": (("person", "actor"), ("group", "actor")),
+    "role_ended": (("person", "actor"), ("group", "actor"), ("incident", "incident")),
+    "death": (("person", "actor"), ("incident", "incident")),
+    "capture": (("person", "actor"), ("incident", "incident")),
+    "release": (("person", "actor"), ("incident", "incident")),
+    "casualties": (("incident", "incident"), ("actor", "actor")),
+    "materiel": (("incident", "incident"),), "operation_status": (("operation", "operation"),),
 }
