@@ -21,8 +21,9 @@ class Incident(Revisable, Aggregate):
     @event("IncidentReported")
     def __init__(self, key: str, details: dict[str, Any], provenance: dict[str, Any]) -> None:
         self.key = key
-        # A copy: the event keeps what was reported, whatever happens to the aggregate.
-        self.details = copy_tree(details)
+        # Shared with the event until the first correction, which copies first (so the
+        # event keeps what was reported); an import creates many and corrects few.
+        self.details = details
         self.report = provenance["report"]
         self.figures: dict[str, dict[str, Any]] = {}
         self.materiel: list[dict[str, Any]] = []
@@ -88,6 +89,7 @@ class Incident(Revisable, Aggregate):
     def _corrected(
         self, field: str, previous: Any, value: Any, reason: str, provenance: dict[str, Any]
     ) -> None:
+        self.details = copy_tree(self.details)
         set_path(self.details, field, value)
 
     @event("IncidentRetracted")
