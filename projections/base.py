@@ -60,7 +60,20 @@ class Projection:
 
 def uid(event: Any) -> str:
     """The aggregate id of an event, as a document id."""
-    oid = event.originator_id
+    cached = event.__dict__.get(DOC_ID)
+    return cached if cached is not None else _doc_id(event.originator_id)
+
+
+# Every view asks each event its document id several times, and formatting a UUID is not
+# free: the runner notes it on the events it decodes (they are never stored again).
+DOC_ID = "_projection_doc_id"
+
+
+def remember_doc_id(event: Any, originator_id: Any) -> None:
+    event.__dict__[DOC_ID] = _doc_id(originator_id)
+
+
+def _doc_id(oid: Any) -> str:
     return oid.hex if isinstance(oid, UUID) else str(oid)
 
 

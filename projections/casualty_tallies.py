@@ -77,31 +77,37 @@ class CasualtyTallyProjection(Projection):
 
     @handles(*INCIDENT_EVENTS)
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
-        state = batch.get("incident", uid(event))
-        # What the incident contributed is kept in its document, so each event computes
-        # the contributions once (after), not twice.
-        old: list[list[Any]] = state.get("rows", []) if state is not None else []
+        doc_id = uid(event)
+        state = batch.get("incident", doc_id)
+        # What an incident contributed before this batch is kept in its document ("rows");
+        # what it contributes after is computed once per batch in `flush`, however many
+        # of its events the batch holds (an import gives each new incident two).
+        touched: dict[str, list[list[Any]]] = batch.scratch.setdefault("touched", {})
+        if doc_id not in touched:
+            touched[doc_id] = state.get("rows", []) if state is not None else []
         after = fold_incident(state, event, position, keep=KEEP)
-        if after is None:
-            return
-        new: list[list[Any]] = [[dim, key, f["best"], f["low"], f["high"]]
-               for (dim, key), f in contributions(after).items()]
-        after["rows"] = new
-        batch.put("incident", uid(event), after)
-        # Sum the deltas of the whole batch; `flush` writes each tally row once.
-        pending: dict[tuple[str, str], list[int]] = batch.scratch.setdefault("tallies", {})
-        for rows, sign in ((old, -1), (new, 1)):
-            for dim, key, best, low, high in rows:
-                acc = pending.get((dim, key))
-                if acc is None:
-                    acc = pending[(dim, key)] = [0, 0, 0, 0]
-                acc[0] += sign * best
-                acc[1] += sign * low
-                acc[2] += sign * high
-                acc[3] += sign
+        if after is not None:
+            batch.put("incident", doc_id, after)
 
     def flush(self, batch: Batch) -> None:
-        pending = batch.scratch.pop("tallies", {})
+        # Sum the deltas of the whole batch, then write each tally row once.
+        pending: dict[tuple[str, str], list[int]] = {}
+        for doc_id, old in batch.scratch.pop("touched", {}).items():
+            after = batch.get("incident", doc_id)
+            if after is None:
+                continue
+            new: list[list[Any]] = [[dim, key, f["best"], f["low"], f["high"]]
+                                    for (dim, key), f in contributions(after).items()]
+            after["rows"] = new
+            for rows, sign in ((old, -1), (new, 1)):
+                for dim, key, best, low, high in rows:
+                    acc = pending.get((dim, key))
+                    if acc is None:
+                        acc = pending[(dim, key)] = [0, 0, 0, 0]
+                    acc[0] += sign * best
+                    acc[1] += sign * low
+                    acc[2] += sign * high
+                    acc[3] += sign
         rows = [(f"tally:{dim}", key) for (dim, key), acc in pending.items() if any(acc)]
         batch.prefetch(rows)
         for (dim, key), (best, low, high, incidents) in pending.items():

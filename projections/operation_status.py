@@ -89,19 +89,29 @@ class OperationStatusProjection(Projection):
 
     @handles(*INCIDENT_EVENTS)
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
-        state = batch.get("incident", uid(event))
-        old = link(state)
+        doc_id = uid(event)
+        state = batch.get("incident", doc_id)
+        # The link before this batch is noted at the incident's first event in it; `flush`
+        # compares it with the link after, once per incident.
+        touched: dict[str, Any] = batch.scratch.setdefault("touched", {})
+        if doc_id not in touched:
+            touched[doc_id] = link(state)
         after = fold_incident(state, event, position, keep=frozenset({"operation"}))
-        if after is None:
-            return
-        batch.put("incident", uid(event), after)
-        new = link(after)
-        if old == new:
-            return
-        if old is not None:
-            self._set_incident(batch, old[0], after["id"], None)
-        if new is not None:
-            self._set_incident(batch, new[0], after["id"], new[1])
+        if after is not None:
+            batch.put("incident", doc_id, after)
+
+    def flush(self, batch: Batch) -> None:
+        for doc_id, old in batch.scratch.pop("touched", {}).items():
+            after = batch.get("incident", doc_id)
+            if after is None:
+                continue
+            new = link(after)
+            if old == new:
+                continue
+            if old is not None:
+                self._set_incident(batch, old[0], after["id"], None)
+            if new is not None:
+                self._set_incident(batch, new[0], after["id"], new[1])
 
     @staticmethod
     def _set_incident(batch: Batch, op_key: str, incident: str,

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from projections.base import Projection, topic_class_name
+from projections.base import Projection, remember_doc_id, topic_class_name
 from projections.views.base import Batch, Doc, DocKey, ViewPositionConflict, ViewStore
 from tracker.audit import recorded_at
 
@@ -133,6 +133,7 @@ class ProjectionRunner:
             if topic_class_name(n.topic) not in handled:
                 continue
             event = self.tracker.mapper.to_domain_event(n)
+            remember_doc_id(event, n.originator_id)
             if until_time is not None and recorded_at(event) > until_time:
                 continue
             decoded.append((n.id, event))
