@@ -58,13 +58,14 @@ def baseline(path: Path, db: Path) -> float:
 
 def tracker_import(path: Path, database_url: str, redis_url: str | None,
                    alongside: bool) -> tuple[float, int]:
-    from projections.wiring import Services
+    from projections.wiring import Services, tune_gc_for_batch_work
     from tracker.config import Settings
     from tracker.ingestion.importer import Importer
 
     settings = Settings(database_url=database_url, redis_url=redis_url,
                         redis_prefix=f"bench:{uuid.uuid4().hex[:8]}",
                         views_path=f"{tempfile.mkdtemp()}/views.sqlite")
+    tune_gc_for_batch_work()  # as `tracker import` does
     services = Services.from_settings(settings)
     started = time.perf_counter()
     if alongside:

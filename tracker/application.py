@@ -65,11 +65,16 @@ class ConflictTracker(Application[UUID]):
     name = "ConflictTracker"
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ConflictTracker:
-        """The tracker on the event store the settings name (tables created if missing)."""
+    def from_settings(cls, settings: Settings, transcoder: str | None = None) -> ConflictTracker:
+        """The tracker on the event store the settings name (tables created if missing).
+        `transcoder`: the topic of a JSONTranscoder subclass writing the same format
+        (the composition root passes a faster one); the library's by default."""
         if settings.is_postgres:
             ensure_postgres_schema(settings.database_url)
-        return cls(env=settings.eventsourcing_env())
+        env = settings.eventsourcing_env()
+        if transcoder:
+            env["TRANSCODER_TOPIC"] = transcoder
+        return cls(env=env)
 
     def save(self, *aggregates: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Application.save for aggregates only. The library checks each object against two

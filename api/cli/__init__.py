@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from projections.wiring import Services
+from projections.wiring import Services, build_tracker, tune_gc_for_batch_work
 from tracker.application import ConflictTracker
 from tracker.audit import to_jsonable
 from tracker.config import Settings
@@ -18,10 +18,13 @@ from tracker.exceptions import ReportValidationError
 
 
 def _tracker() -> ConflictTracker:
-    return ConflictTracker.from_settings(Settings.from_env())
+    return build_tracker(Settings.from_env())
 
 
-def _services() -> Services:
+def _services(batch_work: bool = False) -> Services:
+    """The services of this command; `batch_work` for imports, rebuilds and followers."""
+    if batch_work:
+        tune_gc_for_batch_work()
     return Services.from_settings(Settings.from_env())
 
 

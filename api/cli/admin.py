@@ -18,7 +18,7 @@ from tracker.exceptions import TrackerError
               help="Rebuild aside and compare with the live views; exit 1 on a difference.")
 def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
     """Rebuild views from the log, blue/green (readers switch when the new one is ready)."""
-    services = _services()
+    services = _services(batch_work=True)
     try:
         if verify_only:
             differences = services.runner.verify(names or None)
@@ -63,7 +63,7 @@ def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | 
     import signal
     import threading
 
-    services = _services()
+    services = _services(batch_work=True)
     services.runner.batch_size = batch_size
     if not follow:
         done = services.runner.catch_up()
@@ -80,9 +80,15 @@ def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | 
         threading.Thread(target=watch_parent, daemon=True).start()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    # SIGUSR1: catch up to the head once more, then stop (an import's helper is told so
+    # when the import has written everything; its caches are warm, its parent's are not).
+    finish = threading.Event()
+    signal.signal(signal.SIGUSR1, lambda *_: (finish.set(), stop.set()))
     click.echo(f"following the log from position {min(services.runner.lag().values(), default=0)} "
                "behind the head; Ctrl-C to stop", err=True)
     services.runner.follow(stop, poll_interval=poll)
+    if finish.is_set():
+        services.runner.catch_up()
     click.echo("stopped", err=True)
 
 

@@ -81,7 +81,7 @@ def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
 
     from tracker.ingestion.importer import Importer
 
-    services = _services()
+    services = _services(batch_work=True)
     importer = Importer(services.tracker, dataset, batch_size=batch_size, strict=strict,
                         release=release)
     update, finish = _progress_bar(f"importing {Path(path).name}")
