@@ -202,3 +202,16 @@ def test_entities_a_fact_only_refers_to_are_checked_not_loaded(tracker, monkeypa
     with pytest.raises(ReportValidationError) as info:
         tracker.record_report(bad)
     assert [(e.index, e.field) for e in info.value.errors] == [(1, "actor")]
+
+
+def test_returned_positions_are_where_the_events_are_in_the_log(tracker):
+    first = tracker.record_report(base_report())
+    report = base_report("r-second")
+    report["facts"] = [{"fact": "casualties", "incident": "niaki", "killed": n}
+                       for n in (31, 32)] + [{"fact": "alias", "actor": "jnim", "alias": "GSIM"}]
+    second = tracker.record_report(report)
+    events = tracker.list_events()["events"]
+    by_position = {e["position"]: e for e in events}
+    assert sorted(by_position) == first.positions + second.positions
+    assert {by_position[p]["provenance"]["report"] for p in second.positions} == {"r-second"}
+    assert tracker.verify().ok

@@ -65,9 +65,24 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._insert_events(c, stored_events, **kwargs)
+        if not stored_events:
+            return []
+        # The library inserts one statement per event to learn each position. The first
+        # insert takes SQLite's write lock and gives the first position; SQLite gives a new
+        # row the largest rowid plus one, and nobody else can write until we commit, so the
+        # rest take the positions after it, inserted in one executemany.
+        first = super()._insert_events(c, stored_events[:1], **kwargs)
+        assert first
+        ids = list(range(first[0], first[0] + len(stored_events)))
+        if len(stored_events) > 1:
+            c.executemany(
+                f"INSERT INTO {self.events_table_name} "
+                "(rowid, originator_id, originator_version, topic, state) VALUES (?,?,?,?,?)",
+                [(position, s.originator_id.hex if isinstance(s.originator_id, UUID)
+                  else s.originator_id, s.originator_version, s.topic, s.state)
+                 for position, s in zip(ids[1:], stored_events[1:], strict=True)])
         if ids:
-            # The insert above holds SQLite's write lock, so nobody writes between.
+            # The inserts above hold SQLite's write lock, so nobody writes between.
             c.execute(f"SELECT hash FROM {self.chain_table_name} "
                       "ORDER BY notification_id DESC LIMIT 1")
             row = c.fetchone()
