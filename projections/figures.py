@@ -36,15 +36,23 @@ def source_totals(figures: dict[str, dict[str, Any]]) -> dict[str, dict[str, int
 
 def incident_killed(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """{best, low, high} of one incident; `flagged` when low > best or high < best."""
-    totals = source_totals(figures)
-    if not totals:
-        return dict(ZERO)
-    latest = max(totals.values(), key=lambda t: t["seq"])
-    out: dict[str, Any] = {
-        "best": latest["best"],
-        "low": min(t["low"] for t in totals.values()),
-        "high": max(t["high"] for t in totals.values()),
-    }
+    if len(figures) == 1:
+        # One figure (most incidents, every dataset row): it is the incident's total.
+        (f,) = figures.values()
+        best = f["killed"]
+        out: dict[str, Any] = {
+            "best": best, "low": best if f.get("low") is None else f["low"],
+            "high": best if f.get("high") is None else f["high"]}
+    else:
+        totals = source_totals(figures)
+        if not totals:
+            return dict(ZERO)
+        latest = max(totals.values(), key=lambda t: t["seq"])
+        out = {
+            "best": latest["best"],
+            "low": min(t["low"] for t in totals.values()),
+            "high": max(t["high"] for t in totals.values()),
+        }
     if out["low"] > out["best"] or out["high"] < out["best"]:
         out["flagged"] = "range does not contain best (kept as given)"
     return out

@@ -34,6 +34,10 @@ class SQLiteViewStore(ViewStore):
             self._conn.execute("PRAGMA synchronous=NORMAL")
             # A bigger page cache keeps the document index in memory during rebuilds.
             self._conn.execute("PRAGMA cache_size=-65536")
+            # Checkpoint (copy the WAL into the file, with fsyncs) every ~32 MB instead of
+            # every 4 MB: an import or rebuild writes tens of MB of documents, and each
+            # checkpoint's fsyncs cost more than the bigger WAL does.
+            self._conn.execute("PRAGMA wal_autocheckpoint=8192")
             self._conn.executescript(SCHEMA)
 
     def read(self, ns: str, keys: list[DocKey]) -> dict[DocKey, Doc]:
