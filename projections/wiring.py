@@ -87,6 +87,7 @@ class Services:
         env.update(self.settings.to_env())
         helper = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "project", "--follow", "--poll", str(poll),
+             "--batch-size", "4000",
              "--exit-with-parent", str(os.getpid())],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
