@@ -49,6 +49,11 @@ class Projection:
         """Documents the event will certainly read; fetched for a whole batch at once."""
         return []
 
+    def absent_keys(self, event: Any) -> list[DocKey]:
+        """Documents this event proves did not exist before it (the first event of an
+        aggregate, for documents only its own events write): not read from the store."""
+        return []
+
     def flush(self, batch: Batch) -> None:
         """Called once per batch before it commits: write what was accumulated."""
 

@@ -75,6 +75,9 @@ class CasualtyTallyProjection(Projection):
     def prefetch_keys(self, event: Any) -> list[DocKey]:
         return [("incident", uid(event))]
 
+    def absent_keys(self, event: Any) -> list[DocKey]:
+        return [("incident", uid(event))] if type(event).__name__ == "IncidentReported" else []
+
     @handles(*INCIDENT_EVENTS)
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
         doc_id = uid(event)

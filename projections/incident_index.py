@@ -20,6 +20,9 @@ class IncidentIndexProjection(Projection):
     def prefetch_keys(self, event: Any) -> list[DocKey]:
         return [("incident", uid(event))]
 
+    def absent_keys(self, event: Any) -> list[DocKey]:
+        return [("incident", uid(event))] if type(event).__name__ == "IncidentReported" else []
+
     @handles(*INCIDENT_EVENTS)
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
         after = fold_incident(batch.get("incident", uid(event)), event, position)

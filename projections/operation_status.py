@@ -35,6 +35,10 @@ class OperationStatusProjection(Projection):
         coll = "incident" if type(event).__name__ in INCIDENT_EVENTS else "operation"
         return [(coll, uid(event))]
 
+    def absent_keys(self, event: Any) -> list[DocKey]:
+        # Not OperationLaunched: incidents may name an operation before it is launched.
+        return [("incident", uid(event))] if type(event).__name__ == "IncidentReported" else []
+
     @handles("OperationLaunched")
     def launched(self, event: Any, position: int, batch: Batch) -> None:
         d = to_jsonable(event.details)

@@ -138,9 +138,11 @@ class ProjectionRunner:
                 continue
             decoded.append((n.id, event))
         for lane in lanes:
-            keys = [k for pos, e in decoded if pos > lane.position
-                    for k in lane.projection.prefetch_keys(e)]
-            batches[lane.ns].prefetch(keys)
+            mine = [e for pos, e in decoded if pos > lane.position]
+            # An import's batch is mostly new incidents: their documents are not looked for.
+            absent = {k for e in mine for k in lane.projection.absent_keys(e)}
+            keys = [k for e in mine for k in lane.projection.prefetch_keys(e) if k not in absent]
+            batches[lane.ns].prefetch(keys, absent)
         for pos, event in decoded:
             for lane in lanes:
                 if pos > lane.position:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from eventsourcing.persistence import IntegrityError
@@ -100,7 +100,11 @@ class Batch:
         # Per-batch working space of a projection (e.g. tally deltas summed before writing).
         self.scratch: dict[str, Any] = {}
 
-    def prefetch(self, keys: list[DocKey]) -> None:
+    def prefetch(self, keys: list[DocKey], absent: Iterable[DocKey] = ()) -> None:
+        """Reads `keys` into the cache in one go; `absent` ones are known not to exist."""
+        for k in absent:
+            if k not in self.writes:
+                self._remember(k, None)
         missing = [k for k in dict.fromkeys(keys) if k not in self.writes and k not in self.cache]
         if missing:
             found = self.store.read(self.ns, missing)
