@@ -57,9 +57,12 @@ class Incident(Revisable, Aggregate):
         if previous is not None and previous["report"] == provenance["report"] and (
             previous["killed"], previous["low"], previous["high"]) == (killed, low, high):
             return
-        self._casualties_reported(
-            source=source, actor=actor, killed=killed, low=low, high=high,
-            extra=extra, provenance=provenance,
+        # Straight to the event class the decorator below defines: the same event, without
+        # the decorator's per-call argument handling (a dataset import triggers one per row).
+        self.trigger_event(
+            self.CasualtiesReported,  # type: ignore[attr-defined]
+            source=source, actor=actor, killed=killed, low=low,
+            high=high, extra=extra, provenance=provenance,
         )
 
     @event("CasualtiesReported")
