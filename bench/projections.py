@@ -43,6 +43,7 @@ def build_log(db: Path, events: int) -> int:
 def phase(kind: str, db: str, until: int, redis_url: str, views: str) -> dict:
     """One measurement, in this process."""
     from projections.runner import ProjectionRunner
+    from projections.views.redis import RedisViewStore
     from projections.wiring import build_tracker, tune_gc_for_batch_work
     from tracker.config import Settings
 
@@ -64,17 +65,18 @@ def phase(kind: str, db: str, until: int, redis_url: str, views: str) -> dict:
             count += len(batch)
             after = batch[-1].id
     else:
+        from projections.views.base import ViewStore
+
+        store: ViewStore
         if kind == "sqlite":
             from projections.views.sqlite import SQLiteViewStore
 
             store = SQLiteViewStore(views)
         else:
-            from projections.views.redis import RedisViewStore
-
             store = RedisViewStore(redis_url, prefix=f"bench:{uuid.uuid4().hex[:8]}")
         runner = ProjectionRunner(tracker, store)
         count = runner.catch_up(until_position=until)
-        if kind == "redis":
+        if isinstance(store, RedisViewStore):
             store.drop_everything()
     seconds = time.perf_counter() - started
     return {"phase": kind, "events": count, "seconds": seconds,

@@ -102,8 +102,8 @@ class CasualtyTallyProjection(Projection):
             new: list[list[Any]] = [[dim, key, f["best"], f["low"], f["high"]]
                                     for (dim, key), f in contributions(after).items()]
             after["rows"] = new
-            for rows, sign in ((old, -1), (new, 1)):
-                for dim, key, best, low, high in rows:
+            for contributed, sign in ((old, -1), (new, 1)):
+                for dim, key, best, low, high in contributed:
                     acc = pending.get((dim, key))
                     if acc is None:
                         acc = pending[(dim, key)] = [0, 0, 0, 0]
@@ -111,7 +111,8 @@ class CasualtyTallyProjection(Projection):
                     acc[1] += sign * low
                     acc[2] += sign * high
                     acc[3] += sign
-        rows = [(f"tally:{dim}", key) for (dim, key), acc in pending.items() if any(acc)]
+        rows: list[DocKey] = [(f"tally:{dim}", str(key)) for (dim, key), acc in pending.items()
+                              if any(acc)]
         batch.prefetch(rows)
         for (dim, key), (best, low, high, incidents) in pending.items():
             if not (best or low or high or incidents):

@@ -83,7 +83,11 @@ def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | 
     # SIGUSR1: catch up to the head once more, then stop (an import's helper is told so
     # when the import has written everything; its caches are warm, its parent's are not).
     finish = threading.Event()
-    signal.signal(signal.SIGUSR1, lambda *_: (finish.set(), stop.set()))
+    def finish_then_stop(*_: Any) -> None:
+        finish.set()
+        stop.set()
+
+    signal.signal(signal.SIGUSR1, finish_then_stop)
     click.echo(f"following the log from position {min(services.runner.lag().values(), default=0)} "
                "behind the head; Ctrl-C to stop", err=True)
     services.runner.follow(stop, poll_interval=poll)

@@ -43,12 +43,12 @@ def history(kind: str, entity_id: str, as_json: bool) -> None:
     if as_json:
         _print_json({"kind": kind, "id": entity_id, "events": events})
         return
-    for e in events:
-        p = e["payload"]
-        line = f"{e['position']:>8}  {e['recorded'][:19]}  {e['type']}"
+    for event in events:
+        p = event["payload"]
+        line = f"{event['position']:>8}  {event['recorded'][:19]}  {event['type']}"
         if "field" in p:
             line += f"  {p['field']}: {p.get('previous')!r} -> {p.get('value')!r} ({p['reason']})"
-        click.echo(f"{line}  [{e['provenance'].get('report')}]")
+        click.echo(f"{line}  [{event['provenance'].get('report')}]")
 
 
 @main.command()
@@ -97,12 +97,13 @@ def query_leadership(group: str, as_of: str | None, as_json: bool) -> None:
         _print_json(data)
         return
     click.echo(f"{data['name']} ({data['group']})")
-    for e in data["leaders"]:
-        since = f" since {e['since']}" if e["since"] else ""
-        click.echo(f"  {e['role']:<20} {e['name']}{since}")
-    for e in data["former"]:
-        click.echo(f"  former {e['role']:<13} {e['name']} until {e['until']} ({e['reason']}"
-                   + (f", incident {e['incident']}" if e["incident"] else "") + ")")
+    for leader in data["leaders"]:
+        since = f" since {leader['since']}" if leader["since"] else ""
+        click.echo(f"  {leader['role']:<20} {leader['name']}{since}")
+    for former in data["former"]:
+        click.echo(f"  former {former['role']:<13} {former['name']} until {former['until']} "
+                   f"({former['reason']}"
+                   + (f", incident {former['incident']}" if former["incident"] else "") + ")")
 
 
 @query.command("casualties")

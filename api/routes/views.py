@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import urlencode
 
-from flask import Response, request, url_for
+from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
@@ -29,8 +31,12 @@ blp = Blueprint("views", __name__, url_prefix="/api/v1",
                             "production (use min_position to read your own write).")
 
 
-def errors(*codes: int):  # noqa: ANN201 - decorator factory
-    def decorate(f):  # noqa: ANN001, ANN202
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def errors(*codes: int) -> Callable[[F], F]:
+    """Documents the error responses (one shape, ErrorSchema) of a view method."""
+    def decorate(f: F) -> F:
         for code in codes:
             f = blp.alt_response(code, schema=ErrorSchema, description="Error")(f)
         return f
@@ -99,7 +105,7 @@ def _incidents(args: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, str
     headers = {}
     if page["next"]:
         query = {**request.args.to_dict(), "cursor": page["next"]}
-        headers["Link"] = f'<{url_for(request.endpoint, _external=False, **query)}>; rel="next"'
+        headers["Link"] = f'<{request.path}?{urlencode(query)}>; rel="next"'
     return page, etag, headers
 
 
