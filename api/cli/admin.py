@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Any
 
@@ -60,8 +59,7 @@ def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
               help="Stop when the process with this pid is gone (helper processes).")
 def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | None) -> None:
     """Catch the views up with the log, or follow it (LISTEN/NOTIFY on PostgreSQL)."""
-    import signal
-    import threading
+    from projections.follower import follow as follow_log
 
     services = _services(batch_work=True)
     services.runner.batch_size = batch_size
@@ -70,30 +68,7 @@ def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | 
         click.echo(f"caught up: {done} events folded, views at position "
                    f"{services.tracker.max_position()}")
         return
-    stop = threading.Event()
-    if exit_with_parent is not None:
-        def watch_parent() -> None:
-            while not stop.wait(0.5):
-                if os.getppid() != exit_with_parent:
-                    stop.set()
-
-        threading.Thread(target=watch_parent, daemon=True).start()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    # SIGUSR1: catch up to the head once more, then stop (an import's helper is told so
-    # when the import has written everything; its caches are warm, its parent's are not).
-    finish = threading.Event()
-    def finish_then_stop(*_: Any) -> None:
-        finish.set()
-        stop.set()
-
-    signal.signal(signal.SIGUSR1, finish_then_stop)
-    click.echo(f"following the log from position {min(services.runner.lag().values(), default=0)} "
-               "behind the head; Ctrl-C to stop", err=True)
-    services.runner.follow(stop, poll_interval=poll)
-    if finish.is_set():
-        services.runner.catch_up()
-    click.echo("stopped", err=True)
+    follow_log(services, poll, exit_with_parent, say=lambda line: click.echo(line, err=True))
 
 
 @main.command()

@@ -1,0 +1,79 @@
+"""The follower process: `tracker project --follow`, and the helper an embedded import starts.
+
+    python -m projections.follower [--poll S] [--batch-size N] [--exit-with-parent PID]
+
+Settings come from the TRACKER_* environment, as for every command. It imports only
+`projections` and `tracker` (not the API), so an import's helper is folding within a
+quarter of a second of being started.
+
+Signals: SIGTERM or SIGINT stop it after the batch it is in; SIGUSR1 makes it catch up to
+the head once more and then stop (an import sends it when everything is written: the
+helper's caches are warm, its parent's are not). With --exit-with-parent it also stops when
+that process is gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from projections.wiring import Services, tune_gc_for_batch_work
+from tracker.config import Settings
+
+
+def follow(services: Services, poll: float, exit_with_parent: int | None = None,
+           say: Callable[[str], None] | None = None) -> None:
+    """Follows the log until a signal (or the parent's exit) stops it."""
+    stop = threading.Event()
+    finish = threading.Event()
+    if exit_with_parent is not None:
+        def watch_parent() -> None:
+            while not stop.wait(0.5):
+                if os.getppid() != exit_with_parent:
+                    stop.set()
+
+        threading.Thread(target=watch_parent, daemon=True).start()
+
+    def stop_now(*_: Any) -> None:
+        stop.set()
+
+    def finish_then_stop(*_: Any) -> None:
+        finish.set()
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, stop_now)
+    signal.signal(signal.SIGUSR1, finish_then_stop)
+    if say is not None:
+        behind = min(services.runner.lag().values(), default=0)
+        say(f"following the log from {behind} events behind the head; Ctrl-C to stop")
+    services.runner.follow(stop, poll_interval=poll)
+    if finish.is_set():
+        services.runner.catch_up()
+    if say is not None:
+        say("stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--poll", type=float, default=1.0)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--exit-with-parent", type=int, default=None)
+    args = parser.parse_args(argv)
+    tune_gc_for_batch_work()
+    services = Services.from_settings(Settings.from_env())
+    services.runner.batch_size = args.batch_size
+    try:
+        follow(services, args.poll, args.exit_with_parent,
+               say=lambda line: print(line, file=sys.stderr))
+    finally:
+        services.close()
+
+
+if __name__ == "__main__":
+    main()
