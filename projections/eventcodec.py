@@ -46,7 +46,8 @@ class OrjsonTranscoder(JSONTranscoder):
         if typed == 0:
             return tree
         stamp = tree.get("timestamp")
-        if typed == 1 and type(stamp) is dict and len(stamp) == 2 and "_type_" in stamp:
+        if typed == 1 and type(stamp) is dict and len(stamp) == 2 and "_type_" in stamp \
+                and "_data_" in stamp:
             # Most events: the event's own timestamp is the only typed value.
             tree["timestamp"] = self._typed(stamp)
             return tree
