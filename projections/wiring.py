@@ -26,7 +26,7 @@ def tune_gc_for_batch_work() -> None:
 
     They allocate millions of short-lived objects while holding large caches (view
     documents, loaded aggregates), and CPython's default thresholds make the collector
-    traverse those caches again and again: a quarter of a rebuild's time. Objects alive
+    traverse those caches again and again: about a fifth of a rebuild's time. Objects alive
     now (modules, settings) are frozen out of collection, and collections run far less
     often. The code here makes few reference cycles, so memory stays bounded."""
     gc.freeze()
