@@ -184,17 +184,17 @@ def _incident(uow: UnitOfWork, fact: Fact) -> None:
     for i, a in enumerate(details["actors"]):
         uow.require_known(fact, f"actors.{i}.actor", "actor", a["actor"])
     uow.require_known(fact, "operation", "operation", d.get("operation"))
-    _register(uow, fact, "incident", Incident, details, "a correction fact")
+    _register(uow, fact, "incident", Incident.reported, details, "a correction fact")
 
 
-def _register(uow: UnitOfWork, fact: Fact, kind: str, cls: type, details: dict[str, Any],
-              remedy: str) -> None:
+def _register(uow: UnitOfWork, fact: Fact, kind: str, create: Callable[..., Any],
+              details: dict[str, Any], remedy: str) -> None:
     """Creates the entity a fact defines; the same details again record nothing, other
     details are refused (a change must be a correction, which keeps the old value)."""
     key = fact.data["id"]
     existing = uow.find(kind, key)
     if existing is None:
-        uow.add(kind, cls(key=key, details=details, provenance=uow.prov(fact, kind, key)))
+        uow.add(kind, create(key=key, details=details, provenance=uow.prov(fact, kind, key)))
     elif not existing.is_same_report_of(details):
         raise FactError(fact.index, "id", f"{kind} '{key}' is already recorded with other "
                         f"details; use {remedy} to change it")
