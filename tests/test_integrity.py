@@ -65,3 +65,14 @@ def test_a_tampered_event_fails_verify_naming_it(database_url, make_tracker, tam
     assert result.position == position
     assert f"position {position}" in result.problem and word in result.problem
     assert result.checked == position - 1
+
+
+def test_the_sqlite_event_store_checkpoints_its_wal_less_often(sqlite_tracker):
+    from tracker.integrity import ChainedSQLiteApplicationRecorder
+
+    sqlite_tracker.record_report(base_report())
+    with sqlite_tracker.recorder.datastore.transaction(commit=False) as c:
+        c.execute("PRAGMA wal_autocheckpoint")
+        assert c.fetchone()[0] == ChainedSQLiteApplicationRecorder.WAL_AUTOCHECKPOINT
+        c.execute("PRAGMA journal_mode")
+        assert c.fetchone()[0] == "wal"

@@ -20,7 +20,7 @@ from psycopg.sql import SQL, Identifier
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import ApplicationRecorder, StoredEvent
-    from eventsourcing.sqlite import SQLiteCursor
+    from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 GENESIS = "0" * 64
 
@@ -51,6 +51,26 @@ def _chain(previous: str, ids: Sequence[int],
 
 class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     """The SQLite application recorder, plus the chain table written atomically."""
+
+    # WAL pages between automatic checkpoints (SQLite's default is 1,000, ~4 MB). Each
+    # checkpoint copies the WAL into the file and fsyncs it; an import writes ~100 MB.
+    # Durability is unchanged: the WAL is still synced at every commit.
+    WAL_AUTOCHECKPOINT = 8192
+
+    def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
+                 ) -> None:
+        super().__init__(datastore, events_table_name)
+        # eventsourcing 9.5 has no per-connection setup hook: wrap its pool's factory.
+        pool = datastore.pool
+        create = pool._create_connection
+
+        def create_connection() -> Any:
+            connection = create()
+            connection._sqlite_conn.execute(
+                f"PRAGMA wal_autocheckpoint={self.WAL_AUTOCHECKPOINT}")
+            return connection
+
+        pool._create_connection = create_connection  # type: ignore[method-assign]
 
     @property
     def chain_table_name(self) -> str:
