@@ -202,3 +202,55 @@ def test_verify_passes_then_names_a_hand_altered_document(runner):
     differences = runner.verify(["casualties"])["casualties"]
     assert len(differences) == 1
     assert differences[0].startswith("tally:country/Mali: live") and "'best': 36" in differences[0]
+
+
+def operations_report(report_id: str, facts: list) -> dict:
+    return {"report": report_id, "source": {"name": "Desk", "kind": "analyst"}, "facts": facts}
+
+
+def test_an_incident_follows_its_operation_through_corrections_and_retraction(
+        sqlite_tracker, view_store):
+    runner = ProjectionRunner(sqlite_tracker, view_store)
+    sqlite_tracker.record_report(base_report())
+    # Linked by a correction, after it was reported.
+    sqlite_tracker.record_report(operations_report("r-ops", [
+        {"fact": "operation", "id": "op-a", "name": "A", "lead": "france"},
+        {"fact": "correction", "target": {"incident": "niaki"}, "field": "operation",
+         "value": "op-a", "reason": "linked"},
+    ]))
+    runner.catch_up()
+    ops = {o["id"]: o for o in Views(view_store).operations()["operations"]}
+    assert (ops["op-a"]["incidents"], ops["op-a"]["killed"]["best"]) == (["niaki"], 30)
+
+    # Moved to another operation: it leaves the first one, with its deaths.
+    sqlite_tracker.record_report(operations_report("r-ops-2", [
+        {"fact": "operation", "id": "op-b", "name": "B", "lead": "france"},
+        {"fact": "correction", "target": {"incident": "niaki"}, "field": "operation",
+         "value": "op-b", "reason": "relinked"},
+        {"fact": "casualties", "incident": "niaki", "killed": 33},
+    ]))
+    runner.catch_up()
+    ops = {o["id"]: o for o in Views(view_store).operations()["operations"]}
+    assert (ops["op-a"]["incidents"], ops["op-a"]["killed"]["best"]) == ([], 0)
+    assert (ops["op-b"]["incidents"], ops["op-b"]["killed"]["best"]) == (["niaki"], 33)
+
+    # Retracted: it counts for no operation.
+    sqlite_tracker.record_report(operations_report("r-ops-3", [
+        {"fact": "retraction", "target": {"incident": "niaki"}, "reason": "never happened"}]))
+    runner.catch_up()
+    ops = {o["id"]: o for o in Views(view_store).operations()["operations"]}
+    assert (ops["op-b"]["incidents"], ops["op-b"]["killed"]["best"]) == ([], 0)
+    assert Views(view_store).operations("op-b")["status"] == "active"
+
+
+def test_an_incident_reported_with_its_operation_in_one_report_counts(
+        sqlite_tracker, view_store):
+    runner = ProjectionRunner(sqlite_tracker, view_store)
+    report = base_report()
+    report["facts"].insert(0, {"fact": "operation", "id": "op-c", "name": "C",
+                               "lead": "france"})
+    report["facts"][3]["operation"] = "op-c"
+    sqlite_tracker.record_report(report)
+    runner.catch_up()
+    assert Views(view_store).operations("op-c")["incidents"] == ["niaki"]
+    assert Views(view_store).operations("op-c")["killed"]["best"] == 30
