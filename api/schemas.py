@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from projections.casualty_tallies import DIMENSIONS
+
 # Log positions are 64-bit signed integers in both event stores.
 MAX_POSITION = 2**63 - 1
 
@@ -109,8 +111,7 @@ class CasualtiesSchema(StrictSchema):
 
 
 class CasualtiesArgsSchema(StrictSchema):
-    by = fields.String(required=True, validate=validate.OneOf(
-        ["country", "admin1", "actor", "month", "type"]))
+    by = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
     country = fields.String()
     actor = fields.String()
     from_ = fields.Date(data_key="from")

@@ -1,6 +1,7 @@
 """Casualty tallies: killed (best/low/high) and incident counts by country, admin1, actor,
-month and incident type, kept up to date by deltas as figures, corrections and retractions
-arrive. Filtered queries (country, actor, date range) fold the per-incident documents."""
+month, incident type and operation, kept up to date by deltas as figures, corrections and
+retractions arrive. Filtered queries (country, actor, date range) fold the per-incident
+documents. The operation rows also list their incidents: the operations view reads them."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from projections.figures import ZERO, killed_by_actor, strip
 from projections.incident_state import INCIDENT_EVENTS, fold_incident, involved_actors, killed
 from projections.views.base import Batch, DocKey
 
-DIMENSIONS = ("country", "admin1", "actor", "month", "type")
+DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
 # The incident fields the tallies read (and the filters of filtered queries).
-KEEP = frozenset({"date", "type", "location", "actors"})
+KEEP = frozenset({"date", "type", "location", "actors", "operation"})
 UNKNOWN = "(unknown)"
 
 
@@ -34,6 +35,8 @@ def contributions(state: dict[str, Any] | None) -> dict[tuple[str, str], dict[st
     for actor, figure in killed_by_actor(state["figures"], involved_actors(state),
                                          total).items():
         rows[("actor", actor)] = figure
+    if d.get("operation"):
+        rows[("operation", d["operation"])] = total
     return rows
 
 
@@ -70,7 +73,7 @@ class CasualtyTallyProjection(Projection):
     name = "casualties"
     version = 1
     collections = ("incident", "tally:country", "tally:admin1", "tally:actor", "tally:month",
-                   "tally:type", "tally:total")
+                   "tally:type", "tally:operation", "tally:total")
 
     def prefetch_keys(self, event: Any) -> list[DocKey]:
         return [("incident", uid(event))]
@@ -95,6 +98,8 @@ class CasualtyTallyProjection(Projection):
     def flush(self, batch: Batch) -> None:
         # Sum the deltas of the whole batch, then write each tally row once.
         pending: dict[tuple[str, str], list[int]] = {}
+        # Operation rows also list their incidents: +1 joins, -1 leaves (both: stays).
+        members: dict[str, dict[str, int]] = {}
         for doc_id, old in batch.scratch.pop("touched", {}).items():
             after = batch.get("incident", doc_id)
             if after is None:
@@ -104,6 +109,9 @@ class CasualtyTallyProjection(Projection):
             after["rows"] = new
             for contributed, sign in ((old, -1), (new, 1)):
                 for dim, key, best, low, high in contributed:
+                    if dim == "operation":
+                        joined = members.setdefault(key, {})
+                        joined[after["id"]] = joined.get(after["id"], 0) + sign
                     acc = pending.get((dim, key))
                     if acc is None:
                         acc = pending[(dim, key)] = [0, 0, 0, 0]
@@ -111,18 +119,31 @@ class CasualtyTallyProjection(Projection):
                     acc[1] += sign * low
                     acc[2] += sign * high
                     acc[3] += sign
+
+        def changed(dim: str, key: str, acc: list[int]) -> bool:
+            return any(acc) or (dim == "operation" and any(members.get(key, {}).values()))
+
         rows: list[DocKey] = [(f"tally:{dim}", str(key)) for (dim, key), acc in pending.items()
-                              if any(acc)]
+                              if changed(dim, key, acc)]
         batch.prefetch(rows)
-        for (dim, key), (best, low, high, incidents) in pending.items():
-            if not (best or low or high or incidents):
+        for (dim, key), acc in pending.items():
+            if not changed(dim, key, acc):
                 continue
+            best, low, high, incidents = acc
             coll = f"tally:{dim}"
             row = batch.get(coll, key) or {"key": key, **ZERO, "incidents": 0}
             row["best"] += best
             row["low"] += low
             row["high"] += high
             row["incidents"] += incidents
+            if dim == "operation":
+                ids = set(row.get("ids", []))
+                for incident, change in members.get(key, {}).items():
+                    if change > 0:
+                        ids.add(incident)
+                    elif change < 0:
+                        ids.discard(incident)
+                row["ids"] = sorted(ids)
             if not (row["incidents"] or row["best"] or row["low"] or row["high"]):
                 batch.delete(coll, key)
             else:

@@ -1,13 +1,14 @@
-"""Operation status: each operation's status and its history, lead, partners, the
-incidents linked to it and their casualties."""
+"""Operation status: each operation's status and its history, lead and partners.
+
+The incidents linked to an operation and their casualties are a dimension of the casualty
+tallies (`tally:operation`), which fold each incident once for every figure they show;
+`Views.operations` puts the two together."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from projections.base import Projection, handles, uid
-from projections.figures import ZERO, add, strip
-from projections.incident_state import INCIDENT_EVENTS, fold_incident, killed
 from projections.views.base import Batch, DocKey
 from tracker.audit import to_jsonable
 from tracker.domain.base import entity_id, set_path
@@ -17,32 +18,22 @@ def op_doc_id(key: str) -> str:
     return entity_id("operation", key).hex
 
 
-def link(state: dict[str, Any] | None) -> tuple[str, dict[str, int]] | None:
-    """(operation key, killed) an incident contributes, or None."""
-    if state is None or state["retracted"] or not state["details"].get("operation"):
-        return None
-    return state["details"]["operation"], strip(killed(state))
-
-
 class OperationStatusProjection(Projection):
-    """Per operation: status, status history, lead, partners, incidents and killed."""
+    """Per operation: status, status history, lead and partners."""
 
     name = "operations"
-    version = 1
-    collections = ("operation", "incident")
+    version = 2
+    collections = ("operation",)
 
     def prefetch_keys(self, event: Any) -> list[DocKey]:
-        coll = "incident" if type(event).__name__ in INCIDENT_EVENTS else "operation"
-        return [(coll, uid(event))]
+        return [("operation", uid(event))]
 
     def absent_keys(self, event: Any) -> list[DocKey]:
-        # Not OperationLaunched: incidents may name an operation before it is launched.
-        return [("incident", uid(event))] if type(event).__name__ == "IncidentReported" else []
+        return [("operation", uid(event))] if type(event).__name__ == "OperationLaunched" else []
 
     @handles("OperationLaunched")
     def launched(self, event: Any, position: int, batch: Batch) -> None:
         d = to_jsonable(event.details)
-        existing = batch.get("operation", uid(event)) or {}
         batch.put("operation", uid(event), {
             "id": event.key, "name": d["name"], "status": d.get("status", "active"),
             "lead": d["lead"], "partners": d.get("partners", []), "started": d.get("started"),
@@ -50,8 +41,6 @@ class OperationStatusProjection(Projection):
             "history": [{"status": d.get("status", "active"), "previous": None,
                          "date": d.get("started"), "report": event.provenance["report"],
                          "position": position}],
-            # Incidents may name the operation before it is launched in the log.
-            "incidents": existing.get("incidents", {}),
         })
 
     @handles("OperationStatusChanged")
@@ -90,46 +79,3 @@ class OperationStatusProjection(Projection):
         doc["history"] = kept or doc["history"][:1]
         doc["status"] = doc["history"][-1]["status"]
         batch.put("operation", uid(event), doc)
-
-    @handles(*INCIDENT_EVENTS)
-    def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
-        doc_id = uid(event)
-        state = batch.get("incident", doc_id)
-        # The link before this batch is noted at the incident's first event in it; `flush`
-        # compares it with the link after, once per incident.
-        touched: dict[str, Any] = batch.scratch.setdefault("touched", {})
-        if doc_id not in touched:
-            touched[doc_id] = link(state)
-        after = fold_incident(state, event, position, keep=frozenset({"operation"}))
-        if after is not None:
-            batch.put("incident", doc_id, after)
-
-    def flush(self, batch: Batch) -> None:
-        for doc_id, old in batch.scratch.pop("touched", {}).items():
-            after = batch.get("incident", doc_id)
-            if after is None:
-                continue
-            new = link(after)
-            if old == new:
-                continue
-            if old is not None:
-                self._set_incident(batch, old[0], after["id"], None)
-            if new is not None:
-                self._set_incident(batch, new[0], after["id"], new[1])
-
-    @staticmethod
-    def _set_incident(batch: Batch, op_key: str, incident: str,
-                      figure: dict[str, int] | None) -> None:
-        doc = batch.get("operation", op_doc_id(op_key)) or {"id": op_key, "incidents": {}}
-        if figure is None:
-            doc["incidents"].pop(incident, None)
-        else:
-            doc["incidents"][incident] = figure
-        batch.put("operation", op_doc_id(op_key), doc)
-
-
-def operation_killed(doc: dict[str, Any]) -> dict[str, int]:
-    total = dict(ZERO)
-    for figure in doc.get("incidents", {}).values():
-        total = add(total, figure)
-    return total

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from projections.casualty_tallies import DIMENSIONS, contributions
 from projections.figures import ZERO, add
 from projections.incident_state import involved_actors, killed
-from projections.operation_status import op_doc_id, operation_killed
+from projections.operation_status import op_doc_id
 from tracker.domain.base import entity_id
 from tracker.exceptions import EntityNotFoundError, TrackerError
 
@@ -123,15 +123,21 @@ class Views:
     # -- operations ---------------------------------------------------------------------
 
     def operations(self, operation: str | None = None) -> dict[str, Any]:
+        """Operations (status, lead, partners) with their incidents and killed, which the
+        casualties view tallies by operation."""
         if operation is not None:
             doc = self._get("operations", "operation", op_doc_id(operation))
             if doc is None or "name" not in doc or doc.get("retracted"):
                 raise EntityNotFoundError("operation", operation)
-            return {**operation_row(doc), "history": doc["history"], "as_of": self._as_of()}
+            tally = self._get("casualties", "tally:operation", operation)
+            return {**operation_row(doc, tally), "history": doc["history"],
+                    "as_of": self._as_of()}
         docs = [doc for _, doc in self._scan("operations", "operation")
                 if "name" in doc and not doc.get("retracted")]
+        tallies = dict(self._scan("casualties", "tally:operation"))
         return {"as_of": self._as_of(),
-                "operations": [operation_row(d) for d in sorted(docs, key=lambda d: d["id"])]}
+                "operations": [operation_row(d, tallies.get(d["id"]))
+                               for d in sorted(docs, key=lambda d: d["id"])]}
 
     # -- incidents ----------------------------------------------------------------------
 
@@ -163,10 +169,12 @@ class Views:
                 "as_of": self._as_of()}
 
 
-def operation_row(doc: dict[str, Any]) -> dict[str, Any]:
+def operation_row(doc: dict[str, Any], tally: dict[str, Any] | None) -> dict[str, Any]:
+    tally = tally or {**ZERO, "ids": []}
     return {"id": doc["id"], "name": doc["name"], "status": doc["status"], "lead": doc["lead"],
             "partners": doc["partners"], "started": doc.get("started"),
-            "incidents": sorted(doc.get("incidents", {})), "killed": operation_killed(doc)}
+            "incidents": tally["ids"],
+            "killed": {k: tally[k] for k in ("best", "low", "high")}}
 
 
 def matches(state: dict[str, Any], country: str | None, actor: str | None,

@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from api.cli import _dump, _fail, _print_json, _services, _tracker, main
+from projections.casualty_tallies import DIMENSIONS
 from projections.wiring import parse_as_of, parse_day
 from tracker.exceptions import TrackerError
 
@@ -108,7 +109,7 @@ def query_leadership(group: str, as_of: str | None, as_json: bool) -> None:
 
 @query.command("casualties")
 @click.option("--by", "by", required=True,
-              type=click.Choice(["country", "admin1", "actor", "month", "type"]))
+              type=click.Choice(DIMENSIONS))
 @click.option("--country", default=None)
 @click.option("--actor", default=None)
 @click.option("--from", "date_from", default=None, help="YYYY-MM-DD")

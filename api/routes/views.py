@@ -81,7 +81,7 @@ class Operations(MethodView):
     @errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Every operation with status, lead, partners, incidents and killed"""
-        views, etag = open_views(["operations"], args)
+        views, etag = open_views(["operations", "casualties"], args)
         return not_modified(etag) or answer(views.operations(), etag)
 
 
@@ -93,7 +93,7 @@ class Operation(MethodView):
     @errors(*ERRORS)
     def get(self, args: dict[str, Any], operation_id: str) -> Any:
         """One operation with its status history"""
-        views, etag = open_views(["operations"], args)
+        views, etag = open_views(["operations", "casualties"], args)
         return not_modified(etag) or answer(views.operations(operation_id), etag)
 
 

@@ -254,3 +254,9 @@ def test_an_incident_reported_with_its_operation_in_one_report_counts(
     runner.catch_up()
     assert Views(view_store).operations("op-c")["incidents"] == ["niaki"]
     assert Views(view_store).operations("op-c")["killed"]["best"] == 30
+
+
+def test_casualties_by_operation(runner):
+    rows = Views(runner.store).casualties("operation")["rows"]
+    assert [(r["key"], r["killed"]["best"], r["incidents"]) for r in rows] == [
+        ("barkhane", 35, 2)]
