@@ -76,3 +76,20 @@ def test_the_sqlite_event_store_checkpoints_its_wal_less_often(sqlite_tracker):
         assert c.fetchone()[0] == ChainedSQLiteApplicationRecorder.WAL_AUTOCHECKPOINT
         c.execute("PRAGMA journal_mode")
         assert c.fetchone()[0] == "wal"
+
+
+def test_the_sqlite_default_does_not_load_psycopg(tmp_path):
+    # An import's view helper starts while the import writes: every module it loads
+    # delays it. The PostgreSQL recorder (and psycopg) load only for a PostgreSQL store.
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from projections.wiring import Services\n"
+            "from tracker.config import Settings\n"
+            f"s = Services.from_settings(Settings(database_url='sqlite:///{tmp_path}/e.sqlite'))\n"
+            "s.runner.catch_up()\n"
+            "print('psycopg' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"

@@ -121,7 +121,8 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_POOL_SIZE": "5",
-            "APPLICATION_RECORDER_TOPIC": "tracker.integrity:ChainedPostgresApplicationRecorder",
+            "APPLICATION_RECORDER_TOPIC":
+                "tracker.integrity_postgres:ChainedPostgresApplicationRecorder",
         }
         if "schema" in query:
             env["POSTGRES_SCHEMA"] = query["schema"][0]

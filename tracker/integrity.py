@@ -3,7 +3,8 @@
 Every stored event gets a chain entry: sha256(previous entry, position, aggregate id,
 version, topic, stored bytes). `verify_log` walks events and entries in order, streaming,
 and names the first position where they disagree: an altered, reordered, deleted or
-smuggled-in event breaks the chain there.
+smuggled-in event breaks the chain there. The PostgreSQL recorder is in
+tracker.integrity_postgres (so the SQLite default never loads psycopg).
 """
 
 from __future__ import annotations
@@ -14,9 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
-from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
-from psycopg.sql import SQL, Identifier
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -39,7 +38,7 @@ def chain_hash(previous: str, position: int, originator_id: UUID | str, version:
     return h.hexdigest()
 
 
-def _chain(previous: str, ids: Sequence[int],
+def chain_entries(previous: str, ids: Sequence[int],
            events: Sequence[StoredEvent]) -> list[tuple[int, str]]:
     rows = []
     for position, e in zip(ids, events, strict=True):
@@ -106,7 +105,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             c.execute(f"SELECT hash FROM {self.chain_table_name} "
                       "ORDER BY notification_id DESC LIMIT 1")
             row = c.fetchone()
-            rows = _chain(row[0] if row else GENESIS, ids, stored_events)
+            rows = chain_entries(row[0] if row else GENESIS, ids, stored_events)
             c.executemany(f"INSERT INTO {self.chain_table_name} VALUES (?, ?)", rows)
         return ids
 
@@ -134,61 +133,6 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                       "WHERE notification_id > ? ORDER BY notification_id LIMIT ?",
                       (after, limit))
             return [(r[0], r[1]) for r in c.fetchall()]
-
-
-class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
-    """The PostgreSQL application recorder, plus the chain table written atomically."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.chain_table = SQL("{0}.{1}").format(
-            Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_chain")
-        )
-        self.sql_create_statements.append(
-            SQL("CREATE TABLE IF NOT EXISTS {0} "
-                "(notification_id bigint PRIMARY KEY, hash text NOT NULL)").format(self.chain_table)
-        )
-
-    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
-                                       **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
-        if ids:
-            # The library holds an EXCLUSIVE lock on the events table for this
-            # transaction, so the last chain entry cannot move under us.
-            curs.execute(SQL("SELECT hash FROM {0} ORDER BY notification_id DESC LIMIT 1")
-                         .format(self.chain_table))
-            row = curs.fetchone()
-            rows = _chain(row["hash"] if row else GENESIS, ids, stored_events)
-            curs.executemany(SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.chain_table),
-                             rows)
-        return ids
-
-    def existing(self, ids: list[UUID]) -> set[UUID]:
-        """Which of `ids` have at least one stored event (one query)."""
-        if not ids:
-            return set()
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT DISTINCT originator_id FROM {0}.{1} "
-                             "WHERE originator_id = ANY(%s)").format(
-                Identifier(self.datastore.schema), Identifier(self.events_table_name)),
-                (list(ids),))
-            return {r["originator_id"] for r in curs.fetchall()}
-
-    def positions_of(self, originator_id: UUID) -> dict[int, int]:
-        """Log position of each version of one aggregate."""
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT originator_version, notification_id FROM {0}.{1} "
-                             "WHERE originator_id = %s").format(
-                Identifier(self.datastore.schema), Identifier(self.events_table_name)),
-                (originator_id,))
-            return {r["originator_version"]: r["notification_id"] for r in curs.fetchall()}
-
-    def select_chain(self, after: int, limit: int) -> list[tuple[int, str]]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT notification_id, hash FROM {0} WHERE notification_id > %s "
-                             "ORDER BY notification_id LIMIT %s").format(self.chain_table),
-                         (after, limit))
-            return [(r["notification_id"], r["hash"]) for r in curs.fetchall()]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,73 @@
+"""The hash chain on PostgreSQL: the chained application recorder (see tracker.integrity).
+
+A module of its own so that the embedded SQLite default never imports psycopg.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.postgres import PostgresApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+from tracker.integrity import GENESIS, chain_entries
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import StoredEvent
+
+
+class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
+    """The PostgreSQL application recorder, plus the chain table written atomically."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.chain_table = SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_chain")
+        )
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {0} "
+                "(notification_id bigint PRIMARY KEY, hash text NOT NULL)").format(self.chain_table)
+        )
+
+    def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                                       **kwargs: Any) -> Sequence[int] | None:
+        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        if ids:
+            # The library holds an EXCLUSIVE lock on the events table for this
+            # transaction, so the last chain entry cannot move under us.
+            curs.execute(SQL("SELECT hash FROM {0} ORDER BY notification_id DESC LIMIT 1")
+                         .format(self.chain_table))
+            row = curs.fetchone()
+            rows = chain_entries(row["hash"] if row else GENESIS, ids, stored_events)
+            curs.executemany(SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.chain_table),
+                             rows)
+        return ids
+
+    def existing(self, ids: list[UUID]) -> set[UUID]:
+        """Which of `ids` have at least one stored event (one query)."""
+        if not ids:
+            return set()
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT DISTINCT originator_id FROM {0}.{1} "
+                             "WHERE originator_id = ANY(%s)").format(
+                Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (list(ids),))
+            return {r["originator_id"] for r in curs.fetchall()}
+
+    def positions_of(self, originator_id: UUID) -> dict[int, int]:
+        """Log position of each version of one aggregate."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT originator_version, notification_id FROM {0}.{1} "
+                             "WHERE originator_id = %s").format(
+                Identifier(self.datastore.schema), Identifier(self.events_table_name)),
+                (originator_id,))
+            return {r["originator_version"]: r["notification_id"] for r in curs.fetchall()}
+
+    def select_chain(self, after: int, limit: int) -> list[tuple[int, str]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT notification_id, hash FROM {0} WHERE notification_id > %s "
+                             "ORDER BY notification_id LIMIT %s").format(self.chain_table),
+                         (after, limit))
+            return [(r["notification_id"], r["hash"]) for r in curs.fetchall()]
