@@ -12,6 +12,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.persistence import IntegrityError
+from eventsourcing.utils import get_topic
 
 from tracker.audit import describe_event, describe_notification, recorded_at
 from tracker.config import Settings, ensure_postgres_schema
@@ -177,11 +178,11 @@ class ConflictTracker(Application[UUID]):
     def list_tokens(self) -> list[dict[str, Any]]:
         """Every token ever issued (name, role, revoked), never the secrets."""
         out = []
-        for _, event in self.iter_events():
-            if type(event).__name__ == "TokenIssued":
-                token = self._find(Token, "token", event.key)
-                out.append({"name": token.key, "role": token.role, "revoked": token.revoked,
-                            "issued": event.provenance.get("recorded_at")})
+        issued = get_topic(Token.TokenIssued)  # type: ignore[attr-defined]
+        for _, event in self.iter_events(topics=[issued]):
+            token = self._find(Token, "token", event.key)
+            out.append({"name": token.key, "role": token.role, "revoked": token.revoked,
+                        "issued": event.provenance.get("recorded_at")})
         return out
 
     def authenticate(self, secret: str) -> Token | None:
@@ -255,10 +256,13 @@ class ConflictTracker(Application[UUID]):
         nxt = notifications[-1].id if len(notifications) == limit else None
         return {"events": events, "next": nxt}
 
-    def iter_events(self, after: int = 0, page: int = 1000) -> Any:
-        """Decoded events with their positions, from `after`, streaming."""
+    def iter_events(self, after: int = 0, page: int = 1000,
+                    topics: list[str] | None = None) -> Any:
+        """Decoded events with their positions, from `after`, streaming (only events of
+        `topics`, when given: the store filters them)."""
         while True:
-            batch = self.recorder.select_notifications(after, page, inclusive_of_start=False)
+            batch = self.recorder.select_notifications(after, page, topics=topics or (),
+                                                       inclusive_of_start=False)
             for n in batch:
                 yield n.id, self.mapper.to_domain_event(n)
             if len(batch) < page:
