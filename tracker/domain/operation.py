@@ -22,6 +22,9 @@ class Operation(Revisable, Aggregate):
         self.report = provenance["report"]
         self.retracted: str | None = None
         self.retracted_reports: set[str] = set()
+        # Each status and the report that gave it, so a retracted report's change is undone.
+        self.status_history: list[dict[str, Any]] = [
+            {"status": self.details.get("status"), "report": self.report}]
 
     @staticmethod
     def create_id(key: str) -> UUID:
@@ -45,6 +48,7 @@ class Operation(Revisable, Aggregate):
         self, status: str, previous: str, when: date | None, provenance: dict[str, Any]
     ) -> None:
         self.details["status"] = status
+        self.status_history.append({"status": status, "report": provenance["report"]})
 
     @event("OperationCorrected")
     def _corrected(
@@ -61,3 +65,7 @@ class Operation(Revisable, Aggregate):
         self.retracted_reports.add(report)
         if self.report == report:
             self.retracted = reason
+        # The status changes it reported stop counting (as in the operations view).
+        kept = [h for h in self.status_history if h["report"] != report]
+        self.status_history = kept or self.status_history[:1]
+        self.details["status"] = self.status_history[-1]["status"]

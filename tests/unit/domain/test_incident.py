@@ -90,3 +90,18 @@ def test_reported_makes_the_same_incident_and_event_as_the_constructor():
     assert {k: v for k, v in vars(a).items() if k != "timestamp"} == {
         k: v for k, v in vars(b).items() if k != "timestamp"}
     assert (reported.id, reported.version, reported.details) == (made.id, 1, details)
+
+
+def test_retracting_a_report_undoes_the_status_change_it_reported():
+    op = Operation(key="barkhane", details={"name": "Barkhane", "lead": "france",
+                                           "status": "active"}, provenance=prov())
+    op.change_status("suspended", None, prov("r2"))
+    op.change_status("concluded", None, prov("r3"))
+
+    op.retract_report("r3", "wrong operation", prov("r4"))
+    assert op.status == "suspended"
+    op.retract_report("r2", "rumour", prov("r5"))
+    assert op.status == "active"
+    # A later change names the status that counts now.
+    op.change_status("concluded", None, prov("r6"))
+    assert op.collect_events()[-1].previous == "active"
