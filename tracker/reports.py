@@ -49,13 +49,14 @@ class Invalid(ValueError):
 
 
 def text(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
+    stripped = value.strip() if isinstance(value, str) else ""
+    if not stripped:
         raise Invalid("must be a non-empty string")
     if not value.isascii():
         _utf8(value)
     if len(value) > MAX_TEXT:
         raise Invalid(f"must be at most {MAX_TEXT} characters")
-    return value.strip()
+    return stripped
 
 
 def _utf8(value: str) -> None:
