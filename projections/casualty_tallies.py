@@ -7,9 +7,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.base import Projection, handles, uid
+from projections.base import handles, uid
 from projections.figures import ZERO, killed_by_actor, strip
-from projections.incident_state import INCIDENT_EVENTS, fold_incident, involved_actors, killed
+from projections.incident_state import (
+    INCIDENT_EVENTS,
+    IncidentDocuments,
+    fold_incident,
+    involved_actors,
+    killed,
+)
 from projections.views.base import Batch, DocKey
 
 DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
@@ -67,19 +73,13 @@ def row_changes(old: Rows, new: Rows) -> Rows:
     return changes
 
 
-class CasualtyTallyProjection(Projection):
+class CasualtyTallyProjection(IncidentDocuments):
     """Tallies of the killed, per dimension, with the incidents behind them."""
 
     name = "casualties"
     version = 1
     collections = ("incident", "tally:country", "tally:admin1", "tally:actor", "tally:month",
                    "tally:type", "tally:operation", "tally:total")
-
-    def prefetch_keys(self, event: Any) -> list[DocKey]:
-        return [("incident", uid(event))]
-
-    def absent_keys(self, event: Any) -> list[DocKey]:
-        return [("incident", uid(event))] if type(event).__name__ == "IncidentReported" else []
 
     @handles(*INCIDENT_EVENTS)
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:

@@ -5,23 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from projections.base import Projection, handles, uid
-from projections.incident_state import INCIDENT_EVENTS, fold_incident
-from projections.views.base import Batch, DocKey
+from projections.base import handles, uid
+from projections.incident_state import INCIDENT_EVENTS, IncidentDocuments, fold_incident
+from projections.views.base import Batch
 
 
-class IncidentIndexProjection(Projection):
+class IncidentIndexProjection(IncidentDocuments):
     """One document per incident, for filtered, paged lists and detail pages."""
 
     name = "incidents"
     version = 1
     collections = ("incident",)
-
-    def prefetch_keys(self, event: Any) -> list[DocKey]:
-        return [("incident", uid(event))]
-
-    def absent_keys(self, event: Any) -> list[DocKey]:
-        return [("incident", uid(event))] if type(event).__name__ == "IncidentReported" else []
 
     @handles(*INCIDENT_EVENTS)
     def incident_changed(self, event: Any, position: int, batch: Batch) -> None:

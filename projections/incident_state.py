@@ -9,12 +9,26 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from projections.base import Projection, uid
 from projections.figures import incident_killed
+from projections.views.base import DocKey
 from tracker.audit import to_jsonable
 from tracker.domain.base import set_path
 
 INCIDENT_EVENTS = ("IncidentReported", "CasualtiesReported", "MaterielReported",
                    "IncidentCorrected", "IncidentRetracted", "IncidentReportRetracted")
+
+
+class IncidentDocuments(Projection):
+    """A projection that keeps one document per incident, in its 'incident' collection,
+    written only by that incident's events."""
+
+    def prefetch_keys(self, event: Any) -> list[DocKey]:
+        return [("incident", uid(event))]
+
+    def absent_keys(self, event: Any) -> list[DocKey]:
+        # An incident's first event: no document of it can exist yet.
+        return [("incident", uid(event))] if type(event).__name__ == "IncidentReported" else []
 
 
 def fold_incident(state: dict[str, Any] | None, event: Any, position: int,
