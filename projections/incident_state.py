@@ -1,7 +1,8 @@
 """Pure fold of one incident's events into a plain dict, shared by the views that need it.
 
 Every function here takes the current state (or None) and one event and returns the new
-state; nothing reads or writes a store.
+state; nothing reads or writes a store. `IncidentDocuments` is the base of the views that
+keep one such state per incident.
 """
 
 from __future__ import annotations
