@@ -15,7 +15,8 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from projections.queries import QueryError
+from projections.decode import UnreadableEventError
+from projections.readmodel.queries import QueryError
 from tracker.exceptions import (
     AuthError,
     ConcurrentWriteError,
@@ -84,6 +85,14 @@ def _store_unavailable(e: Exception) -> Any:
     return response
 
 
+def _unreadable(e: UnreadableEventError) -> Any:
+    log.error("%s", e)
+    response = jsonify(error_body(500, str(e), [{"field": "position",
+                                                 "message": f"position {e.position}"}]))
+    response.status_code = 500
+    return response
+
+
 def _unexpected(e: Exception) -> Any:
     log.exception("unexpected error")
     response = jsonify(error_body(500, "internal error; it has been logged"))
@@ -93,8 +102,11 @@ def _unexpected(e: Exception) -> Any:
 
 def register_error_handlers(app: Flask) -> None:
     import redis
+    from sqlalchemy.exc import OperationalError as ViewsOperationalError
 
     app.register_error_handler(TrackerError, _tracker_error)
+    app.register_error_handler(UnreadableEventError, _unreadable)
+    app.register_error_handler(ViewsOperationalError, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StoreOperationalError, _store_unavailable)
     app.register_error_handler(redis.ConnectionError, _store_unavailable)

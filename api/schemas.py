@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from projections.casualty_tallies import DIMENSIONS
 
@@ -89,17 +89,31 @@ class LeadershipSchema(StrictSchema):
 # -- casualties ------------------------------------------------------------------------------
 
 
+class BestSchema(StrictSchema):
+    best = fields.Integer(allow_none=True)
+
+
 class TallyRowSchema(StrictSchema):
     key = fields.String(required=True)
+    name = fields.String(metadata={"description": "the actor's name (by=actor); else the key"})
     killed = fields.Nested(KilledSchema, required=True)
+    civilians = fields.Nested(BestSchema)
+    wounded = fields.Nested(BestSchema)
     incidents = fields.Integer(required=True)
 
 
 class CasualtyFiltersSchema(StrictSchema):
     country = fields.String(allow_none=True)
+    admin1 = fields.String(allow_none=True)
+    type = fields.String(allow_none=True)
+    subtype = fields.String(allow_none=True)
     actor = fields.String(allow_none=True)
+    operation = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
     from_ = fields.String(allow_none=True, data_key="from", attribute="from")
     to = fields.String(allow_none=True)
+    min_killed = fields.Integer(allow_none=True)
+    bbox = fields.List(fields.Float(), allow_none=True)
 
 
 class CasualtiesSchema(StrictSchema):
@@ -110,14 +124,20 @@ class CasualtiesSchema(StrictSchema):
     total = fields.Nested(KilledSchema, required=True)
 
 
-class CasualtiesArgsSchema(StrictSchema):
-    by = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
-    country = fields.String()
-    actor = fields.String()
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
-    as_of = fields.String(metadata={"description": "knowledge time: YYYY-MM-DD or ISO datetime"})
-    min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+class BBox(fields.Field):
+    """bbox=minlon,minlat,maxlon,maxlat (WGS84 degrees)."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        try:
+            parts = tuple(float(v) for v in str(value).split(","))
+        except ValueError:
+            raise ValidationError("bbox must be minlon,minlat,maxlon,maxlat numbers") from None
+        if len(parts) != 4:
+            raise ValidationError("bbox must be four numbers: minlon,minlat,maxlon,maxlat")
+        minlon, minlat, maxlon, maxlat = parts
+        if not (-180 <= minlon <= maxlon <= 180 and -90 <= minlat <= maxlat <= 90):
+            raise ValidationError("bbox out of range or min above max")
+        return parts
 
 
 class ViewArgsSchema(StrictSchema):
@@ -125,6 +145,26 @@ class ViewArgsSchema(StrictSchema):
                                                    "UTC) or ISO datetime"})
     min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION), metadata={
         "description": "wait until the views include this log position"})
+
+
+class FilterArgsSchema(ViewArgsSchema):
+    """The filters of incidents and casualties (the same on the CLI)."""
+
+    country = fields.String()
+    admin1 = fields.String()
+    type = fields.String()
+    subtype = fields.String()
+    actor = fields.String(metadata={"description": "an actor's id, name or alias"})
+    operation = fields.String()
+    source = fields.String(metadata={"description": "a source's name"})
+    from_ = fields.Date(data_key="from", metadata={"description": "event date, from"})
+    to = fields.Date(metadata={"description": "event date, to (inclusive)"})
+    min_killed = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
+    bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat", "type": "string"})
+
+
+class CasualtiesArgsSchema(FilterArgsSchema):
+    by = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
 
 
 # -- operations ------------------------------------------------------------------------------
@@ -173,6 +213,8 @@ class IncidentSchema(StrictSchema):
     actors = fields.List(fields.Dict())
     operation = fields.String(allow_none=True)
     killed = fields.Nested(KilledSchema, required=True)
+    civilians = fields.Nested(BestSchema)
+    wounded = fields.Nested(BestSchema)
     sources = fields.List(fields.String())
     notes = fields.String(allow_none=True)
 
@@ -192,11 +234,7 @@ class IncidentsPageSchema(StrictSchema):
     next = fields.String(allow_none=True, metadata={"description": "cursor of the next page"})
 
 
-class IncidentsArgsSchema(ViewArgsSchema):
-    country = fields.String()
-    actor = fields.String()
-    from_ = fields.Date(data_key="from")
-    to = fields.Date()
+class IncidentsArgsSchema(FilterArgsSchema):
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
     cursor = fields.String()
 
@@ -205,6 +243,44 @@ class GeoJSONSchema(StrictSchema):
     type = fields.String(required=True)
     features = fields.List(fields.Dict(), required=True)
     next = fields.String(allow_none=True)
+
+
+# -- what changed ---------------------------------------------------------------------------
+
+
+class ChangesArgsSchema(ViewArgsSchema):
+    from_ = fields.String(required=True, data_key="from", metadata={
+        "description": "knowledge time: YYYY-MM-DD (end of day, UTC) or ISO datetime"})
+    to = fields.String(metadata={"description": "knowledge time; default now"})
+    by = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
+
+
+class ChangeFiguresSchema(StrictSchema):
+    best = fields.Integer(required=True)
+    low = fields.Integer(required=True)
+    high = fields.Integer(required=True)
+    incidents = fields.Integer(required=True)
+
+
+class CauseSchema(StrictSchema):
+    report = fields.String(allow_none=True)
+    source = fields.String(allow_none=True)
+    position = fields.Integer(required=True)
+
+
+class ChangeRowSchema(StrictSchema):
+    key = fields.String(required=True)
+    before = fields.Nested(ChangeFiguresSchema, required=True)
+    after = fields.Nested(ChangeFiguresSchema, required=True)
+    causes = fields.List(fields.Nested(CauseSchema), required=True)
+
+
+class ChangesSchema(StrictSchema):
+    from_ = fields.String(required=True, data_key="from", attribute="from")
+    to = fields.String(allow_none=True)
+    by = fields.String(required=True)
+    positions = fields.Dict(keys=fields.String(), values=fields.Integer())
+    rows = fields.List(fields.Nested(ChangeRowSchema), required=True)
 
 
 # -- actors and audit ------------------------------------------------------------------------

@@ -15,7 +15,8 @@ def settings_from_config(config: Any) -> Settings:
     return Settings(
         database_url=config.get("DATABASE_URL") or Settings.database_url,
         redis_url=config.get("REDIS_URL") or None,
-        views_path=config.get("VIEWS_PATH") or None,
+        views_url=config.get("VIEWS_URL") or (
+            f"sqlite:///{config['VIEWS_PATH']}" if config.get("VIEWS_PATH") else None),
         redis_prefix=config.get("REDIS_PREFIX") or "tracker",
         inline=inline if isinstance(inline, bool) or inline is None else _flag(str(inline)),
     )

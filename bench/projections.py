@@ -42,8 +42,9 @@ def build_log(db: Path, events: int) -> int:
 
 def phase(kind: str, db: str, until: int, redis_url: str, views: str) -> dict:
     """One measurement, in this process."""
-    from projections.runner import ProjectionRunner
     from projections.views.redis import RedisViewStore
+
+    from projections.runner import ProjectionRunner
     from projections.wiring import build_tracker, tune_gc_for_batch_work
     from tracker.config import Settings
 

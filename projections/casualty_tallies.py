@@ -1,150 +1,83 @@
-"""Casualty tallies: killed (best/low/high) and incident counts by country, admin1, actor,
-month, incident type and operation, kept up to date by deltas as figures, corrections and
-retractions arrive. Filtered queries (country, actor, date range) fold the per-incident
-documents. The operation rows also list their incidents: the operations view reads them."""
+"""Casualty tallies: killed (best/low/high), civilians, wounded and incident counts by
+country, admin1, actor, month, incident type and operation.
+
+Pure change functions: what one incident contributes to each tally row, and to the rows
+that link it to its actors and sources (the indexes behind the actor and source filters).
+The read model (projections.readmodel) turns the difference between an incident's
+contributions before and after a report into new versions of the rows that moved.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from projections.base import handles, uid
-from projections.figures import ZERO, killed_by_actor, strip
-from projections.incident_state import (
-    INCIDENT_EVENTS,
-    IncidentDocuments,
-    fold_incident,
-    involved_actors,
-    killed,
-)
-from projections.views.base import Batch, DocKey
+from projections.figures import killed_by_actor, other_counts, strip
+from projections.incident_state import involved_actors, killed
 
 DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
-# The incident fields the tallies read (and the filters of filtered queries).
-KEEP = frozenset({"date", "type", "location", "actors", "operation"})
 UNKNOWN = "(unknown)"
 
+# A tally row's values: best, low, high, civilians, wounded (incidents counted apart).
+Figures = tuple[int, int, int, int, int]
+Rows = dict[tuple[str, str], Figures]
 
-def contributions(state: dict[str, Any] | None) -> dict[tuple[str, str], dict[str, int]]:
-    """What one incident adds to each tally row: {(dimension, key): {best, low, high}}."""
+
+def contributions(state: dict[str, Any] | None) -> Rows:
+    """What one incident adds to each tally row: {(dimension, key): figures}."""
     if state is None or state["retracted"]:
         return {}
     d = state["details"]
-    total = strip(killed(state))
-    loc = d.get("location", {})
-    rows = {
+    k = killed(state)
+    others = other_counts(state["figures"])
+    total: Figures = (k["best"], k["low"], k["high"], others["civilians"] or 0,
+                      others["wounded"] or 0)
+    loc = d.get("location") or {}
+    rows: Rows = {
         ("country", loc.get("country") or UNKNOWN): total,
         ("admin1", loc.get("admin1") or UNKNOWN): total,
-        ("month", str(d.get("date", ""))[:7] or UNKNOWN): total,
+        ("month", str(d.get("date") or "")[:7] or UNKNOWN): total,
         ("type", d.get("type") or UNKNOWN): total,
         ("total", "all"): total,
     }
-    for actor, figure in killed_by_actor(state["figures"], involved_actors(state),
-                                         total).items():
+    for actor, figure in actor_figures(state, k).items():
         rows[("actor", actor)] = figure
     if d.get("operation"):
         rows[("operation", d["operation"])] = total
     return rows
 
 
-Rows = dict[tuple[str, str], dict[str, int]]
+def actor_figures(state: dict[str, Any], total: dict[str, Any] | None = None
+                  ) -> dict[str, Figures]:
+    """Per involved actor: its own figures where a source gave them, else the incident's."""
+    per = killed_by_actor(state["figures"], involved_actors(state),
+                          strip(total if total is not None else killed(state)))
+    return {a: (f["best"], f["low"], f["high"], 0, 0) for a, f in per.items()}
 
 
-def tally_changes(before: dict[str, Any] | None, after: dict[str, Any] | None) -> Rows:
-    """The pure change function: per tally row, the delta of killed and of incidents."""
-    return row_changes(contributions(before), contributions(after))
+def links(state: dict[str, Any] | None) -> dict[tuple[str, str], Figures]:
+    """The rows linking a live incident to each actor ('a') and source ('s') it involves,
+    with the actor's figures (what by=actor tallies under a filter add up)."""
+    if state is None or state["retracted"]:
+        return {}
+    out: dict[tuple[str, str], Figures] = {
+        ("a", actor): figure for actor, figure in actor_figures(state).items()}
+    for source in state["sources"]:
+        out[("s", source.casefold())] = (0, 0, 0, 0, 0)
+    return out
 
 
-def row_changes(old: Rows, new: Rows) -> Rows:
-    """The delta between what an incident contributed before and after one event."""
-    changes = {}
-    for row in old.keys() | new.keys():
-        o, n = old.get(row), new.get(row)
-        if o is None:
-            assert n is not None
-            delta = {"best": n["best"], "low": n["low"], "high": n["high"], "incidents": 1}
-        elif n is None:
-            delta = {"best": -o["best"], "low": -o["low"], "high": -o["high"], "incidents": -1}
-        else:
-            delta = {"best": n["best"] - o["best"], "low": n["low"] - o["low"],
-                     "high": n["high"] - o["high"], "incidents": 0}
-            if not (delta["best"] or delta["low"] or delta["high"]):
-                continue
-        changes[row] = delta
+def tally_changes(old: Rows, new: Rows) -> dict[tuple[str, str], list[int]]:
+    """The pure change function: per tally row, how best, low, high, civilians, wounded
+    and the incident count move when an incident's contributions go from `old` to `new`
+    (`contributions` of its state before and after a unit). Rows that do not move are
+    left out."""
+    changes: dict[tuple[str, str], list[int]] = {}
+    for key in old.keys() | new.keys():
+        o, n = old.get(key), new.get(key)
+        if o == n:
+            continue
+        delta = [(n[i] if n else 0) - (o[i] if o else 0) for i in range(5)]
+        delta.append((1 if n else 0) - (1 if o else 0))
+        if any(delta):
+            changes[key] = delta
     return changes
-
-
-class CasualtyTallyProjection(IncidentDocuments):
-    """Tallies of the killed, per dimension, with the incidents behind them."""
-
-    name = "casualties"
-    version = 1
-    collections = ("incident", "tally:country", "tally:admin1", "tally:actor", "tally:month",
-                   "tally:type", "tally:operation", "tally:total")
-
-    @handles(*INCIDENT_EVENTS)
-    def incident_changed(self, event: Any, position: int, batch: Batch) -> None:
-        doc_id = uid(event)
-        state = batch.get("incident", doc_id)
-        # What an incident contributed before this batch is kept in its document ("rows");
-        # what it contributes after is computed once per batch in `flush`, however many
-        # of its events the batch holds (an import gives each new incident two).
-        touched: dict[str, list[list[Any]]] = batch.scratch.setdefault("touched", {})
-        if doc_id not in touched:
-            touched[doc_id] = state.get("rows", []) if state is not None else []
-        after = fold_incident(state, event, position, keep=KEEP)
-        if after is not None:
-            batch.put("incident", doc_id, after)
-
-    def flush(self, batch: Batch) -> None:
-        # Sum the deltas of the whole batch, then write each tally row once.
-        pending: dict[tuple[str, str], list[int]] = {}
-        # Operation rows also list their incidents: +1 joins, -1 leaves (both: stays).
-        members: dict[str, dict[str, int]] = {}
-        for doc_id, old in batch.scratch.pop("touched", {}).items():
-            after = batch.get("incident", doc_id)
-            if after is None:
-                continue
-            new: list[list[Any]] = [[dim, key, f["best"], f["low"], f["high"]]
-                                    for (dim, key), f in contributions(after).items()]
-            after["rows"] = new
-            for contributed, sign in ((old, -1), (new, 1)):
-                for dim, key, best, low, high in contributed:
-                    if dim == "operation":
-                        joined = members.setdefault(key, {})
-                        joined[after["id"]] = joined.get(after["id"], 0) + sign
-                    acc = pending.get((dim, key))
-                    if acc is None:
-                        acc = pending[(dim, key)] = [0, 0, 0, 0]
-                    acc[0] += sign * best
-                    acc[1] += sign * low
-                    acc[2] += sign * high
-                    acc[3] += sign
-
-        def changed(dim: str, key: str, acc: list[int]) -> bool:
-            return any(acc) or (dim == "operation" and any(members.get(key, {}).values()))
-
-        rows: list[DocKey] = [(f"tally:{dim}", str(key)) for (dim, key), acc in pending.items()
-                              if changed(dim, key, acc)]
-        batch.prefetch(rows)
-        for (dim, key), acc in pending.items():
-            if not changed(dim, key, acc):
-                continue
-            best, low, high, incidents = acc
-            coll = f"tally:{dim}"
-            row = batch.get(coll, key) or {"key": key, **ZERO, "incidents": 0}
-            row["best"] += best
-            row["low"] += low
-            row["high"] += high
-            row["incidents"] += incidents
-            if dim == "operation":
-                ids = set(row.get("ids", []))
-                for incident, change in members.get(key, {}).items():
-                    if change > 0:
-                        ids.add(incident)
-                    elif change < 0:
-                        ids.discard(incident)
-                row["ids"] = sorted(ids)
-            if not (row["incidents"] or row["best"] or row["low"] or row["high"]):
-                batch.delete(coll, key)
-            else:
-                batch.put(coll, key, row)

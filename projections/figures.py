@@ -58,6 +58,22 @@ def incident_killed(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def other_counts(figures: dict[str, dict[str, Any]]) -> dict[str, int | None]:
+    """Civilians killed and wounded, as given by the source whose figure is best (the one
+    heard from last); None where that source gave none. Never inferred from event types."""
+    if not figures:
+        return {"civilians": None, "wounded": None}
+    latest_seq = max(f["seq"] for f in figures.values())
+    source = next(f["source"] for f in figures.values() if f["seq"] == latest_seq)
+    figs = [f for f in figures.values() if f["source"] == source]
+    overall = [f for f in figs if not f.get("actor")] or figs
+    out: dict[str, int | None] = {}
+    for name in ("civilians", "wounded"):
+        given = [f[name] for f in overall if f.get(name) is not None]
+        out[name] = sum(given) if given else None
+    return out
+
+
 def killed_by_actor(figures: dict[str, dict[str, Any]], involved: list[str],
                     total: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
     """Per actor: its figures from the source heard from last about it. When no figure

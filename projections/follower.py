@@ -22,6 +22,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from projections.notify import waiter_for
 from projections.wiring import Services, tune_gc_for_batch_work
 from tracker.config import Settings
 
@@ -52,7 +53,11 @@ def follow(services: Services, poll: float, exit_with_parent: int | None = None,
     if say is not None:
         behind = min(services.runner.lag().values(), default=0)
         say(f"following the log from {behind} events behind the head; Ctrl-C to stop")
-    services.runner.follow(stop, poll_interval=poll)
+    wait, close = waiter_for(services.tracker, services.bus)
+    try:
+        services.runner.follow(stop, wait, poll_interval=poll)
+    finally:
+        close()
     if finish.is_set():
         services.runner.catch_up()
     if say is not None:

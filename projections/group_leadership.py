@@ -1,165 +1,187 @@
-"""Group leadership: for each group its current leaders and roles (since when, citing the
-report) and its former leaders with until and reason, linked to the death or capture and
-its incident."""
+"""Group leadership and the actor register: pure folds of the Actor aggregate's events.
+
+Documents, read and written through a `Docs` accessor (the read model's working set):
+- ("actor", aggregate id hex): an actor's name, kind, aliases, country, title, the groups
+  it held roles in, and whether it was retracted: the actor register (`/actors`);
+- ("group", group key): current leaders (person/role -> since, report) and former ones
+  (until, reason, the death or capture's incident).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-from projections.base import Projection, handles, uid
-from projections.views.base import Batch, DocKey
-from tracker.audit import to_jsonable
-from tracker.domain.base import entity_id
+from projections.decode import RawEvent
+from tracker.domain.base import entity_id, set_path
 
-ACTOR_EVENTS = ("ActorRegistered", "ActorCorrected", "ActorRetracted", "ActorReportRetracted",
-                "RoleAssumed", "RoleEnded")
+ACTOR_EVENTS = frozenset({"ActorRegistered", "AliasAdded", "ActorCorrected", "ActorRetracted",
+                          "ActorReportRetracted", "RoleAssumed", "RoleEnded"})
+
+
+class Docs(Protocol):
+    def get(self, kind: str, doc_id: str) -> dict[str, Any] | None: ...
+
+    def put(self, kind: str, doc_id: str, doc: dict[str, Any]) -> None: ...
 
 
 def actor_doc_id(key: str) -> str:
     return entity_id("actor", key).hex
 
 
-class GroupLeadershipProjection(Projection):
-    """Per group: leaders (current roles) and former leaders (ended roles)."""
+def fold_actor_event(docs: Docs, event: RawEvent) -> None:
+    """Applies one Actor event to the actor and group documents it changes."""
+    handler = HANDLERS.get(event.name)
+    if handler is not None:
+        handler(docs, event)
 
-    name = "leadership"
-    version = 1
-    collections = ("actor", "group")
 
-    def prefetch_keys(self, event: Any) -> list[DocKey]:
-        keys = [("actor", uid(event))]
-        group = getattr(event, "group", None)
-        if group:
-            keys += [("group", group), ("actor", actor_doc_id(group))]
-        return keys
+def _registered(docs: Docs, event: RawEvent) -> None:
+    d = event.data["details"]
+    docs.put("actor", event.oid, {
+        "id": event.data["key"], "name": d["name"], "kind": d["kind"],
+        "aliases": list(d.get("aliases") or []), "country": d.get("country"),
+        "title": d.get("title"), "groups": [], "retracted": None})
+    group = docs.get("group", event.data["key"])
+    if group is not None:
+        group["name"] = d["name"]
+        docs.put("group", event.data["key"], group)
 
-    @handles("ActorRegistered")
-    def registered(self, event: Any, position: int, batch: Batch) -> None:
-        batch.put("actor", uid(event), {
-            "id": event.key, "name": event.details["name"], "kind": event.details["kind"],
-            "groups": [], "retracted": None})
-        group = batch.get("group", event.key)
-        if group is not None:
-            group["name"] = event.details["name"]
-            batch.put("group", event.key, group)
 
-    @handles("RoleAssumed")
-    def role_assumed(self, event: Any, position: int, batch: Batch) -> None:
-        person = batch.get("actor", uid(event))
-        if person is None:
-            return
-        group = self._group(batch, event.group)
-        group["leaders"][f"{person['id']}/{event.role}"] = {
-            "person": person["id"], "name": person["name"], "role": event.role,
-            "since": to_jsonable(event.since), "report": event.provenance["report"],
-            "position": position}
-        batch.put("group", event.group, group)
-        if event.group not in person["groups"]:
-            person["groups"].append(event.group)
-            batch.put("actor", uid(event), person)
+def _alias_added(docs: Docs, event: RawEvent) -> None:
+    actor = docs.get("actor", event.oid)
+    if actor is not None and event.data["alias"] not in actor["aliases"]:
+        actor["aliases"].append(event.data["alias"])
+        docs.put("actor", event.oid, actor)
 
-    @handles("RoleEnded")
-    def role_ended(self, event: Any, position: int, batch: Batch) -> None:
-        person = batch.get("actor", uid(event))
-        if person is None:
-            return
-        group = self._group(batch, event.group)
-        held = group["leaders"].pop(f"{person['id']}/{event.role}", None)
-        group["former"].append({
-            "person": person["id"], "name": person["name"], "role": event.role,
-            "since": held["since"] if held else None, "until": to_jsonable(event.ended),
-            "reason": event.reason, "cause": event.cause, "incident": event.incident,
-            "report": event.provenance["report"],
-            "assumed_report": held["report"] if held else None, "position": position})
-        batch.put("group", event.group, group)
-        if event.group not in person["groups"]:
-            person["groups"].append(event.group)
-            batch.put("actor", uid(event), person)
 
-    @handles("ActorCorrected")
-    def corrected(self, event: Any, position: int, batch: Batch) -> None:
-        actor = batch.get("actor", uid(event))
-        if actor is None or event.field not in ("name", "fate.date"):
-            return
-        if event.field == "name":
-            actor["name"] = event.value
-            batch.put("actor", uid(event), actor)
-            own = batch.get("group", actor["id"])
-            if own is not None:
-                own["name"] = event.value
-                batch.put("group", actor["id"], own)
-        for group_key in actor["groups"]:
-            group = batch.get("group", group_key)
-            if group is None:
-                continue
-            for entry in [*group["leaders"].values(), *group["former"]]:
-                if entry["person"] != actor["id"]:
-                    continue
-                if event.field == "name":
-                    entry["name"] = event.value
-                elif entry.get("cause") in ("death", "capture"):
-                    entry["until"] = to_jsonable(event.value)
-            batch.put("group", group_key, group)
+def _group(docs: Docs, key: str) -> dict[str, Any]:
+    group = docs.get("group", key)
+    if group is None:
+        actor = docs.get("actor", actor_doc_id(key))
+        group = {"group": key, "name": actor["name"] if actor else key,
+                 "leaders": {}, "former": [], "retracted": None}
+    return group
 
-    @handles("ActorRetracted")
-    def retracted(self, event: Any, position: int, batch: Batch) -> None:
-        actor = batch.get("actor", uid(event))
-        if actor is None:
-            return
-        actor["retracted"] = event.reason
-        batch.put("actor", uid(event), actor)
-        own = batch.get("group", actor["id"])
+
+def _join(docs: Docs, event: RawEvent, person: dict[str, Any], group: str) -> None:
+    if group not in person["groups"]:
+        person["groups"].append(group)
+        docs.put("actor", event.oid, person)
+
+
+def _role_assumed(docs: Docs, event: RawEvent) -> None:
+    person = docs.get("actor", event.oid)
+    if person is None:
+        return
+    e = event.data
+    group = _group(docs, e["group"])
+    group["leaders"][f"{person['id']}/{e['role']}"] = {
+        "person": person["id"], "name": person["name"], "role": e["role"],
+        "since": e.get("since"), "report": e["provenance"]["report"],
+        "position": event.position}
+    docs.put("group", e["group"], group)
+    _join(docs, event, person, e["group"])
+
+
+def _role_ended(docs: Docs, event: RawEvent) -> None:
+    person = docs.get("actor", event.oid)
+    if person is None:
+        return
+    e = event.data
+    group = _group(docs, e["group"])
+    held = group["leaders"].pop(f"{person['id']}/{e['role']}", None)
+    group["former"].append({
+        "person": person["id"], "name": person["name"], "role": e["role"],
+        "since": held["since"] if held else None, "until": e.get("ended"),
+        "reason": e["reason"], "cause": e.get("cause"), "incident": e.get("incident"),
+        "report": e["provenance"]["report"],
+        "assumed_report": held["report"] if held else None, "position": event.position})
+    docs.put("group", e["group"], group)
+    _join(docs, event, person, e["group"])
+
+
+def _corrected(docs: Docs, event: RawEvent) -> None:
+    actor = docs.get("actor", event.oid)
+    if actor is None:
+        return
+    field, value = event.data["field"], event.data["value"]
+    if field in ("name", "kind", "aliases", "country", "title"):
+        set_path(actor, field, value)
+        docs.put("actor", event.oid, actor)
+    if field not in ("name", "fate.date"):
+        return
+    if field == "name":
+        own = docs.get("group", actor["id"])
         if own is not None:
-            own["retracted"] = event.reason
-            batch.put("group", actor["id"], own)
-        self._drop_entries(batch, actor, lambda e: True)
-
-    @handles("ActorReportRetracted")
-    def report_retracted(self, event: Any, position: int, batch: Batch) -> None:
-        actor = batch.get("actor", uid(event))
-        if actor is None:
-            return
-        report = event.report
-        for group_key in actor["groups"]:
-            group = batch.get("group", group_key)
-            if group is None:
-                continue
-            group["leaders"] = {k: e for k, e in group["leaders"].items()
-                                if not (e["person"] == actor["id"] and e["report"] == report)}
-            kept = []
-            for e in group["former"]:
-                if e["person"] != actor["id"]:
-                    kept.append(e)
-                elif e.get("assumed_report") == report:
-                    continue
-                elif e["report"] == report:
-                    # The end is withdrawn: the role counts as held again.
-                    if e.get("assumed_report"):
-                        group["leaders"][f"{e['person']}/{e['role']}"] = {
-                            "person": e["person"], "name": e["name"], "role": e["role"],
-                            "since": e["since"], "report": e["assumed_report"],
-                            "position": e["position"]}
-                else:
-                    kept.append(e)
-            group["former"] = kept
-            batch.put("group", group_key, group)
-
-    def _drop_entries(self, batch: Batch, actor: dict[str, Any], which: Any) -> None:
-        for group_key in actor["groups"]:
-            group = batch.get("group", group_key)
-            if group is None:
-                continue
-            group["leaders"] = {k: e for k, e in group["leaders"].items()
-                                if not (e["person"] == actor["id"] and which(e))}
-            group["former"] = [e for e in group["former"]
-                               if not (e["person"] == actor["id"] and which(e))]
-            batch.put("group", group_key, group)
-
-    @staticmethod
-    def _group(batch: Batch, key: str) -> dict[str, Any]:
-        group = batch.get("group", key)
+            own["name"] = value
+            docs.put("group", actor["id"], own)
+    for group_key in actor["groups"]:
+        group = docs.get("group", group_key)
         if group is None:
-            actor = batch.get("actor", actor_doc_id(key))
-            group = {"group": key, "name": actor["name"] if actor else key,
-                     "leaders": {}, "former": [], "retracted": None}
-        return group
+            continue
+        for entry in [*group["leaders"].values(), *group["former"]]:
+            if entry["person"] != actor["id"]:
+                continue
+            if field == "name":
+                entry["name"] = value
+            elif entry.get("cause") in ("death", "capture"):
+                entry["until"] = value
+        docs.put("group", group_key, group)
+
+
+def _retracted(docs: Docs, event: RawEvent) -> None:
+    actor = docs.get("actor", event.oid)
+    if actor is None:
+        return
+    actor["retracted"] = event.data["reason"]
+    docs.put("actor", event.oid, actor)
+    own = docs.get("group", actor["id"])
+    if own is not None:
+        own["retracted"] = event.data["reason"]
+        docs.put("group", actor["id"], own)
+    for group_key in actor["groups"]:
+        group = docs.get("group", group_key)
+        if group is None:
+            continue
+        group["leaders"] = {k: e for k, e in group["leaders"].items()
+                            if e["person"] != actor["id"]}
+        group["former"] = [e for e in group["former"] if e["person"] != actor["id"]]
+        docs.put("group", group_key, group)
+
+
+def _report_retracted(docs: Docs, event: RawEvent) -> None:
+    actor = docs.get("actor", event.oid)
+    if actor is None:
+        return
+    report = event.data["report"]
+    for group_key in actor["groups"]:
+        group = docs.get("group", group_key)
+        if group is None:
+            continue
+        group["leaders"] = {k: e for k, e in group["leaders"].items()
+                            if not (e["person"] == actor["id"] and e["report"] == report)}
+        kept = []
+        for e in group["former"]:
+            if e["person"] != actor["id"]:
+                kept.append(e)
+            elif e.get("assumed_report") == report:
+                continue
+            elif e["report"] == report:
+                # The end is withdrawn: the role counts as held again.
+                if e.get("assumed_report"):
+                    group["leaders"][f"{e['person']}/{e['role']}"] = {
+                        "person": e["person"], "name": e["name"], "role": e["role"],
+                        "since": e["since"], "report": e["assumed_report"],
+                        "position": e["position"]}
+            else:
+                kept.append(e)
+        group["former"] = kept
+        docs.put("group", group_key, group)
+
+
+HANDLERS: dict[str, Callable[[Docs, RawEvent], None]] = {
+    "ActorRegistered": _registered, "AliasAdded": _alias_added,
+    "RoleAssumed": _role_assumed, "RoleEnded": _role_ended, "ActorCorrected": _corrected,
+    "ActorRetracted": _retracted, "ActorReportRetracted": _report_retracted,
+}

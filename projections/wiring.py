@@ -9,14 +9,15 @@ import signal
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from projections.queries import QueryError, Views
-from projections.runner import ProjectionRunner, replay_as_of
-from projections.views.base import ViewStore
+from projections.notify import RedisBus
+from projections.readmodel.queries import QueryError, ReadViews, open_views
+from projections.readmodel.store import ReadModelStore
+from projections.runner import Projector
 from tracker.application import ConflictTracker, RecordResult
 from tracker.config import Settings
 
@@ -40,32 +41,28 @@ def build_tracker(settings: Settings) -> ConflictTracker:
     return ConflictTracker.from_settings(settings, transcoder=TOPIC)
 
 
-def build_view_store(settings: Settings) -> ViewStore:
-    if settings.redis_url:
-        from projections.views.redis import RedisViewStore
-
-        return RedisViewStore(settings.redis_url, prefix=settings.redis_prefix)
-    from projections.views.sqlite import SQLiteViewStore
-
-    return SQLiteViewStore(settings.sqlite_views_path())
+def build_read_model(settings: Settings) -> ReadModelStore:
+    return ReadModelStore(settings.read_model_url())
 
 
 @dataclass
 class Services:
-    """The write side, the view store and the runner of one process."""
+    """The write side, the read model, the projector and the bus of one process."""
 
     settings: Settings
     tracker: ConflictTracker
-    store: ViewStore
-    runner: ProjectionRunner = field(init=False)
+    store: ReadModelStore
+    bus: RedisBus | None = None
+    runner: Projector = field(init=False)
 
     def __post_init__(self) -> None:
-        self.runner = ProjectionRunner(self.tracker, self.store)
-        self.runner.ensure_active()
+        self.runner = Projector(self.tracker, self.store)
+        self.store.ensure_active()
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Services:
-        return cls(settings, build_tracker(settings), build_view_store(settings))
+        bus = RedisBus(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
+        return cls(settings, build_tracker(settings), build_read_model(settings), bus)
 
     def record_report(self, data: Any, recorded_by: str) -> RecordResult:
         """Records a report; in embedded mode the views catch up before returning."""
@@ -74,6 +71,8 @@ class Services:
         return result
 
     def after_write(self) -> None:
+        if self.bus is not None:
+            self.bus.publish(self.tracker.max_position())
         if self.settings.inline_projection:
             self.runner.catch_up()
 
@@ -81,8 +80,9 @@ class Services:
     def projecting_alongside(self, poll: float = 0.1) -> Iterator[None]:
         """For long writes (imports): a second process folds new events into the views
         while this one writes, so both cores work; on exit this process finishes the
-        catch-up, so the views are up to date whatever became of the helper. Two runners
-        on one view store are safe: a batch lands once, the loser re-reads and moves on."""
+        catch-up, so the views are up to date whatever became of the helper. Two
+        projectors on one read model are safe: each batch is folded under the position
+        lock, so it lands once."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
         env.update(self.settings.to_env())
         helper = subprocess.Popen(
@@ -106,13 +106,14 @@ class Services:
                 helper.wait()
             self.runner.catch_up()
 
-    def views(self, as_of: datetime | None = None) -> Views:
-        """The live views, or the views as of a past moment (replayed in memory)."""
-        if as_of is None:
-            return Views(self.store)
-        return Views(replay_as_of(self.tracker, as_of).store, as_of=as_of)
+    def views(self, as_of: datetime | None = None) -> AbstractContextManager[ReadViews]:
+        """The views in one read snapshot: the present, or as they stood at knowledge
+        time `as_of` (the last report recorded by then)."""
+        return open_views(self.store, as_of)
 
     def close(self) -> None:
+        if self.bus is not None:
+            self.bus.close()
         self.store.close()
         self.tracker.close()
 

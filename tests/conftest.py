@@ -155,17 +155,27 @@ def redis_prefix() -> Iterator[str]:
     client.close()
 
 
-@pytest.fixture(params=["sqlite", "redis"])
-def view_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """Each test using it runs against SQLite views and against the real Redis server."""
+@pytest.fixture
+def pg_views_url() -> Iterator[str]:
+    """A PostgreSQL read model URL with a schema of its own, dropped after the test."""
+    need("PostgreSQL", _pg_check)
+    schema = f"v_{uuid.uuid4().hex[:12]}"
+    base = postgres_url()
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}schema={schema}"
+    drop_pg_schema(schema)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def read_model(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
+    """Each test using it runs against SQLite views and against real PostgreSQL views."""
+    from projections.readmodel.store import ReadModelStore
+
     if request.param == "sqlite":
-        from projections.views.sqlite import SQLiteViewStore
-
-        store: Any = SQLiteViewStore(str(tmp_path / "views.sqlite"))
+        url = f"sqlite:///{tmp_path / 'views.sqlite'}"
     else:
-        from projections.views.redis import RedisViewStore
-
-        store = RedisViewStore(redis_url(), prefix=request.getfixturevalue("redis_prefix"))
+        url = request.getfixturevalue("pg_views_url")
+    store = ReadModelStore(url)
     yield store
     store.close()
 

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
-from projections.queries import Views
-from projections.runner import ProjectionRunner
-from projections.views.memory import MemoryViewStore
+from projections.readmodel.queries import open_views
+from projections.readmodel.store import ReadModelStore
+from projections.runner import Projector
 from tracker.ingestion import acled, ucdp
 from tracker.ingestion.importer import Importer
 from tracker.ingestion.rows import IngestionError, RowError
@@ -22,10 +22,23 @@ def rows(path: Path):
             yield reader.line_num, row
 
 
+class ViewsAtHead:
+    """The present views of a fresh read model, each query in its own snapshot."""
+
+    def __init__(self, store):
+        self.store = store
+
+    def __getattr__(self, name):
+        def query(*args, **kwargs):
+            with open_views(self.store) as views:
+                return getattr(views, name)(*args, **kwargs)
+        return query
+
+
 def views_of(tracker):
-    store = MemoryViewStore()
-    ProjectionRunner(tracker, store).catch_up()
-    return Views(store)
+    store = ReadModelStore("sqlite:///:memory:")
+    Projector(tracker, store).catch_up()
+    return ViewsAtHead(store)
 
 
 # -- pure parsers ------------------------------------------------------------------------------

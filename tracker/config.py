@@ -8,7 +8,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlparse
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlencode, urlparse, urlunparse
 
 from tracker.exceptions import ConfigurationError
 
@@ -21,10 +22,10 @@ class Settings:
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None
-    views_path: str | None = None
+    views_url: str | None = None
     redis_prefix: str = "tracker"
-    # Catch the views up in process after each write (the embedded default); with Redis
-    # views the `tracker project --follow` process does it instead.
+    # Catch the views up in process after each write (the embedded default); in
+    # production (with Redis to wake it) the `tracker project --follow` process does.
     inline: bool | None = None
 
     @property
@@ -37,7 +38,7 @@ class Settings:
         return cls(
             database_url=env.get("TRACKER_DATABASE_URL") or DEFAULT_DATABASE_URL,
             redis_url=env.get("TRACKER_REDIS_URL") or None,
-            views_path=env.get("TRACKER_VIEWS_PATH") or None,
+            views_url=env.get("TRACKER_VIEWS_URL") or _views_path_url(env),
             redis_prefix=env.get("TRACKER_REDIS_PREFIX") or "tracker",
             inline=_flag(env.get("TRACKER_INLINE_PROJECTION")),
         )
@@ -48,8 +49,8 @@ class Settings:
                "TRACKER_REDIS_PREFIX": self.redis_prefix}
         if self.redis_url:
             env["TRACKER_REDIS_URL"] = self.redis_url
-        if self.views_path:
-            env["TRACKER_VIEWS_PATH"] = self.views_path
+        if self.views_url:
+            env["TRACKER_VIEWS_URL"] = self.views_url
         if self.inline is not None:
             env["TRACKER_INLINE_PROJECTION"] = "1" if self.inline else "0"
         return env
@@ -62,14 +63,25 @@ class Settings:
         """The environment passed explicitly to the eventsourcing Application."""
         return eventsourcing_env(self.database_url)
 
-    def sqlite_views_path(self) -> str:
-        """The SQLite file for views: beside a SQLite event store, or under ./var/."""
-        if self.views_path:
-            return self.views_path
+    def read_model_url(self) -> str:
+        """Where the views live: TRACKER_VIEWS_URL, else beside the event store (a SQLite
+        file next to a SQLite store; a schema of its own in a PostgreSQL store's database)."""
+        if self.views_url:
+            return self.views_url
         if self.database_url.startswith("sqlite:///"):
             path = Path(sqlite_path(self.database_url))
-            return str(path.with_name(path.stem + "-views.sqlite"))
-        return "var/views.sqlite"
+            return f"sqlite:///{path.with_name(path.stem + '-views.sqlite')}"
+        parsed = urlparse(self.database_url)
+        schema = parse_qs(parsed.query).get("schema", ["public"])[0]
+        query = urlencode({"schema": f"{schema}_views" if schema != "public"
+                           else "tracker_views"})
+        return urlunparse(parsed._replace(query=query))
+
+
+def _views_path_url(env: Any) -> str | None:
+    """TRACKER_VIEWS_PATH (a SQLite file), the older spelling of TRACKER_VIEWS_URL."""
+    path = env.get("TRACKER_VIEWS_PATH")
+    return f"sqlite:///{path}" if path else None
 
 
 def _flag(value: str | None) -> bool | None:

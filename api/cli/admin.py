@@ -3,50 +3,45 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
 from api.cli import _fail, _print_json, _progress_bar, _services, _tracker, main
 from tracker.exceptions import TrackerError
 
+VIEWS = ("leadership", "casualties", "operations", "incidents", "actors")
+
 
 @main.command()
 @click.argument("names", nargs=-1)
 @click.option("--verify", "verify_only", is_flag=True,
-              help="Rebuild aside and compare with the live views; exit 1 on a difference.")
+              help="Rebuild aside and compare with the live views row by row; exit 1 on a "
+                   "difference.")
 def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
-    """Rebuild views from the log, blue/green (readers switch when the new one is ready)."""
+    """Rebuild the views from the log, blue/green: all of them in one pass over the log
+    (NAMEs are checked, and rebuilt together with the rest); readers switch when the new
+    generation has caught up."""
+    unknown = [n for n in names if n not in VIEWS]
+    if unknown:
+        _fail(ValueError(f"unknown view(s): {', '.join(unknown)}; known: {', '.join(VIEWS)}"))
     services = _services(batch_work=True)
-    try:
-        if verify_only:
-            differences = services.runner.verify(names or None)
-            bad = {n: d for n, d in differences.items() if d}
-            for name, diffs in bad.items():
-                click.echo(f"{name}: {len(diffs)} difference(s)", err=True)
-                for line in diffs[:50]:
-                    click.echo(f"  {line}", err=True)
-            if bad:
-                sys.exit(1)
-            click.echo(f"ok: {', '.join(differences)} match a rebuild from the log")
-            return
-        bars: dict[str, Any] = {}
-
-        def progress(name: str, position: int, target: int) -> None:
-            if name not in bars:
-                bars[name] = _progress_bar(f"rebuilding {name}")
-            update, _ = bars[name]
-            if update:
-                update(position, target)
-
-        switched = services.runner.rebuild(names or None, progress=progress)
-        for _, finish in bars.values():
-            finish()
-    except ValueError as e:
-        _fail(e)
-    head = services.tracker.max_position()
-    click.echo("rebuilt " + ", ".join(f"{n} -> {ns}" for n, ns in switched.items())
-               + f" at position {head}")
+    update, finish = _progress_bar("verifying" if verify_only else "rebuilding")
+    if verify_only:
+        differences = services.runner.verify(progress=update)
+        finish()
+        if differences:
+            click.echo(f"{len(differences)} difference(s) between the live views and a "
+                       "rebuild from the log:", err=True)
+            for line in differences:
+                click.echo(f"  {line}", err=True)
+            sys.exit(1)
+        click.echo(f"ok: {', '.join(VIEWS)} match a rebuild from the log")
+        return
+    gen, old = services.runner.rebuild(progress=update)
+    finish()
+    head = services.store.position(gen)
+    click.echo(f"rebuilt {', '.join(VIEWS)} into generation {gen}"
+               + (f" (replacing {old})" if old else "") + f" at position {head}")
 
 
 @main.command()

@@ -8,8 +8,10 @@ from typing import Any
 import click
 
 from api.cli import _dump, _fail, _print_json, _services, _tracker, main
+from api.routes.common import incident_filter
 from projections.casualty_tallies import DIMENSIONS
-from projections.wiring import parse_as_of, parse_day
+from projections.readmodel.queries import IncidentFilter, QueryError
+from projections.wiring import parse_as_of
 from tracker.exceptions import TrackerError
 
 
@@ -84,14 +86,56 @@ def _views(as_of: str | None) -> Any:
     return services.views(parse_as_of(as_of))
 
 
+FILTERS = [
+    click.option("--country", default=None),
+    click.option("--admin1", default=None),
+    click.option("--type", "type_", default=None),
+    click.option("--subtype", default=None),
+    click.option("--actor", default=None, help="An actor's id, name or alias."),
+    click.option("--operation", default=None),
+    click.option("--source", default=None),
+    click.option("--from", "date_from", default=None, help="Event date, YYYY-MM-DD."),
+    click.option("--to", "date_to", default=None, help="Event date, YYYY-MM-DD."),
+    click.option("--min-killed", type=int, default=None),
+    click.option("--bbox", default=None, help="minlon,minlat,maxlon,maxlat"),
+]
+
+
+def _filter_options(f: Any) -> Any:
+    for option in reversed(FILTERS):
+        f = option(f)
+    return f
+
+
+def _filter(kw: dict[str, Any]) -> IncidentFilter:
+    """The filters, checked by the API's own argument schema (the same rules)."""
+    from marshmallow import ValidationError
+
+    from api.schemas import FilterArgsSchema
+
+    raw = {"country": kw.pop("country"), "admin1": kw.pop("admin1"), "type": kw.pop("type_"),
+           "subtype": kw.pop("subtype"), "actor": kw.pop("actor"),
+           "operation": kw.pop("operation"), "source": kw.pop("source"),
+           "from": kw.pop("date_from"), "to": kw.pop("date_to"),
+           "min_killed": kw.pop("min_killed"), "bbox": kw.pop("bbox")}
+    try:
+        args = FilterArgsSchema().load({k: v for k, v in raw.items() if v is not None})
+    except ValidationError as e:
+        messages = e.messages if isinstance(e.messages, dict) else {"filters": e.messages}
+        _fail(QueryError("; ".join(f"--{k.replace('_', '-')}: {' '.join(map(str, v))}"
+                                   for k, v in messages.items())))
+    return incident_filter(args)
+
+
 @query.command("leadership")
 @click.argument("group")
 @AS_OF
 @JSON
 def query_leadership(group: str, as_of: str | None, as_json: bool) -> None:
-    """Current and former leaders of GROUP."""
+    """Current and former leaders of GROUP (an id, a name or an alias)."""
     try:
-        data = _dump("LeadershipSchema", _views(as_of).leadership(group))
+        with _views(as_of) as views:
+            data = _dump("LeadershipSchema", views.leadership(group))
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -108,21 +152,16 @@ def query_leadership(group: str, as_of: str | None, as_json: bool) -> None:
 
 
 @query.command("casualties")
-@click.option("--by", "by", required=True,
-              type=click.Choice(DIMENSIONS))
-@click.option("--country", default=None)
-@click.option("--actor", default=None)
-@click.option("--from", "date_from", default=None, help="YYYY-MM-DD")
-@click.option("--to", "date_to", default=None, help="YYYY-MM-DD")
+@click.option("--by", "by", required=True, type=click.Choice(DIMENSIONS))
+@_filter_options
 @AS_OF
 @JSON
-def query_casualties(by: str, country: str | None, actor: str | None, date_from: str | None,
-                     date_to: str | None, as_of: str | None, as_json: bool) -> None:
-    """Killed (best/low/high) and incidents, grouped by a dimension."""
+def query_casualties(by: str, as_of: str | None, as_json: bool, **kw: Any) -> None:
+    """Killed (best/low/high), civilians, wounded and incidents, grouped by a dimension."""
+    filters = _filter(kw)
     try:
-        data = _dump("CasualtiesSchema", _views(as_of).casualties(
-            by, country=country, actor=actor, date_from=parse_day(date_from, "--from"),
-            date_to=parse_day(date_to, "--to")))
+        with _views(as_of) as views:
+            data = _dump("CasualtiesSchema", views.casualties(by, filters))
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -130,7 +169,7 @@ def query_casualties(by: str, country: str | None, actor: str | None, date_from:
         return
     for r in data["rows"]:
         k = r["killed"]
-        click.echo(f"{r['key']:<40} best {k['best']:>7}  low {k['low']:>7}  "
+        click.echo(f"{r['name']:<40} best {k['best']:>7}  low {k['low']:>7}  "
                    f"high {k['high']:>7}  incidents {r['incidents']:>6}")
     t = data["total"]
     click.echo(f"{'total':<40} best {t['best']:>7}  low {t['low']:>7}  high {t['high']:>7}")
@@ -143,7 +182,8 @@ def query_casualties(by: str, country: str | None, actor: str | None, date_from:
 def query_operations(operation: str | None, as_of: str | None, as_json: bool) -> None:
     """Operations with status, lead, partners, incidents and killed."""
     try:
-        data = _views(as_of).operations(operation)
+        with _views(as_of) as views:
+            data = views.operations(operation)
         data = _dump("OperationDetailSchema" if operation else "OperationsSchema", data)
     except TrackerError as e:
         _fail(e)
@@ -156,22 +196,19 @@ def query_operations(operation: str | None, as_of: str | None, as_json: bool) ->
 
 
 @query.command("incidents")
-@click.option("--country", default=None)
-@click.option("--actor", default=None)
-@click.option("--from", "date_from", default=None, help="YYYY-MM-DD")
-@click.option("--to", "date_to", default=None, help="YYYY-MM-DD")
-@click.option("--limit", default=50, show_default=True)
+@_filter_options
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
 @click.option("--cursor", default=None, help="The 'next' value of the previous page.")
 @AS_OF
 @JSON
-def query_incidents(country: str | None, actor: str | None, date_from: str | None,
-                    date_to: str | None, limit: int, cursor: str | None, as_of: str | None,
-                    as_json: bool) -> None:
+def query_incidents(limit: int, cursor: str | None, as_of: str | None, as_json: bool,
+                    **kw: Any) -> None:
     """Incidents, newest first, filtered and paged."""
+    filters = _filter(kw)
     try:
-        data = _dump("IncidentsPageSchema", _views(as_of).incidents(
-            country=country, actor=actor, date_from=parse_day(date_from, "--from"),
-            date_to=parse_day(date_to, "--to"), limit=limit, cursor=cursor))
+        with _views(as_of) as views:
+            data = _dump("IncidentsPageSchema", views.incidents(filters, limit=limit,
+                                                                 cursor=cursor))
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -183,3 +220,29 @@ def query_incidents(country: str | None, actor: str | None, date_from: str | Non
                    f"killed {i['killed']['best']}")
     if data["next"]:
         click.echo(f"more: --cursor {data['next']}")
+
+
+@query.command("changes")
+@click.option("--from", "date_from", required=True,
+              help="Knowledge time: YYYY-MM-DD (end of that day, UTC) or ISO datetime.")
+@click.option("--to", "date_to", default=None, help="Knowledge time; default now.")
+@click.option("--by", "by", required=True, type=click.Choice(DIMENSIONS))
+@JSON
+def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -> None:
+    """What changed between two knowledge times, per key, and the reports behind it."""
+    from api.routes.views import changes
+
+    try:
+        with _views(None) as views:
+            data = _dump("ChangesSchema", changes(views, {"from_": date_from, "to": date_to,
+                                                          "by": by}))
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    for r in data["rows"]:
+        b, a = r["before"], r["after"]
+        causes = ", ".join(f"{c['report']} ({c['source']})" for c in r["causes"])
+        click.echo(f"{r['key']:<30} {b['best']:>7} -> {a['best']:<7} incidents "
+                   f"{b['incidents']} -> {a['incidents']}  by {causes}")

@@ -1,38 +1,78 @@
-"""What every read endpoint does: read access, min_position, as_of, ETag/304."""
+"""What every read endpoint does: read access, min_position, as_of, ETag/304, and the
+shared response cache (Redis), whose keys carry the view position they were read at."""
 
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
+import orjson
 from flask import Response, current_app, request
 
 from api.auth import check_read
 from api.wiring import get_services
-from projections.queries import QueryError, Views
+from projections.readmodel.queries import IncidentFilter, QueryError, ReadViews
 from projections.wiring import parse_as_of
 from tracker.exceptions import ViewsBehindError
 
+log = logging.getLogger(__name__)
 ERRORS = (400, 401, 403, 404, 422, 503)
+CACHE_TTL = 300
 
 
-def open_views(names: list[str], args: dict[str, Any]) -> tuple[Views, str]:
-    """Views to read (live, or replayed as of a moment) and the ETag of the answer."""
+def read_view(args: dict[str, Any], query: Callable[[ReadViews], dict[str, Any]],
+              headers: Callable[[dict[str, Any]], dict[str, str]] | None = None) -> Any:
+    """Answers a view request: 304 when the client holds this version, else the data
+    (from the shared cache when another worker already read it at this position)."""
     check_read()
     services = get_services()
     wanted = args.get("min_position")
     if wanted:
-        wait_for(names, wanted)
+        wait_for(wanted)
     as_of = parse_as_of(args.get("as_of"))
-    store = services.store
-    positions = [store.position(services.runner.ns_of(n) or "") for n in names]
-    if as_of is not None:
-        positions.append(services.tracker.max_position())
-    tag = hashlib.sha256(f"{request.full_path}|{positions}|{as_of}".encode()).hexdigest()[:32]
-    return services.views(as_of), f'"{tag}"'
+    with services.views(as_of) as views:
+        version = f"{views.gen}:{views.at}" if as_of is not None else \
+            f"{views.gen}:{views.position}"
+        tag = '"' + hashlib.sha256(f"{request.full_path}|{version}".encode()
+                                   ).hexdigest()[:32] + '"'
+        cached = not_modified(tag)
+        if cached is not None:
+            return cached
+        data = cache_get(tag)
+        if data is None:
+            data = query(views)
+            cache_put(tag, data)
+    extra = headers(data) if headers else {}
+    return data, 200, {"ETag": tag, "Cache-Control": "no-cache", **extra}
 
 
-def wait_for(names: list[str], position: int) -> None:
+def cache_get(tag: str) -> dict[str, Any] | None:
+    bus = get_services().bus
+    if bus is None:
+        return None
+    try:
+        body = bus.client.get(f"{bus.channel}:resp:{tag}")
+    except Exception as e:  # noqa: BLE001 - the cache is an optimisation: degrade
+        log.warning("response cache unavailable (%s): reading the views", type(e).__name__)
+        return None
+    return orjson.loads(body) if body else None  # type: ignore[no-any-return]
+
+
+def cache_put(tag: str, data: dict[str, Any]) -> None:
+    bus = get_services().bus
+    if bus is None:
+        return
+    try:
+        bus.client.set(f"{bus.channel}:resp:{tag}", orjson.dumps(data), ex=CACHE_TTL)
+    except Exception as e:  # noqa: BLE001 - the cache is an optimisation: degrade
+        log.warning("response cache unavailable (%s)", type(e).__name__)
+
+
+def wait_for(position: int) -> None:
+    """Blocks until the views include `position` (a write's), or answers 503."""
     services = get_services()
     head = services.tracker.max_position()
     if position > head:
@@ -41,17 +81,33 @@ def wait_for(names: list[str], position: int) -> None:
     if services.settings.inline_projection:
         services.runner.catch_up()
     timeout = float(current_app.config.get("MIN_POSITION_TIMEOUT", 5.0))
-    try:
-        for name in names:
-            services.store.wait(services.runner.ns_of, name, position, timeout=timeout)
-    except TimeoutError as e:
-        raise ViewsBehindError(f"{e}; try again shortly") from None
+    deadline = time.monotonic() + timeout
+    delay = 0.005
+    while services.store.active_and_position()[1] < position:
+        if time.monotonic() > deadline:
+            raise ViewsBehindError(f"the views did not reach position {position} within "
+                                   f"{timeout}s; try again shortly")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
 
 
 def not_modified(etag: str) -> Response | None:
-    """A 304 response when the client already holds this version."""
-    if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
+    """A 304 response when the client already holds this version (RFC 9110: weak
+    comparison, and '*' matches any current representation)."""
+    header = request.headers.get("If-None-Match", "")
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    if "*" in tags or etag in tags:
         response = Response(status=304)
         response.headers["ETag"] = etag
         return response
     return None
+
+
+def incident_filter(args: dict[str, Any]) -> IncidentFilter:
+    """The contract's filters from parsed query arguments."""
+    return IncidentFilter(
+        country=args.get("country"), admin1=args.get("admin1"), type=args.get("type"),
+        subtype=args.get("subtype"), actor=args.get("actor"),
+        operation=args.get("operation"), source=args.get("source"),
+        date_from=args.get("from_"), date_to=args.get("to"),
+        min_killed=args.get("min_killed"), bbox=args.get("bbox"))

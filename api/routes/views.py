@@ -11,10 +11,12 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.routes.common import ERRORS, not_modified, open_views
+from api.routes.common import ERRORS, incident_filter, read_view
 from api.schemas import (
     CasualtiesArgsSchema,
     CasualtiesSchema,
+    ChangesArgsSchema,
+    ChangesSchema,
     ErrorSchema,
     GeoJSONSchema,
     IncidentDetailSchema,
@@ -25,6 +27,8 @@ from api.schemas import (
     OperationsSchema,
     ViewArgsSchema,
 )
+from projections.readmodel.queries import QueryError
+from projections.wiring import parse_as_of
 
 blp = Blueprint("views", __name__, url_prefix="/api/v1",
                 description="Views folded from the event log; eventually consistent in "
@@ -43,10 +47,6 @@ def errors(*codes: int) -> Callable[[F], F]:
     return decorate
 
 
-def answer(data: dict[str, Any], etag: str, headers: dict[str, str] | None = None) -> Any:
-    return data, 200, {"ETag": etag, "Cache-Control": "no-cache", **(headers or {})}
-
-
 @blp.route("/groups/<group_id>/leadership")
 class Leadership(MethodView):
     @blp.arguments(ViewArgsSchema, location="query")
@@ -54,9 +54,8 @@ class Leadership(MethodView):
     @blp.alt_response(304, description="Not modified")
     @errors(*ERRORS)
     def get(self, args: dict[str, Any], group_id: str) -> Any:
-        """Current and former leaders of a group"""
-        views, etag = open_views(["leadership"], args)
-        return not_modified(etag) or answer(views.leadership(group_id), etag)
+        """Current and former leaders of a group (its id, a name or an alias)"""
+        return read_view(args, lambda views: views.leadership(group_id))
 
 
 @blp.route("/casualties")
@@ -66,11 +65,9 @@ class Casualties(MethodView):
     @blp.alt_response(304, description="Not modified")
     @errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
-        """Killed (best/low/high) and incident counts grouped by a dimension"""
-        views, etag = open_views(["casualties"], args)
-        return not_modified(etag) or answer(views.casualties(
-            args["by"], country=args.get("country"), actor=args.get("actor"),
-            date_from=args.get("from_"), date_to=args.get("to")), etag)
+        """Killed (best/low/high), civilians, wounded and incidents by a dimension"""
+        return read_view(args, lambda views: views.casualties(
+            args["by"], incident_filter(args)))
 
 
 @blp.route("/operations")
@@ -81,8 +78,7 @@ class Operations(MethodView):
     @errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Every operation with status, lead, partners, incidents and killed"""
-        views, etag = open_views(["operations", "casualties"], args)
-        return not_modified(etag) or answer(views.operations(), etag)
+        return read_view(args, lambda views: views.operations())
 
 
 @blp.route("/operations/<operation_id>")
@@ -93,20 +89,19 @@ class Operation(MethodView):
     @errors(*ERRORS)
     def get(self, args: dict[str, Any], operation_id: str) -> Any:
         """One operation with its status history"""
-        views, etag = open_views(["operations", "casualties"], args)
-        return not_modified(etag) or answer(views.operations(operation_id), etag)
+        return read_view(args, lambda views: views.operations(operation_id))
 
 
-def _incidents(args: dict[str, Any]) -> tuple[dict[str, Any], str, dict[str, str]]:
-    views, etag = open_views(["incidents"], args)
-    page = views.incidents(country=args.get("country"), actor=args.get("actor"),
-                           date_from=args.get("from_"), date_to=args.get("to"),
-                           limit=args["limit"], cursor=args.get("cursor"))
-    headers = {}
-    if page["next"]:
-        query = {**request.args.to_dict(), "cursor": page["next"]}
-        headers["Link"] = f'<{request.path}?{urlencode(query)}>; rel="next"'
-    return page, etag, headers
+def _link(page: dict[str, Any]) -> dict[str, str]:
+    if not page.get("next"):
+        return {}
+    query = {**request.args.to_dict(), "cursor": page["next"]}
+    return {"Link": f'<{request.path}?{urlencode(query)}>; rel="next"'}
+
+
+def _incidents(args: dict[str, Any]) -> Callable[[Any], dict[str, Any]]:
+    return lambda views: views.incidents(incident_filter(args), limit=args["limit"],
+                                         cursor=args.get("cursor"))
 
 
 @blp.route("/incidents")
@@ -117,8 +112,7 @@ class Incidents(MethodView):
     @errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Incidents, newest first, filtered, paged by cursor (Link: rel=next)"""
-        page, etag, headers = _incidents(args)
-        return not_modified(etag) or answer(page, etag, headers)
+        return read_view(args, _incidents(args), headers=_link)
 
 
 @blp.route("/incidents.geojson")
@@ -129,7 +123,10 @@ class IncidentsGeoJSON(MethodView):
     @errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Incidents as a GeoJSON FeatureCollection (geometry null without coordinates)"""
-        page, etag, headers = _incidents(args)
+        answer = read_view(args, _incidents(args), headers=_link)
+        if isinstance(answer, Response):
+            return answer
+        page, status, headers = answer
         features = []
         for i in page["incidents"]:
             loc = i.get("location") or {}
@@ -139,9 +136,8 @@ class IncidentsGeoJSON(MethodView):
             features.append({"type": "Feature", "id": i["id"], "geometry": point,
                              "properties": i})
         collection = {"type": "FeatureCollection", "features": features, "next": page["next"]}
-        return not_modified(etag) or Response(
-            json.dumps(collection), mimetype="application/geo+json",
-            headers={"ETag": etag, "Cache-Control": "no-cache", **headers})
+        return Response(json.dumps(collection), status=status,
+                        mimetype="application/geo+json", headers=headers)
 
 
 @blp.route("/incidents/<incident_id>")
@@ -152,5 +148,30 @@ class Incident(MethodView):
     @errors(*ERRORS)
     def get(self, args: dict[str, Any], incident_id: str) -> Any:
         """One incident: every source's figure, materiel, corrections, reports"""
-        views, etag = open_views(["incidents"], args)
-        return not_modified(etag) or answer(views.incident(incident_id), etag)
+        return read_view(args, lambda views: views.incident(incident_id))
+
+
+@blp.route("/changes")
+class Changes(MethodView):
+    @blp.arguments(ChangesArgsSchema, location="query")
+    @blp.response(200, ChangesSchema)
+    @blp.alt_response(304, description="Not modified")
+    @errors(*ERRORS)
+    def get(self, args: dict[str, Any]) -> Any:
+        """What changed between two knowledge times, per key, and the reports that did it"""
+        return read_view(args, lambda views: changes(views, args))
+
+
+def changes(views: Any, args: dict[str, Any]) -> dict[str, Any]:
+    """The changes query, shared with `tracker query changes`."""
+    from projections.readmodel.queries import position_at
+
+    t1 = parse_as_of(args["from_"])
+    t2 = parse_as_of(args.get("to"))
+    if t1 is None:
+        raise QueryError("from is required: a date (YYYY-MM-DD) or an ISO datetime")
+    if t2 is not None and t2 < t1:
+        raise QueryError("from must not be after to")
+    p1 = position_at(views.store, views.conn, views.gen, t1)
+    p2 = position_at(views.store, views.conn, views.gen, t2) if t2 else views.position
+    return views.changes(args["by"], p1, p2, t1, t2)  # type: ignore[no-any-return]

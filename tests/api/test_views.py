@@ -133,7 +133,7 @@ def test_healthz(seeded_api, public):
     body = public.get("/healthz").json
     assert body["status"] == "ok" and body["event_store"]["head"] >= 48
     assert body["behind"] == {"leadership": 0, "casualties": 0, "operations": 0,
-                              "incidents": 0}
+                              "incidents": 0, "actors": 0}
 
 
 def test_openapi_document_and_docs_page(public):

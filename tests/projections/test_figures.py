@@ -2,7 +2,7 @@
 
 import pytest
 
-from projections.casualty_tallies import tally_changes
+from projections.casualty_tallies import contributions, tally_changes
 from projections.figures import incident_killed, killed_by_actor
 
 
@@ -53,27 +53,44 @@ def incident(country="Mali", admin1="Mopti", day="2020-11-13", figures=(), retra
             "figures": {str(i): f for i, f in enumerate(figures)}, "retracted": retracted}
 
 
+def moved(before, after):
+    """What the read model's fold does with an incident's states before and after."""
+    return tally_changes(contributions(before), contributions(after))
+
+
+def delta(best, low, high, incidents, civilians=0, wounded=0):
+    return [best, low, high, civilians, wounded, incidents]
+
+
 def test_a_new_incident_adds_one_incident_and_its_figure_to_each_dimension():
-    changes = tally_changes(None, incident(figures=[fig("MoD", 30, 1)]))
-    assert changes[("country", "Mali")] == {"best": 30, "low": 30, "high": 30, "incidents": 1}
-    assert changes[("month", "2020-11")]["incidents"] == 1
-    assert changes[("actor", "jnim")]["best"] == 30
+    changes = moved(None, incident(figures=[fig("MoD", 30, 1)]))
+    assert changes[("country", "Mali")] == delta(30, 30, 30, 1)
+    assert changes[("month", "2020-11")][5] == 1
+    assert changes[("actor", "jnim")][0] == 30
 
 
 def test_a_corrected_region_moves_the_figure_between_rows_only():
     before = incident(figures=[fig("MoD", 30, 1)])
     after = incident(admin1="Menaka", figures=[fig("MoD", 30, 1)])
-    changes = tally_changes(before, after)
+    changes = moved(before, after)
     assert set(changes) == {("admin1", "Mopti"), ("admin1", "Menaka")}
-    assert changes[("admin1", "Mopti")] == {"best": -30, "low": -30, "high": -30, "incidents": -1}
+    assert changes[("admin1", "Mopti")] == delta(-30, -30, -30, -1)
 
 
 def test_a_retraction_removes_everything_the_incident_added():
     before = incident(figures=[fig("MoD", 30, 1)])
-    changes = tally_changes(before, incident(figures=[fig("MoD", 30, 1)], retracted="wrong"))
-    assert changes[("total", "all")] == {"best": -30, "low": -30, "high": -30, "incidents": -1}
+    changes = moved(before, incident(figures=[fig("MoD", 30, 1)], retracted="wrong"))
+    assert changes[("total", "all")] == delta(-30, -30, -30, -1)
 
 
 def test_an_event_that_changes_no_figure_changes_no_tally():
     same = incident(figures=[fig("MoD", 30, 1)])
-    assert tally_changes(same, same) == {}
+    assert moved(same, same) == {}
+
+
+def test_civilians_and_wounded_come_from_the_source_whose_figure_is_best():
+    figures = [dict(fig("UCDP", 10, 1), civilians=4), dict(fig("Wire", 12, 2), wounded=3)]
+    changes = moved(None, incident(figures=figures))
+    assert changes[("country", "Mali")] == delta(12, 10, 12, 1, civilians=0, wounded=3)
+    only_ucdp = moved(None, incident(figures=figures[:1]))
+    assert only_ucdp[("country", "Mali")] == delta(10, 10, 10, 1, civilians=4)

@@ -1,0 +1,271 @@
+"""The read model's database: SQLite (embedded) or PostgreSQL (own schema), through
+SQLAlchemy's engine and DDL; bulk row writes go straight to the driver's executemany.
+
+Generations: each rebuild writes a new set of tables (g{N}_*) while readers keep the
+active one; `rm_generations` says which is active and holds each generation's log position.
+A writer holds the position's lock for its whole batch (SQLite: BEGIN IMMEDIATE;
+PostgreSQL: SELECT … FOR UPDATE), reads the position under it, folds, writes rows and the
+new position, and commits: a batch lands exactly once, whoever else projects.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import Engine
+
+from projections.readmodel.schema import (
+    META_TABLE,
+    generation_indexes,
+    generation_metadata,
+    meta_metadata,
+)
+from tracker.exceptions import ConfigurationError
+
+TABLES = ("incidents", "links", "tallies", "tally_keys", "docs", "units")
+
+
+def _sqlite_engine(path: str) -> Engine:
+    if path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(f"sqlite:///{path}",
+                           connect_args={"timeout": 30, "check_same_thread": False})
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi: Any, _record: Any) -> None:
+        dbapi.isolation_level = None  # we say BEGIN ourselves (below)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "cache_size=-65536",
+                       "busy_timeout=30000", "wal_autocheckpoint=8192"):
+            dbapi.execute(f"PRAGMA {pragma}")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # Writers take SQLite's write lock at BEGIN, so the position they read stays theirs.
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _postgres_engine(url: str) -> tuple[Engine, str]:
+    parsed = urlparse(url)
+    query = parse_qs(parsed.query)
+    schema = query.pop("schema", ["tracker_views"])[0]
+    if not schema.replace("_", "").isalnum():
+        raise ConfigurationError(f"views schema {schema!r}: use letters, digits and _")
+    rest = urlencode({k: v[0] for k, v in query.items()})
+    sa_url = urlunparse(parsed._replace(scheme="postgresql+psycopg", query=rest))
+    engine = create_engine(
+        sa_url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=10,
+        connect_args={"connect_timeout": 5,
+                      "options": f"-c search_path={schema} -c statement_timeout=30000 "
+                                 "-c lock_timeout=20000"})
+    return engine, schema
+
+
+class ReadModelStore:
+    """The read model's engine, generations and positions."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        if url.startswith("sqlite:///"):
+            self.dialect = "sqlite"
+            self.engine = _sqlite_engine(url[len("sqlite:///"):])
+            self.schema = None
+        elif url.startswith(("postgresql://", "postgres://")):
+            self.dialect = "postgresql"
+            self.engine, self.schema = _postgres_engine(url)
+        else:
+            raise ConfigurationError(f"TRACKER_VIEWS_URL {url!r}: use sqlite:///PATH or "
+                                     "postgresql://USER@HOST:PORT/DB?schema=NAME")
+        self._ready = False
+        self._lock = threading.Lock()
+
+    # -- SQL helpers ---------------------------------------------------------------------
+
+    def sql(self, statement: str) -> str:
+        """A statement written with '?' placeholders, in the driver's paramstyle."""
+        return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
+
+    def executemany(self, conn: Connection, statement: str, rows: Sequence[Sequence[Any]]
+                    ) -> None:
+        if rows:
+            # Straight to the driver's cursor, inside the connection's transaction: the
+            # engine's per-row parameter handling costs more than the insert itself.
+            cursor = conn.connection.cursor()
+            try:
+                cursor.executemany(self.sql(statement), rows)
+            finally:
+                cursor.close()
+
+    def fetch(self, conn: Connection, statement: str, params: Sequence[Any] = ()
+              ) -> list[Any]:
+        return list(conn.exec_driver_sql(self.sql(statement), tuple(params)).fetchall())
+
+    # -- setup ---------------------------------------------------------------------------
+
+    def setup(self) -> None:
+        """Creates the schema and the generations table if missing; safe for several
+        processes starting at once (serialised by an advisory lock on PostgreSQL)."""
+        if self._ready:
+            return
+        with self._lock:
+            if self._ready:
+                return
+            with self.engine.begin() as conn:
+                self._ddl_lock(conn)
+                if self.schema:
+                    conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                meta_metadata().create_all(conn)
+            self._ready = True
+
+    def _ddl_lock(self, conn: Connection) -> None:
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
+                                 (f"tracker-views-ddl:{self.schema}",))
+
+    def _create_generation(self, conn: Connection, gen: int, status: str,
+                           indexes: bool) -> None:
+        md = generation_metadata(gen)
+        md.create_all(conn)
+        if indexes:
+            for index in generation_indexes(gen, md):
+                index.create(conn, checkfirst=True)
+        conn.exec_driver_sql(self.sql(f"INSERT INTO {META_TABLE} (gen, position, status, "
+                                      "created) VALUES (?, 0, ?, ?)"),
+                             (gen, status, datetime.now(UTC).isoformat()))
+
+    def create_indexes(self, gen: int) -> None:
+        with self.engine.begin() as conn:
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            md = generation_metadata(gen)
+            for index in generation_indexes(gen, md):
+                index.create(conn, checkfirst=True)
+
+    def ensure_active(self) -> int:
+        """The active generation; the first one is made (empty, indexed) if none is."""
+        self.setup()
+        gen = self.active()
+        if gen is not None:
+            return gen
+        with self.engine.begin() as conn:
+            self._ddl_lock(conn)
+            rows = self.fetch(conn, f"SELECT gen FROM {META_TABLE} WHERE status = 'active'")
+            if rows:
+                return int(rows[0][0])
+            gen = self._next_gen(conn)
+            self._create_generation(conn, gen, "active", indexes=True)
+            return gen
+
+    def new_generation(self, status: str = "building") -> int:
+        """A new empty generation (no secondary indexes yet), not read by anyone."""
+        self.setup()
+        with self.engine.begin() as conn:
+            self._ddl_lock(conn)
+            gen = self._next_gen(conn)
+            self._create_generation(conn, gen, status, indexes=False)
+            return gen
+
+    def _next_gen(self, conn: Connection) -> int:
+        rows = self.fetch(conn, f"SELECT max(gen) FROM {META_TABLE}")
+        return int(rows[0][0] or 0) + 1
+
+    def activate(self, gen: int) -> int | None:
+        """Switches readers to `gen`; returns the generation they used before."""
+        with self.engine.begin() as conn:
+            old = self.fetch(conn, f"SELECT gen FROM {META_TABLE} WHERE status = 'active'")
+            conn.exec_driver_sql(self.sql(
+                f"UPDATE {META_TABLE} SET status = CASE WHEN gen = ? THEN 'active' "
+                "WHEN status = 'active' THEN 'retired' ELSE status END"), (gen,))
+            return int(old[0][0]) if old and int(old[0][0]) != gen else None
+
+    def drop(self, gen: int) -> None:
+        with self.engine.begin() as conn:
+            self._ddl_lock(conn)
+            generation_metadata(gen).drop_all(conn)
+            conn.exec_driver_sql(self.sql(f"DELETE FROM {META_TABLE} WHERE gen = ?"), (gen,))
+
+    def generations(self) -> dict[int, tuple[str, int]]:
+        """{gen: (status, position)} of every generation."""
+        self.setup()
+        with self.engine.connect() as conn:
+            rows = self.fetch(conn, f"SELECT gen, status, position FROM {META_TABLE}")
+        return {int(g): (s, int(p)) for g, s, p in rows}
+
+    # -- positions -----------------------------------------------------------------------
+
+    def active(self) -> int | None:
+        with self.engine.connect() as conn:
+            rows = self.fetch(conn, f"SELECT gen FROM {META_TABLE} WHERE status = 'active'")
+        return int(rows[0][0]) if rows else None
+
+    def active_and_position(self) -> tuple[int, int]:
+        """(active generation, its position) in one query."""
+        with self.engine.connect() as conn:
+            rows = self.fetch(conn, f"SELECT gen, position FROM {META_TABLE} "
+                                    "WHERE status = 'active'")
+        if not rows:
+            return self.ensure_active(), 0
+        return int(rows[0][0]), int(rows[0][1])
+
+    def position(self, gen: int) -> int:
+        with self.engine.connect() as conn:
+            rows = self.fetch(conn, f"SELECT position FROM {META_TABLE} WHERE gen = ?", (gen,))
+        return int(rows[0][0]) if rows else 0
+
+    @contextmanager
+    def writing(self, gen: int) -> Iterator[tuple[Connection, int]]:
+        """A write transaction holding `gen`'s position lock: (connection, position).
+        Commits on exit; rolls back on an exception."""
+        with self.engine.connect() as conn:
+            if self.dialect == "sqlite":
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            with conn.begin():
+                if self.dialect == "postgresql":
+                    conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+                rows = self.fetch(conn, f"SELECT position FROM {META_TABLE} WHERE gen = ?"
+                                  + (" FOR UPDATE" if self.dialect == "postgresql" else ""),
+                                  (gen,))
+                if not rows:
+                    raise GenerationGoneError(gen)
+                yield conn, int(rows[0][0])
+
+    def set_position(self, conn: Connection, gen: int, position: int) -> None:
+        conn.exec_driver_sql(self.sql(f"UPDATE {META_TABLE} SET position = ? WHERE gen = ?"),
+                             (position, gen))
+
+    @contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read transaction: one consistent snapshot for every statement in it."""
+        with self.engine.connect() as conn, conn.begin():
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            yield conn
+
+    def ping(self) -> bool:
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1")
+        return True
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class GenerationGoneError(Exception):
+    """Raised when a generation was dropped (a rebuild switched readers) mid-work."""
+
+    def __init__(self, gen: int) -> None:
+        self.gen = gen
+        super().__init__(f"read model generation {gen} no longer exists")
+
+
+def table(gen: int, name: str) -> str:
+    return f"g{gen}_{name}"

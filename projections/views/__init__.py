@@ -1,1 +1,0 @@
-"""View stores: where projections keep their documents and positions."""
