@@ -87,7 +87,8 @@ def child(spec_json: str) -> None:
     path = Path(spec["path"])
     settings = Settings(database_url=spec["database_url"], redis_url=spec["redis_url"],
                         redis_prefix=f"bench:{uuid.uuid4().hex[:8]}",
-                        views_path=f"{path.parent}/views-{uuid.uuid4().hex[:8]}.sqlite")
+                        views_url=(f"sqlite:///{path.parent}/views-{uuid.uuid4().hex[:8]}.sqlite"
+                                   if spec["database_url"].startswith("sqlite") else None))
     tune_gc_for_batch_work()  # as `tracker import` does
     services = Services.from_settings(settings)
     started = time.perf_counter()
@@ -99,8 +100,6 @@ def child(spec_json: str) -> None:
         services.runner.catch_up()
     elapsed = time.perf_counter() - started
     assert max(services.runner.lag().values()) == 0, "the views are not up to date"
-    if spec["redis_url"]:
-        services.store.drop_everything()  # type: ignore[attr-defined]
     services.close()
     print(json.dumps({"seconds": elapsed, "events": summary.events}))
 
@@ -173,8 +172,9 @@ def postgres_import(data: Path, args: argparse.Namespace) -> tuple[float, int]:
                              port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
                              password=env["POSTGRES_PASSWORD"] or None,
                              autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
-                sql.Identifier(schema)))
+            for name in (schema, f"{schema}_views"):
+                conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                    sql.Identifier(name)))
 
 
 if __name__ == "__main__":

@@ -85,3 +85,35 @@ def synthetic_reports(events: int, seed: int = 7, facts_per_report: int = 1000,
         produced += len(facts) + 1
         yield {"report": f"{prefix}-{number}", "source": {"name": source, "kind": kind},
                "facts": facts}
+
+
+def cached_log(events: int, seed: int = 7) -> str:
+    """A SQLite event store holding the synthetic log of about `events` events, built once
+    and kept under $TRACKER_BENCH_CACHE (default: the system's temp folder) for later runs;
+    returns its URL. Building a million events takes a few minutes."""
+    import os
+    import tempfile
+    import time
+    from pathlib import Path
+
+    from projections.wiring import build_tracker
+    from tracker.config import Settings
+
+    folder = Path(os.environ.get("TRACKER_BENCH_CACHE")
+                  or Path(tempfile.gettempdir()) / "tracker-bench-cache")
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"events-{events}-{seed}.sqlite"
+    done = path.with_suffix(".done")
+    if not done.exists():
+        for stale in folder.glob(f"{path.stem}*"):
+            stale.unlink()
+        tracker = build_tracker(Settings(database_url=f"sqlite:///{path}"))
+        started = time.perf_counter()
+        for report in synthetic_reports(events, seed=seed):
+            tracker.record_report(report, recorded_by="bench")
+        head = tracker.max_position()
+        tracker.close()
+        print(f"built a log of {head:,} events in {time.perf_counter() - started:.0f}s "
+              f"({path})", flush=True)
+        done.write_text(str(head))
+    return f"sqlite:///{path}"

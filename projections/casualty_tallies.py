@@ -9,10 +9,10 @@ contributions before and after a report into new versions of the rows that moved
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from projections.figures import killed_by_actor, other_counts, strip
-from projections.incident_state import involved_actors, killed
+from projections.figures import incident_killed, killed_by_actor, other_counts
+from projections.incident_state import involved_actors
 
 DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
 UNKNOWN = "(unknown)"
@@ -22,48 +22,56 @@ Figures = tuple[int, int, int, int, int]
 Rows = dict[tuple[str, str], Figures]
 
 
-def contributions(state: dict[str, Any] | None) -> Rows:
-    """What one incident adds to each tally row: {(dimension, key): figures}."""
-    if state is None or state["retracted"]:
-        return {}
+class IncidentRows(NamedTuple):
+    """Everything one incident puts in the read model's columns and rows, computed once."""
+
+    killed: dict[str, Any]                      # best, low, high (and flagged)
+    others: dict[str, int | None]               # civilians, wounded
+    tallies: Rows                               # (dimension, key) -> figures
+    links: dict[tuple[str, str], Figures]       # ('a', actor) / ('s', source) -> figures
+
+
+NO_ROWS = IncidentRows({"best": 0, "low": 0, "high": 0},
+                       {"civilians": None, "wounded": None}, {}, {})
+
+
+def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
+    """What one incident contributes to each tally row, and the rows linking it to each
+    actor it involves (with the actor's own figures, what by=actor tallies add up under a
+    filter) and each source that reported it. A retracted incident contributes nothing."""
+    if state is None:
+        return NO_ROWS
+    figures = state["figures"]
+    k = incident_killed(figures)
+    others = other_counts(figures)
+    if state["retracted"]:
+        return IncidentRows(k, others, {}, {})
     d = state["details"]
-    k = killed(state)
-    others = other_counts(state["figures"])
     total: Figures = (k["best"], k["low"], k["high"], others["civilians"] or 0,
                       others["wounded"] or 0)
     loc = d.get("location") or {}
-    rows: Rows = {
+    tallies: Rows = {
         ("country", loc.get("country") or UNKNOWN): total,
         ("admin1", loc.get("admin1") or UNKNOWN): total,
         ("month", str(d.get("date") or "")[:7] or UNKNOWN): total,
         ("type", d.get("type") or UNKNOWN): total,
         ("total", "all"): total,
     }
-    for actor, figure in actor_figures(state, k).items():
-        rows[("actor", actor)] = figure
     if d.get("operation"):
-        rows[("operation", d["operation"])] = total
-    return rows
-
-
-def actor_figures(state: dict[str, Any], total: dict[str, Any] | None = None
-                  ) -> dict[str, Figures]:
-    """Per involved actor: its own figures where a source gave them, else the incident's."""
-    per = killed_by_actor(state["figures"], involved_actors(state),
-                          strip(total if total is not None else killed(state)))
-    return {a: (f["best"], f["low"], f["high"], 0, 0) for a, f in per.items()}
-
-
-def links(state: dict[str, Any] | None) -> dict[tuple[str, str], Figures]:
-    """The rows linking a live incident to each actor ('a') and source ('s') it involves,
-    with the actor's figures (what by=actor tallies under a filter add up)."""
-    if state is None or state["retracted"]:
-        return {}
-    out: dict[tuple[str, str], Figures] = {
-        ("a", actor): figure for actor, figure in actor_figures(state).items()}
+        tallies[("operation", d["operation"])] = total
+    links: dict[tuple[str, str], Figures] = {}
+    for actor, f in killed_by_actor(figures, involved_actors(state), k).items():
+        figs = (f["best"], f["low"], f["high"], 0, 0)
+        tallies[("actor", actor)] = figs
+        links[("a", actor)] = figs
     for source in state["sources"]:
-        out[("s", source.casefold())] = (0, 0, 0, 0, 0)
-    return out
+        links[("s", source.casefold())] = (0, 0, 0, 0, 0)
+    return IncidentRows(k, others, tallies, links)
+
+
+def contributions(state: dict[str, Any] | None) -> Rows:
+    """What one incident adds to each tally row: {(dimension, key): figures}."""
+    return incident_rows(state).tallies
 
 
 def tally_changes(old: Rows, new: Rows) -> dict[tuple[str, str], list[int]]:

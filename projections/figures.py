@@ -63,6 +63,9 @@ def other_counts(figures: dict[str, dict[str, Any]]) -> dict[str, int | None]:
     heard from last); None where that source gave none. Never inferred from event types."""
     if not figures:
         return {"civilians": None, "wounded": None}
+    if len(figures) == 1:
+        (f,) = figures.values()
+        return {"civilians": f.get("civilians"), "wounded": f.get("wounded")}
     latest_seq = max(f["seq"] for f in figures.values())
     source = next(f["source"] for f in figures.values() if f["seq"] == latest_seq)
     figs = [f for f in figures.values() if f["source"] == source]
@@ -82,7 +85,7 @@ def killed_by_actor(figures: dict[str, dict[str, Any]], involved: list[str],
     per_actor = [f for f in figures.values() if f.get("actor")]
     if not per_actor:
         overall = strip(total if total is not None else incident_killed(figures))
-        return {a: dict(overall) for a in involved}
+        return dict.fromkeys(involved, overall)  # shared: callers only read it
     out: dict[str, dict[str, int]] = {a: dict(ZERO) for a in involved}
     for actor in {f["actor"] for f in per_actor}:
         figs = [f for f in per_actor if f["actor"] == actor]

@@ -21,15 +21,16 @@ from typing import Any
 import orjson
 from sqlalchemy import Connection
 
-from projections.casualty_tallies import Figures, contributions, links, tally_changes
+from projections.casualty_tallies import IncidentRows, incident_rows, tally_changes
 from projections.decode import RawEvent, recorded_at
-from projections.figures import other_counts
 from projections.group_leadership import ACTOR_EVENTS, actor_doc_id, fold_actor_event
-from projections.incident_state import INCIDENT_EVENTS, fold_incident, killed
+from projections.incident_state import INCIDENT_EVENTS, fold_incident
 from projections.operation_status import OPERATION_EVENTS, fold_operation
 from projections.readmodel.store import ReadModelStore, table
 
-Entry = list[Any]  # [document or None, valid_from or None, links {(kind, ref): (figs, date, vf)}]
+# [document or None, valid_from or None, links {(kind, ref): (figures, date, valid_from)},
+#  the IncidentRows of the current version (None until computed)]
+Entry = list[Any]
 ZERO6 = (0, 0, 0, 0, 0, 0)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -103,14 +104,14 @@ class BatchFold:
         w = self.w
         for oid in absent:
             if oid not in w.incidents:
-                w.incidents[oid] = [None, None, {}]
+                w.incidents[oid] = [None, None, {}, None]
         wanted = [o for o in dict.fromkeys(oids) if o not in w.incidents]
         for chunk in self._chunks(wanted):
             marks = ",".join("?" * len(chunk))
             for oid, vf, doc in self.store.fetch(
                     self.conn, f"SELECT oid, valid_from, doc FROM {self.t['incidents']} "
                                f"WHERE valid_to IS NULL AND oid IN ({marks})", chunk):
-                w.incidents[oid] = [orjson.loads(doc), int(vf), {}]
+                w.incidents[oid] = [orjson.loads(doc), int(vf), {}, None]
             for oid, kind, ref, vf, date, best, low, high in self.store.fetch(
                     self.conn, f"SELECT oid, kind, ref, valid_from, date, best, low, high "
                                f"FROM {self.t['links']} "
@@ -119,7 +120,7 @@ class BatchFold:
                 if entry is not None:
                     entry[2][(kind, ref)] = ((best, low, high, 0, 0), date, int(vf))
             for oid in chunk:
-                w.incidents.setdefault(oid, [None, None, {}])
+                w.incidents.setdefault(oid, [None, None, {}, None])
 
     def load_docs(self, keys: Iterable[tuple[str, str]]) -> None:
         w = self.w
@@ -198,7 +199,7 @@ class BatchFold:
     def _unit(self, unit: list[RawEvent], tallies: dict[tuple[str, str], list[Any]]) -> None:
         w = self.w
         end = unit[-1].position
-        before: dict[str, tuple[dict[tuple[str, str], Figures], Any]] = {}
+        before: dict[str, IncidentRows] = {}
         touched_docs: dict[tuple[str, str], None] = {}
         docs = _DocAccess(w, touched_docs, self)
         for e in unit:
@@ -208,7 +209,8 @@ class BatchFold:
                     self.load_incidents([e.oid], set())
                     entry = w.incidents[e.oid]
                 if e.oid not in before:
-                    before[e.oid] = (contributions(entry[0]), None)
+                    rows = entry[3]
+                    before[e.oid] = rows if rows is not None else incident_rows(entry[0])
                 entry[0] = fold_incident(entry[0], e)
             elif e.name in ACTOR_EVENTS:
                 fold_actor_event(docs, e)
@@ -217,19 +219,20 @@ class BatchFold:
                 entry[0] = fold_operation(entry[0], e)
                 touched_docs[("operation", e.oid)] = None
         deltas: dict[tuple[str, str], list[int]] = {}
-        for oid, (old, _) in before.items():
+        for oid, old in before.items():
             entry = w.incidents[oid]
             state = entry[0]
             if state is None:
                 continue
-            for key, change in tally_changes(old, contributions(state)).items():
+            rows = entry[3] = incident_rows(state)
+            for key, change in tally_changes(old.tallies, rows.tallies).items():
                 acc = deltas.get(key)
                 if acc is None:
                     deltas[key] = change
                 else:
                     for i in range(6):
                         acc[i] += change[i]
-            self._incident_version(oid, entry, end)
+            self._incident_version(oid, entry, rows, end)
         for kind, doc_id in touched_docs:
             self._doc_version(kind, doc_id, w.docs[(kind, doc_id)], end)
         for key, delta in deltas.items():
@@ -255,13 +258,12 @@ class BatchFold:
         self.inserts["units"].append([end, first.position, w.known_at, prov.get("report"),
                                       source])
 
-    def _incident_version(self, oid: str, entry: Entry, end: int) -> None:
+    def _incident_version(self, oid: str, entry: Entry, rows: IncidentRows, end: int) -> None:
         state = entry[0]
         self._close("incidents", (oid,), entry[1], end)
         d = state["details"]
         loc = d.get("location") or {}
-        k = killed(state)
-        others = other_counts(state["figures"])
+        k, others = rows.killed, rows.others
         country, admin1 = loc.get("country"), loc.get("admin1")
         row = [oid, end, state["id"], 0 if state["retracted"] else 1, d.get("date"),
                d.get("type"), d.get("subtype"), country,
@@ -273,7 +275,7 @@ class BatchFold:
         entry[1] = end
         # Link rows move only when the actors, sources, date or an actor's figures did.
         old_links = entry[2]
-        new_links = links(state)
+        new_links = rows.links
         date = d.get("date")
         kept = {}
         for lk, (figs, ldate, vf) in old_links.items():

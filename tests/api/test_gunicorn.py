@@ -57,3 +57,81 @@ def test_gunicorn_serves_the_app_factory(tmp_path: Path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def post(url: str, token: str, body: dict) -> int:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                     headers={"Content-Type": "application/json",
+                                              "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+@pytest.mark.shared_data
+def test_two_workers_concurrent_posts_and_an_import_end_exact(tmp_path: Path, shared_data):
+    """2 gunicorn workers projecting inline, 4 clients posting 160 reports, and
+    `tracker import acled` with its helper process, all at once on the embedded default:
+    the totals equal the log's, and a rebuild from the log finds no difference."""
+    import threading
+
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}"}
+    env.pop("TRACKER_REDIS_URL", None)
+
+    def cli(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "api.cli", *args], env=env, check=True,
+                              capture_output=True, text=True).stdout
+
+    cli("seed")
+    token = cli("token", "create", "--role", "reporter", "--name", "poster").strip()
+    port = free_port()
+    server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                               "api:create_app()"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                get(f"{base}/healthz")
+                break
+            except (urllib.error.URLError, ConnectionError):
+                assert time.monotonic() < deadline and server.poll() is None, "no gunicorn"
+                time.sleep(0.1)
+        importer = subprocess.Popen([sys.executable, "-m", "api.cli", "import", "acled",
+                                     str(shared_data / "acled_Burkina_Faso.csv")], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        statuses: list[int] = []
+
+        def client(n: int) -> None:
+            for i in range(40):
+                statuses.append(post(f"{base}/reports", token, {
+                    "report": f"post-{n}-{i}",
+                    "source": {"name": f"Client {n}", "kind": "media"},
+                    "facts": [{"fact": "incident", "id": f"post-{n}-{i}", "date": "2021-01-01",
+                               "type": "battle", "location": {"name": "X", "country": "Mali"}},
+                              {"fact": "casualties", "incident": f"post-{n}-{i}",
+                               "killed": n + i}]}))
+
+        clients = [threading.Thread(target=client, args=(n,)) for n in range(4)]
+        for c in clients:
+            c.start()
+        for c in clients:
+            c.join(timeout=300)
+        assert importer.wait(300) == 0, importer.stderr.read().decode()
+        assert statuses == [201] * 160
+        posted = sum(n + i for n in range(4) for i in range(40))
+        status, body = get(f"{base}/casualties?by=country")
+        assert status == 200
+        rows = {r["key"]: r["killed"]["best"] for r in body["rows"]}
+        assert rows == {"Mali": 35 + posted, "Burkina Faso": 5242}
+        assert body["total"]["best"] == 35 + posted + 5242
+    finally:
+        server.terminate()
+        server.wait(10)
+    verify = subprocess.run([sys.executable, "-m", "api.cli", "rebuild", "--verify"], env=env,
+                            capture_output=True, text=True)
+    assert verify.returncode == 0, verify.stderr

@@ -50,7 +50,8 @@ def incident(country="Mali", admin1="Mopti", day="2020-11-13", figures=(), retra
     return {"id": "i", "details": {"date": day, "type": "battle",
                                    "location": {"country": country, "admin1": admin1},
                                    "actors": [{"actor": "jnim"}]},
-            "figures": {str(i): f for i, f in enumerate(figures)}, "retracted": retracted}
+            "figures": {str(i): f for i, f in enumerate(figures)}, "retracted": retracted,
+            "sources": sorted({f["source"] for f in figures})}
 
 
 def moved(before, after):
