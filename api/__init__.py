@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_smorest import Api
 
 from api.schemas import ErrorSchema
@@ -24,7 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     `config` (tests). Builds the tracker and views once and keeps them in app.extensions."""
     from api import config as defaults
     from api.errors import register_error_handlers
-    from api.routes import audit, reports, views
+    from api.routes import audit, docs, reports, views
     from api.wiring import init_services
 
     app = Flask(__name__)
@@ -37,5 +37,18 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     api = TrackerApi(app)
     for blueprint in (reports.blp, views.blp, audit.blp):
         api.register_blueprint(blueprint)
+    app.register_blueprint(docs.bp)
     register_error_handlers(app)
+    app.after_request(etag_everything)
     return app
+
+
+def etag_everything(response: Response) -> Response:
+    """Every GET answer carries an ETag; those whose route made none (the OpenAPI document,
+    /verify, /healthz) get one from their body, and If-None-Match is honoured (RFC 9110:
+    weak comparison, '*')."""
+    if request.method == "GET" and response.status_code == 200 and not response.is_streamed \
+            and "ETag" not in response.headers:
+        response.add_etag()
+        response.make_conditional(request)
+    return response

@@ -8,10 +8,10 @@ API_VERSION = "v1"
 OPENAPI_VERSION = "3.0.3"
 OPENAPI_URL_PREFIX = "/api/v1"
 OPENAPI_JSON_PATH = "openapi.json"
-OPENAPI_REDOC_PATH = "/docs"
-OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2/bundles/redoc.standalone.js"
-OPENAPI_SWAGGER_UI_PATH = "/swagger"
-OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+# The docs page (Swagger UI) loads its assets from this app (api/routes/docs.py serves the
+# files the swagger-ui-bundle package ships): it works without internet.
+OPENAPI_SWAGGER_UI_PATH = "/docs"
+OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
 API_SPEC_OPTIONS = {
     "info": {"description": "Every reported fact is an immutable event with its source. "
                             "Views are folded from the event log; every view endpoint takes "

@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 STATUS: dict[type[Exception], int] = {
     ReportValidationError: 422,
-    QueryError: 400,
+    QueryError: 422,
     EntityNotFoundError: 404,
     ReportConflictError: 409,
     ConcurrentWriteError: 409,
@@ -47,8 +47,30 @@ STATUS: dict[type[Exception], int] = {
 
 
 def error_body(status: int, message: str, errors: Any = None) -> dict[str, Any]:
+    """The one error shape: `errors` is always a list of {field, message} (plus `fact`
+    for a refused report's facts)."""
     return {"code": status, "status": HTTPStatus(status).phrase, "message": message,
-            "errors": errors if errors is not None else {}}
+            "errors": field_errors(errors)}
+
+
+def field_errors(errors: Any, prefix: str = "") -> list[dict[str, Any]]:
+    """webargs/marshmallow messages ({location: {field: [messages]}}) as a flat list."""
+    if errors is None:
+        return []
+    if isinstance(errors, list):
+        if all(isinstance(e, dict) and "message" in e for e in errors):
+            return errors
+        return [{"field": prefix or "request", "message": str(m)} for m in errors]
+    if isinstance(errors, dict):
+        out: list[dict[str, Any]] = []
+        for key, value in errors.items():
+            name = str(key)
+            if name in ("query", "json", "path", "headers", "form") and not prefix:
+                out += field_errors(value)
+            else:
+                out += field_errors(value, f"{prefix}.{name}" if prefix else name)
+        return out
+    return [{"field": prefix or "request", "message": str(errors)}]
 
 
 def _tracker_error(e: TrackerError) -> Any:
@@ -68,6 +90,10 @@ def _http_error(e: HTTPException) -> Any:
     if isinstance(data, dict) and "messages" in data:
         errors = data["messages"]
     message = e.description or HTTPStatus(status).phrase
+    if status == 422 and errors:
+        listed = field_errors(errors)
+        message = "invalid request: " + "; ".join(f"{e['field']}: {e['message']}"
+                                                  for e in listed[:10])
     if status == 413:
         message = "the request body is too large"
     response = jsonify(error_body(status, message, errors))

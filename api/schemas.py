@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from projections.casualty_tallies import DIMENSIONS
 
@@ -25,12 +25,19 @@ def day(**kw: Any) -> fields.String:
                          **kw)
 
 
+class FieldErrorSchema(StrictSchema):
+    field = fields.String(required=True)
+    message = fields.String(required=True)
+    fact = fields.Integer(allow_none=True, metadata={"description": "a report's fact index"})
+
+
 class ErrorSchema(StrictSchema):
     code = fields.Integer(required=True, metadata={"description": "HTTP status code"})
     status = fields.String(required=True)
     message = fields.String(required=True)
-    errors = fields.Raw(metadata={"description": "Field errors: for a refused report a list "
-                                                 "of {fact, field, message}"})
+    errors = fields.List(fields.Nested(FieldErrorSchema), required=True, metadata={
+        "description": "What is wrong, field by field (for a refused report, with the fact "
+                       "index)"})
 
 
 class KilledSchema(StrictSchema):
@@ -140,9 +147,30 @@ class BBox(fields.Field):
         return parts
 
 
+def _knowledge_time(value: str) -> None:
+    from projections.readmodel.queries import QueryError
+    from projections.wiring import parse_as_of
+
+    try:
+        parse_as_of(value)
+    except QueryError as e:
+        raise ValidationError(str(e)) from None
+
+
+KNOWLEDGE_TIME = (r"^\d{4}-\d{2}-\d{2}"
+                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$")
+
+
+def knowledge_time(**kw: Any) -> fields.String:
+    """A knowledge time: YYYY-MM-DD (the end of that day, UTC) or an ISO datetime."""
+    return fields.String(validate=[validate.Regexp(KNOWLEDGE_TIME), _knowledge_time],
+                         metadata={"description": "knowledge time: YYYY-MM-DD (end of day, "
+                                                  "UTC) or ISO datetime (naive means UTC)",
+                                   "pattern": KNOWLEDGE_TIME}, **kw)
+
+
 class ViewArgsSchema(StrictSchema):
-    as_of = fields.String(metadata={"description": "knowledge time: YYYY-MM-DD (end of day, "
-                                                   "UTC) or ISO datetime"})
+    as_of = knowledge_time()
     min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION), metadata={
         "description": "wait until the views include this log position"})
 
@@ -161,6 +189,11 @@ class FilterArgsSchema(ViewArgsSchema):
     to = fields.Date(metadata={"description": "event date, to (inclusive)"})
     min_killed = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
     bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat", "type": "string"})
+
+    @validates_schema
+    def _dates_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
+        if data.get("from_") and data.get("to") and data["from_"] > data["to"]:
+            raise ValidationError("from must not be after to", "from")
 
 
 class CasualtiesArgsSchema(FilterArgsSchema):
@@ -242,16 +275,25 @@ class IncidentsArgsSchema(FilterArgsSchema):
 class GeoJSONSchema(StrictSchema):
     type = fields.String(required=True)
     features = fields.List(fields.Dict(), required=True)
-    next = fields.String(allow_none=True)
+
+
+FIELDS_DOC = {"description": "columns to include, in order, comma-separated"}
+
+
+class IncidentsCsvArgsSchema(FilterArgsSchema):
+    fields_ = fields.String(data_key="fields", metadata=FIELDS_DOC)
+
+
+class CasualtiesCsvArgsSchema(CasualtiesArgsSchema):
+    fields_ = fields.String(data_key="fields", metadata=FIELDS_DOC)
 
 
 # -- what changed ---------------------------------------------------------------------------
 
 
 class ChangesArgsSchema(ViewArgsSchema):
-    from_ = fields.String(required=True, data_key="from", metadata={
-        "description": "knowledge time: YYYY-MM-DD (end of day, UTC) or ISO datetime"})
-    to = fields.String(metadata={"description": "knowledge time; default now"})
+    from_ = knowledge_time(required=True, data_key="from")
+    to = knowledge_time()
     by = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
 
 
@@ -284,6 +326,28 @@ class ChangesSchema(StrictSchema):
 
 
 # -- actors and audit ------------------------------------------------------------------------
+
+
+class ActorsArgsSchema(ViewArgsSchema):
+    q = fields.String(validate=validate.Length(max=200), metadata={
+        "description": "part of an id, a name or an alias (case-insensitive)"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
+    cursor = fields.String()
+
+
+class ActorRowSchema(StrictSchema):
+    id = fields.String(required=True)
+    name = fields.String(required=True)
+    kind = fields.String(required=True)
+    aliases = fields.List(fields.String(), required=True)
+    country = fields.String(allow_none=True)
+    incidents = fields.Integer(required=True)
+
+
+class ActorsPageSchema(StrictSchema):
+    as_of = fields.String(allow_none=True)
+    actors = fields.List(fields.Nested(ActorRowSchema), required=True)
+    next = fields.String(allow_none=True, metadata={"description": "cursor of the next page"})
 
 
 class ActorSchema(StrictSchema):

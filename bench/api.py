@@ -1,14 +1,24 @@
 """API benchmark: gunicorn (2 workers) on loopback, load from a second process.
 
-    python -m bench.api [--requests 2000] [--concurrency 4]
+    python -m bench.api [--sizes 10000,1000000] [--requests 600] [--concurrency 4]
+                        [--views-url postgresql://…]   # PostgreSQL read model
 
-For a log of 10k and of 100k synthetic events (embedded SQLite store and views), starts
-gunicorn on 127.0.0.1, then a separate load process sends a bounded number of requests
-(and stops after 60 s whatever happens) to
-  GET /api/v1/casualties?by=country
-  GET /api/v1/groups/{id}/leadership
-and prints requests/s, p50 and p99 latency, and the 100k/10k latency ratio.
-Targets: p99 < 20 ms; 100k/10k ratio <= 1.5.
+For each synthetic log size (built once and cached, see bench.synthetic.cached_log; its
+views are folded once beside it), starts gunicorn on 127.0.0.1 on the embedded default (no
+Redis: every answer is read from the read model), then a separate load process sends a
+bounded number of requests per endpoint (stopping after 60 s whatever happens):
+  casualties         /casualties?by=country
+  casualties_early   … as_of a moment 10% into the log's recording
+  casualties_late    … as_of a moment 90% into it
+  leadership         /groups/syn-group-0/leadership
+  incidents_first    /incidents (first page of 50)
+  incidents_deep     /incidents?cursor=… (a page 90% of the way down the list)
+  incidents_as_of    /incidents?as_of=… (50% into the recording)
+  changes_slice      /changes?by=country over 1% of the log's recording span
+Prints requests/s, p50 and p99 latency per endpoint and size, p99 ratios between the
+largest and the smallest log, and the workers' peak RSS.
+Targets (issue "Read model v2"): p99 < 50 ms for each; p99 at 1M <= 2x p99 at 10k;
+worker RSS < 300 MB.
 """
 
 from __future__ import annotations
@@ -22,26 +32,60 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = {"casualties": "/api/v1/casualties?by=country",
-         "leadership": "/api/v1/groups/syn-group-0/leadership"}
 
 
-def build(db_url: str, events: int) -> None:
-    from bench.synthetic import synthetic_reports
-    from projections.wiring import Services
+def views_url_for(db_url: str, views_url: str | None) -> str:
+    return views_url or db_url.replace(".sqlite", "-views.sqlite")
+
+
+def prepare(db_url: str, views_url: str) -> dict[str, str]:
+    """Folds the views once (cached beside the log) and picks the probe paths."""
+    from projections.readmodel.queries import encode_cursor
+    from projections.readmodel.store import ReadModelStore, table
+    from projections.runner import Projector
+    from projections.wiring import build_tracker, tune_gc_for_batch_work
     from tracker.config import Settings
 
-    services = Services.from_settings(Settings(database_url=db_url))
-    for report in synthetic_reports(events):
-        services.tracker.record_report(report, recorded_by="bench")
-    services.runner.catch_up()
-    services.close()
+    tune_gc_for_batch_work()
+    tracker = build_tracker(Settings(database_url=db_url, views_url=views_url))
+    store = ReadModelStore(views_url)
+    started = time.perf_counter()
+    if Projector(tracker, store, batch_size=5000).catch_up(bulk=False):
+        print(f"  folded the views in {time.perf_counter() - started:.0f}s", flush=True)
+    gen = store.ensure_active()
+    with store.reading() as conn:
+        lo, hi = store.fetch(conn, f"SELECT min(known_at), max(known_at) FROM "
+                                   f"{table(gen, 'units')}")[0]
+        count = store.fetch(conn, f"SELECT count(*) FROM {table(gen, 'incidents')} "
+                                  "WHERE valid_to IS NULL AND live = 1")[0][0]
+        day, key = store.fetch(conn, f"SELECT date, key FROM {table(gen, 'incidents')} "
+                                     "WHERE valid_to IS NULL AND live = 1 ORDER BY date DESC, "
+                                     f"key ASC LIMIT 1 OFFSET {int(count * 0.9)}")[0]
+    store.close()
+    tracker.close()
+
+    def at(fraction: float) -> str:
+        moment = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(
+            microseconds=int(lo + (hi - lo) * fraction))
+        return quote(moment.isoformat())
+
+    return {
+        "casualties": "/api/v1/casualties?by=country",
+        "casualties_early": f"/api/v1/casualties?by=country&as_of={at(0.1)}",
+        "casualties_late": f"/api/v1/casualties?by=country&as_of={at(0.9)}",
+        "leadership": "/api/v1/groups/syn-group-0/leadership",
+        "incidents_first": "/api/v1/incidents",
+        "incidents_deep": f"/api/v1/incidents?cursor={encode_cursor((day, key))}",
+        "incidents_as_of": f"/api/v1/incidents?as_of={at(0.5)}",
+        "changes_slice": f"/api/v1/changes?by=country&from={at(0.5)}&to={at(0.51)}",
+    }
 
 
 def load(port: int, path: str, requests: int, concurrency: int, limit_s: float) -> dict:
@@ -53,7 +97,7 @@ def load(port: int, path: str, requests: int, concurrency: int, limit_s: float) 
     per_thread = requests // concurrency
 
     def worker() -> None:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         mine = []
         for _ in range(per_thread):
             if time.monotonic() > deadline:
@@ -89,16 +133,29 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve_and_measure(db_url: str, args: argparse.Namespace) -> dict:
+def peak_rss_mb(pids: list[int]) -> float:
+    peak = 0.0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]) / 1024)
+        except OSError:
+            continue
+    return peak
+
+
+def serve_and_measure(db_url: str, views_url: str, paths: dict[str, str],
+                      args: argparse.Namespace) -> tuple[dict, float]:
     port = free_port()
-    env = {**os.environ, "TRACKER_DATABASE_URL": db_url}
+    env = {**os.environ, "TRACKER_DATABASE_URL": db_url, "TRACKER_VIEWS_URL": views_url}
     env.pop("TRACKER_REDIS_URL", None)
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
     server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
                                "api:create_app()"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while True:
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -111,18 +168,16 @@ def serve_and_measure(db_url: str, args: argparse.Namespace) -> dict:
                 raise SystemExit("gunicorn did not start")
             time.sleep(0.1)
         results = {}
-        for name, path in PATHS.items():
-            warm = subprocess.run(
-                [sys.executable, "-m", "bench.api", "--load", str(port), "--path", path,
-                 "--requests", "200", "--concurrency", str(args.concurrency)],
-                cwd=ROOT, capture_output=True, text=True, check=True)
-            del warm
-            out = subprocess.run(
-                [sys.executable, "-m", "bench.api", "--load", str(port), "--path", path,
-                 "--requests", str(args.requests), "--concurrency", str(args.concurrency)],
-                cwd=ROOT, capture_output=True, text=True, check=True)
+        for name, path in paths.items():
+            for requests in (100, args.requests):  # warm-up, then the measurement
+                out = subprocess.run(
+                    [sys.executable, "-m", "bench.api", "--load", str(port), "--path", path,
+                     "--requests", str(requests), "--concurrency", str(args.concurrency)],
+                    cwd=ROOT, capture_output=True, text=True, check=True)
             results[name] = json.loads(out.stdout.strip().splitlines()[-1])
-        return results
+        children = subprocess.run(["pgrep", "-P", str(server.pid)], capture_output=True,
+                                  text=True).stdout.split()
+        return results, peak_rss_mb([int(p) for p in children])
     finally:
         server.terminate()
         server.wait(10)
@@ -130,34 +185,44 @@ def serve_and_measure(db_url: str, args: argparse.Namespace) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000)
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--requests", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--views-url", default=None,
+                        help="a PostgreSQL read model (?schema=…; one per size is made)")
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.load:
         print(json.dumps(load(args.load, args.path, args.requests, args.concurrency, 60.0)))
         return
-    results = {}
-    with tempfile.TemporaryDirectory(prefix="tracker-api-bench-") as tmp:
-        for events in (10_000, 100_000):
-            db_url = f"sqlite:///{tmp}/events-{events}.sqlite"
-            started = time.perf_counter()
-            build(db_url, events)
-            print(f"built a log of ~{events:,} events in {time.perf_counter() - started:.1f}s")
-            results[events] = serve_and_measure(db_url, args)
+    from bench.synthetic import cached_log
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    results, rss = {}, {}
+    for events in sizes:
+        db_url = cached_log(events)
+        views = views_url_for(db_url, args.views_url and
+                              f"{args.views_url}{'&' if '?' in args.views_url else '?'}"
+                              f"schema=bench_views_{events}")
+        paths = prepare(db_url, views)
+        results[events], rss[events] = serve_and_measure(db_url, views, paths, args)
+        print(f"measured {events:,} events", flush=True)
     print()
-    print(f"{'endpoint':<12} {'events':>8} {'requests':>9} {'req/s':>8} {'p50 ms':>7} "
+    print(f"{'endpoint':<18} {'events':>9} {'requests':>9} {'req/s':>8} {'p50 ms':>7} "
           f"{'p99 ms':>7} {'errors':>6}")
     for events, by_endpoint in results.items():
         for name, r in by_endpoint.items():
-            print(f"{name:<12} {events:>8,} {r['requests']:>9} {r['rps']:>8.0f} "
+            print(f"{name:<18} {events:>9,} {r['requests']:>9} {r['rps']:>8.0f} "
                   f"{r['p50_ms']:>7.2f} {r['p99_ms']:>7.2f} {r['errors']:>6}")
-    for name in PATHS:
-        ratio = results[100_000][name]["p99_ms"] / results[10_000][name]["p99_ms"]
-        p50 = results[100_000][name]["p50_ms"] / results[10_000][name]["p50_ms"]
-        print(f"{name}: latency 100k/10k: p50 {p50:.2f}, p99 {ratio:.2f}")
-    print("targets: p99 < 20 ms; 100k/10k latency ratio <= 1.5")
+    small, large = sizes[0], sizes[-1]
+    print()
+    for name in results[small]:
+        ratio = results[large][name]["p99_ms"] / results[small][name]["p99_ms"]
+        print(f"{name:<18} p99 {large:,} / {small:,} = {ratio:.2f}")
+    for events in sizes:
+        print(f"worker peak RSS at {events:,} events: {rss[events]:.0f} MB")
+    print("targets: p99 < 50 ms; p99 ratio <= 2; worker RSS < 300 MB")
 
 
 if __name__ == "__main__":

@@ -127,7 +127,8 @@ def parse_as_of(value: str | None) -> datetime | None:
             return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
-        raise QueryError(f"as_of {value!r} is not a date (YYYY-MM-DD) or an ISO datetime") from None
+        raise QueryError(f"as_of {value!r} is not a date (YYYY-MM-DD) or an ISO datetime",
+                         "as_of") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -137,4 +138,4 @@ def parse_day(value: str | None, name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise QueryError(f"{name} {value!r} is not a date (YYYY-MM-DD)") from None
+        raise QueryError(f"{name} {value!r} is not a date (YYYY-MM-DD)", name) from None

@@ -215,3 +215,20 @@ def test_returned_positions_are_where_the_events_are_in_the_log(tracker):
     assert sorted(by_position) == first.positions + second.positions
     assert {by_position[p]["provenance"]["report"] for p in second.positions} == {"r-second"}
     assert tracker.verify().ok
+
+
+def test_a_retraction_cannot_be_retracted_and_nothing_is_recorded(sqlite_tracker):
+    from tracker.exceptions import ReportValidationError
+
+    desk = {"name": "Desk", "kind": "analyst"}
+    sqlite_tracker.record_report(base_report())
+    sqlite_tracker.record_report({"report": "r-retract", "source": desk, "facts": [
+        {"fact": "retraction", "target": {"report": "r-base"}, "reason": "wrong"}]})
+    head = sqlite_tracker.max_position()
+    with pytest.raises(ReportValidationError) as refused:
+        sqlite_tracker.record_report({"report": "r-undo", "source": desk, "facts": [
+            {"fact": "retraction", "target": {"report": "r-retract"}, "reason": "oops"}]})
+    [error] = refused.value.errors
+    assert (error.index, error.field) == (0, "target.report")
+    assert "cannot be retracted" in error.message
+    assert sqlite_tracker.max_position() == head

@@ -230,11 +230,15 @@ class ConflictTracker(Application[UUID]):
         state.pop("secret_hash", None)
         return {"kind": kind, "id": key, "version": agg.version, **state}
 
-    def get_history(self, kind: str, key: str) -> list[dict[str, Any]]:
-        """Every event of one entity in order, with provenance (corrections: before/after)."""
+    def get_history(self, kind: str, key: str, as_of: datetime | None = None
+                    ) -> list[dict[str, Any]]:
+        """Every event of one entity in order, with provenance (corrections: before/after);
+        with `as_of`, only the events recorded by then."""
         if kind not in AGGREGATES:
             raise EntityNotFoundError(kind, key)
         events = list(self.events.get(entity_id(kind, key)))
+        if as_of is not None:
+            events = [e for e in events if recorded_at(e) <= as_of]
         if not events:
             raise EntityNotFoundError(kind, key)
         positions = self._positions_of(events)

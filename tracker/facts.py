@@ -266,6 +266,13 @@ def _retraction(uow: UnitOfWork, fact: Fact) -> None:
         agg.retract(d["reason"], uow.prov(fact, kind, key))
         _touch(uow, kind, agg)
         return
+    withdrawn = [k for kind_, k in agg.entities if kind_ == "report"]
+    if withdrawn:
+        # Undoing a retraction would bring back claims withdrawn for a reason; the facts
+        # are sent again, in a new report, instead.
+        raise FactError(fact.index, "target.report", f"report '{key}' retracted report(s) "
+                        f"{', '.join(withdrawn)}; a retraction cannot be retracted: send "
+                        "the withdrawn facts again in a new report")
     agg.retract(d["reason"], uow.prov(fact, "report", key))
     _touch(uow, "report", agg)
     for ref_kind, ref_key in agg.entities:

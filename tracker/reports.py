@@ -168,14 +168,35 @@ class NestedInvalid(Invalid):
         super().__init__("; ".join(f"{p} {m}" for p, m in problems))
 
 
-LOCATION = record(
+def between(low: float, high: float) -> Checker:
+    def check(value: Any) -> float:
+        n = number(value)
+        if not low <= n <= high:
+            raise Invalid(f"must be between {low:g} and {high:g}")
+        return n
+
+    return check
+
+
+LATITUDE, LONGITUDE = between(-90, 90), between(-180, 180)
+_LOCATION = record(
     {"name": text, "country": text},
     {
         "admin1": text, "admin2": text, "admin3": text, "region": text,
-        "latitude": number, "longitude": number,
+        "latitude": LATITUDE, "longitude": LONGITUDE,
         "geo_precision": count,
     },
 )
+
+
+def LOCATION(value: Any) -> dict[str, Any]:  # noqa: N802 - a checker, like the records
+    """A location: name and country required; coordinates in range, both or neither."""
+    out = _LOCATION(value)
+    if ("latitude" in out) != ("longitude" in out):
+        missing = "longitude" if "latitude" in out else "latitude"
+        raise NestedInvalid([(missing, "is required with the other coordinate (give both "
+                                       "or neither)")])
+    return out
 INCIDENT_ACTOR = record(
     {"actor": ident}, {"side": one_of(*SIDES), "associated": lambda v: bool(v), "inter": count}
 )
@@ -277,7 +298,7 @@ CORRECTABLE: dict[str, dict[str, Checker]] = {
         "type": one_of(*INCIDENT_TYPES), "subtype": text, "operation": ident,
         "location.name": text, "location.country": text, "location.admin1": text,
         "location.admin2": text, "location.admin3": text, "location.region": text,
-        "location.latitude": number, "location.longitude": number,
+        "location.latitude": LATITUDE, "location.longitude": LONGITUDE,
         "actors": list_of(INCIDENT_ACTOR), "notes": text, "attributes": scalar_map,
         "location.geo_precision": count,
     },

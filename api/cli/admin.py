@@ -76,6 +76,13 @@ def serve(host: str, port: int) -> None:
     from api import create_app
 
     app = create_app()
+    services = app.extensions["tracker"]
+    if services.settings.inline_projection:
+        # The views of a store that has never been folded (or was folded by an older
+        # version) are caught up before the first request, with a progress bar.
+        update, finish = _progress_bar("folding the log into the views")
+        services.runner.catch_up(progress=update)
+        finish()
     click.echo(f"serving the API on http://{host}:{port}/api/v1 "
                f"(docs: http://{host}:{port}/api/v1/docs)", err=True)
     run_simple(host, port, app, threaded=True)

@@ -151,19 +151,33 @@ def query_leadership(group: str, as_of: str | None, as_json: bool) -> None:
                    + (f", incident {former['incident']}" if former["incident"] else "") + ")")
 
 
+CSV = click.option("--csv", "as_csv", is_flag=True, help="Print the API's CSV.")
+FIELDS = click.option("--fields", default=None, help="CSV columns, in order (a,b,c).")
+
+
 @query.command("casualties")
 @click.option("--by", "by", required=True, type=click.Choice(DIMENSIONS))
 @_filter_options
 @AS_OF
 @JSON
-def query_casualties(by: str, as_of: str | None, as_json: bool, **kw: Any) -> None:
+@CSV
+@FIELDS
+def query_casualties(by: str, as_of: str | None, as_json: bool, as_csv: bool,
+                     fields: str | None, **kw: Any) -> None:
     """Killed (best/low/high), civilians, wounded and incidents, grouped by a dimension."""
+    from api.exports import CASUALTY_COLUMNS, casualty_record, columns, csv_lines
+
     filters = _filter(kw)
     try:
+        cols = columns(fields, CASUALTY_COLUMNS)
         with _views(as_of) as views:
             data = _dump("CasualtiesSchema", views.casualties(by, filters))
     except TrackerError as e:
         _fail(e)
+    if as_csv:
+        for text in csv_lines(map(casualty_record, data["rows"]), cols):
+            sys.stdout.write(text)
+        return
     if as_json:
         _print_json(data)
         return
@@ -201,10 +215,24 @@ def query_operations(operation: str | None, as_of: str | None, as_json: bool) ->
 @click.option("--cursor", default=None, help="The 'next' value of the previous page.")
 @AS_OF
 @JSON
+@CSV
+@FIELDS
 def query_incidents(limit: int, cursor: str | None, as_of: str | None, as_json: bool,
-                    **kw: Any) -> None:
-    """Incidents, newest first, filtered and paged."""
+                    as_csv: bool, fields: str | None, **kw: Any) -> None:
+    """Incidents, newest first, filtered and paged (--csv: every matching incident)."""
     filters = _filter(kw)
+    if as_csv:
+        from api.exports import INCIDENT_COLUMNS, columns, csv_lines, incident_record
+
+        try:
+            cols = columns(fields, INCIDENT_COLUMNS)
+            with _views(as_of) as views:
+                for text in csv_lines(map(incident_record, views.iter_incidents(filters)),
+                                      cols):
+                    sys.stdout.write(text)
+        except TrackerError as e:
+            _fail(e)
+        return
     try:
         with _views(as_of) as views:
             data = _dump("IncidentsPageSchema", views.incidents(filters, limit=limit,
@@ -246,3 +274,28 @@ def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -
         causes = ", ".join(f"{c['report']} ({c['source']})" for c in r["causes"])
         click.echo(f"{r['key']:<30} {b['best']:>7} -> {a['best']:<7} incidents "
                    f"{b['incidents']} -> {a['incidents']}  by {causes}")
+
+
+@query.command("actors")
+@click.option("--q", "q", default=None, help="Part of an id, a name or an alias.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--cursor", default=None, help="The 'next' value of the previous page.")
+@AS_OF
+@JSON
+def query_actors(q: str | None, limit: int, cursor: str | None, as_of: str | None,
+                 as_json: bool) -> None:
+    """Actors by id, name or alias (case-insensitive), with their incident counts."""
+    try:
+        with _views(as_of) as views:
+            data = _dump("ActorsPageSchema", views.actors(q, limit=limit, cursor=cursor))
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    for a in data["actors"]:
+        aliases = f"  aka {', '.join(a['aliases'])}" if a["aliases"] else ""
+        click.echo(f"{a['id']:<40} {a['kind']:<12} incidents {a['incidents']:>6}  "
+                   f"{a['name']}{aliases}")
+    if data["next"]:
+        click.echo(f"more: --cursor {data['next']}")

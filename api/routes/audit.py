@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
+from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
 from api.auth import check_read, principal
-from api.routes.common import not_modified
+from api.routes import TrackerBlueprint
+from api.routes.common import not_modified, read_view
 from api.schemas import (
+    ActorsArgsSchema,
     ActorSchema,
+    ActorsPageSchema,
     ErrorSchema,
     EventsArgsSchema,
     EventsPageSchema,
@@ -24,7 +28,7 @@ from api.wiring import get_services
 from projections.wiring import parse_as_of
 from tracker.audit import to_jsonable
 
-blp = Blueprint("audit", __name__, url_prefix="/api/v1",
+blp = TrackerBlueprint("audit", __name__, url_prefix="/api/v1",
                 description="Trace every figure to its reports and revisions.")
 
 KINDS = "(actor|incident|operation|report)"
@@ -37,30 +41,61 @@ def _err(f: Callable[..., Any], *codes: int) -> Callable[..., Any]:
     return f
 
 
+def tagged(data: Any, *parts: Any) -> Any:
+    """`data` with an ETag over the request and `parts` (what the answer depends on), or a
+    304 when the client holds it."""
+    tag = '"' + hashlib.sha256(f"{request.full_path}|{parts}".encode()).hexdigest()[:32] + '"'
+    return not_modified(tag) or (data, 200, {"ETag": tag, "Cache-Control": "no-cache"})
+
+
+@blp.route("/actors")
+class Actors(MethodView):
+    @blp.arguments(ActorsArgsSchema, location="query")
+    @blp.response(200, ActorsPageSchema)
+    @blp.alt_response(304, description="Not modified")
+    def get(self, args: dict[str, Any]) -> Any:
+        """Actors whose id, name or an alias contains q (case-insensitive), paged by id"""
+        return read_view(args, lambda views: views.actors(
+            args.get("q"), limit=args["limit"], cursor=args.get("cursor")))
+
+    get = _err(get, 401, 403, 422)
+
+
 @blp.route("/actors/<actor_id>")
 class Actor(MethodView):
     @blp.arguments(ViewArgsSchema, location="query")
     @blp.response(200, ActorSchema)
+    @blp.alt_response(304, description="Not modified")
     def get(self, args: dict[str, Any], actor_id: str) -> Any:
-        """An actor as recorded: names, aliases, affiliations, sanctions, roles, fate"""
+        """An actor as recorded (by id, name or alias): names, aliases, affiliations,
+        sanctions, roles, fate"""
         check_read()
+        services = get_services()
         as_of = parse_as_of(args.get("as_of"))
-        data = get_services().tracker.get_entity("actor", actor_id, as_of=as_of)
-        return to_jsonable({**data, "as_of": as_of.isoformat() if as_of else None})
+        with services.views() as views:
+            key = views.resolve_actor(actor_id)
+        data = services.tracker.get_entity("actor", key, as_of=as_of)
+        return tagged(to_jsonable({**data, "as_of": as_of.isoformat() if as_of else None}),
+                      data["version"], as_of)
 
-    get = _err(get, 400, 401, 403, 404, 422)
+    get = _err(get, 401, 403, 404, 422)
 
 
 @blp.route("/history/<string:kind>/<entity_id>")
 class History(MethodView):
+    @blp.arguments(ViewArgsSchema, location="query")
     @blp.response(200, HistorySchema)
-    def get(self, kind: str, entity_id: str) -> Any:
-        """Every event of one entity with provenance; corrections show before and after"""
+    @blp.alt_response(304, description="Not modified")
+    def get(self, args: dict[str, Any], kind: str, entity_id: str) -> Any:
+        """Every event of one entity with provenance (as_of: those recorded by then);
+        corrections show before and after"""
         check_read()
-        return {"kind": kind, "id": entity_id,
-                "events": get_services().tracker.get_history(kind, entity_id)}
+        as_of = parse_as_of(args.get("as_of"))
+        events = get_services().tracker.get_history(kind, entity_id, as_of=as_of)
+        return tagged({"kind": kind, "id": entity_id, "events": events},
+                      len(events), events[-1]["position"])
 
-    get = _err(get, 401, 403, 404)
+    get = _err(get, 401, 403, 404, 422)
 
 
 @blp.route("/events")
@@ -71,9 +106,11 @@ class Events(MethodView):
         """The whole log in order, paged (next: pass it as after)"""
         check_read()
         services = get_services()
-        etag = f'"{args["after"]}-{args["limit"]}-{services.tracker.max_position()}"'
-        page = services.tracker.list_events(after=args["after"], limit=args["limit"])
-        return not_modified(etag) or (page, 200, {"ETag": etag})
+        head = services.tracker.max_position()
+        etag = f'"{args["after"]}-{args["limit"]}-{head}"'
+        return not_modified(etag) or (
+            services.tracker.list_events(after=args["after"], limit=args["limit"]), 200,
+            {"ETag": etag, "Cache-Control": "no-cache"})
 
     get = _err(get, 401, 403, 422)
 

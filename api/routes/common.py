@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
-from flask import Response, current_app, request
+from flask import Response, current_app, request, stream_with_context
 
 from api.auth import check_read
 from api.wiring import get_services
@@ -49,6 +50,43 @@ def read_view(args: dict[str, Any], query: Callable[[ReadViews], dict[str, Any]]
     return data, 200, {"ETag": tag, "Cache-Control": "no-cache", **extra}
 
 
+def stream_view(args: dict[str, Any], produce: Callable[[ReadViews], Iterator[Any]],
+                mimetype: str, filename: str | None = None) -> Any:
+    """Streams an export read from one snapshot of the views (held until the last row is
+    sent): every matching row, in constant memory. ETag and 304 as for every view."""
+    check_read()
+    services = get_services()
+    if args.get("min_position"):
+        wait_for(args["min_position"])
+    as_of = parse_as_of(args.get("as_of"))
+    snapshot = services.views(as_of)
+    views = snapshot.__enter__()
+    try:
+        version = f"{views.gen}:{views.at}" if as_of is not None else \
+            f"{views.gen}:{views.position}"
+        tag = '"' + hashlib.sha256(f"{request.full_path}|{version}".encode()
+                                   ).hexdigest()[:32] + '"'
+        cached = not_modified(tag)
+        if cached is not None:
+            snapshot.__exit__(None, None, None)
+            return cached
+        rows = produce(views)
+    except BaseException:
+        snapshot.__exit__(*sys.exc_info())
+        raise
+
+    def generate() -> Iterator[Any]:
+        try:
+            yield from rows
+        finally:
+            snapshot.__exit__(None, None, None)
+
+    headers = {"ETag": tag, "Cache-Control": "no-cache"}
+    if filename:
+        headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return Response(stream_with_context(generate()), mimetype=mimetype, headers=headers)
+
+
 def cache_get(tag: str) -> dict[str, Any] | None:
     bus = get_services().bus
     if bus is None:
@@ -77,7 +115,7 @@ def wait_for(position: int) -> None:
     head = services.tracker.max_position()
     if position > head:
         raise QueryError(f"min_position {position} is beyond the end of the log ({head}); "
-                         "pass a position a write returned")
+                         "pass a position a write returned", "min_position")
     if services.settings.inline_projection:
         services.runner.catch_up()
     timeout = float(current_app.config.get("MIN_POSITION_TIMEOUT", 5.0))

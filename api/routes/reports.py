@@ -6,15 +6,39 @@ from typing import Any
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from api.auth import principal
+from api.routes import TrackerBlueprint
 from api.schemas import ErrorSchema, ReportBodySchema, ReportResultSchema
 from api.wiring import get_services
+from tracker.exceptions import FactError, ReportValidationError
 
-blp = Blueprint("reports", __name__, url_prefix="/api/v1",
+blp = TrackerBlueprint("reports", __name__, url_prefix="/api/v1",
                 description="Record fact reports (contract 1).")
+
+
+# A report is about six levels deep (report, facts, fact, location/target, value, item).
+MAX_NESTING = 32
+TOO_DEEP = object()
+
+
+def nesting(value: Any) -> int:
+    """How deeply lists and objects nest in a decoded JSON value (stops past the limit)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, dict):
+            children: Any = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        deepest = max(deepest, level)
+        if deepest > MAX_NESTING:
+            return deepest
+        stack.extend((child, level + 1) for child in children)
+    return deepest
 
 
 def needs_admin(data: Any) -> bool:
@@ -43,7 +67,14 @@ class Reports(MethodView):
         """Record a fact report, all or nothing"""
         if not request.is_json:
             raise UnsupportedMediaType("send the report as application/json")
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:
+            data = TOO_DEEP
+        if data is TOO_DEEP or nesting(data) > MAX_NESTING:
+            raise ReportValidationError([FactError(
+                None, "report", f"the body nests deeper than {MAX_NESTING} levels; a report "
+                "is a few levels deep")])
         if data is None:
             raise BadRequest("the body is not valid JSON")
         who = principal("admin" if needs_admin(data) else "reporter")

@@ -2,25 +2,36 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from flask import Response, request
+from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from api.routes.common import ERRORS, incident_filter, read_view
+from api.exports import (
+    CASUALTY_COLUMNS,
+    INCIDENT_COLUMNS,
+    casualty_record,
+    columns,
+    csv_lines,
+    geojson_chunks,
+    incident_record,
+)
+from api.routes import TrackerBlueprint
+from api.routes.common import ERRORS, incident_filter, read_view, stream_view
 from api.schemas import (
     CasualtiesArgsSchema,
+    CasualtiesCsvArgsSchema,
     CasualtiesSchema,
     ChangesArgsSchema,
     ChangesSchema,
     ErrorSchema,
+    FilterArgsSchema,
     GeoJSONSchema,
     IncidentDetailSchema,
     IncidentsArgsSchema,
+    IncidentsCsvArgsSchema,
     IncidentsPageSchema,
     LeadershipSchema,
     OperationDetailSchema,
@@ -30,7 +41,7 @@ from api.schemas import (
 from projections.readmodel.queries import QueryError
 from projections.wiring import parse_as_of
 
-blp = Blueprint("views", __name__, url_prefix="/api/v1",
+blp = TrackerBlueprint("views", __name__, url_prefix="/api/v1",
                 description="Views folded from the event log; eventually consistent in "
                             "production (use min_position to read your own write).")
 
@@ -117,27 +128,48 @@ class Incidents(MethodView):
 
 @blp.route("/incidents.geojson")
 class IncidentsGeoJSON(MethodView):
-    @blp.arguments(IncidentsArgsSchema, location="query")
+    @blp.arguments(FilterArgsSchema, location="query")
     @blp.response(200, GeoJSONSchema, content_type="application/geo+json")
     @blp.alt_response(304, description="Not modified")
     @errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
-        """Incidents as a GeoJSON FeatureCollection (geometry null without coordinates)"""
-        answer = read_view(args, _incidents(args), headers=_link)
-        if isinstance(answer, Response):
-            return answer
-        page, status, headers = answer
-        features = []
-        for i in page["incidents"]:
-            loc = i.get("location") or {}
-            point = None
-            if loc.get("longitude") is not None and loc.get("latitude") is not None:
-                point = {"type": "Point", "coordinates": [loc["longitude"], loc["latitude"]]}
-            features.append({"type": "Feature", "id": i["id"], "geometry": point,
-                             "properties": i})
-        collection = {"type": "FeatureCollection", "features": features, "next": page["next"]}
-        return Response(json.dumps(collection), status=status,
-                        mimetype="application/geo+json", headers=headers)
+        """Every matching incident as a GeoJSON FeatureCollection, streamed (geometry null
+        without coordinates)"""
+        filters = incident_filter(args)
+        return stream_view(args, lambda views: geojson_chunks(views.iter_incidents(filters)),
+                           "application/geo+json")
+
+
+@blp.route("/incidents.csv")
+class IncidentsCSV(MethodView):
+    @blp.arguments(IncidentsCsvArgsSchema, location="query")
+    @blp.response(200, content_type="text/csv", description="One row per incident, header "
+                  "first: " + ", ".join(INCIDENT_COLUMNS))
+    @blp.alt_response(304, description="Not modified")
+    @errors(*ERRORS)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Every matching incident as CSV, streamed (fields= selects and orders columns)"""
+        cols = columns(args.get("fields_"), INCIDENT_COLUMNS)
+        filters = incident_filter(args)
+        return stream_view(args, lambda views: csv_lines(
+            map(incident_record, views.iter_incidents(filters)), cols),
+            "text/csv", "incidents.csv")
+
+
+@blp.route("/casualties.csv")
+class CasualtiesCSV(MethodView):
+    @blp.arguments(CasualtiesCsvArgsSchema, location="query")
+    @blp.response(200, content_type="text/csv", description="One row per key, header "
+                  "first: " + ", ".join(CASUALTY_COLUMNS))
+    @blp.alt_response(304, description="Not modified")
+    @errors(*ERRORS)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Casualty tallies as CSV (the rows of /casualties; fields= selects columns)"""
+        cols = columns(args.get("fields_"), CASUALTY_COLUMNS)
+        filters = incident_filter(args)
+        return stream_view(args, lambda views: csv_lines(
+            map(casualty_record, views.casualties(args["by"], filters)["rows"]), cols),
+            "text/csv", f"casualties-by-{args['by']}.csv")
 
 
 @blp.route("/incidents/<incident_id>")
@@ -169,9 +201,9 @@ def changes(views: Any, args: dict[str, Any]) -> dict[str, Any]:
     t1 = parse_as_of(args["from_"])
     t2 = parse_as_of(args.get("to"))
     if t1 is None:
-        raise QueryError("from is required: a date (YYYY-MM-DD) or an ISO datetime")
+        raise QueryError("from is required: a date (YYYY-MM-DD) or an ISO datetime", "from")
     if t2 is not None and t2 < t1:
-        raise QueryError("from must not be after to")
+        raise QueryError("from must not be after to", "from")
     p1 = position_at(views.store, views.conn, views.gen, t1)
     p2 = position_at(views.store, views.conn, views.gen, t2) if t2 else views.position
     return views.changes(args["by"], p1, p2, t1, t2)  # type: ignore[no-any-return]

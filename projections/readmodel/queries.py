@@ -33,9 +33,18 @@ FIGS = ("best", "low", "high")
 
 
 class QueryError(TrackerError):
-    """Raised when a query's arguments are invalid (unknown dimension, bad cursor…)."""
+    """Raised when a query's arguments are invalid (unknown dimension, bad cursor…);
+    names the parameter at fault."""
 
     code = "invalid_query"
+
+    def __init__(self, message: str, field: str = "query") -> None:
+        self.field = field
+        super().__init__(message)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": str(self),
+                "errors": [{"field": self.field, "message": str(self)}]}
 
 
 @dataclass(frozen=True)
@@ -144,7 +153,7 @@ class ReadViews:
     def casualties(self, by: str, filters: IncidentFilter | None = None) -> dict[str, Any]:
         if by not in DIMENSIONS:
             raise QueryError(f"cannot group casualties by {by!r}; use one of: "
-                             + ", ".join(DIMENSIONS))
+                             + ", ".join(DIMENSIONS), "by")
         filters = filters or IncidentFilter()
         if filters.actor:
             filters = _replace(filters, actor=self.resolve_actor(filters.actor))
@@ -299,15 +308,31 @@ class ReadViews:
             cursor = encode_cursor((rows[-1][0], rows[-1][1]))
 
     def _incident_rows(self, f: IncidentFilter, n: int, cursor: str | None) -> list[Any]:
+        """A page of (date, key, document), newest first. With an actor, the walk follows
+        that actor's link rows (indexed by actor, date, id), so a rare actor costs what a
+        common one does."""
         if f.actor:
             f = _replace(f, actor=self.resolve_actor(f.actor))
-        where, params = self._incident_where(f)
+        order = "i"
+        if f.actor:
+            where, params = self._incident_where(_replace(f, actor=None))
+            lcond, lparams = valid("l", self.at)
+            source = (f"{self.t('links')} l JOIN {self.t('incidents')} i ON i.oid = l.oid "
+                      f"AND {where}")
+            params = [*params]
+            where = f"l.kind = 'a' AND l.ref = ? AND {lcond}"
+            params += [f.actor, *lparams]
+            order = "l"
+        else:
+            where, params = self._incident_where(f)
+            source = f"{self.t('incidents')} i"
         if cursor:
             day, key = decode_cursor(cursor)
-            where += " AND (i.date < ? OR (i.date = ? AND i.key > ?))"
+            # Written as a range on date (not an OR) so the planner seeks the index.
+            where += f" AND {order}.date <= ? AND NOT ({order}.date = ? AND {order}.key <= ?)"
             params += [day, day, key]
-        sql = (f"SELECT i.date, i.key, i.doc FROM {self.t('incidents')} i WHERE {where} "
-               f"ORDER BY i.date DESC, i.key ASC LIMIT ?")
+        sql = (f"SELECT i.date, i.key, i.doc FROM {source} WHERE {where} "
+               f"ORDER BY {order}.date DESC, {order}.key ASC LIMIT ?")
         return self._fetch(sql, [*params, n])
 
     def incident(self, incident_id: str) -> dict[str, Any]:
@@ -330,7 +355,7 @@ class ReadViews:
         and the reports (with source and position) whose units moved it."""
         if by not in DIMENSIONS:
             raise QueryError(f"cannot group changes by {by!r}; use one of: "
-                             + ", ".join(DIMENSIONS))
+                             + ", ".join(DIMENSIONS), "by")
         t = self.t("tallies")
         moved = self._fetch(
             f"SELECT t.key, t.valid_from, t.valid_to FROM {t} t WHERE t.dim = ? AND "
@@ -364,7 +389,7 @@ class ReadViews:
         return {"from": t1.isoformat(), "to": t2.isoformat() if t2 else None, "by": by,
                 "positions": {"from": p1, "to": p2}, "rows": rows}
 
-    def _tally_at(self, by: str, key: str, at: int) -> dict[str, int]:
+    def _tally_at(self, by: str, key: str, at: int | None) -> dict[str, int]:
         cond, params = valid("t", at)
         rows = self._fetch(f"SELECT t.best, t.low, t.high, t.incidents FROM "
                            f"{self.t('tallies')} t WHERE t.dim = ? AND t.key = ? AND {cond}",
@@ -373,6 +398,32 @@ class ReadViews:
         return dict(zip((*FIGS, "incidents"), (int(v) for v in values), strict=True))
 
     # -- actors -------------------------------------------------------------------------
+
+    def actors(self, q: str | None = None, limit: int = 50, cursor: str | None = None
+               ) -> dict[str, Any]:
+        """Actors whose id, name or an alias contains `q` (case-insensitive), by id."""
+        limit = max(1, min(limit, 1000))
+        cond, params = valid("d", self.at)
+        sql = (f"SELECT d.id, d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' "
+               f"AND {cond}")
+        if q:
+            sql += " AND d.search LIKE ?"
+            params.append(f"%{q.casefold()}%")
+        if cursor:
+            sql += " AND d.id > ?"
+            params.append(decode_cursor(cursor)[1])
+        rows = self._fetch(sql + " ORDER BY d.id LIMIT ?", [*params, limit + 1])
+        docs = [(doc_id, orjson.loads(body)) for doc_id, body in rows[:limit]]
+        out = []
+        for _, doc in docs:
+            if doc.get("retracted"):
+                continue
+            out.append({"id": doc["id"], "name": doc["name"], "kind": doc["kind"],
+                        "aliases": doc.get("aliases", []), "country": doc.get("country"),
+                        "incidents": self._tally_at("actor", doc["id"], self.at)["incidents"]})
+        more = len(rows) > limit
+        return {"as_of": self._as_of(), "actors": out,
+                "next": encode_cursor(("", docs[-1][0])) if more and docs else None}
 
     def actor(self, name: str) -> dict[str, Any]:
         key = self.resolve_actor(name)
@@ -427,4 +478,5 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
         first, second = json.loads(raw)
         return (str(first), str(second))
     except (ValueError, TypeError) as e:
-        raise QueryError(f"invalid cursor {cursor!r}: use the 'next' value of a page") from e
+        raise QueryError(f"invalid cursor {cursor!r}: use the 'next' value of a page",
+                         "cursor") from e

@@ -122,6 +122,11 @@ class ReadModelStore:
             with self._write() as conn:
                 if self.schema:
                     conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
+                else:
+                    # The document tables of the first read model: the log is the truth,
+                    # and the new tables are folded from it.
+                    for legacy in ("view_docs", "view_positions", "view_active"):
+                        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {legacy}")
                 meta_metadata().create_all(conn)
             self._ready = True
 

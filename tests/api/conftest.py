@@ -6,8 +6,26 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from flask.testing import FlaskClient
 
 from api import create_app
+
+
+class OneErrorShapeClient(FlaskClient):
+    """The test client, checking every error response of the suite: JSON, always
+    {"code", "status", "message", "errors"} with errors a list of {field, message}."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        response = super().open(*args, **kwargs)
+        if response.status_code >= 400:
+            body = response.get_json(silent=True)
+            assert isinstance(body, dict), (response.status_code, response.data[:200])
+            assert set(body) == {"code", "status", "message", "errors"}, body
+            assert body["code"] == response.status_code, body
+            assert isinstance(body["errors"], list), body
+            for error in body["errors"]:
+                assert {"field", "message"} <= set(error) <= {"field", "message", "fact"}, body
+        return response
 
 
 @pytest.fixture
@@ -15,6 +33,7 @@ def app(tmp_path):
     app = create_app({"TESTING": True,
                       "DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}",
                       "REDIS_URL": None})
+    app.test_client_class = OneErrorShapeClient
     yield app
     app.extensions["tracker"].close()
 

@@ -23,7 +23,7 @@ def test_casualties_filters_and_errors(seeded_api, public):
     bad = public.get("/casualties?by=planet")
     assert bad.status_code == 422 and "by" in json.dumps(bad.json["errors"])
     assert public.get("/casualties?by=country&from=yesterday").status_code == 422
-    assert public.get("/casualties?by=country&as_of=soon").status_code == 400
+    assert public.get("/casualties?by=country&as_of=soon").status_code == 422
 
 
 def test_operations(seeded_api, public):
@@ -42,7 +42,7 @@ def test_incidents_pagination_with_cursor_and_link(seeded_api, public):
     second = public.get(link[1:link.index(">")].removeprefix("/api/v1"))
     assert [i["id"] for i in second.json["incidents"]] == ["mali-coup-2020"]
     assert second.json["next"] is None and "Link" not in second.headers
-    assert public.get("/incidents?cursor=garbage").status_code == 400
+    assert public.get("/incidents?cursor=garbage").status_code == 422
     assert public.get("/incidents?limit=0").status_code == 422
 
 
@@ -108,12 +108,12 @@ def test_an_unexpected_error_is_a_json_500_without_a_trace(app, public, monkeypa
     response = public.get("/events")
     assert response.status_code == 500
     assert response.json == {"code": 500, "status": "Internal Server Error",
-                             "message": "internal error; it has been logged", "errors": {}}
+                             "message": "internal error; it has been logged", "errors": []}
 
 
-def test_min_position_beyond_the_log_is_400(public):
+def test_min_position_beyond_the_log_is_422(public):
     response = public.get("/operations?min_position=999")
-    assert response.status_code == 400 and "beyond the end of the log" in response.json["message"]
+    assert response.status_code == 422 and "beyond the end of the log" in response.json["message"]
 
 
 def test_views_behind_is_503(app, seeded_api, public, monkeypatch):
@@ -159,3 +159,43 @@ def test_the_api_json_equals_the_cli_json(app, seeded_api, public, monkeypatch, 
     monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
     cli = CliRunner().invoke(main, [*args, "--json"], catch_exceptions=False)
     assert json.loads(cli.output) == public.get(path).json
+
+
+def test_changes_name_the_reports_behind_each_change_and_a_retraction_too(seeded_api, public):
+    from datetime import UTC, datetime
+
+    assert seeded_api.report({
+        "report": "wire-1", "source": {"name": "Wire", "kind": "media"},
+        "facts": [{"fact": "casualties", "incident": "menaka-raid-2020-11",
+                   "killed": 12}]}).status_code == 201
+    middle = datetime.now(UTC).isoformat()
+    assert seeded_api.report({
+        "report": "desk-1", "source": {"name": "Desk", "kind": "analyst"},
+        "facts": [{"fact": "retraction", "target": {"report": "wire-1"},
+                   "reason": "misread"}]}).status_code == 201
+    everything = public.get("/changes?from=2000-01-01&by=admin1").json
+    menaka = next(r for r in everything["rows"] if r["key"] == "Menaka")
+    assert (menaka["before"]["best"], menaka["after"]["best"]) == (0, 5)
+    assert {c["report"] for c in menaka["causes"]} >= {"wire-1", "desk-1"}
+    since = public.get("/changes", query_string={"from": middle, "by": "admin1"}).json
+    assert [(r["key"], r["before"]["best"], r["after"]["best"]) for r in since["rows"]] == [
+        ("Menaka", 12, 5)]
+    assert [(c["report"], c["source"]) for c in since["rows"][0]["causes"]] == [
+        ("desk-1", "Desk")]
+    before = public.get("/changes", query_string={"from": "2000-01-01", "to": middle,
+                                                  "by": "admin1"}).json
+    assert {r["key"]: r["after"]["best"] for r in before["rows"]}["Menaka"] == 12
+    assert public.get("/changes?from=2001-01-01&to=2000-01-01&by=country").status_code == 422
+    assert public.get("/changes?from=2000-01-01&by=planet").status_code == 422
+    assert public.get("/changes?by=country").status_code == 422
+
+
+def test_incident_filters_and_actor_names(seeded_api, public):
+    battles = public.get("/incidents?type=battle&admin1=Mopti").json["incidents"]
+    assert [i["id"] for i in battles] == ["niaki-battle-2020-11"]
+    by_alias = public.get("/incidents?actor=JNIM").json["incidents"]
+    by_id = public.get("/incidents?actor=jnim").json["incidents"]
+    assert by_alias == by_id and by_id
+    assert public.get("/incidents?min_killed=10").json["incidents"][0]["killed"]["best"] >= 10
+    assert public.get("/incidents?bbox=1,2,3").status_code == 422
+    assert public.get("/groups/JNIM/leadership").json["group"] == "jnim"

@@ -1,0 +1,173 @@
+"""The read API as analysts use it: CSV and GeoJSON exports, filters by name, actor search,
+docs without internet, ETags everywhere, hostile bodies refused cleanly."""
+
+import csv
+import io
+import json
+import re
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from api.exports import INCIDENT_COLUMNS
+from tracker.ingestion.importer import Importer
+
+
+@pytest.fixture
+def acled_api(app, public, shared_data):
+    """The API over the real ACLED Burkina Faso export."""
+    services = app.extensions["tracker"]
+    Importer(services.tracker, "acled").run(shared_data / "acled_Burkina_Faso.csv")
+    services.after_write()
+    return public
+
+
+def acled_rows(shared_data):
+    with open(shared_data / "acled_Burkina_Faso.csv", newline="", encoding="utf-8-sig") as f:
+        return list(csv.DictReader(f))
+
+
+def test_incidents_csv_has_every_incident_and_parses_with_csv_and_pandas(acled_api,
+                                                                         shared_data):
+    import pandas
+
+    response = acled_api.get("/incidents.csv")
+    assert response.status_code == 200 and response.mimetype == "text/csv"
+    assert response.is_streamed
+    text = response.data.decode("utf-8")
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == list(INCIDENT_COLUMNS)
+    assert len(rows) == 2980
+    assert sum(int(r["killed_best"]) for r in rows) == 5242
+    frame = pandas.read_csv(io.StringIO(text))
+    assert len(frame) == 2980 and int(frame["killed_best"].sum()) == 5242
+
+
+def test_csv_quotes_commas_quotes_and_line_breaks_as_rfc_4180_says(reporter, public):
+    name = 'Niaki, "the ford"\nnorth bank'
+    assert reporter.report({"report": "q", "source": {"name": "Wire, Inc.", "kind": "media"},
+                            "facts": [{"fact": "incident", "id": "q-1", "date": "2021-01-01",
+                                       "type": "battle", "location": {
+                                           "name": name, "country": "Mali"}}]}
+                           ).status_code == 201
+    raw = public.get("/incidents.csv?fields=id,location,sources").data.decode("utf-8")
+    assert '"Niaki, ""the ford""\nnorth bank"' in raw and raw.endswith("\r\n")
+    [row] = list(csv.DictReader(io.StringIO(raw, newline="")))
+    assert (row["location"], row["sources"]) == (name, "Wire, Inc.")
+
+
+def test_fields_select_and_order_columns_and_filters_match_the_file(acled_api, shared_data):
+    response = acled_api.get("/incidents.csv?fields=killed_best,id,admin1&type=battle"
+                             "&admin1=Sahel")
+    lines = response.data.decode().splitlines()
+    assert lines[0] == "killed_best,id,admin1"
+    expected = sum(1 for r in acled_rows(shared_data)
+                   if r["event_type"] == "Battles" and r["admin1"] == "Sahel")
+    assert len(lines) - 1 == expected > 0
+    assert acled_api.get("/incidents.csv?fields=id,planet").status_code == 422
+
+
+def test_the_actor_filter_by_the_exports_name_equals_the_filter_by_id(acled_api):
+    name = "JNIM: Group for Support of Islam and Muslims"
+    found = acled_api.get("/actors", query_string={"q": name}).json["actors"]
+    [actor] = [a for a in found if a["name"] == name]
+    by_name = acled_api.get("/incidents.csv", query_string={"actor": name.upper()}).data
+    by_id = acled_api.get("/incidents.csv", query_string={"actor": actor["id"]}).data
+    assert by_name == by_id and len(by_id.splitlines()) - 1 >= 349
+    tally = acled_api.get("/casualties", query_string={"by": "actor"}).json["rows"]
+    assert next(r for r in tally if r["key"] == actor["id"])["name"] == name
+
+
+def test_geojson_streams_every_matching_feature(acled_api):
+    body = json.loads(acled_api.get("/incidents.geojson").data)
+    assert body["type"] == "FeatureCollection" and len(body["features"]) == 2980
+    assert all(f["geometry"]["type"] == "Point" for f in body["features"])
+
+
+def test_casualties_csv_and_the_cli_csv_are_the_same_bytes(seeded_api, public, app,
+                                                           monkeypatch):
+    api_csv = public.get("/casualties.csv?by=admin1").data.decode()
+    assert api_csv.splitlines()[0] == ("key,name,killed_best,killed_low,killed_high,"
+                                       "civilians_best,wounded_best,incidents")
+    monkeypatch.setenv("TRACKER_DATABASE_URL", app.config["DATABASE_URL"])
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    result = CliRunner().invoke(main, ["query", "casualties", "--by", "admin1", "--csv"])
+    assert result.exit_code == 0 and result.output.replace("\r\n", "\n") == \
+        api_csv.replace("\r\n", "\n")
+    incidents = CliRunner().invoke(main, ["query", "incidents", "--csv", "--fields", "id"])
+    assert incidents.output.split() == public.get("/incidents.csv?fields=id").data.decode(
+    ).split()
+
+
+def test_actor_search_and_lookup_by_alias(seeded_api, public):
+    found = public.get("/actors?q=jnim").json
+    assert [a["id"] for a in found["actors"]] == ["jnim"]
+    assert found["actors"][0]["incidents"] >= 1
+    assert public.get("/actors/JNIM").json["id"] == "jnim"
+    first = public.get("/actors?limit=2").json
+    second = public.get(f"/actors?limit=2&cursor={first['next']}").json
+    assert not {a["id"] for a in first["actors"]} & {a["id"] for a in second["actors"]}
+
+
+def test_the_docs_page_loads_nothing_from_another_host(public):
+    page = public.get("/docs")
+    assert page.status_code == 200
+    html = page.data.decode()
+    refs = re.findall(r'(?:src|href)="([^"]+)"', html)
+    assert refs and all(ref.startswith("/") and not ref.startswith("//") for ref in refs)
+    assert "http://" not in html and "https://" not in html
+    for ref in refs:
+        assert public.client.get(ref).status_code == 200, ref
+
+
+def test_every_get_has_an_etag_with_weak_and_star_comparison(seeded_api, public):
+    for path in ("/actors/jnim", "/actors?q=j", "/history/actor/jnim", "/openapi.json",
+                 "/incidents.csv", "/casualties?by=country"):
+        response = public.get(path)
+        tag = response.headers["ETag"]
+        assert public.get(path, headers={"If-None-Match": tag}).status_code == 304, path
+        assert public.get(path, headers={"If-None-Match": f"W/{tag}"}).status_code == 304
+        assert public.get(path, headers={"If-None-Match": "*"}).status_code == 304
+        assert public.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+
+
+def test_history_as_of_shows_the_events_recorded_by_then(seeded_api, public):
+    everything = public.get("/history/incident/niaki-battle-2020-11").json["events"]
+    first_at = everything[0]["recorded"]
+    early = public.get("/history/incident/niaki-battle-2020-11",
+                       query_string={"as_of": first_at}).json["events"]
+    assert 0 < len(early) < len(everything)
+    assert public.get("/history/incident/niaki-battle-2020-11?as_of=2000-01-01"
+                      ).status_code == 404
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+def test_hostile_bodies_are_refused_with_a_clear_4xx(reporter, client, tokens):
+    headers = {"Authorization": f"Bearer {tokens['reporter']}",
+               "Content-Type": "application/json"}
+    nested = client.post("/api/v1/reports", data=deep(10_000), headers=headers)
+    assert nested.status_code == 422 and "nests deeper" in nested.json["message"]
+    base = {"report": "geo", "source": {"name": "X", "kind": "media"}, "facts": [
+        {"fact": "incident", "id": "i", "date": "2021-01-01", "type": "battle",
+         "location": {"name": "P", "country": "Mali", "latitude": 200, "longitude": -500}}]}
+    out_of_range = reporter.report(base)
+    assert out_of_range.status_code == 422
+    fields = {e["field"] for e in out_of_range.json["errors"]}
+    assert fields == {"location.latitude", "location.longitude"}
+    base["facts"][0]["location"] = {"name": "P", "country": "Mali", "latitude": 12.0}
+    unpaired = reporter.report(base)
+    assert unpaired.status_code == 422
+    assert unpaired.json["errors"][0]["field"] == "location.longitude"
+
+
+def test_bad_query_parameters_are_422_in_the_one_shape(public):
+    for path in ("/incidents?from=2021-02-01&to=2021-01-01", "/incidents?planet=earth",
+                 "/casualties?by=country&as_of=soon", "/incidents?cursor=garbage",
+                 "/incidents?bbox=0,0,200,10", "/actors?limit=0"):
+        response = public.get(path)
+        assert response.status_code == 422, path
+        assert response.json["errors"] and response.json["errors"][0]["field"]
