@@ -160,14 +160,8 @@ class ReadViews:
         if filters.any():
             rows, total = self._filtered_tally(by, filters)
         else:
-            cond, params = valid("t", self.at)
-            rows = [_tally_row(r) for r in self._fetch(
-                f"SELECT t.key, t.best, t.low, t.high, t.civilians, t.wounded, t.incidents "
-                f"FROM {self.t('tallies')} t WHERE t.dim = ? AND {cond}", [by, *params])]
-            found = self._fetch(
-                f"SELECT t.key, t.best, t.low, t.high, t.civilians, t.wounded, t.incidents "
-                f"FROM {self.t('tallies')} t WHERE t.dim = 'total' AND t.key = 'all' "
-                f"AND {cond}", params)
+            rows = [_tally_row(r) for r in self._tallies(by)]
+            found = self._tallies("total")
             total = _tally_row(found[0])["killed"] if found else dict.fromkeys(FIGS, 0)
         names = self._actor_names([r["key"] for r in rows]) if by == "actor" else {}
         for r in rows:
@@ -179,12 +173,34 @@ class ReadViews:
         return {"by": by, "as_of": self._as_of(), "filters": filters.echo(),
                 "rows": rows, "total": total}
 
+    def _tallies(self, dim: str) -> list[Any]:
+        """The tally rows of one dimension at this position. As of a past position, one
+        index seek per key (its last version starting by then), however many versions
+        came after."""
+        cols = "t.key, t.best, t.low, t.high, t.civilians, t.wounded, t.incidents"
+        if self.at is None:
+            return self._fetch(f"SELECT {cols} FROM {self.t('tallies')} t WHERE t.dim = ? "
+                               "AND t.valid_to IS NULL", [dim])
+        # CROSS JOIN: SQLite then walks the keys first (its documented way to fix the
+        # join order); PostgreSQL plans it as any join.
+        return self._fetch(
+            f"SELECT {cols} FROM {self.t('tally_keys')} k CROSS JOIN {self.t('tallies')} t "
+            f"WHERE k.dim = ? AND t.dim = k.dim AND t.key = k.key AND t.valid_from = ("
+            f"SELECT max(s.valid_from) FROM {self.t('tallies')} s WHERE s.dim = k.dim "
+            f"AND s.key = k.key AND s.valid_from <= ?) "
+            f"AND (t.valid_to IS NULL OR t.valid_to > ?)",
+            [dim, self.at, self.at])
+
     def _actor_names(self, keys: list[str]) -> dict[str, str]:
         names = {}
-        for key in keys:
-            doc = self._doc("actor", actor_doc_id(key))
-            if doc is not None:
-                names[key] = doc["name"]
+        cond, params = valid("d", self.at)
+        for start in range(0, len(keys), 500):
+            chunk = [actor_doc_id(k) for k in keys[start:start + 500]]
+            for (body,) in self._fetch(
+                    f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' AND d.id IN "
+                    f"({','.join('?' * len(chunk))}) AND {cond}", [*chunk, *params]):
+                doc = orjson.loads(body)
+                names[doc["id"]] = doc["name"]
         return names
 
     def _filtered_tally(self, by: str, f: IncidentFilter) -> tuple[list[dict[str, Any]],
