@@ -33,18 +33,21 @@ def columns(fields: str | None, known: tuple[str, ...]) -> list[str]:
     return wanted
 
 
-def incident_record(i: dict[str, Any]) -> dict[str, Any]:
-    loc = i.get("location") or {}
+def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
+    """One CSV row from an incident's document (as `iter_incidents(summary=False)` gives
+    it: figures folded into killed, civilians and wounded)."""
+    d = doc["details"]
+    loc = d.get("location") or {}
     return {
-        "id": i["id"], "date": i.get("date"), "date_precision": i.get("date_precision"),
-        "type": i.get("type"), "subtype": i.get("subtype"), "country": loc.get("country"),
+        "id": doc["id"], "date": d.get("date"), "date_precision": d.get("date_precision"),
+        "type": d.get("type"), "subtype": d.get("subtype"), "country": loc.get("country"),
         "admin1": loc.get("admin1"), "admin2": loc.get("admin2"), "location": loc.get("name"),
         "latitude": loc.get("latitude"), "longitude": loc.get("longitude"),
-        "operation": i.get("operation"),
-        "actors": "; ".join(a["actor"] for a in i.get("actors") or []),
-        "killed_best": i["killed"]["best"], "killed_low": i["killed"]["low"],
-        "killed_high": i["killed"]["high"], "civilians_best": i["civilians"]["best"],
-        "wounded_best": i["wounded"]["best"], "sources": "; ".join(i.get("sources") or []),
+        "operation": d.get("operation"),
+        "actors": "; ".join(a["actor"] for a in d.get("actors") or []),
+        "killed_best": doc["killed"]["best"], "killed_low": doc["killed"]["low"],
+        "killed_high": doc["killed"]["high"], "civilians_best": doc["civilians"]["best"],
+        "wounded_best": doc["wounded"]["best"], "sources": "; ".join(doc.get("sources") or []),
     }
 
 

@@ -227,8 +227,8 @@ def query_incidents(limit: int, cursor: str | None, as_of: str | None, as_json: 
         try:
             cols = columns(fields, INCIDENT_COLUMNS)
             with _views(as_of) as views:
-                for text in csv_lines(map(incident_record, views.iter_incidents(filters)),
-                                      cols):
+                docs = views.iter_incidents(filters, summary=False)
+                for text in csv_lines(map(incident_record, docs), cols):
                     sys.stdout.write(text)
         except TrackerError as e:
             _fail(e)

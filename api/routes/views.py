@@ -152,7 +152,7 @@ class IncidentsCSV(MethodView):
         cols = columns(args.get("fields_"), INCIDENT_COLUMNS)
         filters = incident_filter(args)
         return stream_view(args, lambda views: csv_lines(
-            map(incident_record, views.iter_incidents(filters)), cols),
+            map(incident_record, views.iter_incidents(filters, summary=False)), cols),
             "text/csv", "incidents.csv")
 
 

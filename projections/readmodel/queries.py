@@ -311,19 +311,29 @@ class ReadViews:
             "next": encode_cursor((page[-1][0], page[-1][1])) if more and page else None,
         }
 
-    def iter_incidents(self, filters: IncidentFilter | None = None, page: int = 1000
-                       ) -> Any:
-        """Every matching incident summary, in list order, a page at a time."""
+    def iter_incidents(self, filters: IncidentFilter | None = None, page: int = 1000,
+                       summary: bool = True) -> Any:
+        """Every matching incident, in list order, a page at a time: its summary, or
+        (summary=False, for exports) its document with the figures already folded into
+        `killed`, `civilians` and `wounded`."""
         cursor = None
+        extra = "i.best, i.low, i.high, i.civilians, i.wounded"
         while True:
-            rows = self._incident_rows(filters or IncidentFilter(), page, cursor)
-            for _, _, doc in rows:
-                yield incident_summary(orjson.loads(doc))
+            rows = self._incident_rows(filters or IncidentFilter(), page, cursor, extra)
+            for row in rows:
+                doc = orjson.loads(row[2])
+                if summary:
+                    yield incident_summary(doc)
+                else:
+                    doc["killed"] = {"best": row[3], "low": row[4], "high": row[5]}
+                    doc["civilians"], doc["wounded"] = {"best": row[6]}, {"best": row[7]}
+                    yield doc
             if len(rows) < page:
                 return
             cursor = encode_cursor((rows[-1][0], rows[-1][1]))
 
-    def _incident_rows(self, f: IncidentFilter, n: int, cursor: str | None) -> list[Any]:
+    def _incident_rows(self, f: IncidentFilter, n: int, cursor: str | None,
+                       extra: str = "") -> list[Any]:
         """A page of (date, key, document), newest first. With an actor, the walk follows
         that actor's link rows (indexed by actor, date, id), so a rare actor costs what a
         common one does."""
@@ -347,7 +357,8 @@ class ReadViews:
             # Written as a range on date (not an OR) so the planner seeks the index.
             where += f" AND {order}.date <= ? AND NOT ({order}.date = ? AND {order}.key <= ?)"
             params += [day, day, key]
-        sql = (f"SELECT i.date, i.key, i.doc FROM {source} WHERE {where} "
+        sql = (f"SELECT i.date, i.key, i.doc{', ' + extra if extra else ''} FROM {source} "
+               f"WHERE {where} "
                f"ORDER BY {order}.date DESC, {order}.key ASC LIMIT ?")
         return self._fetch(sql, [*params, n])
 
