@@ -31,3 +31,7 @@ MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 # How long a read with min_position waits for the views before answering 503.
 MIN_POSITION_TIMEOUT = 5.0
 JSON_SORT_KEYS = False
+# /healthz says "degraded" when the views are behind by more than HEALTH_MAX_LAG log
+# positions for more than HEALTH_GRACE seconds.
+HEALTH_MAX_LAG = 1000
+HEALTH_GRACE = 10.0

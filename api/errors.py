@@ -15,16 +15,17 @@ from eventsourcing.persistence import OperationalError as StoreOperationalError
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
-from projections.decode import UnreadableEventError
 from projections.readmodel.queries import QueryError
 from tracker.exceptions import (
     AuthError,
     ConcurrentWriteError,
     ConfigurationError,
     EntityNotFoundError,
+    EventUnreadableError,
     ForbiddenError,
     ReportConflictError,
     ReportValidationError,
+    StoreUnavailableError,
     TokenError,
     TrackerError,
     ViewsBehindError,
@@ -42,6 +43,8 @@ STATUS: dict[type[Exception], int] = {
     ForbiddenError: 403,
     TokenError: 400,
     ViewsBehindError: 503,
+    StoreUnavailableError: 503,
+    EventUnreadableError: 500,
     ConfigurationError: 500,
 }
 
@@ -80,6 +83,8 @@ def _tracker_error(e: TrackerError) -> Any:
     response.status_code = status
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="tracker"'
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER)
     return response
 
 
@@ -104,18 +109,26 @@ def _http_error(e: HTTPException) -> Any:
     return response
 
 
+RETRY_AFTER = 5
+
+
 def _store_unavailable(e: Exception) -> Any:
-    log.exception("storage unavailable")
-    response = jsonify(error_body(503, f"storage unavailable: {type(e).__name__}"))
+    """An outage of PostgreSQL (or the SQLite files): a JSON 503 with Retry-After. The
+    process answers the next requests at once with the same, without waiting on the store
+    again, for a few seconds (then it tries again)."""
+    from flask import current_app
+
+    log.warning("store unavailable: %s: %s", type(e).__name__, str(e).splitlines()[0][:200]
+                if str(e) else "")
+    import redis
+
+    services = current_app.extensions.get("tracker")
+    if services is not None and not isinstance(e, redis.RedisError):
+        services.mark_unavailable(RETRY_AFTER)
+    response = jsonify(error_body(503, f"storage unavailable ({type(e).__name__}); try again "
+                                       f"in {RETRY_AFTER} s"))
     response.status_code = 503
-    return response
-
-
-def _unreadable(e: UnreadableEventError) -> Any:
-    log.error("%s", e)
-    response = jsonify(error_body(500, str(e), [{"field": "position",
-                                                 "message": f"position {e.position}"}]))
-    response.status_code = 500
+    response.headers["Retry-After"] = str(RETRY_AFTER)
     return response
 
 
@@ -127,13 +140,19 @@ def _unexpected(e: Exception) -> Any:
 
 
 def register_error_handlers(app: Flask) -> None:
+    import psycopg
     import redis
+    from eventsourcing.persistence import InterfaceError as StoreInterfaceError
     from sqlalchemy.exc import OperationalError as ViewsOperationalError
+    from sqlalchemy.exc import TimeoutError as ViewsPoolTimeout
 
     app.register_error_handler(TrackerError, _tracker_error)
-    app.register_error_handler(UnreadableEventError, _unreadable)
     app.register_error_handler(ViewsOperationalError, _store_unavailable)
+    app.register_error_handler(ViewsPoolTimeout, _store_unavailable)
+    app.register_error_handler(StoreInterfaceError, _store_unavailable)
+    app.register_error_handler(psycopg.OperationalError, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
     app.register_error_handler(StoreOperationalError, _store_unavailable)
     app.register_error_handler(redis.ConnectionError, _store_unavailable)
+    app.register_error_handler(redis.TimeoutError, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)

@@ -404,7 +404,9 @@ class VerifySchema(StrictSchema):
 
 
 class HealthSchema(StrictSchema):
-    status = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(
+        ("ok", "degraded", "unavailable")))
     event_store = fields.Dict(required=True)
     view_store = fields.Dict(required=True)
+    redis = fields.Dict()
     behind = fields.Dict(keys=fields.String(), values=fields.Integer())

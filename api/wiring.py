@@ -23,7 +23,7 @@ def settings_from_config(config: Any) -> Settings:
 
 
 def init_services(app: Flask) -> Services:
-    services = Services.from_settings(settings_from_config(app.config))
+    services = Services.from_settings(settings_from_config(app.config), connect=False)
     app.extensions["tracker"] = services
     return services
 

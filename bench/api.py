@@ -59,7 +59,12 @@ def prepare(db_url: str, views_url: str) -> dict[str, str]:
     tracker = build_tracker(Settings(database_url=db_url, views_url=views_url))
     store = ReadModelStore(views_url)
     started = time.perf_counter()
-    if Projector(tracker, store, batch_size=5000).catch_up(bulk=False):
+    projector = Projector(tracker, store, batch_size=5000)
+    store.setup()
+    gens = store.generations()
+    if not any(status == "active" and position >= tracker.max_position()
+               for status, position in gens.values()):
+        projector.rebuild()  # one bulk pass, indexes after: as `tracker rebuild` does
         print(f"  folded the views in {time.perf_counter() - started:.0f}s", flush=True)
     gen = store.ensure_active()
     with store.reading() as conn:

@@ -23,19 +23,14 @@ import orjson
 from eventsourcing.utils import resolve_topic
 
 from tracker.audit import to_jsonable
+from tracker.exceptions import EventUnreadableError
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import Mapper, Notification
 
 
-class UnreadableEventError(Exception):
-    """Raised when a stored event cannot be decoded; names its log position."""
-
-    def __init__(self, position: int, topic: str, reason: str) -> None:
-        self.position = position
-        self.topic = topic
-        super().__init__(f"the stored event at position {position} ({topic}) cannot be "
-                         f"read: {reason}")
+class UnreadableEventError(EventUnreadableError):
+    """Raised when the projections cannot decode a stored event; names its position."""
 
 
 class RawEvent(NamedTuple):

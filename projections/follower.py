@@ -15,6 +15,7 @@ that process is gone.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import signal
 import sys
@@ -25,6 +26,8 @@ from typing import Any
 from projections.notify import waiter_for
 from projections.wiring import Services, tune_gc_for_batch_work
 from tracker.config import Settings
+
+log = logging.getLogger(__name__)
 
 
 def follow(services: Services, poll: float, exit_with_parent: int | None = None,
@@ -51,17 +54,43 @@ def follow(services: Services, poll: float, exit_with_parent: int | None = None,
         signal.signal(sig, stop_now)
     signal.signal(signal.SIGUSR1, finish_then_stop)
     if say is not None:
-        behind = min(services.runner.lag().values(), default=0)
-        say(f"following the log from {behind} events behind the head; Ctrl-C to stop")
-    wait, close = waiter_for(services.tracker, services.bus)
-    try:
-        services.runner.follow(stop, wait, poll_interval=poll)
-    finally:
-        close()
+        try:
+            behind = min(services.runner.lag().values(), default=0)
+            say(f"following the log from {behind} events behind the head; Ctrl-C to stop")
+        except Exception as e:  # noqa: BLE001 - the supervisor below retries
+            say(f"following the log; the stores are not reachable yet ({type(e).__name__})")
+    supervise(services, stop, poll, say)
     if finish.is_set():
         services.runner.catch_up()
     if say is not None:
         say("stopped")
+
+
+def supervise(services: Services, stop: threading.Event, poll: float,
+              say: Callable[[str], None] | None = None, max_backoff: float = 30.0) -> None:
+    """Follows the log until `stop`, surviving outages: a failure of the event store, the
+    read model or the bus is one log line, then a retry after a capped exponential
+    backoff; folding resumes from the read model's stored position (each batch lands
+    once, whatever was in flight). If the read model came back empty, that position is 0:
+    it is rebuilt from the log."""
+    backoff = 0.5
+    while not stop.is_set():
+        close: Callable[[], None] = lambda: None  # noqa: E731
+        try:
+            wait, close = waiter_for(services.tracker, services.bus)
+            services.runner.follow(stop, wait, poll_interval=poll)
+        except Exception as e:  # noqa: BLE001 - logged, retried: that is the supervisor's job
+            first = (str(e).splitlines() or [""])[0][:200]
+            line = (f"follower: {type(e).__name__}: {first}; retrying in {backoff:.1f}s")
+            log.warning(line)
+            if say is not None:
+                say(line)
+            stop.wait(backoff)
+            backoff = min(backoff * 2, max_backoff)
+        else:
+            backoff = 0.5
+        finally:
+            close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -71,8 +100,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--exit-with-parent", type=int, default=None)
     args = parser.parse_args(argv)
     tune_gc_for_batch_work()
-    services = Services.from_settings(Settings.from_env())
-    services.runner.batch_size = args.batch_size
+    services = Services.from_settings(Settings.from_env(), connect=False)
+    services.batch_size = args.batch_size
     try:
         follow(services, args.poll, args.exit_with_parent,
                say=lambda line: print(line, file=sys.stderr))

@@ -52,6 +52,12 @@ class RedisBus:
             self._pubsub = None
             stop.wait(timeout)
 
+    def ping(self) -> bool:
+        try:
+            return bool(self.client.ping())
+        except Exception:  # noqa: BLE001 - unreachable is the answer
+            return False
+
     def close(self) -> None:
         with contextlib.suppress(Exception):  # closing a broken connection
             if self._pubsub is not None:

@@ -8,18 +8,21 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime
+from datetime import time as day_time
 from typing import Any
 
 from projections.notify import RedisBus
 from projections.readmodel.queries import QueryError, ReadViews, open_views
 from projections.readmodel.store import ReadModelStore
-from projections.runner import Projector
+from projections.runner import VIEW_NAMES, Projector
 from tracker.application import ConflictTracker, RecordResult
 from tracker.config import Settings
+from tracker.exceptions import StoreUnavailableError
 
 
 def tune_gc_for_batch_work() -> None:
@@ -45,24 +48,99 @@ def build_read_model(settings: Settings) -> ReadModelStore:
     return ReadModelStore(settings.read_model_url())
 
 
-@dataclass
 class Services:
-    """The write side, the read model, the projector and the bus of one process."""
+    """The write side, the read model, the projector and the bus of one process.
 
-    settings: Settings
-    tracker: ConflictTracker
-    store: ReadModelStore
-    bus: RedisBus | None = None
-    runner: Projector = field(init=False)
+    The event store is connected on first use, not at start-up, so a process starts (and
+    answers 503) while PostgreSQL is down and serves again as soon as it is back. After an
+    outage is seen, calls fail fast for a few seconds instead of each waiting on the
+    store again."""
 
-    def __post_init__(self) -> None:
-        self.runner = Projector(self.tracker, self.store)
-        self.store.ensure_active()
+    def __init__(self, settings: Settings, tracker: ConflictTracker | None,
+                 store: ReadModelStore, bus: RedisBus | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.bus = bus
+        self._tracker = tracker
+        self._runner: Projector | None = None
+        self._down_until = 0.0
+        self._behind_since: float | None = None
+        self.batch_size = 2000
+        self._lock = threading.Lock()
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Services:
+    def from_settings(cls, settings: Settings, connect: bool = True) -> Services:
+        """`connect=False`: connect to the event store on first use (the API)."""
         bus = RedisBus(settings.redis_url, settings.redis_prefix) if settings.redis_url else None
-        return cls(settings, build_tracker(settings), build_read_model(settings), bus)
+        tracker = build_tracker(settings) if connect else None
+        return cls(settings, tracker, build_read_model(settings), bus)
+
+    @property
+    def tracker(self) -> ConflictTracker:
+        if self._tracker is None:
+            if time.monotonic() < self._down_until:
+                raise StoreUnavailableError("the event store is unavailable; try again shortly")
+            with self._lock:
+                if self._tracker is None:
+                    try:
+                        self._tracker = build_tracker(self.settings)
+                    except Exception as e:
+                        if not is_outage(e):
+                            raise
+                        self.mark_unavailable(5)
+                        raise StoreUnavailableError(
+                            f"the event store cannot be reached ({type(e).__name__}); "
+                            "try again shortly") from e
+        elif time.monotonic() < self._down_until:
+            raise StoreUnavailableError("the event store is unavailable; try again shortly")
+        return self._tracker
+
+    @property
+    def runner(self) -> Projector:
+        if self._runner is None:
+            self._runner = Projector(self.tracker, self.store, batch_size=self.batch_size)
+        return self._runner
+
+    def mark_unavailable(self, seconds: float) -> None:
+        """An outage was seen: fail fast for `seconds`."""
+        self._down_until = time.monotonic() + seconds
+
+    def health(self, max_lag: int, grace: float) -> tuple[dict[str, Any], int]:
+        """What /healthz says: each store's reachability, the views' lag, and the status:
+        ok; degraded (Redis unreachable, or the views behind by more than `max_lag`
+        positions for more than `grace` seconds); unavailable (a store cannot be reached:
+        HTTP 503)."""
+        body: dict[str, Any] = {"status": "ok", "event_store": {}, "view_store": {},
+                                "behind": {}}
+        head = None
+        try:
+            head = self.tracker.max_position()
+            body["event_store"] = {"ok": True, "head": head}
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            body["event_store"] = {"ok": False, "error": type(e).__name__}
+            body["status"] = "unavailable"
+        try:
+            gen, position = self.store.active_and_position()
+            body["view_store"] = {"ok": True, "backend": self.store.dialect,
+                                  "generation": gen, "position": position}
+        except Exception as e:  # noqa: BLE001 - reported, not raised
+            body["view_store"] = {"ok": False, "error": type(e).__name__}
+            body["status"] = "unavailable"
+            position = None
+        if head is not None and position is not None:
+            lag = max(0, head - position)
+            body["behind"] = dict.fromkeys(VIEW_NAMES, lag)
+            if lag > max_lag:
+                self._behind_since = self._behind_since or time.monotonic()
+                if time.monotonic() - self._behind_since > grace and body["status"] == "ok":
+                    body["status"] = "degraded"
+            else:
+                self._behind_since = None
+        if self.bus is not None:
+            body["redis"] = {"ok": self.bus.ping()}
+            if not body["redis"]["ok"] and body["status"] == "ok":
+                body["status"] = "degraded"
+        return body, 503 if body["status"] == "unavailable" else 200
 
     def record_report(self, data: Any, recorded_by: str) -> RecordResult:
         """Records a report; in embedded mode the views catch up before returning."""
@@ -115,7 +193,26 @@ class Services:
         if self.bus is not None:
             self.bus.close()
         self.store.close()
-        self.tracker.close()
+        if self._tracker is not None:
+            self._tracker.close()
+
+
+def is_outage(error: BaseException) -> bool:
+    """True for errors that mean a store cannot be reached (worth retrying later)."""
+    import sqlalchemy.exc
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    outages: tuple[type[BaseException], ...] = (
+        OperationalError, InterfaceError, sqlalchemy.exc.OperationalError,
+        sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError, StoreUnavailableError,
+        ConnectionError, TimeoutError)
+    try:
+        import psycopg
+
+        outages += (psycopg.OperationalError, psycopg.InterfaceError)
+    except ImportError:  # pragma: no cover - psycopg comes with eventsourcing[postgres]
+        pass
+    return isinstance(error, outages)
 
 
 def parse_as_of(value: str | None) -> datetime | None:
@@ -124,7 +221,7 @@ def parse_as_of(value: str | None) -> datetime | None:
         return None
     try:
         if len(value) == 10:
-            return datetime.combine(date.fromisoformat(value), time.max, tzinfo=UTC)
+            return datetime.combine(date.fromisoformat(value), day_time.max, tzinfo=UTC)
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise QueryError(f"as_of {value!r} is not a date (YYYY-MM-DD) or an ISO datetime",

@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
 from eventsourcing.utils import get_topic
 
 from tracker.audit import describe_event, describe_notification, recorded_at
-from tracker.config import Settings, ensure_postgres_schema
+from tracker.config import Settings, postgres_setup_lock
 from tracker.domain.actor import Actor
 from tracker.domain.base import entity_id
 from tracker.domain.incident import Incident
@@ -25,6 +25,7 @@ from tracker.domain.token import ROLES, Token, token_hash
 from tracker.exceptions import (
     ConcurrentWriteError,
     EntityNotFoundError,
+    EventUnreadableError,
     FactError,
     ReportConflictError,
     ReportValidationError,
@@ -70,11 +71,12 @@ class ConflictTracker(Application[UUID]):
         """The tracker on the event store the settings name (tables created if missing).
         `transcoder`: the topic of a JSONTranscoder subclass writing the same format
         (the composition root passes a faster one); the library's by default."""
-        if settings.is_postgres:
-            ensure_postgres_schema(settings.database_url)
         env = settings.eventsourcing_env()
         if transcoder:
             env["TRANSCODER_TOPIC"] = transcoder
+        if settings.is_postgres:
+            with postgres_setup_lock(settings.database_url):
+                return cls(env=env)
         return cls(env=env)
 
     def save(self, *aggregates: Any, **kwargs: Any) -> list[Recording[UUID]]:
@@ -236,13 +238,28 @@ class ConflictTracker(Application[UUID]):
         with `as_of`, only the events recorded by then."""
         if kind not in AGGREGATES:
             raise EntityNotFoundError(kind, key)
-        events = list(self.events.get(entity_id(kind, key)))
+        events = self._events_of(entity_id(kind, key))
         if as_of is not None:
             events = [e for e in events if recorded_at(e) <= as_of]
         if not events:
             raise EntityNotFoundError(kind, key)
         positions = self._positions_of(events)
         return [describe_event(e, positions.get(e.originator_version)) for e in events]
+
+    def _events_of(self, originator_id: UUID) -> list[Any]:
+        """One aggregate's events; a damaged one is named by its log position."""
+        try:
+            return list(self.events.get(originator_id))
+        except MapperDeserialisationError:
+            finder = getattr(self.recorder, "positions_of", None)
+            positions = finder(originator_id) if finder else {}
+            for stored in self.recorder.select_events(originator_id):
+                try:
+                    self.mapper.to_domain_event(stored)
+                except MapperDeserialisationError as e:
+                    raise EventUnreadableError(positions.get(stored.originator_version),
+                                               stored.topic, str(e.__cause__ or e)) from e
+            raise
 
     def _positions_of(self, events: list[DomainEventProtocol[UUID]]) -> dict[int, int]:
         """Log positions of one aggregate's events (the event store does not return them)."""
@@ -256,7 +273,12 @@ class ConflictTracker(Application[UUID]):
         notifications = self.recorder.select_notifications(
             after, limit, inclusive_of_start=False
         )
-        events = [describe_notification(self, n) for n in notifications]
+        events = []
+        for n in notifications:
+            try:
+                events.append(describe_notification(self, n))
+            except MapperDeserialisationError as e:
+                raise EventUnreadableError(n.id, n.topic, str(e.__cause__ or e)) from e
         nxt = notifications[-1].id if len(notifications) == limit else None
         return {"events": events, "next": nxt}
 

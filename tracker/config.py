@@ -6,6 +6,8 @@ Nothing here runs at import time: call `Settings.from_env()` in the factory or t
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,6 +135,13 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
             "POSTGRES_LOCK_TIMEOUT": "10",
             "POSTGRES_POOL_SIZE": "5",
+            # Bounded waits: the library retries a failed call ten times, each waiting at
+            # most this long for a connection, so an outage answers within seconds
+            # instead of minutes; connections are checked before use, so the pool
+            # recovers by itself when the server is back.
+            "POSTGRES_CONNECT_TIMEOUT": "1",
+            "POSTGRES_PRE_PING": "y",
+            "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
             "APPLICATION_RECORDER_TOPIC":
                 "tracker.integrity_postgres:ChainedPostgresApplicationRecorder",
         }
@@ -145,18 +154,29 @@ def eventsourcing_env(url: str) -> dict[str, str]:
     )
 
 
-def ensure_postgres_schema(url: str) -> None:
-    """Creates the schema named by '?schema=' in a PostgreSQL URL, if it is missing."""
-    schema = parse_qs(urlparse(url).query).get("schema", [""])[0]
-    if not schema:
-        return
+@contextmanager
+def postgres_setup_lock(url: str) -> Iterator[None]:
+    """Serialises setting up one PostgreSQL event store (its schema, tables, functions)
+    among processes starting together: each takes a session advisory lock named after the
+    database and schema, creates the schema named by '?schema=' if it is missing, and
+    lets the library create its tables while holding it."""
     import psycopg
     from psycopg import sql
 
+    schema = parse_qs(urlparse(url).query).get("schema", ["public"])[0]
     env = eventsourcing_env(url)
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
-        connect_timeout=10,
+        connect_timeout=5,
     ) as conn:
-        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))",
+                     (f"tracker-event-store:{schema}",))
+        try:
+            if schema != "public":
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(
+                    sql.Identifier(schema)))
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))",
+                         (f"tracker-event-store:{schema}",))

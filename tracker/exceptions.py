@@ -79,10 +79,28 @@ class EntityNotFoundError(TrackerError):
         super().__init__(f"no {kind} with id '{key}'")
 
 
-class IntegrityCheckError(TrackerError):
-    """Raised when the stored log fails its integrity check."""
+class StoreUnavailableError(TrackerError):
+    """Raised when the event store or the read model cannot be reached (503); the
+    request can be sent again once it is back."""
 
-    code = "integrity_failure"
+    code = "store_unavailable"
+
+
+class EventUnreadableError(TrackerError):
+    """Raised when a stored event cannot be decoded (damaged); names its log position."""
+
+    code = "unreadable_event"
+
+    def __init__(self, position: int | None, topic: str, reason: str) -> None:
+        self.position = position
+        self.topic = topic
+        where = f"at position {position}" if position is not None else "(position unknown)"
+        super().__init__(f"the stored event {where} ({topic}) cannot be read: {reason}; "
+                         "`tracker verify` checks the log")
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "message": str(self),
+                "errors": [{"field": "position", "message": str(self.position)}]}
 
 
 class ConfigurationError(TrackerError):

@@ -21,11 +21,12 @@ def _tracker() -> ConflictTracker:
     return build_tracker(Settings.from_env())
 
 
-def _services(batch_work: bool = False) -> Services:
-    """The services of this command; `batch_work` for imports, rebuilds and followers."""
+def _services(batch_work: bool = False, connect: bool = True) -> Services:
+    """The services of this command; `batch_work` for imports, rebuilds and followers;
+    `connect=False` connects to the event store on first use (the supervised follower)."""
     if batch_work:
         tune_gc_for_batch_work()
-    return Services.from_settings(Settings.from_env())
+    return Services.from_settings(Settings.from_env(), connect=connect)
 
 
 def _print_json(data: Any) -> None:

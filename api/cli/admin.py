@@ -56,8 +56,8 @@ def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | 
     """Catch the views up with the log, or follow it (LISTEN/NOTIFY on PostgreSQL)."""
     from projections.follower import follow as follow_log
 
-    services = _services(batch_work=True)
-    services.runner.batch_size = batch_size
+    services = _services(batch_work=True, connect=not follow)
+    services.batch_size = batch_size
     if not follow:
         done = services.runner.catch_up()
         click.echo(f"caught up: {done} events folded, views at position "

@@ -21,7 +21,10 @@ from tracker.exceptions import TrackerError
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
 def log(after: int, limit: int, as_json: bool) -> None:
     """The event log, in order."""
-    page = _tracker().list_events(after=after, limit=limit)
+    try:
+        page = _tracker().list_events(after=after, limit=limit)
+    except TrackerError as error:
+        _fail(error)
     if as_json:
         _print_json(page)
         return

@@ -464,13 +464,13 @@ class ReadViews:
 def open_views(store: ReadModelStore, as_of: datetime | None = None) -> Iterator[ReadViews]:
     """The active generation's views in one read snapshot: the present, or as they stood
     at knowledge time `as_of` (the last report recorded by then)."""
+    store.ensure_active()  # before the snapshot, which would not see tables made after it
     with store.reading() as conn:
         rows = store.fetch(conn, f"SELECT gen, position FROM {META_TABLE} "
                                  "WHERE status = 'active'")
-        if rows:
-            gen, position = int(rows[0][0]), int(rows[0][1])
-        else:
-            gen, position = store.ensure_active(), 0
+        if not rows:  # a rebuild switched generations in between: it is active now
+            raise QueryError("the views are being switched to a new generation; try again")
+        gen, position = int(rows[0][0]), int(rows[0][1])
         at = position_at(store, conn, gen, as_of) if as_of is not None else None
         yield ReadViews(store, conn, gen, position, at=at, as_of=as_of)
 

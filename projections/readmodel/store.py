@@ -216,12 +216,14 @@ class ReadModelStore:
     # -- positions -----------------------------------------------------------------------
 
     def active(self) -> int | None:
+        self.setup()
         with self.engine.connect() as conn:
             rows = self.fetch(conn, f"SELECT gen FROM {META_TABLE} WHERE status = 'active'")
         return int(rows[0][0]) if rows else None
 
     def active_and_position(self) -> tuple[int, int]:
         """(active generation, its position) in one query."""
+        self.setup()
         with self.engine.connect() as conn:
             rows = self.fetch(conn, f"SELECT gen, position FROM {META_TABLE} "
                                     "WHERE status = 'active'")
@@ -230,6 +232,7 @@ class ReadModelStore:
         return int(rows[0][0]), int(rows[0][1])
 
     def position(self, gen: int) -> int:
+        self.setup()
         with self.engine.connect() as conn:
             rows = self.fetch(conn, f"SELECT position FROM {META_TABLE} WHERE gen = ?", (gen,))
         return int(rows[0][0]) if rows else 0
@@ -241,6 +244,7 @@ class ReadModelStore:
         (a rebuild): on SQLite its commits skip the fsyncs of WAL checkpoints (about a
         tenth of a rebuild); the views are rebuilt from the log if the machine loses
         power mid-rebuild."""
+        self.setup()
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
                 # A connection setting, outside any transaction (the driver's own call).
@@ -264,6 +268,7 @@ class ReadModelStore:
     @contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read transaction: one consistent snapshot for every statement in it."""
+        self.setup()
         with self.engine.connect() as conn, conn.begin():
             if self.dialect == "postgresql":
                 conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
