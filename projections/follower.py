@@ -85,6 +85,7 @@ def supervise(services: Services, stop: threading.Event, poll: float,
             log.warning(line)
             if say is not None:
                 say(line)
+            services.store.reset()  # it may come back empty: made again, folded again
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)
         else:

@@ -84,6 +84,16 @@ class OwnRedis:
         self.process = None
 
 
+def pg_tool(name: str) -> str | None:
+    """A PostgreSQL server program: on PATH, or in Debian's /usr/lib/postgresql/N/bin."""
+    found = shutil.which(name)
+    if found:
+        return found
+    versions = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"),
+                      key=lambda p: int(p.parts[-3]) if p.parts[-3].isdigit() else 0)
+    return str(versions[-1]) if versions else None
+
+
 class OwnPostgres:
     """A PostgreSQL cluster of the test's own (initdb into a temporary folder)."""
 
@@ -99,16 +109,19 @@ class OwnPostgres:
                        capture_output=True, timeout=60)
 
     def init(self) -> None:
-        self._as_postgres("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres")
+        self._as_postgres(str(pg_tool("initdb")), "-D", str(self.data), "-A", "trust", "-U",
+                          "postgres")
 
     def start(self) -> None:
-        self._as_postgres("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-w",
+        self._as_postgres(str(pg_tool("pg_ctl")), "-D", str(self.data), "-l",
+                          str(self.folder / "log"), "-w",
                           "-o", f"-p {self.port} -k {self.folder} "
                                 "-c listen_addresses=127.0.0.1", "start")
 
     def stop(self) -> None:
         if (self.data / "postmaster.pid").exists():
-            self._as_postgres("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+            self._as_postgres(str(pg_tool("pg_ctl")), "-D", str(self.data), "-m", "fast", "-w",
+                              "stop")
 
     def destroy(self) -> None:
         try:
@@ -132,9 +145,11 @@ def own_redis() -> Iterator[OwnRedis]:
 @pytest.fixture
 def own_postgres() -> Iterator[OwnPostgres]:
     def check() -> None:
-        for tool in ("initdb", "pg_ctl", "runuser"):
-            if not shutil.which(tool):
+        for tool in ("initdb", "pg_ctl"):
+            if not pg_tool(tool):
                 raise FileNotFoundError(tool)
+        if not shutil.which("runuser"):
+            raise FileNotFoundError("runuser")
         if os.geteuid() != 0:
             raise PermissionError("initdb runs as the postgres user: the tests need root")
 
