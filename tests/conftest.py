@@ -69,15 +69,21 @@ def drop_pg_schema(schema: str) -> None:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
 
 
-@pytest.fixture
-def pg_database_url() -> Iterator[str]:
-    """A PostgreSQL URL with a schema of its own, dropped after the test."""
+def _own_schema(prefix: str) -> Iterator[str]:
+    """A PostgreSQL URL with a schema of its own (and its `_views` one), dropped after."""
     need("PostgreSQL", _pg_check)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+    schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     base = postgres_url()
     sep = "&" if "?" in base else "?"
     yield f"{base}{sep}schema={schema}"
     drop_pg_schema(schema)
+    drop_pg_schema(f"{schema}_views")
+
+
+@pytest.fixture
+def pg_database_url() -> Iterator[str]:
+    """A PostgreSQL URL with a schema of its own, dropped after the test."""
+    yield from _own_schema("t")
 
 
 @pytest.fixture
@@ -158,12 +164,7 @@ def redis_prefix() -> Iterator[str]:
 @pytest.fixture
 def pg_views_url() -> Iterator[str]:
     """A PostgreSQL read model URL with a schema of its own, dropped after the test."""
-    need("PostgreSQL", _pg_check)
-    schema = f"v_{uuid.uuid4().hex[:12]}"
-    base = postgres_url()
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}schema={schema}"
-    drop_pg_schema(schema)
+    yield from _own_schema("v")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

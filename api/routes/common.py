@@ -35,10 +35,7 @@ def read_view(args: dict[str, Any], query: Callable[[ReadViews], dict[str, Any]]
         wait_for(wanted)
     as_of = parse_as_of(args.get("as_of"))
     with services.views(as_of) as views:
-        version = f"{views.gen}:{views.at}" if as_of is not None else \
-            f"{views.gen}:{views.position}"
-        tag = '"' + hashlib.sha256(f"{request.full_path}|{version}".encode()
-                                   ).hexdigest()[:32] + '"'
+        tag = view_etag(views)
         cached = not_modified(tag)
         if cached is not None:
             return cached
@@ -48,6 +45,15 @@ def read_view(args: dict[str, Any], query: Callable[[ReadViews], dict[str, Any]]
             cache_put(tag, data)
     extra = headers(data) if headers else {}
     return data, 200, {"ETag": tag, "Cache-Control": "no-cache", **extra}
+
+
+def view_etag(views: ReadViews) -> str:
+    """The ETag of an answer read from `views`: the request, the generation, and the
+    position it was read at (for `as_of`, the position that knowledge time maps to)."""
+    version = f"{views.gen}:{views.at}" if views.as_of is not None else \
+        f"{views.gen}:{views.position}"
+    return '"' + hashlib.sha256(f"{request.full_path}|{version}".encode()
+                                ).hexdigest()[:32] + '"'
 
 
 def stream_view(args: dict[str, Any], produce: Callable[[ReadViews], Iterator[Any]],
@@ -62,10 +68,7 @@ def stream_view(args: dict[str, Any], produce: Callable[[ReadViews], Iterator[An
     snapshot = services.views(as_of)
     views = snapshot.__enter__()
     try:
-        version = f"{views.gen}:{views.at}" if as_of is not None else \
-            f"{views.gen}:{views.position}"
-        tag = '"' + hashlib.sha256(f"{request.full_path}|{version}".encode()
-                                   ).hexdigest()[:32] + '"'
+        tag = view_etag(views)
         cached = not_modified(tag)
         if cached is not None:
             snapshot.__exit__(None, None, None)

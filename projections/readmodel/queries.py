@@ -230,27 +230,21 @@ class ReadViews:
     def _incident_where(self, f: IncidentFilter) -> tuple[str, list[Any]]:
         cond, params = valid("i", self.at)
         parts = [cond, "i.live = 1"]
-        if f.country:
-            parts.append("i.country_k = ?")
-            params.append(f.country.casefold())
-        if f.admin1:
-            parts.append("i.admin1_k = ?")
-            params.append(f.admin1.casefold())
-        if f.type:
-            parts.append("i.type = ?")
-            params.append(f.type.casefold())
-        if f.subtype:
-            parts.append("lower(i.subtype) = ?")
-            params.append(f.subtype.casefold())
-        if f.operation:
-            parts.append("i.operation = ?")
-            params.append(f.operation)
-        if f.date_from:
-            parts.append("i.date >= ?")
-            params.append(f.date_from.isoformat())
-        if f.date_to:
-            parts.append("i.date <= ?")
-            params.append(f.date_to.isoformat())
+        # (filter value, the condition it sets): values compared case-insensitively are
+        # folded here, as they were when the columns were written.
+        simple = (
+            (f.country and f.country.casefold(), "i.country_k = ?"),
+            (f.admin1 and f.admin1.casefold(), "i.admin1_k = ?"),
+            (f.type and f.type.casefold(), "i.type = ?"),
+            (f.subtype and f.subtype.casefold(), "lower(i.subtype) = ?"),
+            (f.operation, "i.operation = ?"),
+            (f.date_from and f.date_from.isoformat(), "i.date >= ?"),
+            (f.date_to and f.date_to.isoformat(), "i.date <= ?"),
+        )
+        for value, condition in simple:
+            if value:
+                parts.append(condition)
+                params.append(value)
         if f.min_killed is not None:
             parts.append("i.best >= ?")
             params.append(f.min_killed)

@@ -27,6 +27,25 @@ def get(url: str) -> tuple[int, dict]:
         return e.code, json.loads(e.read())
 
 
+def start_gunicorn(gunicorn: str, env: dict) -> tuple[subprocess.Popen, str]:
+    """gunicorn with 2 workers on a spare loopback port, answering: (process, API base)."""
+    port = free_port()
+    server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
+                               "api:create_app()"], env=env, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}/api/v1"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            get(f"{base}/healthz")
+            return server, base
+        except (urllib.error.URLError, ConnectionError):
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                pytest.fail(f"gunicorn did not start: {server.stderr.read().decode()}")
+            time.sleep(0.1)
+
+
 def test_gunicorn_serves_the_app_factory(tmp_path: Path):
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
     assert gunicorn, "gunicorn is a runtime dependency"
@@ -34,21 +53,9 @@ def test_gunicorn_serves_the_app_factory(tmp_path: Path):
     env.pop("TRACKER_REDIS_URL", None)
     subprocess.run([sys.executable, "-m", "api.cli", "seed"], env=env, check=True,
                    capture_output=True)
-    port = free_port()
-    server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                               "api:create_app()"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}/api/v1"
+    server, base = start_gunicorn(gunicorn, env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                status, health = get(f"{base}/healthz")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                if time.monotonic() > deadline or server.poll() is not None:
-                    pytest.fail(f"gunicorn did not start: {server.stderr.read().decode()}")
-                time.sleep(0.1)
+        status, health = get(f"{base}/healthz")
         assert status == 200 and health["status"] == "ok"
         status, body = get(f"{base}/casualties?by=country")
         assert status == 200 and body["rows"][0]["killed"]["best"] == 35
@@ -87,20 +94,8 @@ def test_two_workers_concurrent_posts_and_an_import_end_exact(tmp_path: Path, sh
 
     cli("seed")
     token = cli("token", "create", "--role", "reporter", "--name", "poster").strip()
-    port = free_port()
-    server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                               "api:create_app()"], env=env, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE)
-    base = f"http://127.0.0.1:{port}/api/v1"
+    server, base = start_gunicorn(gunicorn, env)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                get(f"{base}/healthz")
-                break
-            except (urllib.error.URLError, ConnectionError):
-                assert time.monotonic() < deadline and server.poll() is None, "no gunicorn"
-                time.sleep(0.1)
         importer = subprocess.Popen([sys.executable, "-m", "api.cli", "import", "acled",
                                      str(shared_data / "acled_Burkina_Faso.csv")], env=env,
                                     stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
