@@ -31,8 +31,6 @@ from tracker.audit import to_jsonable
 blp = TrackerBlueprint("audit", __name__, url_prefix="/api/v1",
                 description="Trace every figure to its reports and revisions.")
 
-KINDS = "(actor|incident|operation|report)"
-
 
 def _err(f: Callable[..., Any], *codes: int) -> Callable[..., Any]:
     """Documents the error responses (one shape, ErrorSchema) of a view method."""

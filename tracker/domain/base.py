@@ -6,8 +6,6 @@ from functools import lru_cache
 from typing import Any
 from uuid import NAMESPACE_URL, UUID, uuid5
 
-ENTITY_KINDS = ("actor", "incident", "operation", "report")
-
 
 @lru_cache(maxsize=65536)
 def entity_id(kind: str, key: str) -> UUID:

@@ -24,11 +24,7 @@ class RowError:
     reason: str
 
     def describe(self, path: str) -> str:
-        return f"{path}:{line_text(self.line)}: {self.reason}"
-
-
-def line_text(line: int) -> str:
-    return str(line)
+        return f"{path}:{self.line}: {self.reason}"
 
 
 class DatasetActor(NamedTuple):
