@@ -9,7 +9,7 @@ row is a new event; the copy is deleted afterwards). Then, each from a fresh sto
   sqlite         the same as `tracker import` does it: a helper process folds events into
                  the views while the import writes (2 cores), then the import finishes it
   postgres       `Importer` into PostgreSQL (own schema, dropped) with a follower process
-                 folding into Redis views, as in production
+                 folding into its PostgreSQL read model, as in production
 Each import runs in a fresh Python process, as `tracker import` does, timed from its first
 row to the views up to date (interpreter start-up and module imports excluded).
 Each run is repeated `--repeat` times (default 3), each time from a fresh store, and the

@@ -95,7 +95,3 @@ def killed_by_actor(figures: dict[str, dict[str, Any]], involved: list[str],
 
 def strip(killed: dict[str, Any]) -> dict[str, int]:
     return {"best": killed["best"], "low": killed["low"], "high": killed["high"]}
-
-
-def add(a: dict[str, int], b: dict[str, int], sign: int = 1) -> dict[str, int]:
-    return {k: a.get(k, 0) + sign * b.get(k, 0) for k in ("best", "low", "high")}

@@ -1,4 +1,4 @@
-"""Builds the tracker, the view store and the runner from settings: the one place the CLI,
+"""Builds the tracker, the read model and the projector from settings: the one place the CLI,
 the API factory and the follower process get them from."""
 
 from __future__ import annotations

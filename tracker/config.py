@@ -20,7 +20,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/tracker.sqlite"
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the event store and the view store are."""
+    """Where the event store, the read model and Redis are."""
 
     database_url: str = DEFAULT_DATABASE_URL
     redis_url: str | None = None

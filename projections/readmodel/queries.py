@@ -446,13 +446,6 @@ class ReadViews:
         return {"as_of": self._as_of(), "actors": out,
                 "next": encode_cursor(("", docs[-1][0])) if more and docs else None}
 
-    def actor(self, name: str) -> dict[str, Any]:
-        key = self.resolve_actor(name)
-        doc = self._doc("actor", actor_doc_id(key))
-        if doc is None:
-            raise EntityNotFoundError("actor", name)
-        return doc
-
 
 @contextmanager
 def open_views(store: ReadModelStore, as_of: datetime | None = None) -> Iterator[ReadViews]:
