@@ -28,7 +28,7 @@ class IncidentRows(NamedTuple):
     killed: dict[str, Any]                      # best, low, high (and flagged)
     others: dict[str, int | None]               # civilians, wounded
     tallies: Rows                               # (dimension, key) -> figures
-    links: dict[tuple[str, str], Figures]       # ('a', actor) / ('s', source) -> figures
+    links: dict[tuple[str, str], Figures | None]  # ('a', actor) / ('s', source) -> figures
 
 
 NO_ROWS = IncidentRows({"best": 0, "low": 0, "high": 0},
@@ -59,13 +59,17 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
     }
     if d.get("operation"):
         tallies[("operation", d["operation"])] = total
-    links: dict[tuple[str, str], Figures] = {}
+    # A link carries the actor's own figures only where a source gave figures per actor;
+    # otherwise None: the actor counts the incident's figures (read from the incident's
+    # row), so the link does not move each time a new figure arrives.
+    named = any(f.get("actor") for f in figures.values())
+    links: dict[tuple[str, str], Figures | None] = {}
     for actor, f in killed_by_actor(figures, involved_actors(state), k).items():
         figs = (f["best"], f["low"], f["high"], 0, 0)
         tallies[("actor", actor)] = figs
-        links[("a", actor)] = figs
+        links[("a", actor)] = figs if named else None
     for source in state["sources"]:
-        links[("s", source.casefold())] = (0, 0, 0, 0, 0)
+        links[("s", source.casefold())] = None
     return IncidentRows(k, others, tallies, links)
 
 

@@ -118,7 +118,8 @@ class BatchFold:
                                f"WHERE valid_to IS NULL AND oid IN ({marks})", chunk):
                 entry = w.incidents.get(oid)
                 if entry is not None:
-                    entry[2][(kind, ref)] = ((best, low, high, 0, 0), date, int(vf))
+                    figs = None if best is None else (best, low, high, 0, 0)
+                    entry[2][(kind, ref)] = (figs, date, int(vf))
             for oid in chunk:
                 w.incidents.setdefault(oid, [None, None, {}, None])
 
@@ -286,7 +287,8 @@ class BatchFold:
         for lk, figs in new_links.items():
             if lk not in kept:
                 self._open("links", (oid, *lk),
-                           [oid, lk[0], lk[1], end, state["id"], date, *figs[:3]], end)
+                           [oid, lk[0], lk[1], end, state["id"], date,
+                            *(figs[:3] if figs is not None else (None, None, None))], end)
                 kept[lk] = (figs, date, end)
         entry[2] = kept
 

@@ -208,7 +208,8 @@ class ReadViews:
         where, params = self._incident_where(f)
         if by == "actor":
             lcond, lparams = valid("a", self.at)
-            sql = (f"SELECT a.ref, sum(a.best), sum(a.low), sum(a.high), 0, 0, count(*) "
+            sql = (f"SELECT a.ref, sum(COALESCE(a.best, i.best)), sum(COALESCE(a.low, i.low)), "
+                   f"sum(COALESCE(a.high, i.high)), 0, 0, count(*) "
                    f"FROM {self.t('incidents')} i JOIN {self.t('links')} a ON a.oid = i.oid "
                    f"AND a.kind = 'a' AND {lcond} WHERE {where} GROUP BY a.ref")
             rows = [_tally_row(r) for r in self._fetch(sql, [*lparams, *params])]

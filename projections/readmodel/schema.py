@@ -82,7 +82,8 @@ def generation_metadata(gen: int) -> MetaData:
           Column("valid_to", BigInteger),
           Column("key", String(200), nullable=False),
           Column("date", String(10)),
-          *_fig_columns())
+          # The actor's own figures; NULL: the incident's (see casualty_tallies).
+          Column("best", Integer), Column("low", Integer), Column("high", Integer))
     Table(f"{p}tallies", md,
           Column("dim", String(16), primary_key=True),
           Column("key", String(400), primary_key=True),

@@ -277,3 +277,24 @@ def test_by_actor_rows_carry_the_actors_name(runner):
     with open_views(runner.store) as views:
         rows = {r["key"]: r["name"] for r in views.casualties("actor")["rows"]}
     assert rows["jnim"] == "Jama'at Nusrat al-Islam wal-Muslimin"
+
+
+def test_by_actor_under_a_filter_adds_up_as_the_unfiltered_tally(sqlite_tracker, read_model):
+    # niaki: a figure naming jnim; x: figures naming no actor (each actor counts them).
+    sqlite_tracker.record_report(base_report())
+    sqlite_tracker.record_report({"report": "r2", "source": {"name": "W", "kind": "media"},
+                                  "facts": [
+        {"fact": "incident", "id": "x", "date": "2021-01-01", "type": "battle",
+         "location": {"name": "X", "country": "Mali"},
+         "actors": [{"actor": "france", "side": "a"}, {"actor": "jnim", "side": "b"}]},
+        {"fact": "casualties", "incident": "x", "killed": 7}]})
+    sqlite_tracker.record_report({"report": "r3", "source": {"name": "V", "kind": "media"},
+                                  "facts": [{"fact": "casualties", "incident": "x",
+                                             "killed": 9, "low": 8}]})
+    Projector(sqlite_tracker, read_model).catch_up()
+    with open_views(read_model) as views:
+        plain = views.casualties("actor")["rows"]
+        filtered = views.casualties("actor", IncidentFilter(date_from=date(1900, 1, 1)))["rows"]
+    assert [(r["key"], r["killed"], r["incidents"]) for r in filtered] == [
+        (r["key"], r["killed"], r["incidents"]) for r in plain]
+    assert {r["key"]: r["killed"]["best"] for r in plain} == {"jnim": 39, "france": 9}
