@@ -64,10 +64,17 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
     # row), so the link does not move each time a new figure arrives.
     named = any(f.get("actor") for f in figures.values())
     links: dict[tuple[str, str], Figures | None] = {}
-    for actor, f in killed_by_actor(figures, involved_actors(state), k).items():
-        figs = (f["best"], f["low"], f["high"], 0, 0)
-        tallies[("actor", actor)] = figs
-        links[("a", actor)] = figs if named else None
+    if named:
+        for actor, f in killed_by_actor(figures, involved_actors(state), k).items():
+            figs = (f["best"], f["low"], f["high"], 0, 0)
+            tallies[("actor", actor)] = figs
+            links[("a", actor)] = figs
+    else:
+        # No figure names an actor (most incidents): each involved actor counts the whole.
+        figs = (k["best"], k["low"], k["high"], 0, 0)
+        for a in d.get("actors") or ():
+            tallies[("actor", a["actor"])] = figs
+            links[("a", a["actor"])] = None
     for source in state["sources"]:
         links[("s", source.casefold())] = None
     return IncidentRows(k, others, tallies, links)
@@ -84,12 +91,19 @@ def tally_changes(old: Rows, new: Rows) -> dict[tuple[str, str], list[int]]:
     (`contributions` of its state before and after a unit). Rows that do not move are
     left out."""
     changes: dict[tuple[str, str], list[int]] = {}
+    # Most rows of one incident share one figure tuple: each (old, new) pair is worked out
+    # once (a fresh list each time, as callers add to them).
+    seen: dict[tuple[Figures | None, Figures | None], list[int] | None] = {}
     for key in old.keys() | new.keys():
         o, n = old.get(key), new.get(key)
         if o == n:
             continue
-        delta = [(n[i] if n else 0) - (o[i] if o else 0) for i in range(5)]
-        delta.append((1 if n else 0) - (1 if o else 0))
-        if any(delta):
-            changes[key] = delta
+        pair = (o, n)
+        if pair not in seen:
+            delta = [(n[i] if n else 0) - (o[i] if o else 0) for i in range(5)]
+            delta.append((1 if n else 0) - (1 if o else 0))
+            seen[pair] = delta if any(delta) else None
+        found = seen[pair]
+        if found is not None:
+            changes[key] = list(found)
     return changes
