@@ -5,18 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, Response, request
-from flask_smorest import Api
 
-from api.schemas import ErrorSchema
-
-
-class TrackerApi(Api):
-    """flask-smorest's Api with our error shape: our handlers, our ErrorSchema."""
-
-    ERROR_SCHEMA = ErrorSchema
-
-    def _register_error_handlers(self) -> None:
-        """Ours are registered by api.errors (one shape for every error)."""
+from api.adapters import TrackerApi
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:

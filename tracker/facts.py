@@ -184,7 +184,7 @@ def _incident(uow: UnitOfWork, fact: Fact) -> None:
     for i, a in enumerate(details["actors"]):
         uow.require_known(fact, f"actors.{i}.actor", "actor", a["actor"])
     uow.require_known(fact, "operation", "operation", d.get("operation"))
-    _register(uow, fact, "incident", Incident.reported, details, "a correction fact")
+    _register(uow, fact, "incident", Incident, details, "a correction fact")
 
 
 def _register(uow: UnitOfWork, fact: Fact, kind: str, create: Callable[..., Any],

@@ -17,6 +17,8 @@ from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from tracker.adapters import on_new_sqlite_connection
+
 if TYPE_CHECKING:
     from eventsourcing.persistence import ApplicationRecorder, StoredEvent
     from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
@@ -59,17 +61,8 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
                  ) -> None:
         super().__init__(datastore, events_table_name)
-        # eventsourcing 9.5 has no per-connection setup hook: wrap its pool's factory.
-        pool = datastore.pool
-        create = pool._create_connection
-
-        def create_connection() -> Any:
-            connection = create()
-            connection._sqlite_conn.execute(
-                f"PRAGMA wal_autocheckpoint={self.WAL_AUTOCHECKPOINT}")
-            return connection
-
-        pool._create_connection = create_connection  # type: ignore[method-assign]
+        on_new_sqlite_connection(datastore.pool, lambda conn: conn.execute(
+            f"PRAGMA wal_autocheckpoint={self.WAL_AUTOCHECKPOINT}"))
 
     @property
     def chain_table_name(self) -> str:

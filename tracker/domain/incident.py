@@ -34,15 +34,6 @@ class Incident(Revisable, Aggregate):
     def create_id(key: str) -> UUID:
         return entity_id("incident", key)
 
-    @classmethod
-    def reported(cls, key: str, details: dict[str, Any], provenance: dict[str, Any]) -> Incident:
-        """`Incident(key, details, provenance)` through the library's `_create`, which it
-        offers for choosing the created event: the same event, without the per-call
-        signature handling of `Incident(...)` (a dataset import creates thousands)."""
-        return cls._create(cls.IncidentReported,  # type: ignore[attr-defined]
-                           id=cls.create_id(key), key=key, details=details,
-                           provenance=provenance)
-
     @property
     def date(self) -> date:
         return self.details["date"]

@@ -79,19 +79,6 @@ def test_an_operation_status_change_names_the_previous_status():
         "active", "concluded", date(2022, 11, 9))
 
 
-def test_reported_makes_the_same_incident_and_event_as_the_constructor():
-    details = {"date": date(2020, 11, 12), "type": "battle",
-               "location": {"name": "Niaki", "country": "Mali"}}
-    made = Incident(key="niaki", details=details, provenance=prov())
-    reported = Incident.reported(key="niaki", details=details, provenance=prov())
-
-    [a], [b] = made.collect_events(), reported.collect_events()
-    assert type(a) is type(b)
-    assert {k: v for k, v in vars(a).items() if k != "timestamp"} == {
-        k: v for k, v in vars(b).items() if k != "timestamp"}
-    assert (reported.id, reported.version, reported.details) == (made.id, 1, details)
-
-
 def test_retracting_a_report_undoes_the_status_change_it_reported():
     op = Operation(key="barkhane", details={"name": "Barkhane", "lead": "france",
                                            "status": "active"}, provenance=prov())
