@@ -1,18 +1,24 @@
-"""The edge: the Flask JSON API (create_app) and the `tracker` command (api.cli)."""
+"""The edge: the Flask JSON API (create_app), the `tracker` command (api.cli) and the
+composition root (api.services) they and the follower share.
+
+Flask is imported by `create_app` only: `python -m api.cli` (an import's helper follower
+among others) starts without loading the web stack."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, Response, request
-
-from api.adapters import TrackerApi
+if TYPE_CHECKING:
+    from flask import Flask, Response
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
     """The application factory: defaults, then TRACKER_* from the environment, then
     `config` (tests). Builds the tracker and views once and keeps them in app.extensions."""
+    from flask import Flask
+
     from api import config as defaults
+    from api.adapters import TrackerApi
     from api.errors import register_error_handlers
     from api.routes import audit, docs, reports, views
     from api.wiring import init_services
@@ -37,6 +43,8 @@ def etag_everything(response: Response) -> Response:
     """Every GET answer carries an ETag; those whose route made none (the OpenAPI document,
     /verify, /healthz) get one from their body, and If-None-Match is honoured (RFC 9110:
     weak comparison, '*')."""
+    from flask import request
+
     if request.method == "GET" and response.status_code == 200 and not response.is_streamed \
             and "ETag" not in response.headers:
         response.add_etag()

@@ -148,8 +148,8 @@ class BBox(fields.Field):
 
 
 def _knowledge_time(value: str) -> None:
+    from api.services import parse_as_of
     from projections.readmodel.queries import QueryError
-    from projections.wiring import parse_as_of
 
     try:
         parse_as_of(value)

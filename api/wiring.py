@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, current_app
 
-from projections.wiring import Services
+from api.services import Services
 from tracker.config import Settings, _flag
 
 

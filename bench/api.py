@@ -49,10 +49,10 @@ def views_url_for(db_url: str, views_url: str | None) -> str:
 
 def prepare(db_url: str, views_url: str) -> dict[str, str]:
     """Folds the views once (cached beside the log) and picks the probe paths."""
+    from api.services import build_tracker, tune_gc_for_batch_work
     from projections.readmodel.queries import encode_cursor
     from projections.readmodel.store import ReadModelStore, table
     from projections.runner import Projector
-    from projections.wiring import build_tracker, tune_gc_for_batch_work
     from tracker.config import Settings
 
     tune_gc_for_batch_work()

@@ -79,7 +79,7 @@ def tracker_import(path: Path, database_url: str, redis_url: str | None,
 
 
 def child(spec_json: str) -> None:
-    from projections.wiring import Services, tune_gc_for_batch_work
+    from api.services import Services, tune_gc_for_batch_work
     from tracker.config import Settings
     from tracker.ingestion.importer import Importer
 

@@ -53,9 +53,9 @@ def phase(kind: str, db_url: str, until: int, views_url: str) -> dict:
     """One measurement, in this process."""
     import orjson
 
+    from api.services import build_tracker, tune_gc_for_batch_work
     from projections.readmodel.store import ReadModelStore
     from projections.runner import Projector
-    from projections.wiring import build_tracker, tune_gc_for_batch_work
     from tracker.config import Settings
 
     tune_gc_for_batch_work()  # as `tracker rebuild` runs, for every phase

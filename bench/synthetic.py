@@ -96,7 +96,7 @@ def cached_log(events: int, seed: int = 7) -> str:
     import time
     from pathlib import Path
 
-    from projections.wiring import build_tracker
+    from api.services import build_tracker
     from tracker.config import Settings
 
     folder = Path(os.environ.get("TRACKER_BENCH_CACHE")

@@ -10,7 +10,7 @@ types, dates and datetimes (passed through to the transcodings). orjson would wr
 their keys; aggregate ids are stored beside the payload, not in it).
 
 `tracker/` keeps to the standard library and eventsourcing; the composition root
-(`projections.wiring.Services`) names this class by topic (eventsourcing's
+(`api.services.Services`) names this class by topic (eventsourcing's
 TRANSCODER_TOPIC). A bare `ConflictTracker` uses the library's transcoder.
 """
 

@@ -8,9 +8,9 @@ import subprocess
 import sys
 import time
 
+from api.services import Services
 from bench.synthetic import synthetic_reports
 from projections.readmodel.queries import open_views
-from projections.wiring import Services
 from tests.conftest import redis_url
 from tracker.config import Settings
 

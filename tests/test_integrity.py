@@ -85,7 +85,7 @@ def test_the_sqlite_default_does_not_load_psycopg(tmp_path):
     import sys
 
     code = ("import sys\n"
-            "from projections.wiring import Services\n"
+            "from api.services import Services\n"
             "from tracker.config import Settings\n"
             f"s = Services.from_settings(Settings(database_url='sqlite:///{tmp_path}/e.sqlite'))\n"
             "s.runner.catch_up()\n"

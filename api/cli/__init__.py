@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from projections.wiring import Services, build_tracker, tune_gc_for_batch_work
+from api.services import Services, build_tracker, tune_gc_for_batch_work
 from tracker.application import ConflictTracker
 from tracker.audit import to_jsonable
 from tracker.config import Settings

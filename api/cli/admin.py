@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -54,7 +55,7 @@ def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
               help="Stop when the process with this pid is gone (helper processes).")
 def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | None) -> None:
     """Catch the views up with the log, or follow it (LISTEN/NOTIFY on PostgreSQL)."""
-    from projections.follower import follow as follow_log
+    from api.follower import follow as follow_log
 
     services = _services(batch_work=True, connect=not follow)
     services.batch_size = batch_size
@@ -63,7 +64,16 @@ def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | 
         click.echo(f"caught up: {done} events folded, views at position "
                    f"{services.tracker.max_position()}")
         return
-    follow_log(services, poll, exit_with_parent, say=lambda line: click.echo(line, err=True))
+    try:
+        follow_log(services, poll, exit_with_parent,
+                   say=lambda line: click.echo(line, err=True))
+    finally:
+        services.close()
+    if exit_with_parent is not None:
+        # A helper: everything is committed and closed; skip the interpreter's teardown,
+        # which frees the cached documents object by object (time an import waits for).
+        sys.stderr.flush()
+        os._exit(0)
 
 
 @main.command()

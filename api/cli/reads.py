@@ -8,10 +8,9 @@ from typing import Any
 import click
 
 from api.cli import _dump, _fail, _print_json, _services, _tracker, main
-from api.routes.common import incident_filter
+from api.services import parse_as_of
 from projections.casualty_tallies import DIMENSIONS
 from projections.readmodel.queries import IncidentFilter, QueryError
-from projections.wiring import parse_as_of
 from tracker.exceptions import TrackerError
 
 
@@ -127,7 +126,7 @@ def _filter(kw: dict[str, Any]) -> IncidentFilter:
         messages = e.messages if isinstance(e.messages, dict) else {"filters": e.messages}
         _fail(QueryError("; ".join(f"--{k.replace('_', '-')}: {' '.join(map(str, v))}"
                                    for k, v in messages.items())))
-    return incident_filter(args)
+    return IncidentFilter.from_args(args)
 
 
 @query.command("leadership")

@@ -24,8 +24,8 @@ from api.schemas import (
     VerifySchema,
     ViewArgsSchema,
 )
+from api.services import parse_as_of
 from api.wiring import get_services
-from projections.wiring import parse_as_of
 from tracker.audit import to_jsonable
 
 blp = TrackerBlueprint("audit", __name__, url_prefix="/api/v1",

@@ -14,9 +14,9 @@ import orjson
 from flask import Response, current_app, request, stream_with_context
 
 from api.auth import check_read
+from api.services import parse_as_of
 from api.wiring import get_services
-from projections.readmodel.queries import IncidentFilter, QueryError, ReadViews
-from projections.wiring import parse_as_of
+from projections.readmodel.queries import QueryError, ReadViews
 from tracker.exceptions import ViewsBehindError
 
 log = logging.getLogger(__name__)
@@ -142,13 +142,3 @@ def not_modified(etag: str) -> Response | None:
         response.headers["ETag"] = etag
         return response
     return None
-
-
-def incident_filter(args: dict[str, Any]) -> IncidentFilter:
-    """The contract's filters from parsed query arguments."""
-    return IncidentFilter(
-        country=args.get("country"), admin1=args.get("admin1"), type=args.get("type"),
-        subtype=args.get("subtype"), actor=args.get("actor"),
-        operation=args.get("operation"), source=args.get("source"),
-        date_from=args.get("from_"), date_to=args.get("to"),
-        min_killed=args.get("min_killed"), bbox=args.get("bbox"))

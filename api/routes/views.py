@@ -19,7 +19,7 @@ from api.exports import (
     incident_record,
 )
 from api.routes import TrackerBlueprint
-from api.routes.common import ERRORS, incident_filter, read_view, stream_view
+from api.routes.common import ERRORS, read_view, stream_view
 from api.schemas import (
     CasualtiesArgsSchema,
     CasualtiesCsvArgsSchema,
@@ -38,8 +38,8 @@ from api.schemas import (
     OperationsSchema,
     ViewArgsSchema,
 )
-from projections.readmodel.queries import QueryError
-from projections.wiring import parse_as_of
+from api.services import parse_as_of
+from projections.readmodel.queries import IncidentFilter, QueryError
 
 blp = TrackerBlueprint("views", __name__, url_prefix="/api/v1",
                 description="Views folded from the event log; eventually consistent in "
@@ -78,7 +78,7 @@ class Casualties(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Killed (best/low/high), civilians, wounded and incidents by a dimension"""
         return read_view(args, lambda views: views.casualties(
-            args["by"], incident_filter(args)))
+            args["by"], IncidentFilter.from_args(args)))
 
 
 @blp.route("/operations")
@@ -111,7 +111,7 @@ def _link(page: dict[str, Any]) -> dict[str, str]:
 
 
 def _incidents(args: dict[str, Any]) -> Callable[[Any], dict[str, Any]]:
-    return lambda views: views.incidents(incident_filter(args), limit=args["limit"],
+    return lambda views: views.incidents(IncidentFilter.from_args(args), limit=args["limit"],
                                          cursor=args.get("cursor"))
 
 
@@ -135,7 +135,7 @@ class IncidentsGeoJSON(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Every matching incident as a GeoJSON FeatureCollection, streamed (geometry null
         without coordinates)"""
-        filters = incident_filter(args)
+        filters = IncidentFilter.from_args(args)
         return stream_view(args, lambda views: geojson_chunks(views.iter_incidents(filters)),
                            "application/geo+json")
 
@@ -150,7 +150,7 @@ class IncidentsCSV(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Every matching incident as CSV, streamed (fields= selects and orders columns)"""
         cols = columns(args.get("fields_"), INCIDENT_COLUMNS)
-        filters = incident_filter(args)
+        filters = IncidentFilter.from_args(args)
         return stream_view(args, lambda views: csv_lines(
             map(incident_record, views.iter_incidents(filters, summary=False)), cols),
             "text/csv", "incidents.csv")
@@ -166,7 +166,7 @@ class CasualtiesCSV(MethodView):
     def get(self, args: dict[str, Any]) -> Any:
         """Casualty tallies as CSV (the rows of /casualties; fields= selects columns)"""
         cols = columns(args.get("fields_"), CASUALTY_COLUMNS)
-        filters = incident_filter(args)
+        filters = IncidentFilter.from_args(args)
         return stream_view(args, lambda views: csv_lines(
             map(casualty_record, views.casualties(args["by"], filters)["rows"]), cols),
             "text/csv", f"casualties-by-{args['by']}.csv")

@@ -63,6 +63,16 @@ class IncidentFilter:
     min_killed: int | None = None
     bbox: tuple[float, float, float, float] | None = None
 
+    @classmethod
+    def from_args(cls, args: dict[str, Any]) -> IncidentFilter:
+        """The filters from parsed query arguments (the API's and the CLI's schema)."""
+        return cls(country=args.get("country"), admin1=args.get("admin1"),
+                   type=args.get("type"), subtype=args.get("subtype"),
+                   actor=args.get("actor"), operation=args.get("operation"),
+                   source=args.get("source"), date_from=args.get("from_"),
+                   date_to=args.get("to"), min_killed=args.get("min_killed"),
+                   bbox=args.get("bbox"))
+
     def any(self) -> bool:
         return any(v is not None for v in vars(self).values())
 

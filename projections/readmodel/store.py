@@ -10,7 +10,9 @@ new position, and commits: a batch lands exactly once, whoever else projects.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -44,9 +46,10 @@ def _sqlite_engine(path: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi: Any, _record: Any) -> None:
         dbapi.isolation_level = None  # we say BEGIN ourselves (below)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", f"cache_size={READ_CACHE}",
-                       "busy_timeout=30000", "wal_autocheckpoint=8192"):
+        for pragma in ("busy_timeout=30000", "synchronous=NORMAL", f"cache_size={READ_CACHE}",
+                       "wal_autocheckpoint=8192"):
             dbapi.execute(f"PRAGMA {pragma}")
+        _use_wal(dbapi)
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
@@ -55,6 +58,20 @@ def _sqlite_engine(path: str) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _use_wal(dbapi: Any) -> None:
+    """Switches a new file to WAL. The switch takes an exclusive lock that SQLite may refuse
+    at once (no busy wait) while another connection opens the same new file: retried."""
+    for attempt in range(50):
+        try:
+            if dbapi.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                dbapi.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or attempt == 49:
+                raise
+            time.sleep(0.02 * (attempt + 1))
 
 
 def _postgres_engine(url: str) -> tuple[Engine, str]:

@@ -8,10 +8,10 @@ import threading
 from click.testing import CliRunner
 
 from api.cli import main
+from api.follower import supervise
+from api.services import Services
 from bench.synthetic import synthetic_reports
-from projections.follower import supervise
 from projections.readmodel.queries import open_views
-from projections.wiring import Services
 from tests.conftest import drop_pg_schema
 from tracker.config import Settings
 

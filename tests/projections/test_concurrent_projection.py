@@ -102,3 +102,29 @@ def test_projector_processes_started_together_land_each_event_once(sqlite_databa
     assert read_model.active_and_position()[1] == tracker.max_position()
     assert projector.verify() == []
     tracker.close()
+
+
+def test_processes_opening_a_new_sqlite_read_model_together_all_succeed(tmp_path):
+    # The first switch of a new file to WAL takes a lock SQLite refuses at once, without
+    # waiting, to a second connection opening the file at that moment.
+    errors: list[BaseException] = []
+
+    def open_it(url: str, barrier: threading.Barrier) -> None:
+        barrier.wait()
+        store = ReadModelStore(url)
+        try:
+            store.ensure_active()
+        except BaseException as e:  # noqa: BLE001 - asserted below
+            errors.append(e)
+        finally:
+            store.close()
+
+    for n in range(40):
+        url = f"sqlite:///{tmp_path / f'views-{n}.sqlite'}"
+        barrier = threading.Barrier(6)
+        threads = [threading.Thread(target=open_it, args=(url, barrier)) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+    assert errors == []

@@ -18,8 +18,8 @@ from eventsourcing.persistence import (
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from api.services import build_tracker
 from projections.eventcodec import OrjsonTranscoder
-from projections.wiring import build_tracker
 from tests.conftest import base_report
 from tracker.application import ConflictTracker
 from tracker.config import Settings

@@ -164,9 +164,8 @@ class Services:
         env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
         env.update(self.settings.to_env())
         helper = subprocess.Popen(
-            [sys.executable, "-m", "projections.follower", "--poll", str(poll),
-             "--batch-size", "4000",
-             "--exit-with-parent", str(os.getpid())],
+            [sys.executable, "-m", "api.cli", "project", "--follow", "--poll", str(poll),
+             "--batch-size", "4000", "--exit-with-parent", str(os.getpid())],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         try:
             yield

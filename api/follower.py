@@ -1,10 +1,6 @@
-"""The follower process: `tracker project --follow`, and the helper an embedded import starts.
-
-    python -m projections.follower [--poll S] [--batch-size N] [--exit-with-parent PID]
-
-Settings come from the TRACKER_* environment, as for every command. It imports only
-`projections` and `tracker` (not the API), so an import's helper is folding within a
-quarter of a second of being started.
+"""The follower: `tracker project --follow`, also the helper an embedded import starts
+(`python -m api.cli project --follow --exit-with-parent PID`; the command line loads no
+web framework, so the helper is folding within a fraction of a second).
 
 Signals: SIGTERM or SIGINT stop it after the batch it is in; SIGUSR1 makes it catch up to
 the head once more and then stop (an import sends it when everything is written: the
@@ -14,18 +10,15 @@ that process is gone.
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import signal
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
 
+from api.services import Services
 from projections.notify import waiter_for
-from projections.wiring import Services, tune_gc_for_batch_work
-from tracker.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -92,27 +85,3 @@ def supervise(services: Services, stop: threading.Event, poll: float,
             backoff = 0.5
         finally:
             close()
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--poll", type=float, default=1.0)
-    parser.add_argument("--batch-size", type=int, default=1000)
-    parser.add_argument("--exit-with-parent", type=int, default=None)
-    args = parser.parse_args(argv)
-    tune_gc_for_batch_work()
-    services = Services.from_settings(Settings.from_env(), connect=False)
-    services.batch_size = args.batch_size
-    try:
-        follow(services, args.poll, args.exit_with_parent,
-               say=lambda line: print(line, file=sys.stderr))
-    finally:
-        services.close()
-    # Everything is committed and closed: skip the interpreter's teardown, which frees the
-    # view caches object by object (a tenth of a second that an import waits for).
-    sys.stderr.flush()
-    os._exit(0)
-
-
-if __name__ == "__main__":
-    main()
