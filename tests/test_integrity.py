@@ -93,3 +93,31 @@ def test_the_sqlite_default_does_not_load_psycopg(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_verify_checks_the_log_as_it_stood_while_reports_keep_landing(database_url,
+                                                                      make_tracker):
+    # Verify reads events and chain entries in separate pages while writers append. A report
+    # that lands between those reads is not a deleted event: the check covers the log up to
+    # the head it saw first, and the next check covers the rest.
+    tracker = make_tracker(database_url)
+    tracker.record_report(base_report())
+    recorder = tracker.recorder
+    select = recorder.select_notifications
+    landed = []
+
+    def select_then_record(*args, **kwargs):
+        batch = select(*args, **kwargs)
+        if not landed:
+            landed.append(tracker.record_report(base_report("r-later", name="Reuters")))
+        return batch
+
+    recorder.select_notifications = select_then_record
+    try:
+        during = tracker.verify()
+    finally:
+        del recorder.select_notifications
+    assert landed and during.ok, during.problem
+    assert during.checked == 5
+    after = tracker.verify()
+    assert after.ok and after.checked > 5

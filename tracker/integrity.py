@@ -120,11 +120,18 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                       "WHERE originator_id = ?", (originator_id.hex,))
             return {r[0]: r[1] for r in c.fetchall()}
 
-    def select_chain(self, after: int, limit: int) -> list[tuple[int, str]]:
+    def chain_head(self) -> int:
+        """The position of the last chain entry (0 for an empty log)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT MAX(notification_id) FROM {self.chain_table_name}")
+            row = c.fetchone()
+            return int(row[0] or 0)
+
+    def select_chain(self, after: int, limit: int, upto: int) -> list[tuple[int, str]]:
         with self.datastore.transaction(commit=False) as c:
             c.execute(f"SELECT notification_id, hash FROM {self.chain_table_name} "
-                      "WHERE notification_id > ? ORDER BY notification_id LIMIT ?",
-                      (after, limit))
+                      "WHERE notification_id > ? AND notification_id <= ? "
+                      "ORDER BY notification_id LIMIT ?", (after, upto, limit))
             return [(r[0], r[1]) for r in c.fetchall()]
 
 
@@ -143,20 +150,20 @@ class VerifyResult:
                 "position": self.position, "problem": self.problem}
 
 
-def _events(recorder: ApplicationRecorder, page: int) -> Iterator[Any]:
+def _events(recorder: ApplicationRecorder, page: int, upto: int) -> Iterator[Any]:
     after = 0
     while True:
-        batch = recorder.select_notifications(after, page, inclusive_of_start=False)
+        batch = recorder.select_notifications(after, page, stop=upto, inclusive_of_start=False)
         yield from batch
         if len(batch) < page:
             return
         after = batch[-1].id
 
 
-def _entries(recorder: Any, page: int) -> Iterator[tuple[int, str]]:
+def _entries(recorder: Any, page: int, upto: int) -> Iterator[tuple[int, str]]:
     after = 0
     while True:
-        batch = recorder.select_chain(after, page)
+        batch = recorder.select_chain(after, page, upto)
         yield from batch
         if len(batch) < page:
             return
@@ -164,11 +171,18 @@ def _entries(recorder: Any, page: int) -> Iterator[tuple[int, str]]:
 
 
 def verify_log(recorder: ApplicationRecorder, page: int = 1000) -> VerifyResult:
-    """Walks the log and its chain in order; stops at the first disagreement."""
+    """Walks the log and its chain in order; stops at the first disagreement.
+
+    Checks the log as it stood when the check began: events and chain entries are read in
+    pages, in separate transactions, while writers may go on appending. Both are written in
+    one transaction that holds the log's write lock, so everything up to the chain's head
+    read first is committed in both tables; what lands later is left to the next check.
+    """
     if not hasattr(recorder, "select_chain"):
         return VerifyResult(False, 0, GENESIS, None,
                             f"{type(recorder).__name__} keeps no hash chain")
-    events, entries = _events(recorder, page), _entries(recorder, page)
+    head = max(recorder.chain_head(), recorder.max_notification_id() or 0)
+    events, entries = _events(recorder, page, head), _entries(recorder, page, head)
     event, entry = next(events, None), next(entries, None)
     previous, checked = GENESIS, 0
     while event is not None or entry is not None:

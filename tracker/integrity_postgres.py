@@ -65,9 +65,18 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 (originator_id,))
             return {r["originator_version"]: r["notification_id"] for r in curs.fetchall()}
 
-    def select_chain(self, after: int, limit: int) -> list[tuple[int, str]]:
+    def chain_head(self) -> int:
+        """The position of the last chain entry (0 for an empty log)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT MAX(notification_id) AS head FROM {0}")
+                         .format(self.chain_table))
+            row = curs.fetchone()
+            return int(row["head"] or 0) if row else 0
+
+    def select_chain(self, after: int, limit: int, upto: int) -> list[tuple[int, str]]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(SQL("SELECT notification_id, hash FROM {0} WHERE notification_id > %s "
+                             "AND notification_id <= %s "
                              "ORDER BY notification_id LIMIT %s").format(self.chain_table),
-                         (after, limit))
+                         (after, upto, limit))
             return [(r["notification_id"], r["hash"]) for r in curs.fetchall()]
