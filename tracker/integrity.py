@@ -181,7 +181,8 @@ def verify_log(recorder: ApplicationRecorder, page: int = 1000) -> VerifyResult:
     if not hasattr(recorder, "select_chain"):
         return VerifyResult(False, 0, GENESIS, None,
                             f"{type(recorder).__name__} keeps no hash chain")
-    head = max(recorder.chain_head(), recorder.max_notification_id() or 0)
+    chained: Any = recorder
+    head = max(chained.chain_head(), recorder.max_notification_id() or 0)
     events, entries = _events(recorder, page, head), _entries(recorder, page, head)
     event, entry = next(events, None), next(entries, None)
     previous, checked = GENESIS, 0
