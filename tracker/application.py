@@ -32,7 +32,7 @@ from tracker.exceptions import (
     ReportValidationError,
     TokenError,
 )
-from tracker.facts import APPLY, UnitOfWork, references
+from tracker.facts import FACT_TYPES, UnitOfWork, references
 from tracker.integrity import VerifyResult, verify_log
 from tracker.reports import Report, parse_report
 from tracker.transcodings import DateAsISO
@@ -126,7 +126,7 @@ class ConflictTracker(Application[UUID]):
         uow.check_existence([ref for f in report.facts for ref in references(f)])
         for fact in report.facts_in_apply_order():
             try:
-                APPLY[fact.type](uow, fact)
+                FACT_TYPES[fact.type].apply(uow, fact)
             except FactError as e:
                 uow.errors.append(e)
         if uow.errors:
@@ -146,7 +146,7 @@ class ConflictTracker(Application[UUID]):
 
     def issue_token(self, name: str, role: str, issued_by: str = "cli") -> str:
         """Creates a token and returns its secret (shown once; only a hash is stored)."""
-        from tracker.reports import ID_PATTERN
+        from tracker.fields import ID_PATTERN
 
         if role not in ROLES:
             raise TokenError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")

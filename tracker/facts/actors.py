@@ -1,0 +1,106 @@
+"""The actor family: actors (armed groups, state forces, people…), their aliases, their
+affiliations and sanctions; what a correction may change about an actor."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tracker.domain.actor import Actor
+from tracker.exceptions import FactError
+from tracker.facts.base import FactSchema, FactType, Tag, correctable, register, touch
+from tracker.fields import Choice, Day, Ident, ListOf, Text
+
+if TYPE_CHECKING:
+    from tracker.facts.base import UnitOfWork
+    from tracker.reports import Fact
+
+ACTOR_KINDS = (
+    "armed_group", "state_force", "coalition", "person", "government", "civilians", "other",
+)
+RELATIONS = ("branch_of", "allied_with", "part_of", "faction_of")
+
+
+class ActorFact(FactSchema):
+    fact = Tag("actor")
+    id = Ident(required=True)
+    name = Text(required=True)
+    kind = Choice(ACTOR_KINDS, required=True)
+    aliases = ListOf(Text())
+    country = Text()
+    title = Text()
+
+
+class AliasFact(FactSchema):
+    fact = Tag("alias")
+    actor = Ident(required=True)
+    alias = Text(required=True)
+
+
+class AffiliationFact(FactSchema):
+    fact = Tag("affiliation")
+    actor = Ident(required=True)
+    parent = Ident(required=True)
+    relation = Choice(RELATIONS, required=True)
+    since = Day()
+
+
+class SanctionFact(FactSchema):
+    fact = Tag("sanction")
+    actor = Ident(required=True)
+    authority = Text(required=True)
+    listed = Day()
+
+
+def apply_actor(uow: UnitOfWork, fact: Fact) -> None:
+    d = fact.data
+    details: dict[str, Any] = {
+        k: d[k] for k in ("name", "kind", "aliases", "country", "title", "notes") if k in d}
+    existing = uow.find("actor", d["id"])
+    if existing is None:
+        details.setdefault("aliases", [])
+        uow.add("actor", Actor(key=d["id"], details=details,
+                               provenance=uow.prov(fact, "actor", d["id"])))
+        return
+    if not existing.is_same_report_of(details):
+        raise FactError(fact.index, "id", f"actor '{d['id']}' is already registered as "
+                        f"{existing.name!r} ({existing.details['kind']}) with other details; "
+                        "use a correction fact to change it")
+    for alias in d.get("aliases", []):
+        existing.add_alias(alias, uow.prov(fact, "actor", d["id"]))
+    touch(uow, "actor", existing)
+
+
+def apply_alias(uow: UnitOfWork, fact: Fact) -> None:
+    actor = uow.require(fact, "actor", "actor", fact.data["actor"])
+    actor.add_alias(fact.data["alias"], uow.prov(fact, "actor", actor.key))
+    touch(uow, "actor", actor)
+
+
+def apply_affiliation(uow: UnitOfWork, fact: Fact) -> None:
+    d = fact.data
+    actor = uow.require(fact, "actor", "actor", d["actor"])
+    uow.require_known(fact, "parent", "actor", d["parent"])
+    actor.record_affiliation(d["parent"], d["relation"], d.get("since"),
+                             uow.prov(fact, "actor", actor.key))
+    touch(uow, "actor", actor)
+
+
+def apply_sanction(uow: UnitOfWork, fact: Fact) -> None:
+    actor = uow.require(fact, "actor", "actor", fact.data["actor"])
+    actor.record_sanction(fact.data["authority"], fact.data.get("listed"),
+                          uow.prov(fact, "actor", actor.key))
+    touch(uow, "actor", actor)
+
+
+register(
+    FactType("actor", ActorFact, apply_actor, refers=(("id", "actor"),), order=0),
+    FactType("alias", AliasFact, apply_alias, refers=(("actor", "actor"),)),
+    FactType("affiliation", AffiliationFact, apply_affiliation,
+             refers=(("actor", "actor"), ("parent", "actor"))),
+    FactType("sanction", SanctionFact, apply_sanction, refers=(("actor", "actor"),)),
+)
+
+correctable("actor", {
+    "name": Text(), "kind": Choice(ACTOR_KINDS), "aliases": ListOf(Text()),
+    "country": Text(), "title": Text(), "notes": Text(), "fate.date": Day(),
+})

@@ -1,0 +1,132 @@
+"""Amendments: a correction changes one field of an incident, actor or operation (the old
+value is kept in its history); a retraction withdraws an entity, or a whole report."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tracker.exceptions import FactError
+from tracker.facts.base import CORRECTABLE, FactSchema, FactType, Tag, register, touch
+from tracker.fields import (
+    AnyValue,
+    FormatSchema,
+    Ident,
+    Invalid,
+    NestedInvalid,
+    Object,
+    Text,
+)
+
+if TYPE_CHECKING:
+    from tracker.facts.base import UnitOfWork
+    from tracker.reports import Fact
+
+TARGET_KINDS = ("incident", "actor", "operation")
+
+
+class Target(FormatSchema):
+    """What an amendment is about: exactly one of these."""
+
+    incident = Ident()
+    actor = Ident()
+    operation = Ident()
+    report = Ident(metadata={"description": "retractions only: withdraw a whole report"})
+
+
+def _one_target(data: dict[str, Any], allowed: tuple[str, ...]) -> list[tuple[str, str]]:
+    target = data["target"]
+    if len(target) != 1 or next(iter(target)) not in allowed:
+        return [("target", "must name exactly one of: " + ", ".join(allowed))]
+    return []
+
+
+class CorrectionFact(FactSchema):
+    fact = Tag("correction")
+    target = Object(Target, required=True)
+    field = Text(required=True, metadata={
+        "description": "the field to change; what each kind allows is listed in "
+                       "docs/report-format.md"})
+    value = AnyValue(required=True, metadata={"description": "the new value, checked as "
+                                              "the field's own"})
+    reason = Text(required=True)
+
+    @staticmethod
+    def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
+        problems = _one_target(data, TARGET_KINDS)
+        if problems:
+            return problems
+        kind = next(iter(data["target"]))
+        allowed = CORRECTABLE[kind]
+        name = data["field"]
+        if name not in allowed:
+            return [("field", f"{kind} field {name!r} cannot be corrected; correctable: "
+                     + ", ".join(allowed))]
+        try:
+            data["value"] = allowed[name](data["value"])
+        except NestedInvalid as e:
+            return [(f"value.{p}", m) for p, m in e.problems]
+        except Invalid as e:
+            return [("value", f"for {name!r} {e}")]
+        return []
+
+
+class RetractionFact(FactSchema):
+    fact = Tag("retraction")
+    target = Object(Target, required=True)
+    reason = Text(required=True)
+
+    @staticmethod
+    def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
+        return _one_target(data, (*TARGET_KINDS, "report"))
+
+
+def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
+    d = fact.data
+    kind, key = next(iter(d["target"].items()))
+    agg = uow.require(fact, f"target.{kind}", kind, key)
+    value = d["value"]
+    refs = {("incident", "operation"): "operation", ("operation", "lead"): "actor"}
+    if (kind, d["field"]) in refs:
+        uow.require_known(fact, "value", refs[(kind, d["field"])], value)
+    if d["field"] in ("actors", "partners"):
+        for i, ref in enumerate(value):
+            uow.require_known(fact, f"value.{i}", "actor",
+                              ref["actor"] if isinstance(ref, dict) else ref)
+    if kind == "actor" and d["field"].startswith("fate.") and agg.fate is None:
+        raise FactError(fact.index, "field", f"actor '{key}' has no recorded death, capture "
+                        "or release to correct")
+    agg.correct(d["field"], value, d["reason"], uow.prov(fact, kind, key))
+    touch(uow, kind, agg)
+
+
+def apply_retraction(uow: UnitOfWork, fact: Fact) -> None:
+    d = fact.data
+    kind, key = next(iter(d["target"].items()))
+    agg = uow.require(fact, f"target.{kind}", kind, key)
+    if kind != "report":
+        agg.retract(d["reason"], uow.prov(fact, kind, key))
+        touch(uow, kind, agg)
+        return
+    withdrawn = [k for kind_, k in agg.entities if kind_ == "report"]
+    if withdrawn:
+        # Undoing a retraction would bring back claims withdrawn for a reason; the facts
+        # are sent again, in a new report, instead.
+        raise FactError(fact.index, "target.report", f"report '{key}' retracted report(s) "
+                        f"{', '.join(withdrawn)}; a retraction cannot be retracted: send "
+                        "the withdrawn facts again in a new report")
+    agg.retract(d["reason"], uow.prov(fact, "report", key))
+    touch(uow, "report", agg)
+    for ref_kind, ref_key in agg.entities:
+        entity = uow.find(ref_kind, ref_key)
+        entity.retract_report(key, d["reason"], uow.prov(fact, ref_kind, ref_key))
+        touch(uow, ref_kind, entity)
+
+
+def _target(d: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in d["target"].items() if k != "report"]
+
+
+register(
+    FactType("correction", CorrectionFact, apply_correction, refers_more=_target, order=7),
+    FactType("retraction", RetractionFact, apply_retraction, refers_more=_target, order=7),
+)

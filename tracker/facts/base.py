@@ -1,0 +1,212 @@
+"""What every fact type is made of, and the unit of work facts are applied in.
+
+A fact type is one `FactType`: its schema (the declaration: fields, types, what is
+required; the OpenAPI document shows it), the entities it refers to, how it applies to the
+aggregates, and its place in the apply order. The fact families (actors, people, incidents,
+operations, amendments) each declare theirs in one module and `register` them here, with
+the fields of their entity a correction may change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError
+
+from tracker.domain.actor import Actor
+from tracker.domain.base import entity_id
+from tracker.exceptions import FactError
+from tracker.fields import (
+    Checker,
+    Choice,
+    FormatSchema,
+    ScalarMap,
+    Text,
+    compile_field,
+    compile_schema,
+)
+
+if TYPE_CHECKING:
+    from marshmallow import fields
+
+    from tracker.application import ConflictTracker
+    from tracker.reports import Fact, Report
+
+Apply = Callable[["UnitOfWork", "Fact"], None]
+
+# The default place in the apply order (see FactType.order).
+LATER = 6
+
+
+@dataclass(frozen=True)
+class FactType:
+    """One fact type, declared once.
+
+    - `schema`: its fields (a FormatSchema whose `fact` field names the type).
+    - `refers`: (field, entity kind) of each field that names one entity; `refers_more`
+      lists the rest (ids inside lists or objects). Together: one existence query per report.
+    - `apply`: how it changes the aggregates, checking its references.
+    - `order`: facts of one report are applied by (order, index): entities first, so that a
+      report may define an actor after a fact that names it; roles before the deaths and
+      captures that end them; corrections and retractions last.
+    """
+
+    name: str
+    schema: type[FormatSchema]
+    apply: Apply
+    refers: tuple[tuple[str, str], ...] = ()
+    refers_more: Callable[[dict[str, Any]], list[tuple[str, str]]] | None = None
+    order: int = LATER
+
+    @cached_property
+    def check(self) -> Checker:
+        """The compiled checker of the schema (built once: an import checks many facts)."""
+        return compile_schema(self.schema, ignore="fact")
+
+    def references(self, data: dict[str, Any]) -> list[tuple[str, str]]:
+        refs = [(kind, data[name]) for name, kind in self.refers
+                if isinstance(data.get(name), str)]
+        if self.refers_more is not None:
+            refs += self.refers_more(data)
+        return refs
+
+    def required(self) -> list[str]:
+        """The fields a fact of this type must give (besides `fact`)."""
+        return [f.data_key or n for n, f in self.schema._declared_fields.items()
+                if f.required and n != "fact"]
+
+
+class FactSchema(FormatSchema):
+    """Fields every fact may carry: notes, and a `ref` — where in a dataset it comes from
+    (dataset, row id, row version, file line…), copied into the provenance of its events."""
+
+    notes = Text()
+    ref = ScalarMap(metadata={"description": "where in a dataset the fact comes from"})
+
+
+def Tag(name: str) -> Choice:  # noqa: N802 - a field, like the others
+    """The `fact` field that names a fact's type."""
+    return Choice((name,), required=True)
+
+
+FACT_TYPES: dict[str, FactType] = {}
+
+# entity kind -> field a correction may change -> the field declaring its new value
+CORRECTABLE_FIELDS: dict[str, dict[str, fields.Field]] = {}
+# ... and the checkers of those values.
+CORRECTABLE: dict[str, dict[str, Checker]] = {}
+
+
+def register(*types: FactType) -> None:
+    for fact_type in types:
+        if fact_type.name in FACT_TYPES:
+            raise ValueError(f"fact type {fact_type.name!r} is declared twice")
+        FACT_TYPES[fact_type.name] = fact_type
+
+
+def correctable(kind: str, declared: dict[str, fields.Field]) -> None:
+    """The fields of an entity kind a correction fact may change, and their values."""
+    CORRECTABLE_FIELDS[kind] = declared
+    CORRECTABLE[kind] = {name: compile_field(f) for name, f in declared.items()}
+
+
+class UnitOfWork:
+    """The aggregates one report touches, loaded once, saved together or not at all."""
+
+    def __init__(self, app: ConflictTracker, report: Report, provenance: dict[str, Any]):
+        self.app = app
+        self.report = report
+        self.provenance = provenance
+        self.loaded: dict[UUID, Any] = {}
+        self.touched: dict[UUID, tuple[str, str]] = {}
+        self.present: set[UUID] = set()  # exist in the store, not loaded
+        self.errors: list[FactError] = []
+
+    def check_existence(self, refs: list[tuple[str, str]]) -> None:
+        """Asks the store once which of `refs` exist. Absent ones need no lookup later;
+        present ones are only loaded if a fact changes them (`require` loads them),
+        not when a fact merely refers to them (`require_known` does not)."""
+        ids = [entity_id(k, key) for k, key in refs]
+        ids = [i for i in dict.fromkeys(ids) if i not in self.loaded]
+        existing = self.app.existing(ids)
+        if existing is None:
+            return
+        for i in ids:
+            if i in existing:
+                self.present.add(i)
+            else:
+                self.loaded[i] = None
+
+    def find(self, kind: str, key: str) -> Any:
+        agg_id = entity_id(kind, key)
+        if agg_id not in self.loaded:
+            try:
+                self.loaded[agg_id] = self.app.repository.get(agg_id)
+            except AggregateNotFoundError:
+                self.loaded[agg_id] = None
+        return self.loaded[agg_id]
+
+    def require(self, fact: Fact, fieldname: str, kind: str, key: str | None) -> Any:
+        """The entity a fact refers to; records an error naming the field when absent."""
+        if key is None:
+            return None
+        agg = self.find(kind, key)
+        if agg is None:
+            raise self._unknown(fact, fieldname, kind, key)
+        return agg
+
+    def require_known(self, fact: Fact, fieldname: str, kind: str, key: str | None) -> None:
+        """Like `require`, for a reference the fact does not change: existence is enough."""
+        if key is None:
+            return
+        agg_id = entity_id(kind, key)
+        if agg_id in self.loaded:
+            if self.loaded[agg_id] is None:
+                raise self._unknown(fact, fieldname, kind, key)
+        elif agg_id not in self.present:
+            self.require(fact, fieldname, kind, key)
+
+    @staticmethod
+    def _unknown(fact: Fact, fieldname: str, kind: str, key: str) -> FactError:
+        return FactError(fact.index, fieldname, f"unknown {kind} '{key}': no report has "
+                         f"registered it (register it in this report or an earlier one)")
+
+    def require_person(self, fact: Fact, fieldname: str, key: str) -> Actor:
+        person = self.require(fact, fieldname, "actor", key)
+        if person.details["kind"] != "person":
+            raise FactError(fact.index, fieldname,
+                            f"actor '{key}' is a {person.details['kind']}, not a person")
+        return person
+
+    def add(self, kind: str, agg: Any) -> None:
+        self.loaded[agg.id] = agg
+        self.touched[agg.id] = (kind, agg.key)
+
+    def prov(self, fact: Fact, kind: str, key: str) -> dict[str, Any]:
+        extra = {"ref": fact.data["ref"]} if "ref" in fact.data else {}
+        return {**self.provenance, "fact": fact.index, "subject": f"{kind}/{key}", **extra}
+
+
+def touch(uow: UnitOfWork, kind: str, agg: Any) -> None:
+    """Saves `agg` with the report, if the fact gave it something to record."""
+    if agg.pending_events:
+        uow.add(kind, agg)
+
+
+def register_entity(uow: UnitOfWork, fact: Fact, kind: str, create: Callable[..., Any],
+                    details: dict[str, Any], remedy: str) -> None:
+    """Creates the entity a fact defines; the same details again record nothing, other
+    details are refused (a change must be a correction, which keeps the old value)."""
+    key = fact.data["id"]
+    existing = uow.find(kind, key)
+    if existing is None:
+        uow.add(kind, create(key=key, details=details, provenance=uow.prov(fact, kind, key)))
+    elif not existing.is_same_report_of(details):
+        raise FactError(fact.index, "id", f"{kind} '{key}' is already recorded with other "
+                        f"details; use {remedy} to change it")
+
+

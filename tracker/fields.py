@@ -1,0 +1,386 @@
+"""The field types of the report format: marshmallow fields that declare, and fast checkers
+that check.
+
+A fact type is declared once, as a marshmallow schema built from these fields (see
+tracker.facts). The schema is what the OpenAPI document shows — types, enums, patterns,
+bounds and required fields come from the same validators marshmallow runs. Reports are then
+checked by a checker compiled from the schema (`compile_schema`): the same field functions,
+without marshmallow's per-field machinery, which costs about 7× more per fact and a large
+import checks hundreds of thousands of facts. tests/unit/test_fact_schemas.py holds the two
+to agreement on generated facts.
+
+A checker takes a decoded JSON value and returns it normalized (dates as `date`, text
+stripped), or raises `Invalid` with what is expected; a nested object raises
+`NestedInvalid` listing every bad field by its dotted path.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from datetime import date
+from typing import Any
+
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}$")
+MAX_TEXT = 10_000
+
+Checker = Callable[[Any], Any]
+
+
+class Invalid(ValueError):
+    """Raised by a field checker; the message says what is expected."""
+
+
+class NestedInvalid(Invalid):
+    """Raised by an object's checker with every (dotted path, message) it found."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{p} {m}" for p, m in problems))
+
+
+# --- checkers: each returns the normalized value or raises Invalid ---------------------------
+
+
+def text(value: Any) -> str:
+    stripped = value.strip() if isinstance(value, str) else ""
+    if not stripped:
+        raise Invalid("must be a non-empty string")
+    if not value.isascii():
+        _utf8(value)
+    if len(value) > MAX_TEXT:
+        raise Invalid(f"must be at most {MAX_TEXT} characters")
+    return stripped
+
+
+def _utf8(value: str) -> None:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Invalid("must be valid Unicode text (it holds an unpaired surrogate)") from None
+
+
+def ident(value: Any) -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise Invalid(
+            "must be an id: letters, digits and . _ : / + - (starting with a letter or digit)"
+        )
+    return value
+
+
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def iso_date(value: Any) -> date:
+    if isinstance(value, date):
+        return value
+    if not isinstance(value, str) or not _DAY.match(value):
+        raise Invalid("must be a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError as e:
+        raise Invalid(f"is not a real date: {e}") from None
+
+
+def count(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise Invalid("must be a whole number, 0 or more")
+    return value
+
+
+def number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise Invalid("must be a number")
+    if not math.isfinite(value):
+        raise Invalid("must be a finite number (not NaN or Infinity)")
+    return float(value)
+
+
+def between(low: float, high: float) -> Checker:
+    def check(value: Any) -> float:
+        n = number(value)
+        if not low <= n <= high:
+            raise Invalid(f"must be between {low:g} and {high:g}")
+        return n
+
+    return check
+
+
+def one_of(*choices: str) -> Checker:
+    def check(value: Any) -> str:
+        if value not in choices:
+            raise Invalid(f"must be one of: {', '.join(choices)}")
+        return str(value)
+
+    return check
+
+
+def truthy(value: Any) -> bool:
+    return bool(value)
+
+
+def anything(value: Any) -> Any:
+    return value
+
+
+def scalar_map(value: Any) -> dict[str, Any]:
+    """A flat object of strings, numbers, booleans or nulls (dataset columns, references)."""
+    if not isinstance(value, dict):
+        raise Invalid("must be an object")
+    for k, v in value.items():
+        if not isinstance(k, str) or (v is not None and not isinstance(v, (str, int, float, bool))):
+            raise Invalid(f"{k!r} must map to a string, number, boolean or null")
+        if isinstance(v, str) and not v.isascii():
+            _utf8(v)
+        elif isinstance(v, float) and not math.isfinite(v):
+            raise Invalid(f"{k!r} must be a finite number (not NaN or Infinity)")
+    return dict(value)
+
+
+def counts(value: Any) -> dict[str, int]:
+    out = scalar_map(value)
+    for k, v in out.items():
+        if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            raise Invalid(f"{k!r} must be a whole number, 0 or more")
+    return out
+
+
+def list_of(item: Checker, *, non_empty: bool = False) -> Checker:
+    def check(value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise Invalid("must be a list")
+        if non_empty and not value:
+            raise Invalid("must not be empty")
+        out = []
+        for i, v in enumerate(value):
+            try:
+                out.append(item(v))
+            except Invalid as e:
+                raise Invalid(f"item {i} {e}") from None
+        return out
+
+    return check
+
+
+Whole = Callable[[dict[str, Any]], list[tuple[str, str]]]
+
+
+def record(required: Mapping[str, Checker], optional: Mapping[str, Checker],
+           ignore: str | None = None, whole: Whole | None = None) -> Checker:
+    """An object. A null counts as absent. Raises NestedInvalid listing every bad field by
+    its dotted path; `whole` then checks the fields together. The `ignore` key (a fact's
+    "fact" discriminator) is left out of the result."""
+    checkers = {**required, **optional}
+
+    def check(value: Any) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise Invalid("must be an object")
+        out: dict[str, Any] = {}
+        problems: list[tuple[str, str]] = []
+        for key, raw in value.items():
+            checker = checkers.get(key)
+            if checker is None:
+                if key != ignore:
+                    problems.append((key, "is not a known field"))
+                continue
+            if raw is None:
+                continue
+            try:
+                out[key] = checker(raw)
+            except NestedInvalid as e:
+                problems.extend((f"{key}.{path}", message) for path, message in e.problems)
+            except Invalid as e:
+                problems.append((key, str(e)))
+        for key in required:
+            if value.get(key) is None:
+                problems.append((key, "is required"))
+        if not problems and whole is not None:
+            problems = whole(out)
+        if problems:
+            raise NestedInvalid(problems)
+        return out
+
+    return check
+
+
+# --- marshmallow fields: the declaration -----------------------------------------------------
+
+
+class Checked(fields.Field):
+    """A field whose value a checker function normalizes; marshmallow runs the same function,
+    so a schema's `load` and its compiled checker accept the same values."""
+
+    check: Checker
+
+    def _deserialize(self, value: Any, attr: str | None, data: Mapping[str, Any] | None,
+                     **kwargs: Any) -> Any:
+        try:
+            return self.check(value)
+        except NestedInvalid as e:
+            raise ValidationError({path: [message] for path, message in e.problems}) from None
+        except Invalid as e:
+            raise ValidationError(str(e)) from None
+
+
+def _options(kw: dict[str, Any]) -> dict[str, Any]:
+    # An optional field may be null (read as absent), as in the checkers.
+    if not kw.get("required"):
+        kw.setdefault("allow_none", True)
+    return kw
+
+
+class Text(Checked, fields.String):
+    """Non-empty text (stripped), at most MAX_TEXT characters."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.check = text
+        super().__init__(validate=validate.Length(min=1, max=MAX_TEXT), **_options(kw))
+
+
+class Ident(Checked, fields.String):
+    """An id: letters, digits and . _ : / + - (starting with a letter or digit)."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.check = ident
+        super().__init__(validate=validate.Regexp(ID_PATTERN), **_options(kw))
+
+
+class Day(Checked, fields.String):
+    """A calendar date, YYYY-MM-DD."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.check = iso_date
+        metadata = {"format": "date", **kw.pop("metadata", {})}
+        super().__init__(metadata=metadata, **_options(kw))
+
+
+class Count(Checked, fields.Integer):
+    """A whole number, 0 or more."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.check = count
+        super().__init__(strict=True, validate=validate.Range(min=0), **_options(kw))
+
+
+class Between(Checked, fields.Float):
+    """A finite number in [low, high]."""
+
+    def __init__(self, low: float, high: float, **kw: Any) -> None:
+        self.check = between(low, high)
+        super().__init__(validate=validate.Range(min=low, max=high), **_options(kw))
+
+
+class Choice(Checked, fields.String):
+    """One of a fixed set of words (an enum in the document)."""
+
+    def __init__(self, choices: tuple[str, ...], **kw: Any) -> None:
+        self.check = one_of(*choices)
+        super().__init__(validate=validate.OneOf(choices), **_options(kw))
+
+
+class Flag(Checked, fields.Boolean):
+    """A yes/no; any JSON value, read by its truth."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.check = truthy
+        super().__init__(**_options(kw))
+
+
+class ScalarMap(Checked, fields.Dict):
+    """A flat object of strings, numbers, booleans or nulls."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.check = scalar_map
+        super().__init__(keys=fields.String(), **_options(kw))
+
+
+class Counts(Checked, fields.Dict):
+    """A flat object of whole numbers, 0 or more (a breakdown of a figure)."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.check = counts
+        super().__init__(keys=fields.String(),
+                         values=fields.Integer(strict=True, validate=validate.Range(min=0)),
+                         **_options(kw))
+
+
+class AnyValue(Checked, fields.Raw):
+    """Any JSON value; checked by the fact as a whole (a correction's new value)."""
+
+    def __init__(self, **kw: Any) -> None:
+        self.check = anything
+        super().__init__(**_options(kw))
+
+
+def ListOf(item: fields.Field, *, non_empty: bool = False, **kw: Any) -> fields.List:  # noqa: N802
+    """A list; `non_empty` refuses []."""
+    return fields.List(item, validate=validate.Length(min=1) if non_empty else None,
+                       **_options(kw))
+
+
+def Object(schema: type[Schema], **kw: Any) -> fields.Nested:  # noqa: N802
+    """A nested object declared by its own schema."""
+    return fields.Nested(schema, **_options(kw))
+
+
+class FormatSchema(Schema):
+    """An object of the report format: unknown fields refused, fields in declared order.
+
+    `check_whole(data)` (optional) checks fields together once each is valid; it returns
+    (field, message) problems. marshmallow runs it as a schema validator; the compiled
+    checker runs it too.
+    """
+
+    class Meta:
+        unknown = RAISE
+        ordered = True
+
+    @staticmethod
+    def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
+        return []
+
+    @validates_schema
+    def _whole(self, data: dict[str, Any], **kwargs: Any) -> None:
+        problems = self.check_whole(data)
+        if problems:
+            raise ValidationError({path: [m] for path, m in problems})
+
+
+def compile_field(field: fields.Field) -> Checker:
+    """The checker of one declared field."""
+    if isinstance(field, Checked):
+        return field.check
+    if isinstance(field, fields.Nested):
+        schema = field.schema
+        return compile_schema(type(schema))
+    if isinstance(field, fields.List):
+        non_empty = any(isinstance(v, validate.Length) and (v.min or 0) > 0
+                        for v in field.validators)
+        return list_of(compile_field(field.inner), non_empty=non_empty)
+    raise TypeError(f"{type(field).__name__} is not a field of the report format")
+
+
+_COMPILED: dict[tuple[type[Schema], str | None], Checker] = {}
+
+
+def compile_schema(schema: type[Schema], *, ignore: str | None = None) -> Checker:
+    """The fast checker of a FormatSchema: the same fields, required ones, whole check and
+    messages; built once per schema."""
+    key = (schema, ignore)
+    if key not in _COMPILED:
+        declared = schema._declared_fields
+        required: dict[str, Checker] = {}
+        optional: dict[str, Checker] = {}
+        for name, field in declared.items():
+            if name == ignore:
+                continue
+            target = required if field.required else optional
+            target[field.data_key or name] = compile_field(field)
+        whole = getattr(schema, "check_whole", None)
+        if whole is None or whole is FormatSchema.check_whole:
+            whole = None
+        _COMPILED[key] = record(required, optional, ignore=ignore, whole=whole)
+    return _COMPILED[key]
