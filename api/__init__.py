@@ -18,7 +18,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from api import config as defaults
-    from api.adapters import TrackerApi
+    from api.adapters import TrackerApi, document_facts
     from api.errors import register_error_handlers
     from api.routes import audit, docs, reports, views
     from api.wiring import init_services
@@ -31,6 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     init_services(app)
     api = TrackerApi(app)
+    document_facts(api)
     for blueprint in (reports.blp, views.blp, audit.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)

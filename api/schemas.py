@@ -50,16 +50,6 @@ class KilledSchema(StrictSchema):
 # -- reports ---------------------------------------------------------------------------------
 
 
-class ReportBodySchema(Schema):
-    """Documentation of a fact report (contract 1); the report format validates it."""
-
-    report = fields.String(required=True, metadata={"description": "idempotency key"})
-    source = fields.Dict(required=True, metadata={
-        "description": "{name, kind, published?, url?, reference?}"})
-    facts = fields.List(fields.Dict(), required=True)
-    notes = fields.String()
-
-
 class ReportResultSchema(StrictSchema):
     report = fields.String(required=True)
     recorded = fields.Boolean(required=True, metadata={

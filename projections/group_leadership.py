@@ -1,4 +1,4 @@
-"""Group leadership and the actor register: pure folds of the Actor aggregate's events.
+"""Group leadership and the actor register: folds of the Actor aggregate's events.
 
 Documents, read and written through a `Docs` accessor (the read model's working set):
 - ("actor", aggregate id hex): an actor's name, kind, aliases, country, title, the groups

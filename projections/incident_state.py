@@ -1,4 +1,4 @@
-"""What the views know of one incident: a pure fold of its events into a JSON document.
+"""What the views know of one incident: a fold of its events into a JSON document (no store access).
 
 `fold_incident(state, event)` takes the current document (or None) and one event of the
 Incident aggregate, as decoded for the projections, and returns the new document. It

@@ -1,4 +1,4 @@
-"""Operation status: a pure fold of the Operation aggregate's events into one document per
+"""Operation status: a fold of the Operation aggregate's events into one document per
 operation (status and its history, lead, partners). Its incidents and their killed are
 read from the incidents and tallies of the read model (`by operation`)."""
 

@@ -22,7 +22,15 @@ from collections.abc import Callable, Mapping
 from datetime import date
 from typing import Any
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}$")
 MAX_TEXT = 10_000
@@ -225,19 +233,26 @@ class Checked(fields.Field):
             raise ValidationError(str(e)) from None
 
 
-def _options(kw: dict[str, Any]) -> dict[str, Any]:
-    # An optional field may be null (read as absent), as in the checkers.
+def _options(kw: dict[str, Any], **metadata: Any) -> dict[str, Any]:
+    """marshmallow's options from ours: `doc` is the field's description in the document;
+    an optional field may be null (read as absent, as in the checkers)."""
     if not kw.get("required"):
         kw.setdefault("allow_none", True)
+    doc = kw.pop("doc", None)
+    kw["metadata"] = {**metadata, **kw.get("metadata", {}),
+                      **({"description": doc} if doc else {})}
     return kw
 
 
 class Text(Checked, fields.String):
-    """Non-empty text (stripped), at most MAX_TEXT characters."""
+    """Text with something besides spaces (stored stripped), at most MAX_TEXT characters."""
 
     def __init__(self, **kw: Any) -> None:
         self.check = text
-        super().__init__(validate=validate.Length(min=1, max=MAX_TEXT), **_options(kw))
+        # The pattern (a search, in JSON Schema) documents "not only spaces"; the checker
+        # enforces it.
+        super().__init__(validate=validate.Length(min=1, max=MAX_TEXT),
+                         **_options(kw, pattern=r"\S"))
 
 
 class Ident(Checked, fields.String):
@@ -253,8 +268,7 @@ class Day(Checked, fields.String):
 
     def __init__(self, **kw: Any) -> None:
         self.check = iso_date
-        metadata = {"format": "date", **kw.pop("metadata", {})}
-        super().__init__(metadata=metadata, **_options(kw))
+        super().__init__(**_options(kw, format="date"))
 
 
 class Count(Checked, fields.Integer):
@@ -316,7 +330,8 @@ class AnyValue(Checked, fields.Raw):
 
 
 def ListOf(item: fields.Field, *, non_empty: bool = False, **kw: Any) -> fields.List:  # noqa: N802
-    """A list; `non_empty` refuses []."""
+    """A list; `non_empty` refuses []. Its items may not be null."""
+    item.allow_none = False
     return fields.List(item, validate=validate.Length(min=1) if non_empty else None,
                        **_options(kw))
 
@@ -341,6 +356,12 @@ class FormatSchema(Schema):
     @staticmethod
     def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
         return []
+
+    @pre_load
+    def _null_is_absent(self, data: Any, **kwargs: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if v is not None}
+        return data
 
     @validates_schema
     def _whole(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -14,6 +14,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from marshmallow import ValidationError
 from marshmallow import fields as mfields
 
 from tracker.exceptions import FactError, ReportValidationError
@@ -41,21 +42,28 @@ class Source(FormatSchema):
 
     name = Text(required=True)
     kind = Choice(SOURCE_KINDS, required=True)
-    published = Day(metadata={"description": "when the source published it"})
+    published = Day(doc="when the source published it")
     url = Text()
-    reference = Text(metadata={"description": "where in the source (page, file, row…)"})
+    reference = Text(doc="where in the source (page, file, row…)")
 
 
-class FactField(mfields.Dict):
-    """One fact: an object whose `fact` field names its type, checked by that type's schema.
+class FactField(mfields.Field):
+    """One fact: an object whose `fact` field names its type, loaded by that type's schema.
     (The API documents it as a `oneOf` of the fact schemas, discriminated by `fact`.)"""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        kind = value.get("fact") if isinstance(value, dict) else None
+        fact_type = FACT_TYPES.get(kind) if isinstance(kind, str) else None
+        if fact_type is None:
+            raise ValidationError({"fact": ["unknown fact type"]})
+        return fact_type.schema().load(value)
 
 
 class ReportSchema(FormatSchema):
     """A fact report: one source's facts, recorded together or not at all."""
 
-    report = Ident(required=True, metadata={
-        "description": "the report's id: sending the same report again records nothing"})
+    report = Ident(required=True,
+                   doc="the report's id: sending the same report again records nothing")
     source = mfields.Nested(Source, required=True)
     facts = mfields.List(FactField(), required=True, validate=lambda v: 0 < len(v) <= MAX_FACTS)
     notes = Text()

@@ -10,9 +10,10 @@ from werkzeug.exceptions import BadRequest, UnsupportedMediaType
 
 from api.auth import principal
 from api.routes import TrackerBlueprint
-from api.schemas import ErrorSchema, ReportBodySchema, ReportResultSchema
+from api.schemas import ErrorSchema, ReportResultSchema
 from api.wiring import get_services
 from tracker.exceptions import FactError, ReportValidationError
+from tracker.reports import ReportSchema
 
 blp = TrackerBlueprint("reports", __name__, url_prefix="/api/v1",
                 description="Record fact reports (contract 1).")
@@ -51,7 +52,7 @@ def needs_admin(data: Any) -> bool:
 @blp.route("/reports")
 class Reports(MethodView):
     @blp.doc(requestBody={"required": True, "content": {"application/json": {
-        "schema": ReportBodySchema}}}, security=[{"bearer": []}])
+        "schema": ReportSchema}}}, security=[{"bearer": []}])
     @blp.response(201, ReportResultSchema, description="Recorded: the new events' positions")
     @blp.alt_response(200, schema=ReportResultSchema,
                       description="Already recorded with the same content: nothing new")

@@ -3,6 +3,7 @@
 import copy
 
 from tests.conftest import base_report
+from tracker.facts import FACT_TYPES
 
 
 def conflict_events(public):
@@ -81,3 +82,34 @@ def test_the_token_name_is_recorded_on_every_event(reporter, public):
     reporter.report(base_report())
     events = conflict_events(public)
     assert {e["provenance"]["recorded_by"] for e in events} == {"reporter-1"}
+
+
+def _resolve(document: dict, node: dict) -> dict:
+    while "$ref" in node:
+        node = document["components"]["schemas"][node["$ref"].rsplit("/", 1)[1]]
+    return node
+
+
+def test_each_fact_type_requires_what_the_openapi_document_marks_required(admin, public):
+    # The document shows a fact as a oneOf of the catalogue's schemas, chosen by `fact`; for
+    # each, posting {"fact": T} alone is refused naming exactly the fields it marks required.
+    document = public.get("/openapi.json").json
+    body = document["paths"]["/api/v1/reports"]["post"]["requestBody"]["content"][
+        "application/json"]["schema"]
+    item = _resolve(document, _resolve(document, body)["properties"]["facts"])["items"]
+    assert item["discriminator"]["propertyName"] == "fact"
+    mapping = item["discriminator"]["mapping"]
+    assert sorted(mapping) == sorted(FACT_TYPES)
+    assert [a["$ref"] for a in item["oneOf"]] == list(mapping.values())
+    for fact_type, ref in mapping.items():
+        schema = _resolve(document, {"$ref": ref})
+        assert schema["properties"]["fact"]["enum"] == [fact_type]
+        required = set(schema["required"]) - {"fact"}
+        report = {"report": f"only-{fact_type}", "facts": [{"fact": fact_type}],
+                  "source": {"name": "Ministry", "kind": "official"}}
+        response = admin.report(report)
+        assert response.status_code == 422, fact_type
+        named = {e["field"] for e in response.json["errors"]}
+        assert all(e["fact"] == 0 for e in response.json["errors"])
+        assert named == required, fact_type
+        assert {e["message"] for e in response.json["errors"]} == {"is required"}

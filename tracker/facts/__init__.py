@@ -18,7 +18,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tracker.facts import actors, amendments, incidents, operations, people  # noqa: F401
+# The families register in this order, which is the order the document and the messages
+# list fact types in.
+# isort: off
+from tracker.facts import actors  # noqa: F401
+from tracker.facts import people  # noqa: F401
+from tracker.facts import incidents  # noqa: F401
+from tracker.facts import operations  # noqa: F401
+from tracker.facts import amendments  # noqa: F401
+# isort: on
 from tracker.facts.base import (
     CORRECTABLE,
     CORRECTABLE_FIELDS,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.domain.actor import Actor
 from tracker.exceptions import FactError
-from tracker.facts.base import FactSchema, FactType, Tag, correctable, register, touch
+from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
 from tracker.fields import Choice, Day, Ident, ListOf, Text
 
 if TYPE_CHECKING:
@@ -21,33 +21,41 @@ RELATIONS = ("branch_of", "allied_with", "part_of", "faction_of")
 
 
 class ActorFact(FactSchema):
+    """Registers an actor; the same details again record nothing, new aliases are added."""
+
     fact = Tag("actor")
-    id = Ident(required=True)
+    id = Ident(required=True, doc="the id other facts name it by")
     name = Text(required=True)
     kind = Choice(ACTOR_KINDS, required=True)
-    aliases = ListOf(Text())
+    aliases = ListOf(Text(), doc="other names: lookups and imports resolve them")
     country = Text()
-    title = Text()
+    title = Text(doc="a person's title or rank")
 
 
 class AliasFact(FactSchema):
+    """Another name for an actor."""
+
     fact = Tag("alias")
     actor = Ident(required=True)
     alias = Text(required=True)
 
 
 class AffiliationFact(FactSchema):
+    """An actor's tie to another: branch, ally, part or faction."""
+
     fact = Tag("affiliation")
     actor = Ident(required=True)
-    parent = Ident(required=True)
+    parent = Ident(required=True, doc="the actor it is tied to")
     relation = Choice(RELATIONS, required=True)
     since = Day()
 
 
 class SanctionFact(FactSchema):
+    """An authority's sanction of an actor."""
+
     fact = Tag("sanction")
     actor = Ident(required=True)
-    authority = Text(required=True)
+    authority = Text(required=True, doc="who lists it, e.g. UN")
     listed = Day()
 
 
@@ -67,13 +75,13 @@ def apply_actor(uow: UnitOfWork, fact: Fact) -> None:
                         "use a correction fact to change it")
     for alias in d.get("aliases", []):
         existing.add_alias(alias, uow.prov(fact, "actor", d["id"]))
-    touch(uow, "actor", existing)
+    uow.touch("actor", existing)
 
 
 def apply_alias(uow: UnitOfWork, fact: Fact) -> None:
     actor = uow.require(fact, "actor", "actor", fact.data["actor"])
     actor.add_alias(fact.data["alias"], uow.prov(fact, "actor", actor.key))
-    touch(uow, "actor", actor)
+    uow.touch("actor", actor)
 
 
 def apply_affiliation(uow: UnitOfWork, fact: Fact) -> None:
@@ -82,14 +90,14 @@ def apply_affiliation(uow: UnitOfWork, fact: Fact) -> None:
     uow.require_known(fact, "parent", "actor", d["parent"])
     actor.record_affiliation(d["parent"], d["relation"], d.get("since"),
                              uow.prov(fact, "actor", actor.key))
-    touch(uow, "actor", actor)
+    uow.touch("actor", actor)
 
 
 def apply_sanction(uow: UnitOfWork, fact: Fact) -> None:
     actor = uow.require(fact, "actor", "actor", fact.data["actor"])
     actor.record_sanction(fact.data["authority"], fact.data.get("listed"),
                           uow.prov(fact, "actor", actor.key))
-    touch(uow, "actor", actor)
+    uow.touch("actor", actor)
 
 
 register(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tracker.exceptions import FactError
-from tracker.facts.base import CORRECTABLE, FactSchema, FactType, Tag, register, touch
+from tracker.facts.base import CORRECTABLE, FactSchema, FactType, Tag, register
 from tracker.fields import (
     AnyValue,
     FormatSchema,
@@ -30,7 +30,7 @@ class Target(FormatSchema):
     incident = Ident()
     actor = Ident()
     operation = Ident()
-    report = Ident(metadata={"description": "retractions only: withdraw a whole report"})
+    report = Ident(doc="retractions only: withdraw a whole report")
 
 
 def _one_target(data: dict[str, Any], allowed: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -43,11 +43,9 @@ def _one_target(data: dict[str, Any], allowed: tuple[str, ...]) -> list[tuple[st
 class CorrectionFact(FactSchema):
     fact = Tag("correction")
     target = Object(Target, required=True)
-    field = Text(required=True, metadata={
-        "description": "the field to change; what each kind allows is listed in "
-                       "docs/report-format.md"})
-    value = AnyValue(required=True, metadata={"description": "the new value, checked as "
-                                              "the field's own"})
+    field = Text(required=True, doc="the field to change; what each kind allows is listed "
+                                    "in docs/report-format.md")
+    value = AnyValue(required=True, doc="the new value, checked as the field's own")
     reason = Text(required=True)
 
     @staticmethod
@@ -96,7 +94,7 @@ def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
         raise FactError(fact.index, "field", f"actor '{key}' has no recorded death, capture "
                         "or release to correct")
     agg.correct(d["field"], value, d["reason"], uow.prov(fact, kind, key))
-    touch(uow, kind, agg)
+    uow.touch(kind, agg)
 
 
 def apply_retraction(uow: UnitOfWork, fact: Fact) -> None:
@@ -105,7 +103,7 @@ def apply_retraction(uow: UnitOfWork, fact: Fact) -> None:
     agg = uow.require(fact, f"target.{kind}", kind, key)
     if kind != "report":
         agg.retract(d["reason"], uow.prov(fact, kind, key))
-        touch(uow, kind, agg)
+        uow.touch(kind, agg)
         return
     withdrawn = [k for kind_, k in agg.entities if kind_ == "report"]
     if withdrawn:
@@ -115,11 +113,11 @@ def apply_retraction(uow: UnitOfWork, fact: Fact) -> None:
                         f"{', '.join(withdrawn)}; a retraction cannot be retracted: send "
                         "the withdrawn facts again in a new report")
     agg.retract(d["reason"], uow.prov(fact, "report", key))
-    touch(uow, "report", agg)
+    uow.touch("report", agg)
     for ref_kind, ref_key in agg.entities:
         entity = uow.find(ref_kind, ref_key)
         entity.retract_report(key, d["reason"], uow.prov(fact, ref_kind, ref_key))
-        touch(uow, ref_kind, entity)
+        uow.touch(ref_kind, entity)
 
 
 def _target(d: dict[str, Any]) -> list[tuple[str, str]]:

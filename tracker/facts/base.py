@@ -85,7 +85,7 @@ class FactSchema(FormatSchema):
     (dataset, row id, row version, file line…), copied into the provenance of its events."""
 
     notes = Text()
-    ref = ScalarMap(metadata={"description": "where in a dataset the fact comes from"})
+    ref = ScalarMap(doc="where in a dataset the fact comes from")
 
 
 def Tag(name: str) -> Choice:  # noqa: N802 - a field, like the others
@@ -186,27 +186,23 @@ class UnitOfWork:
         self.loaded[agg.id] = agg
         self.touched[agg.id] = (kind, agg.key)
 
+    def touch(self, kind: str, agg: Any) -> None:
+        """Saves `agg` with the report, if the fact gave it something to record."""
+        if agg.pending_events:
+            self.add(kind, agg)
+
+    def register_entity(self, fact: Fact, kind: str, create: Callable[..., Any],
+                        details: dict[str, Any], remedy: str) -> None:
+        """Creates the entity a fact defines; the same details again record nothing, other
+        details are refused (a change must be a correction, which keeps the old value)."""
+        key = fact.data["id"]
+        existing = self.find(kind, key)
+        if existing is None:
+            self.add(kind, create(key=key, details=details, provenance=self.prov(fact, kind, key)))
+        elif not existing.is_same_report_of(details):
+            raise FactError(fact.index, "id", f"{kind} '{key}' is already recorded with other "
+                            f"details; use {remedy} to change it")
+
     def prov(self, fact: Fact, kind: str, key: str) -> dict[str, Any]:
         extra = {"ref": fact.data["ref"]} if "ref" in fact.data else {}
         return {**self.provenance, "fact": fact.index, "subject": f"{kind}/{key}", **extra}
-
-
-def touch(uow: UnitOfWork, kind: str, agg: Any) -> None:
-    """Saves `agg` with the report, if the fact gave it something to record."""
-    if agg.pending_events:
-        uow.add(kind, agg)
-
-
-def register_entity(uow: UnitOfWork, fact: Fact, kind: str, create: Callable[..., Any],
-                    details: dict[str, Any], remedy: str) -> None:
-    """Creates the entity a fact defines; the same details again record nothing, other
-    details are refused (a change must be a correction, which keeps the old value)."""
-    key = fact.data["id"]
-    existing = uow.find(kind, key)
-    if existing is None:
-        uow.add(kind, create(key=key, details=details, provenance=uow.prov(fact, kind, key)))
-    elif not existing.is_same_report_of(details):
-        raise FactError(fact.index, "id", f"{kind} '{key}' is already recorded with other "
-                        f"details; use {remedy} to change it")
-
-

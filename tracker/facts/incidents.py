@@ -7,15 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tracker.domain.incident import Incident
-from tracker.facts.base import (
-    FactSchema,
-    FactType,
-    Tag,
-    correctable,
-    register,
-    register_entity,
-    touch,
-)
+from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
 from tracker.facts.people import DATE_PRECISIONS
 from tracker.fields import (
     Between,
@@ -83,35 +75,41 @@ class IncidentActor(FormatSchema):
 
 
 class IncidentFact(FactSchema):
+    """Registers an incident: what happened, where, when, between whom."""
+
     fact = Tag("incident")
-    id = Ident(required=True)
-    date = Day(required=True)
-    type = Choice(INCIDENT_TYPES, required=True)
+    id = Ident(required=True, doc="the id other facts name it by")
+    date = Day(required=True, doc="when it happened (its first day)")
+    type = Choice(INCIDENT_TYPES, required=True, doc="the ACLED event types")
     location = Object(Location, required=True)
-    date_precision = Choice(DATE_PRECISIONS)
-    date_end = Day()
-    subtype = Text()
-    actors = ListOf(Object(IncidentActor))
-    operation = Ident()
-    attributes = ScalarMap()
+    date_precision = Choice(DATE_PRECISIONS, doc="how exactly the date is known (day)")
+    date_end = Day(doc="its last day, if it lasted longer")
+    subtype = Text(doc="e.g. ACLED's sub_event_type")
+    actors = ListOf(Object(IncidentActor), doc="who took part, on which side")
+    operation = Ident(doc="the operation it belongs to")
+    attributes = ScalarMap(doc="a dataset's other columns, kept as given")
 
 
 class CasualtiesFact(FactSchema):
+    """A source's figure for an incident; it supersedes the same source's earlier one."""
+
     fact = Tag("casualties")
     incident = Ident(required=True)
-    killed = Count(required=True)
-    actor = Ident(metadata={"description": "whose dead, when the source says"})
-    low = Count()
-    high = Count()
+    killed = Count(required=True, doc="the source's best figure")
+    actor = Ident(doc="whose dead, when the source says")
+    low = Count(doc="the source's low estimate")
+    high = Count(doc="the source's high estimate")
     wounded = Count()
-    breakdown = Counts(metadata={"description": "e.g. civilians, by the source's words"})
+    breakdown = Counts(doc="counts by the source's words, e.g. civilians")
 
 
 class MaterielFact(FactSchema):
+    """Materiel seized or destroyed in an incident."""
+
     fact = Tag("materiel")
     incident = Ident(required=True)
     action = Choice(MATERIEL_ACTIONS, required=True)
-    items = ListOf(Text(), non_empty=True, required=True)
+    items = ListOf(Text(), non_empty=True, required=True, doc="what, in the source's words")
 
 
 def apply_incident(uow: UnitOfWork, fact: Fact) -> None:
@@ -122,7 +120,7 @@ def apply_incident(uow: UnitOfWork, fact: Fact) -> None:
     for i, a in enumerate(details["actors"]):
         uow.require_known(fact, f"actors.{i}.actor", "actor", a["actor"])
     uow.require_known(fact, "operation", "operation", d.get("operation"))
-    register_entity(uow, fact, "incident", Incident, details, "a correction fact")
+    uow.register_entity(fact, "incident", Incident, details, "a correction fact")
 
 
 def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
@@ -135,14 +133,14 @@ def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
         low=d.get("low"), high=d.get("high"), extra=extra,
         provenance=uow.prov(fact, "incident", incident.key),
     )
-    touch(uow, "incident", incident)
+    uow.touch("incident", incident)
 
 
 def apply_materiel(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     incident = uow.require(fact, "incident", "incident", d["incident"])
     incident.report_materiel(d["action"], d["items"], uow.prov(fact, "incident", incident.key))
-    touch(uow, "incident", incident)
+    uow.touch("incident", incident)
 
 
 register(

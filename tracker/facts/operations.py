@@ -6,15 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tracker.domain.operation import Operation
-from tracker.facts.base import (
-    FactSchema,
-    FactType,
-    Tag,
-    correctable,
-    register,
-    register_entity,
-    touch,
-)
+from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
 from tracker.fields import Choice, Day, Ident, ListOf, Text
 
 if TYPE_CHECKING:
@@ -25,20 +17,24 @@ OPERATION_STATUSES = ("planned", "active", "suspended", "concluded")
 
 
 class OperationFact(FactSchema):
+    """Registers a named military operation."""
+
     fact = Tag("operation")
-    id = Ident(required=True)
+    id = Ident(required=True, doc="the id other facts name it by")
     name = Text(required=True)
-    lead = Ident(required=True)
-    partners = ListOf(Ident())
-    status = Choice(OPERATION_STATUSES, metadata={"description": "active when not given"})
+    lead = Ident(required=True, doc="the actor that leads it")
+    partners = ListOf(Ident(), doc="the actors taking part beside the lead")
+    status = Choice(OPERATION_STATUSES, doc="active when not given")
     started = Day()
 
 
 class OperationStatusFact(FactSchema):
+    """An operation's new status (planned, active, suspended, concluded)."""
+
     fact = Tag("operation_status")
     operation = Ident(required=True)
     status = Choice(OPERATION_STATUSES, required=True)
-    date = Day()
+    date = Day(doc="since when")
 
 
 def apply_operation(uow: UnitOfWork, fact: Fact) -> None:
@@ -49,7 +45,7 @@ def apply_operation(uow: UnitOfWork, fact: Fact) -> None:
     details = {k: v for k, v in d.items() if k not in ("id", "ref")}
     details.setdefault("partners", [])
     details.setdefault("status", "active")
-    register_entity(uow, fact, "operation", Operation, details,
+    uow.register_entity(fact, "operation", Operation, details,
                     "a correction or operation_status fact")
 
 
@@ -57,7 +53,7 @@ def apply_operation_status(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     op = uow.require(fact, "operation", "operation", d["operation"])
     op.change_status(d["status"], d.get("date"), uow.prov(fact, "operation", op.key))
-    touch(uow, "operation", op)
+    uow.touch("operation", op)
 
 
 register(

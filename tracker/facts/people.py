@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from tracker.facts.base import FactSchema, FactType, Tag, register, touch
+from tracker.facts.base import FactSchema, FactType, Tag, register
 from tracker.fields import Choice, Day, Ident
 
 if TYPE_CHECKING:
@@ -16,29 +16,38 @@ ROLE_END_REASONS = ("killed", "captured", "removed", "resigned", "defected", "un
 DATE_PRECISIONS = ("day", "week", "month", "year")
 
 
-class RoleFact(FactSchema):
-    fact = Tag("role")
-    person = Ident(required=True)
+PERSON = "an actor of kind person"
+
+
+class PersonRole(FactSchema):
+    person = Ident(required=True, doc=PERSON)
     group = Ident(required=True)
-    role = Ident(required=True)
+    role = Ident(required=True, doc="e.g. leader, deputy, spokesperson")
+
+
+class RoleFact(PersonRole):
+    """A person takes a role in a group (leader, deputy…)."""
+
+    fact = Tag("role")
     since = Day()
 
 
-class RoleEndedFact(FactSchema):
+class RoleEndedFact(PersonRole):
+    """A person's role ends, and why."""
+
     fact = Tag("role_ended")
-    person = Ident(required=True)
-    group = Ident(required=True)
-    role = Ident(required=True)
     reason = Choice(ROLE_END_REASONS, required=True)
     date = Day()
-    incident = Ident()
+    incident = Ident(doc="the incident that ended it")
 
 
 class FateFact(FactSchema):
-    person = Ident(required=True)
+    """What happened to a person; a death or capture ends the roles they hold."""
+
+    person = Ident(required=True, doc=PERSON)
     date = Day(required=True)
-    incident = Ident()
-    date_precision = Choice(DATE_PRECISIONS)
+    incident = Ident(doc="the incident it happened in")
+    date_precision = Choice(DATE_PRECISIONS, doc="how exactly the date is known")
 
 
 class DeathFact(FateFact):
@@ -58,7 +67,7 @@ def apply_role(uow: UnitOfWork, fact: Fact) -> None:
     person = uow.require_person(fact, "person", d["person"])
     uow.require_known(fact, "group", "actor", d["group"])
     person.assume_role(d["group"], d["role"], d.get("since"), uow.prov(fact, "actor", person.key))
-    touch(uow, "actor", person)
+    uow.touch("actor", person)
 
 
 def apply_role_ended(uow: UnitOfWork, fact: Fact) -> None:
@@ -68,7 +77,7 @@ def apply_role_ended(uow: UnitOfWork, fact: Fact) -> None:
     uow.require_known(fact, "incident", "incident", d.get("incident"))
     person.end_role(d["group"], d["role"], d["reason"], d.get("date"), d.get("incident"),
                     uow.prov(fact, "actor", person.key))
-    touch(uow, "actor", person)
+    uow.touch("actor", person)
 
 
 def apply_fate(uow: UnitOfWork, fact: Fact) -> None:
@@ -78,7 +87,7 @@ def apply_fate(uow: UnitOfWork, fact: Fact) -> None:
     person.report_fate(fact.type, d["date"], d.get("incident"),
                        uow.prov(fact, "actor", person.key),
                        date_precision=d.get("date_precision", "day"))
-    touch(uow, "actor", person)
+    uow.touch("actor", person)
 
 
 _PERSON_GROUP = (("person", "actor"), ("group", "actor"))
