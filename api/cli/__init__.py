@@ -1,81 +1,9 @@
 """The `tracker` command (contract 2). Each command builds what it needs from the
 environment's settings, calls the application service, and ends with one line,
-or with JSON under --json. Commands live in writes.py, reads.py and admin.py."""
+or with JSON under --json. Commands live in writes.py, reads.py and admin.py; the group and
+the helpers they share in common.py."""
 
-from __future__ import annotations
+from api.cli import admin, reads, writes  # noqa: F401 - each registers its commands
+from api.cli.common import main
 
-import json
-import sys
-from typing import Any
-
-import click
-
-from api.services import Services, build_tracker, tune_gc_for_batch_work
-from tracker.application import ConflictTracker
-from tracker.audit import to_jsonable
-from tracker.config import Settings
-from tracker.exceptions import ReportValidationError
-
-
-def _tracker() -> ConflictTracker:
-    return build_tracker(Settings.from_env())
-
-
-def _services(batch_work: bool = False, connect: bool = True) -> Services:
-    """The services of this command; `batch_work` for imports, rebuilds and followers;
-    `connect=False` connects to the event store on first use (the supervised follower)."""
-    if batch_work:
-        tune_gc_for_batch_work()
-    return Services.from_settings(Settings.from_env(), connect=connect)
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False))
-
-
-def _fail(error: Exception) -> None:
-    """Prints a tracker error (every fact error on its own line) and exits 1."""
-    click.echo(f"error: {error}" if not isinstance(error, ReportValidationError)
-               else "error: report refused, nothing recorded:", err=True)
-    if isinstance(error, ReportValidationError):
-        for e in error.errors:
-            where = f"fact {e.index}" if e.index is not None else "report"
-            click.echo(f"  {where}, field '{e.field}': {e.message}", err=True)
-    sys.exit(1)
-
-
-@click.group()
-def main() -> None:
-    """Conflict tracker: every reported fact is an immutable event with its source."""
-
-
-def _progress_bar(label: str) -> Any:
-    """A progress callback drawing a bar on a terminal; silent when output is piped."""
-    if not sys.stderr.isatty():
-        return None, lambda: None
-    state: dict[str, Any] = {}
-
-    def update(position: int, target: int) -> None:
-        if "bar" not in state:
-            state["bar"] = click.progressbar(length=target, label=label, file=sys.stderr)
-            state["bar"].__enter__()
-            state["done"] = 0
-        state["bar"].update(position - state["done"])
-        state["done"] = position
-
-    def finish() -> None:
-        if "bar" in state:
-            state["bar"].__exit__(None, None, None)
-
-    return update, finish
-
-
-def _dump(schema_name: str, data: Any) -> Any:
-    """The same shape the API returns: dumped through the API's schema."""
-    from api import schemas
-
-    return getattr(schemas, schema_name)().dump(data)
-
-
-# Registers the commands on `main` (they import `main` and the helpers above).
-from api.cli import admin, reads, writes  # noqa: E402, F401
+__all__ = ["main"]

@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from api.cli import _fail, _print_json, _progress_bar, _services, _tracker, main
+from api.cli.common import _fail, _print_json, _progress_bar, _services, _tracker, main
 from tracker.exceptions import TrackerError
 
 VIEWS = ("leadership", "casualties", "operations", "incidents", "actors")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from api.cli import _dump, _fail, _print_json, _services, _tracker, main
+from api.cli.common import _dump, _fail, _print_json, _services, _tracker, main
 from api.services import parse_as_of
 from projections.casualty_tallies import DIMENSIONS
 from projections.readmodel.queries import IncidentFilter, QueryError

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from api.cli import _fail, _print_json, _progress_bar, _services, main
+from api.cli.common import _fail, _print_json, _progress_bar, _services, main
 from tracker.exceptions import TrackerError
 
 
