@@ -4,7 +4,6 @@ event_id_cnty adjacent), pre- and post-March-2023 column sets. Pure: rows in, ev
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime
 from typing import Any
 
 from tracker.ingestion.rows import (
@@ -12,6 +11,7 @@ from tracker.ingestion.rows import (
     DatasetEvent,
     RowError,
     coordinates,
+    parse_day,
     split_multi,
     to_int,
 )
@@ -47,43 +47,58 @@ def is_monadic(columns: Iterable[str]) -> bool:
     return "actor2" not in set(columns)
 
 
-MONTHS = {m: i for i, m in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-     "october", "november", "december"), start=1)}
+# The codebook's actor types, as its API and export tool now write them (singular and plural
+# forms seen in exports), by code.
+INTER_LABELS = {
+    "state forces": 1, "rebel group": 2, "rebel groups": 2, "political militia": 3,
+    "political militias": 3, "identity militia": 4, "identity militias": 4, "rioters": 5,
+    "protesters": 6, "civilians": 7, "external/other forces": 8, "external forces": 8,
+    "other forces": 8,
+}
 
 
-def parse_date(value: str) -> str:
-    value = value.strip()
-    parts = value.split(" ")
-    if len(parts) == 3 and parts[1].casefold() in MONTHS and parts[0].isdigit() \
-            and parts[2].isdigit():
-        # '13 November 2020', the usual ACLED form, without strptime's cost.
-        try:
-            return date(int(parts[2]), MONTHS[parts[1].casefold()], int(parts[0])).isoformat()
-        except ValueError:
-            raise ValueError(f"event_date {value!r} is not a real date") from None
-    if len(value) == 10 and value[4] == "-" and value[7] == "-":
-        try:
-            return date.fromisoformat(value).isoformat()
-        except ValueError:
-            raise ValueError(f"event_date {value!r} is not a real date") from None
-    for fmt in ("%d %B %Y", "%Y-%m-%d", "%d-%B-%Y", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(value, fmt).date().isoformat()
-        except ValueError:
-            continue
-    raise ValueError(f"event_date {value!r} is not a date like '13 November 2020'")
+def parse_date(value: str, year: str | None = None) -> str:
+    return parse_day(value, "event_date", year)
 
 
-def _inter(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
+def inter_code(value: str | None, column: str) -> int | None:
+    """An actor type as a code (1-8; 0 for no actor) or as the codebook's label."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        code = int(text)
+        if code > 8:
+            raise ValueError(f"{column} {text!r} is not an ACLED actor type code (0-8)")
+        return code or None
+    labelled = INTER_LABELS.get(" ".join(text.casefold().split()))
+    if labelled is None:
+        raise ValueError(f"{column} {text!r} is not an ACLED actor type (a code 1-8 or one "
+                         "of: State forces, Rebel group, Political militia, Identity "
+                         "militia, Rioters, Protesters, Civilians, External/Other forces)")
+    return labelled
+
+
+def interaction_code(value: str | None) -> str | None:
+    """The interaction as ACLED's code ('28'), whether written as a code or as labels
+    ('State forces-Rebel group'): the two actor types' codes, lower first."""
+    text = (value or "").strip()
+    if not text or text.isdigit():
+        return text or None
+    parts = [p for p in text.split("-") if p.strip()]
+    if len(parts) == 1 and parts[0].strip().casefold().endswith("only"):
+        parts = [parts[0].strip()[:-4]]
+    codes = sorted(inter_code(p, "interaction") or 0 for p in parts)
+    if len(codes) not in (1, 2):
+        raise ValueError(f"interaction {text!r} is not an ACLED interaction")
+    return "".join(str(c) for c in codes) if len(codes) == 2 else f"{codes[0]}0"
 
 
 def _actors(row: dict[str, str], n: str, side: str) -> list[DatasetActor]:
     name = (row.get(f"actor{n}") or "").strip()
     if not name:
         return []
-    inter = _inter(row.get(f"inter{n}"))
+    inter = inter_code(row.get(f"inter{n}"), f"inter{n}")
     kind = KIND_OF_INTER.get(inter or 0, "other")
     actors = [DatasetActor(name, kind, side, False, inter)]
     actors += [DatasetActor(a, "other", side, True, None)
@@ -110,7 +125,7 @@ def parse_row(row: dict[str, str], line: int) -> DatasetEvent:
     if (row.get("geo_precision") or "").strip().isdigit():
         location["geo_precision"] = int(row["geo_precision"])
     details: dict[str, Any] = {
-        "date": parse_date(row["event_date"]),
+        "date": parse_date(row["event_date"], row.get("year")),
         "date_precision": PRECISION.get((row.get("time_precision") or "1").strip(), "day"),
         "type": event_type,
         "location": location,
@@ -121,6 +136,8 @@ def parse_row(row: dict[str, str], line: int) -> DatasetEvent:
         details["notes"] = row["notes"].strip()
     attributes = {c: row[c].strip() for c in EXTRA_COLUMNS
                   if c != "sub_event_type" and (row.get(c) or "").strip()}
+    if "interaction" in attributes:
+        attributes["interaction"] = interaction_code(attributes["interaction"]) or ""
     if attributes:
         details["attributes"] = attributes
     actors = _actors(row, "1", "a") + _actors(row, "2", "b")
@@ -131,12 +148,17 @@ def parse_row(row: dict[str, str], line: int) -> DatasetEvent:
                         details=details, killed=killed, actors=actors, ref=ref)
 
 
-def parse_rows(rows: Iterable[tuple[int, dict[str, str]]], monadic: bool
+def parse_rows(rows: Iterable[tuple[int, dict[str, str]] | RowError], monadic: bool
                ) -> Iterator[DatasetEvent | RowError]:
-    """Events from (line, row) pairs. Monadic: adjacent rows of one event_id_cnty merge into
-    one incident, their actors joined and the event's fatalities counted once."""
+    """Events from (line, row) pairs (a RowError passes through). Monadic: adjacent rows of
+    one event_id_cnty merge into one incident, their actors joined and the event's
+    fatalities counted once."""
     pending: DatasetEvent | None = None
-    for line, row in rows:
+    for item in rows:
+        if isinstance(item, RowError):
+            yield item
+            continue
+        line, row = item
         try:
             event = parse_row(row, line)
         except ValueError as e:

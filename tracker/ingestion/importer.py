@@ -13,10 +13,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 from tracker.domain.incident import Incident
 from tracker.exceptions import ReportValidationError
@@ -27,12 +27,13 @@ from tracker.ingestion.rows import (
     RowError,
     actor_key,
     normalize_name,
+    where,
 )
+from tracker.ingestion.sources import Progress, Reading, open_rows, scan
 
 if TYPE_CHECKING:
     from tracker.application import ConflictTracker
 
-Progress = Callable[[int, int], None]  # (bytes read, file size)
 COMPARED = ("date", "date_end", "date_precision", "type", "subtype", "notes", "attributes",
             "actors")
 LOCATION_FIELDS = ("name", "country", "admin1", "admin2", "admin3", "region", "latitude",
@@ -41,10 +42,16 @@ LOCATION_FIELDS = ("name", "country", "admin1", "admin2", "admin3", "region", "l
 
 @dataclass
 class ImportSummary:
-    """What an import did."""
+    """What an import did. `rows` counts the rows (JSON: records) read, `incidents` the
+    dataset events in them (a monadic event spans several rows), `rejected` the rows
+    refused; `events` the events recorded in the log."""
 
     path: str
     rows: int = 0
+    incidents: int = 0
+    duplicates: int = 0
+    hxl: bool = False
+    format: str = "csv"
     new: int = 0
     corrected: int = 0
     unchanged: int = 0
@@ -58,13 +65,26 @@ class ImportSummary:
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in (
-            "path", "rows", "new", "corrected", "unchanged", "retracted", "skipped_retracted",
-            "rejected", "flagged", "actors_new", "events")} | {"errors": self.errors[:100]}
+            "path", "format", "rows", "incidents", "duplicates", "hxl", "new", "corrected",
+            "unchanged", "retracted", "skipped_retracted", "rejected", "flagged", "actors_new",
+            "events")} | {"errors": self.errors[:100]}
+
+    @property
+    def imported(self) -> int:
+        """Incidents the file now stands for in the store (new, corrected or unchanged)."""
+        return self.new + self.corrected + self.unchanged
 
     def line(self) -> str:
-        return (f"{self.rows} rows read: {self.new} incidents new, {self.corrected} corrected, "
-                f"{self.unchanged} unchanged, {self.retracted} retracted, {self.rejected} rows "
-                f"rejected; {self.actors_new} new actors, {self.events} events recorded")
+        unit = "records" if self.format == "json" else "rows"
+        read = [f"{self.incidents} events"]
+        if self.duplicates:
+            read.append(f"{self.duplicates} exact duplicate rows counted once")
+        if self.hxl:
+            read.append("HXL hashtag row skipped")
+        return (f"{self.rows} {unit} read ({'; '.join(read)}): {self.new} incidents new, "
+                f"{self.corrected} corrected, {self.unchanged} unchanged, {self.retracted} "
+                f"retracted, {self.rejected} {unit} rejected; {self.actors_new} new actors, "
+                f"{self.events} events recorded")
 
 
 class ActorResolver:
@@ -125,34 +145,17 @@ class Importer:
 
     # -- reading ----------------------------------------------------------------------------
 
-    def _rows(self, path: Path, progress: Progress | None) -> Iterator[tuple[int, dict[str, str]]]:
-        size = path.stat().st_size
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            reader = csv.DictReader(f)
-            missing = self.module.check_columns(reader.fieldnames or [])
-            if missing:
-                raise IngestionError(f"{path}: not a {self.module.SOURCE_NAME} export: missing "
-                                     f"column(s) {', '.join(missing)}")
-            self.monadic = self.dataset == "acled" and acled.is_monadic(reader.fieldnames or [])
-            for count, row in enumerate(reader, start=1):
-                if None in row:
-                    row.pop(None)
-                yield reader.line_num, row
-                if progress is not None and count % 200 == 0:
-                    # The text layer refuses tell() while iterating; the byte layer's
-                    # position (read-ahead included) is close enough for a progress bar.
-                    progress(min(cast(Any, f).buffer.tell(), size), size)
-            if progress is not None:
-                progress(size, size)
-
-    def _events(self, path: Path, progress: Progress | None) -> Iterator[DatasetEvent | RowError]:
-        rows = self._rows(path, progress)
+    def _events(self, path: Path, reading: Reading, progress: Progress | None
+                ) -> Iterator[DatasetEvent | RowError]:
+        rows = open_rows(path, reading, self.module.check_columns, self.module.SOURCE_NAME,
+                         "data" if self.dataset == "acled" else "Result", progress)
         if self.dataset == "acled":
             # The layout (dyadic or monadic) is known once the header has been read.
             first = next(rows, None)
             if first is None:
                 return iter(())
-            return acled.parse_rows(itertools.chain([first], rows), self.monadic)
+            monadic = acled.is_monadic(reading.columns)
+            return acled.parse_rows(itertools.chain([first], rows), monadic)
         return ucdp.parse_rows(rows, self.release)
 
     # -- the import ---------------------------------------------------------------------------
@@ -162,10 +165,11 @@ class Importer:
         path = Path(path)
         if not path.is_file():
             raise IngestionError(f"{path}: no such file")
-        digest = file_digest(path)
+        digest = scan(path)  # refuses a file that is not UTF-8 before anything is recorded
         summary = ImportSummary(str(path))
         if self.strict:
-            bad = [e.describe(str(path)) for e in self._events(path, None)
+            check = Reading()
+            bad = [e.describe(str(path), check.unit) for e in self._events(path, check, None)
                    if isinstance(e, RowError)]
             if bad:
                 raise IngestionError(f"{path}: {len(bad)} bad row(s), nothing imported "
@@ -174,13 +178,15 @@ class Importer:
         seen: set[str] | None = set() if retract_missing else None
         batch: list[DatasetEvent] = []
         number = 0
-        for item in self._events(path, progress):
+        reading = Reading()
+        self.unit = "line"
+        for item in self._events(path, reading, progress):
+            self.unit = reading.unit
             if isinstance(item, RowError):
                 summary.rejected += 1
-                summary.rows += 1
-                summary.errors.append(item.describe(str(path)))
+                summary.errors.append(item.describe(str(path), reading.unit))
                 continue
-            summary.rows += 1
+            summary.incidents += 1
             if seen is not None:
                 seen.add(item.incident_id)
             batch.append(item)
@@ -190,6 +196,8 @@ class Importer:
                 batch = []
         if batch:
             self._record_batch(batch, digest, number, resolver, summary, str(path))
+        summary.rows, summary.duplicates = reading.rows, reading.duplicates
+        summary.hxl, summary.format = reading.hxl, reading.format
         if seen is not None:
             self._retract_missing(seen, digest, summary)
         return summary
@@ -202,8 +210,9 @@ class Importer:
         for event in batch:
             if event.incident_id in in_batch:
                 summary.rejected += 1
-                summary.errors.append(f"{path}:{event.line}: event id {event.incident_id} "
-                                      "appears again (rows of one event must be adjacent)")
+                summary.errors.append(f"{where(path, event.line, self.unit)}: event id "
+                                      f"{event.incident_id} appears again (rows of one event "
+                                      "must be adjacent)")
                 continue
             in_batch.add(event.incident_id)
             new_actors: list[dict[str, Any]] = []
@@ -239,7 +248,8 @@ class Importer:
                     messages = [f"{err.field}: {err.message}" for err in e.errors
                                 if err.index is not None and owners[err.index] == i]
                     summary.rejected += 1
-                    summary.errors.append(f"{path}:{event.line}: " + "; ".join(messages))
+                    summary.errors.append(f"{where(path, event.line, self.unit)}: "
+                                          + "; ".join(messages))
                     for actor in new_actors:
                         resolver.forget(actor["name"])
                 rows = [r for i, r in enumerate(rows) if i not in bad]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any, NamedTuple
 
 from tracker.exceptions import TrackerError
@@ -18,13 +19,20 @@ class IngestionError(TrackerError):
 
 @dataclass(frozen=True)
 class RowError:
-    """A row that cannot be imported: where it is and why."""
+    """A row that cannot be imported: where it is (a CSV line, or a JSON file's record
+    number) and why."""
 
     line: int
     reason: str
+    unit: str = "line"
 
-    def describe(self, path: str) -> str:
-        return f"{path}:{self.line}: {self.reason}"
+    def describe(self, path: str, unit: str | None = None) -> str:
+        return f"{where(path, self.line, unit or self.unit)}: {self.reason}"
+
+
+def where(path: str, line: int, unit: str = "line") -> str:
+    """`file:line` for a CSV row; `file: record N` for a JSON record."""
+    return f"{path}:{line}" if unit == "line" else f"{path}: {unit} {line}"
 
 
 class DatasetActor(NamedTuple):
@@ -95,3 +103,75 @@ def coordinates(row: dict[str, str]) -> dict[str, float]:
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         raise ValueError(f"latitude/longitude {lat}, {lon} are out of range")
     return {"latitude": lat, "longitude": lon}
+
+
+MONTHS = {m: i for i, m in enumerate(
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september",
+     "october", "november", "december"), start=1)}
+MONTHS.update({name[:3]: number for name, number in list(MONTHS.items())})
+MONTHS["sept"] = 9
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[ -]([A-Za-z]{3,9})\.?[ -](\d{2}|\d{4})$")
+_ISO_WITH_TIME = re.compile(r"^(\d{4}-\d{2}-\d{2})(?:[ T]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                            r"(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_NUMERIC = re.compile(r"^(\d{1,4})[/.](\d{1,2})[/.](\d{1,4})$")
+
+
+def parse_day(value: str, column: str, year: str | None = None) -> str:
+    """A date in any form these exports take, as YYYY-MM-DD; raises ValueError naming the
+    column. Forms: '13 November 2020', '5-Aug-24', '05-Aug-2024', '2020-11-13',
+    '2024-08-05 00:00:00.000', '2009-02-20T00:00:00', '13/11/2020' (when day and month cannot
+    be confused). With `year` (the file's year column) the two must agree."""
+    text = value.strip()
+    day = _parse_day(text, column)
+    if year is not None and year.strip() and year.strip() != day[:4]:
+        raise ValueError(f"{column} {value!r} is in {day[:4]} but the year column says "
+                         f"{year.strip()}")
+    return day
+
+
+def _parse_day(text: str, column: str) -> str:
+    try:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            return date.fromisoformat(text).isoformat()
+        named = _DAY_MONTH_YEAR.match(text)
+        if named:
+            month = MONTHS.get(named.group(2).casefold())
+            if month is None:
+                raise ValueError
+            year = named.group(3)
+            # Two-digit years as the spreadsheets that write them read them: 69-99 are the
+            # 1900s, 00-68 the 2000s (the year column, where there is one, cross-checks).
+            full = int(year) if len(year) == 4 else datetime.strptime(year, "%y").year
+            return date(full, month, int(named.group(1))).isoformat()
+        iso = _ISO_WITH_TIME.match(text)
+        if iso:
+            return date.fromisoformat(iso.group(1)).isoformat()
+        numeric = _NUMERIC.match(text)
+        if numeric:
+            return _numeric_day(text, column, *numeric.groups())
+    except AmbiguousDate:
+        raise
+    except ValueError:
+        raise ValueError(f"{column} {text!r} is not a real date") from None
+    raise ValueError(f"{column} {text!r} is not a date in a form these exports use (e.g. "
+                     "'13 November 2020', '2020-11-13', '13-Nov-20')")
+
+
+class AmbiguousDate(ValueError):
+    pass
+
+
+def _numeric_day(text: str, column: str, a: str, b: str, c: str) -> str:
+    if len(a) == 4:  # 2020/11/13
+        return date(int(a), int(b), int(c)).isoformat()
+    if len(c) != 4:
+        raise AmbiguousDate(f"{column} {text!r}: the year is not written in full")
+    first, second = int(a), int(b)
+    if first > 12 >= second:
+        return date(int(c), second, first).isoformat()
+    if second > 12 >= first:
+        return date(int(c), first, second).isoformat()
+    if first == second:
+        return date(int(c), first, first).isoformat()
+    raise AmbiguousDate(f"{column} {text!r} is ambiguous: day/month or month/day cannot be "
+                        "told apart; re-export the file with ISO dates (YYYY-MM-DD)")

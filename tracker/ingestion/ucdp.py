@@ -6,7 +6,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tracker.ingestion.rows import DatasetActor, DatasetEvent, RowError, coordinates, to_int
+from tracker.ingestion.rows import (
+    DatasetActor,
+    DatasetEvent,
+    RowError,
+    coordinates,
+    parse_day,
+    to_int,
+)
 
 DATASET = "ucdp"
 SOURCE_NAME = "UCDP GED"
@@ -24,13 +31,6 @@ ATTRIBUTE_COLUMNS = ("conflict_name", "dyad_name", "conflict_new_id", "dyad_new_
 def check_columns(columns: Iterable[str]) -> list[str]:
     have = set(columns)
     return [c for c in REQUIRED if c not in have]
-
-
-def _day(value: str, name: str) -> str:
-    day = value.strip()[:10]
-    if len(day) != 10 or day[4] != "-" or day[7] != "-":
-        raise ValueError(f"{name} {value!r} is not a date like '1991-08-08 00:00:00.000'")
-    return day
 
 
 def _kind(name: str) -> str:
@@ -60,7 +60,8 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
     location.update(coordinates(row))
     if (row.get("where_prec") or "").strip().isdigit():
         location["geo_precision"] = int(row["where_prec"])
-    start, end = _day(row["date_start"], "date_start"), _day(row["date_end"], "date_end")
+    start = parse_day(row["date_start"], "date_start", row.get("year"))
+    end = parse_day(row["date_end"], "date_end")
     details: dict[str, Any] = {
         "date": start,
         "date_precision": PRECISION.get((row.get("date_prec") or "1").strip(), "day"),
@@ -92,9 +93,14 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
                         ref=ref)
 
 
-def parse_rows(rows: Iterable[tuple[int, dict[str, str]]], release: str
+def parse_rows(rows: Iterable[tuple[int, dict[str, str]] | RowError], release: str
                ) -> Iterator[DatasetEvent | RowError]:
-    for line, row in rows:
+    """Events from (line, row) pairs (a RowError passes through)."""
+    for item in rows:
+        if isinstance(item, RowError):
+            yield item
+            continue
+        line, row = item
         try:
             yield parse_row(row, line, release)
         except ValueError as e:
