@@ -8,6 +8,8 @@ row is a new event; the copy is deleted afterwards). Then, each from a fresh sto
   sqlite-serial  `Importer` into the SQLite event store, then the SQLite views caught up
   sqlite         the same as `tracker import` does it: a helper process folds events into
                  the views while the import writes (2 cores), then the import finishes it
+  sqlite-again   the same file imported again into the `sqlite` run's store: every row
+                 unchanged, nothing recorded (target: <= 0.25x the first import)
   postgres       `Importer` into PostgreSQL (own schema, dropped) with a follower process
                  folding into its PostgreSQL read model, as in production
 Each import runs in a fresh Python process, as `tracker import` does, timed from its first
@@ -17,7 +19,8 @@ median is reported (the best beside it): the machines this runs on are shared, a
 timings vary by 10-20%. Prints rows/s and events/s (views up to date), and each import's
 ratio to the baseline: median over median, and best over best (the baseline is short, so a
 slow moment of the machine weighs more on it; the two ratios bracket the truth).
-Targets: >= 5,000 rows/s on SQLite; baseline/import ratio <= 10.
+Targets: >= 5,000 rows/s on SQLite; baseline/import ratio <= 10; PostgreSQL within 1.5x of
+SQLite; an unchanged re-import <= 0.25x the first import.
 """
 
 from __future__ import annotations
@@ -66,11 +69,11 @@ def baseline(path: Path, db: Path) -> float:
 
 
 def tracker_import(path: Path, database_url: str, redis_url: str | None,
-                   alongside: bool) -> tuple[float, int]:
+                   alongside: bool, views_url: str | None = None) -> tuple[float, int]:
     """One import in a fresh Python process, as `tracker import` runs: timed from the
     first row read to the views up to date (interpreter start-up and imports excluded)."""
     spec = json.dumps({"path": str(path), "database_url": database_url,
-                       "redis_url": redis_url, "alongside": alongside})
+                       "redis_url": redis_url, "alongside": alongside, "views_url": views_url})
     out = subprocess.run([sys.executable, "-m", "bench.imports", "--child", spec],
                          check=True, capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1])
@@ -87,8 +90,9 @@ def child(spec_json: str) -> None:
     path = Path(spec["path"])
     settings = Settings(database_url=spec["database_url"], redis_url=spec["redis_url"],
                         redis_prefix=f"bench:{uuid.uuid4().hex[:8]}",
-                        views_url=(f"sqlite:///{path.parent}/views-{uuid.uuid4().hex[:8]}.sqlite"
-                                   if spec["database_url"].startswith("sqlite") else None))
+                        views_url=spec["views_url"] or (
+                            f"sqlite:///{path.parent}/views-{uuid.uuid4().hex[:8]}.sqlite"
+                            if spec["database_url"].startswith("sqlite") else None))
     tune_gc_for_batch_work()  # as `tracker import` does
     services = Services.from_settings(settings)
     started = time.perf_counter()
@@ -135,8 +139,13 @@ def main() -> None:
             runs.setdefault("sqlite-serial", []).append(tracker_import(
                 data, f"sqlite:///{tmpdir}/serial-{attempt}.sqlite", None, alongside=False))
             os.sync()
+            store = f"sqlite:///{tmpdir}/events-{attempt}.sqlite"
+            views = f"sqlite:///{tmpdir}/views-{attempt}.sqlite"
             runs.setdefault("sqlite", []).append(tracker_import(
-                data, f"sqlite:///{tmpdir}/events-{attempt}.sqlite", None, alongside=True))
+                data, store, None, alongside=True, views_url=views))
+            os.sync()
+            runs.setdefault("sqlite-again", []).append(tracker_import(
+                data, store, None, alongside=True, views_url=views))
             os.sync()
             runs.setdefault("postgres", []).append(postgres_import(data, args))
     base = statistics.median(seconds for seconds, _ in runs["baseline"])
@@ -152,7 +161,13 @@ def main() -> None:
         events_rate = f"{events / seconds:>9,.0f}" if name != "baseline" else f"{'-':>9}"
         print(f"{name:<14} {seconds:>8.2f} {rows / seconds:>9,.0f} {events_rate} "
               f"{seconds / base:>13.1f} {rows / best:>12,.0f} {best / base_best:>10.1f}")
-    print("targets: >= 5,000 rows/s on SQLite (views up to date); baseline/run ratio <= 10")
+    sqlite = statistics.median(seconds for seconds, _ in runs["sqlite"])
+    again = statistics.median(seconds for seconds, _ in runs["sqlite-again"])
+    postgres = statistics.median(seconds for seconds, _ in runs["postgres"])
+    print(f"unchanged re-import / first import: {again / sqlite:.2f}; "
+          f"postgres / sqlite: {postgres / sqlite:.2f}")
+    print("targets: >= 5,000 rows/s on SQLite (views up to date); baseline/run ratio <= 10; "
+          "re-import <= 0.25; postgres/sqlite <= 1.5")
 
 
 def postgres_import(data: Path, args: argparse.Namespace) -> tuple[float, int]:

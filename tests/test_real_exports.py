@@ -107,3 +107,51 @@ def test_an_import_killed_part_way_then_rerun_equals_one_clean_import(shared_dat
         env=env, check=True, capture_output=True, text=True).stdout)
         for env in (killed, clean) for by in ("admin1",)]
     assert views[0] == views[1]
+
+
+LABELS = {"1": "State forces", "2": "Rebel group", "3": "Political militia",
+          "4": "Identity militia", "5": "Rioters", "6": "Protesters", "7": "Civilians",
+          "8": "External/Other forces"}
+
+
+def test_acled_burkina_faso_as_the_api_and_a_spreadsheet_give_it(shared_data, tmp_path,
+                                                                  monkeypatch):
+    """The same export as ACLED's API returns it (JSON pages, actor types as labels) and as
+    a spreadsheet re-saves it (5-Aug-24 dates, CRLF): the same incidents and totals."""
+    with open(shared_data / "acled_Burkina_Faso.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    api = []
+    for row in rows:
+        record = dict(row)
+        record["inter1"], record["inter2"] = (LABELS.get(row["inter1"], ""),
+                                              LABELS.get(row["inter2"], ""))
+        api.append(record)
+    pages = [{"status": 200, "success": True, "count": len(api[i:i + 1000]),
+              "data": api[i:i + 1000]} for i in range(0, len(api), 1000)]
+    (tmp_path / "api.json").write_text(json.dumps(pages))
+    summary = json.loads(run_cli(monkeypatch, tmp_path, "j", "import", "acled",
+                                 str(tmp_path / "api.json"), "--json"))
+    assert (summary["format"], summary["rows"], summary["new"], summary["rejected"]) == (
+        "json", 2980, 2980, 0)
+    data = json.loads(run_cli(monkeypatch, tmp_path, "j", "query", "casualties", "--by",
+                              "country", "--json"))
+    assert data["rows"][0]["killed"]["best"] == 5242
+
+    from datetime import date
+
+    with open(tmp_path / "resaved.csv", "w", newline="", encoding="utf-8") as out:
+        writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\r\n")
+        writer.writeheader()
+        for row in rows:
+            day = date.fromisoformat(run_date(row["event_date"]))
+            writer.writerow({**row, "event_date": f"{day.day}-{day:%b}-{day:%y}"})
+    again = json.loads(run_cli(monkeypatch, tmp_path, "j", "import", "acled",
+                               str(tmp_path / "resaved.csv"), "--json"))
+    assert (again["rows"], again["new"], again["corrected"], again["rejected"],
+            again["events"]) == (2980, 0, 0, 0, 0)
+
+
+def run_date(text: str) -> str:
+    from tracker.ingestion.rows import parse_day
+
+    return parse_day(text, "event_date")

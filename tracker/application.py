@@ -199,6 +199,17 @@ class ConflictTracker(Application[UUID]):
         check = getattr(self.recorder, "existing", None)
         return check(ids) if check is not None and ids else None
 
+    def import_fingerprints(self, keys: list[str]) -> dict[str, str]:
+        """The fingerprint each of these dataset incidents was last imported with (a cache
+        beside the events, see tracker.integrity; empty where the recorder keeps none)."""
+        read = getattr(self.recorder, "fingerprints", None)
+        return read(keys) if read is not None and keys else {}
+
+    def remember_import_fingerprints(self, pairs: list[tuple[str, str]]) -> None:
+        write = getattr(self.recorder, "save_fingerprints", None)
+        if write is not None and pairs:
+            write(pairs)
+
     def _find(self, cls: type, kind: str, key: str) -> Any:
         try:
             return self.repository.get(entity_id(kind, key))

@@ -68,12 +68,34 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
     def chain_table_name(self) -> str:
         return f"{self.events_table_name}_chain"
 
+    @property
+    def fingerprints_table_name(self) -> str:
+        return f"{self.events_table_name}_import_fingerprints"
+
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
             f"CREATE TABLE IF NOT EXISTS {self.chain_table_name} "
             "(notification_id INTEGER PRIMARY KEY, hash TEXT NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self.fingerprints_table_name} "
+            "(incident TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)",
         ]
+
+    def fingerprints(self, keys: list[str]) -> dict[str, str]:
+        """Import fingerprints of dataset incidents (see tracker.ingestion.importer)."""
+        found: dict[str, str] = {}
+        with self.datastore.transaction(commit=False) as c:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                c.execute(f"SELECT incident, fingerprint FROM {self.fingerprints_table_name} "
+                          f"WHERE incident IN ({','.join('?' * len(chunk))})", chunk)
+                found.update((r[0], r[1]) for r in c.fetchall())
+        return found
+
+    def save_fingerprints(self, pairs: list[tuple[str, str]]) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.executemany(f"INSERT OR REPLACE INTO {self.fingerprints_table_name} "
+                          "VALUES (?, ?)", pairs)
 
     def _insert_events(self, c: SQLiteCursor, stored_events: Sequence[StoredEvent],
                        **kwargs: Any) -> Sequence[int] | None:

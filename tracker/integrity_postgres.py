@@ -30,6 +30,13 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             SQL("CREATE TABLE IF NOT EXISTS {0} "
                 "(notification_id bigint PRIMARY KEY, hash text NOT NULL)").format(self.chain_table)
         )
+        self.fingerprints_table = SQL("{0}.{1}").format(
+            Identifier(self.datastore.schema),
+            Identifier(f"{self.events_table_name}_import_fingerprints"))
+        self.sql_create_statements.append(
+            SQL("CREATE TABLE IF NOT EXISTS {0} "
+                "(incident text PRIMARY KEY, fingerprint text NOT NULL)")
+            .format(self.fingerprints_table))
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
@@ -72,6 +79,19 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                          .format(self.chain_table))
             row = curs.fetchone()
             return int(row["head"] or 0) if row else 0
+
+    def fingerprints(self, keys: list[str]) -> dict[str, str]:
+        """Import fingerprints of dataset incidents (see tracker.ingestion.importer)."""
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(SQL("SELECT incident, fingerprint FROM {0} WHERE incident = ANY(%s)")
+                         .format(self.fingerprints_table), (list(keys),))
+            return {r["incident"]: r["fingerprint"] for r in curs.fetchall()}
+
+    def save_fingerprints(self, pairs: list[tuple[str, str]]) -> None:
+        with self.datastore.transaction(commit=True) as curs:
+            curs.executemany(SQL("INSERT INTO {0} VALUES (%s, %s) ON CONFLICT (incident) "
+                                 "DO UPDATE SET fingerprint = EXCLUDED.fingerprint")
+                             .format(self.fingerprints_table), pairs)
 
     def select_chain(self, after: int, limit: int, upto: int) -> list[tuple[int, str]]:
         with self.datastore.transaction(commit=False) as curs:

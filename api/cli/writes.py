@@ -71,6 +71,18 @@ def import_() -> None:
     """Import dataset exports (ACLED, UCDP GED) as events."""
 
 
+# `tracker import` exit statuses: 0 every row imported; 1 nothing imported (the file was
+# refused, or every row was); 3 some rows rejected, the rest imported. (2 is click's own,
+# for a command line it cannot read.)
+EXIT_SOME_REJECTED = 3
+
+
+def _import_status(summary: Any) -> int:
+    if not summary.rejected:
+        return 0
+    return EXIT_SOME_REJECTED if summary.imported else 1
+
+
 # Below this size a helper process costs more than it saves.
 PARALLEL_VIEWS_MIN_BYTES = 256 * 1024
 
@@ -99,7 +111,7 @@ def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
     services.after_write()
     if as_json:
         _print_json(summary.to_dict())
-        return
+        sys.exit(_import_status(summary))
     for line in summary.errors[:20]:
         click.echo(f"rejected: {line}", err=True)
     if len(summary.errors) > 20:
@@ -108,6 +120,7 @@ def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
         click.echo(f"note: {summary.flagged} rows have low/high not bracketing best "
                    "(kept as given, flagged in the views)", err=True)
     click.echo(summary.line())
+    sys.exit(_import_status(summary))
 
 
 IMPORT_OPTIONS = [
