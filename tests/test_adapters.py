@@ -3,9 +3,11 @@ project relies on (tracker/adapters.py, api/adapters.py) are still there, with t
 parameters, and still behave as assumed. An upgrade of either library fails here."""
 
 import inspect
+from uuid import uuid4
 
 import pytest
 from eventsourcing.application import Application
+from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import resolve_topic
 
 from tracker.adapters import PRIVATE_METHODS, on_new_sqlite_connection, save_aggregates
@@ -60,3 +62,60 @@ def test_flask_smorest_still_registers_its_error_handlers_through_the_method_we_
 
     assert "self._register_error_handlers()" in inspect.getsource(Api.init_app)
     assert TrackerApi._register_error_handlers is not Api._register_error_handlers
+
+
+def test_the_postgres_binary_insert_stores_what_the_librarys_insert_stores(pg_database_url,
+                                                                          make_tracker):
+    """tracker.integrity_postgres sends events as binary arrays: the rows stored, their
+    positions, the NOTIFY that wakes followers, and the table lock that orders commits are
+    the library's."""
+    import psycopg
+    from eventsourcing.persistence import StoredEvent
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    from tracker.config import eventsourcing_env
+
+    ours = make_tracker(pg_database_url).recorder
+    events = [StoredEvent(originator_id=uuid4(), originator_version=v, topic=f"t:{v}",
+                          state=bytes([0, 92, 39, 255, v]) + b"\\x00 'quoted' \\\\")
+              for v in (1, 2, 3)]
+    env = eventsourcing_env(pg_database_url)
+    with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                         port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                         autocommit=True) as listener:
+        listener.execute(f'LISTEN "{ours.channel_name}"')
+        ids = ours.insert_events(events)
+        notified = list(listener.notifies(timeout=5, stop_after=1))
+    assert notified and notified[0].channel == ours.channel_name
+    assert ids == sorted(ids) and len(ids) == 3 and ids[-1] - ids[0] == 2
+    stored = ours.select_notifications(ids[0], 3)
+    assert [(n.originator_id, n.originator_version, n.topic, bytes(n.state)) for n in stored] == [
+        (e.originator_id, e.originator_version, e.topic, e.state) for e in events]
+    # The library's own insert, through the same recorder's parent class, stores the same.
+    more = [StoredEvent(originator_id=uuid4(), originator_version=1, topic="t:lib",
+                        state=events[0].state)]
+    with ours.datastore.transaction(commit=True) as curs:
+        PostgresApplicationRecorder._insert_stored_events(ours, curs, more)
+    [theirs] = ours.select_events(more[0].originator_id)
+    assert bytes(theirs.state) == bytes(stored[0].state)
+
+
+def test_the_postgres_binary_insert_holds_the_table_lock_until_commit(pg_database_url,
+                                                                     make_tracker):
+    # The lock makes commit order the order of positions, which followers rely on.
+    import psycopg
+
+    from tracker.config import eventsourcing_env
+
+    ours = make_tracker(pg_database_url).recorder
+    env = eventsourcing_env(pg_database_url)
+    event = StoredEvent(originator_id=uuid4(), originator_version=1, topic="t", state=b"{}")
+    table = f'"{ours.datastore.schema}"."{ours.events_table_name}"'
+    with ours.datastore.transaction(commit=True) as curs:
+        ours._insert_stored_events(curs, [event])
+        with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                             port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"]) as other, \
+                pytest.raises(psycopg.errors.LockNotAvailable):
+            # (an insert alone takes ROW EXCLUSIVE, which this would not wait for)
+            other.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE NOWAIT")
+    assert ours.select_events(event.originator_id)[0].topic == "t"

@@ -15,6 +15,11 @@ upgrade fails there, loudly, not somewhere in production. Checked against events
 - The chained recorders (tracker.integrity, tracker.integrity_postgres) override
   `_insert_events` and `_fetch_ids_after_insert_events`: that is where the hash chain is
   written in the same transaction as the events (not an optimisation: the chain needs it).
+- The PostgreSQL recorder overrides `_insert_stored_events` (calling the library's
+  `_lock_table` and `_notify_channel`, as the library's does): the events go as four binary
+  arrays instead of one array of a composite type, which psycopg sends as text with every
+  state escaped by a regular expression. An import's writing: 11.4 s -> 8.1 s for 29,800
+  ACLED rows (59,953 events), 5.2 s with the chain and existence queries also binary.
 """
 
 from __future__ import annotations
@@ -39,6 +44,11 @@ PRIVATE_METHODS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
      ("self", "c", "stored_events")),
     ("eventsourcing.postgres:PostgresApplicationRecorder", "_fetch_ids_after_insert_events",
      ("self", "curs", "stored_events")),
+    ("eventsourcing.postgres:PostgresApplicationRecorder", "_insert_stored_events",
+     ("self", "curs", "stored_events")),
+    ("eventsourcing.postgres:PostgresApplicationRecorder", "_lock_table", ("self", "curs")),
+    ("eventsourcing.postgres:PostgresApplicationRecorder", "_notify_channel",
+     ("self", "curs")),
     ("eventsourcing.sqlite:SQLiteConnectionPool", "_create_connection", ("self",)),
 )
 

