@@ -47,6 +47,9 @@ class Projector:
         self.batch_size = batch_size
         self.cache_entries = cache_entries
         self._working: dict[int, Working] = {}
+        # The trailing unit a batch left to the next one, decoded: (the position it follows,
+        # its events). Used only if the next batch starts at that position.
+        self._carry: tuple[int, list[RawEvent]] | None = None
         self._lock = threading.Lock()
 
     def ensure_active(self) -> int:
@@ -102,6 +105,7 @@ class Projector:
             return last - position
         except BaseException:
             self._working.pop(gen, None)
+            self._carry = None
             raise
         finally:
             if collecting:
@@ -118,24 +122,30 @@ class Projector:
         """The whole units after `position`, up to about a batch; and the position after
         them. A batch never ends inside a unit (one report's events)."""
         recorder, mapper = self.tracker.recorder, self.tracker.mapper
-        notes = recorder.select_notifications(position, self.batch_size, stop=target,
+        carried: list[RawEvent] = []
+        if self._carry is not None and self._carry[0] == position:
+            carried = [e for e in self._carry[1] if e.position <= target]
+        self._carry = None
+        after = carried[-1].position if carried else position
+        notes = recorder.select_notifications(after, self.batch_size, stop=target,
                                               inclusive_of_start=False)
-        if not notes:
+        events = carried + decode(mapper, notes)
+        if not events:
             return [], target
-        events = decode(mapper, notes)
         full = len(notes) == self.batch_size
-        if not full and notes[-1].id < target:
-            return events, notes[-1].id
+        if not full and events[-1].position < target:
+            return events, events[-1].position
 
         def unit_key(e: RawEvent) -> tuple[str, Any]:
             return recorded_at(e.data), (e.data.get("provenance") or {}).get("report")
 
         last = unit_key(events[-1])
-        if full and notes[-1].id < target:
+        if full and events[-1].position < target:
             start = len(events) - 1
             while start > 0 and unit_key(events[start - 1]) == last:
                 start -= 1
             if start > 0:  # leave the trailing unit, which may go on, to the next batch
+                self._carry = (events[start - 1].position, events[start:])
                 return events[:start], events[start - 1].position
         # Read on to the end of the trailing unit, past `target` if need be: a save's
         # events commit together, so the rest of it is there to read.

@@ -298,3 +298,31 @@ def test_by_actor_under_a_filter_adds_up_as_the_unfiltered_tally(sqlite_tracker,
     assert [(r["key"], r["killed"], r["incidents"]) for r in filtered] == [
         (r["key"], r["killed"], r["incidents"]) for r in plain]
     assert {r["key"]: r["killed"]["best"] for r in plain} == {"jnim": 39, "france": 9}
+
+
+def test_a_unit_left_to_the_next_batch_is_decoded_once(sqlite_tracker, read_model,
+                                                       monkeypatch):
+    # A batch never ends inside a unit (one report's events): the trailing unit goes to the
+    # next batch, already decoded, instead of being read and decoded again.
+    import projections.runner as runner_module
+
+    for n in range(6):
+        sqlite_tracker.record_report({
+            "report": f"r{n}", "source": {"name": f"S{n}", "kind": "media"},
+            "facts": [{"fact": "incident", "id": f"i{n}", "date": "2021-01-0" + str(n + 1),
+                       "type": "battle", "location": {"name": "X", "country": "Mali"}},
+                      {"fact": "casualties", "incident": f"i{n}", "killed": n}]})
+    decoded = []
+    real = runner_module.decode
+
+    def counting(mapper, notes):
+        decoded.extend(n.id for n in notes)
+        return real(mapper, notes)
+
+    monkeypatch.setattr(runner_module, "decode", counting)
+    projector = Projector(sqlite_tracker, read_model, batch_size=4)  # units are 3 events
+    projector.catch_up()
+    assert sorted(decoded) == list(range(1, sqlite_tracker.max_position() + 1))
+    assert projector.verify() == []
+    with open_views(read_model) as views:
+        assert views.casualties("country")["rows"][0]["killed"]["best"] == sum(range(6))
