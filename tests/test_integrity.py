@@ -121,3 +121,21 @@ def test_verify_checks_the_log_as_it_stood_while_reports_keep_landing(database_u
     assert during.checked == 5
     after = tracker.verify()
     assert after.ok and after.checked > 5
+
+
+def test_the_chain_hash_is_the_documented_one():
+    # Stored logs are verified against entries written by every earlier version: the hash
+    # of an entry must stay sha256 over the length-prefixed parts, in this order.
+    import hashlib
+    from uuid import UUID
+
+    from tracker.integrity import GENESIS, chain_hash
+
+    oid = UUID("12345678-1234-5678-1234-567812345678")
+    state = '{"killed": 30, "place": "Ménaka"}'.encode()
+    spec = hashlib.sha256()
+    for part in (GENESIS, "7", oid.hex, "2", "tracker.domain.incident:Incident.Reported"):
+        spec.update(len(part.encode()).to_bytes(4, "big") + part.encode())
+    spec.update(len(state).to_bytes(8, "big") + state)
+    assert chain_hash(GENESIS, 7, oid, 2, "tracker.domain.incident:Incident.Reported",
+                      state) == spec.hexdigest()

@@ -139,12 +139,22 @@ def scalar_map(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise Invalid("must be an object")
     for k, v in value.items():
-        if not isinstance(k, str) or (v is not None and not isinstance(v, (str, int, float, bool))):
+        kind = type(v)  # exact types first: every imported fact carries one or two of these
+        if kind is str:
+            if not v.isascii():
+                _utf8(v)
+        elif kind is float:
+            if not math.isfinite(v):
+                raise Invalid(f"{k!r} must be a finite number (not NaN or Infinity)")
+        elif not (kind is int or v is None or kind is bool
+                  or isinstance(v, (str, int, float))):
             raise Invalid(f"{k!r} must map to a string, number, boolean or null")
-        if isinstance(v, str) and not v.isascii():
-            _utf8(v)
         elif isinstance(v, float) and not math.isfinite(v):
             raise Invalid(f"{k!r} must be a finite number (not NaN or Infinity)")
+        elif isinstance(v, str) and not v.isascii():
+            _utf8(v)
+        if type(k) is not str and not isinstance(k, str):
+            raise Invalid(f"{k!r} must map to a string, number, boolean or null")
     return dict(value)
 
 

@@ -28,16 +28,15 @@ GENESIS = "0" * 64
 
 def chain_hash(previous: str, position: int, originator_id: UUID | str, version: int,
                topic: str, state: bytes) -> str:
-    """The chain entry of one stored event, given the entry before it."""
+    """The chain entry of one stored event, given the entry before it: the sha256 of each
+    part, length-prefixed (4 bytes; the state 8), in order."""
     oid = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
-    h = hashlib.sha256()
+    parts = []
     for part in (previous, str(position), oid, str(version), topic):
         encoded = part.encode()
-        h.update(len(encoded).to_bytes(4, "big"))
-        h.update(encoded)
-    h.update(len(state).to_bytes(8, "big"))
-    h.update(bytes(state))
-    return h.hexdigest()
+        parts += (len(encoded).to_bytes(4, "big"), encoded)
+    parts += (len(state).to_bytes(8, "big"), bytes(state))
+    return hashlib.sha256(b"".join(parts)).hexdigest()
 
 
 def chain_entries(previous: str, ids: Sequence[int],

@@ -198,6 +198,7 @@ class Importer:
         number = 0
         reading = Reading()
         self.unit = "line"
+        self._prints: list[tuple[str, str]] = []
         for item in self._events(path, reading, progress):
             self.unit = reading.unit
             if isinstance(item, RowError):
@@ -214,6 +215,7 @@ class Importer:
                 batch = []
         if batch:
             self._record_batch(batch, digest, number, resolver, summary, str(path))
+        self._flush_fingerprints()
         summary.rows, summary.duplicates = reading.rows, reading.duplicates
         summary.hxl, summary.format = reading.hxl, reading.format
         if seen is not None:
@@ -229,8 +231,15 @@ class Importer:
             summary.unchanged += sum(1 for e in batch if e.incident_id in unchanged)
             batch = [e for e in batch if e.incident_id not in unchanged]
         settled = self._record_rows(batch, digest, number, resolver, summary, path)
-        self.tracker.remember_import_fingerprints(
-            [(k, prints[k]) for k in settled if known.get(k) != prints[k]])
+        # Kept in memory and written every few batches (a commit each): a fingerprint lost
+        # in a crash only means its row is compared again next time.
+        self._prints.extend((k, prints[k]) for k in settled if known.get(k) != prints[k])
+        if len(self._prints) >= 10 * self.batch_size:
+            self._flush_fingerprints()
+
+    def _flush_fingerprints(self) -> None:
+        self.tracker.remember_import_fingerprints(self._prints)
+        self._prints = []
 
     def _record_rows(self, batch: list[DatasetEvent], digest: str, number: int,
                      resolver: ActorResolver, summary: ImportSummary, path: str) -> set[str]:
