@@ -31,7 +31,7 @@ def chain_hash(previous: str, position: int, originator_id: UUID | str, version:
     """The chain entry of one stored event, given the entry before it: the sha256 of each
     part, length-prefixed (4 bytes; the state 8), in order."""
     oid = originator_id.hex if isinstance(originator_id, UUID) else str(originator_id)
-    parts = []
+    parts: list[bytes] = []
     for part in (previous, str(position), oid, str(version), topic):
         encoded = part.encode()
         parts += (len(encoded).to_bytes(4, "big"), encoded)

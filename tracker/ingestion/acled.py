@@ -12,6 +12,7 @@ from tracker.ingestion.rows import (
     RowError,
     coordinates,
     parse_day,
+    raw_values,
     split_multi,
     to_int,
 )
@@ -145,7 +146,8 @@ def parse_row(row: dict[str, str], line: int) -> DatasetEvent:
            "version": (row.get("timestamp") or "").strip() or None,
            "sources": (row.get("source") or "").strip() or None}
     return DatasetEvent(line=line, incident_id=f"acled:{row['event_id_cnty'].strip()}",
-                        details=details, killed=killed, actors=actors, ref=ref)
+                        details=details, killed=killed, actors=actors, ref=ref,
+                        raw=[raw_values(row)])
 
 
 def parse_rows(rows: Iterable[tuple[int, dict[str, str]] | RowError], monadic: bool
@@ -168,6 +170,7 @@ def parse_rows(rows: Iterable[tuple[int, dict[str, str]] | RowError], monadic: b
             yield event
             continue
         if pending is not None and pending.incident_id == event.incident_id:
+            pending.raw += event.raw
             seen = {(a.name, a.side) for a in pending.actors}
             side = "b" if pending.actors else "a"
             for a in event.actors:

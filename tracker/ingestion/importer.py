@@ -95,13 +95,14 @@ class ImportSummary:
 
 
 # Part of every fingerprint: a change to how rows become facts makes every row compared again.
-MAPPING_VERSION = "2"
+MAPPING_VERSION = "3"
 
 
-def fingerprint(event: DatasetEvent) -> str:
-    ref = {k: v for k, v in event.ref.items() if k != "line"}
-    canonical = repr((MAPPING_VERSION, event.incident_id, event.details, event.killed,
-                      event.low, event.high, event.breakdown, event.actors, ref))
+def fingerprint(event: DatasetEvent, context: str) -> str:
+    """What an incident's rows said: their values as read (the line they were on aside),
+    with the importer's mapping version and the import's context (dataset, release). The
+    same rows, mapped the same way, make the same facts."""
+    canonical = "\x1e".join((MAPPING_VERSION, context, event.incident_id, *event.raw))
     return hashlib.sha1(canonical.encode()).hexdigest()
 
 
@@ -224,7 +225,8 @@ class Importer:
 
     def _record_batch(self, batch: list[DatasetEvent], digest: str, number: int,
                       resolver: ActorResolver, summary: ImportSummary, path: str) -> None:
-        prints = {e.incident_id: fingerprint(e) for e in batch}
+        context = f"{self.dataset}\x1f{self.release}"
+        prints = {e.incident_id: fingerprint(e, context) for e in batch}
         known = self.tracker.import_fingerprints(list(prints))
         unchanged = {k for k, fp in prints.items() if known.get(k) == fp}
         if unchanged:

@@ -59,6 +59,12 @@ class DatasetEvent:
     breakdown: dict[str, int] | None = None
     actors: list[DatasetActor] = field(default_factory=list)
     ref: dict[str, Any] = field(default_factory=dict)
+    # The values of the row(s) it was read from, as read (for the import fingerprint).
+    raw: list[str] = field(default_factory=list)
+
+
+def raw_values(row: dict[str, str]) -> str:
+    return "\x1f".join(row.values())
 
 
 def normalize_name(name: str) -> str:

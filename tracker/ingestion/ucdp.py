@@ -12,6 +12,7 @@ from tracker.ingestion.rows import (
     RowError,
     coordinates,
     parse_day,
+    raw_values,
     to_int,
 )
 
@@ -90,7 +91,7 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
            "headline": (row.get("source_headline") or "").strip()[:500] or None}
     return DatasetEvent(line=line, incident_id=f"ucdp-ged:{row['id'].strip()}", details=details,
                         killed=best, low=low, high=high, breakdown=breakdown, actors=actors,
-                        ref=ref)
+                        ref=ref, raw=[raw_values(row)])
 
 
 def parse_rows(rows: Iterable[tuple[int, dict[str, str]] | RowError], release: str
