@@ -11,12 +11,13 @@ from typing import Any
 
 import orjson
 
+from projections.incident_state import killed
 from projections.readmodel.queries import QueryError
 
 INCIDENT_COLUMNS = (
     "id", "date", "date_precision", "type", "subtype", "country", "admin1", "admin2",
     "location", "latitude", "longitude", "operation", "actors", "killed_best", "killed_low",
-    "killed_high", "civilians_best", "wounded_best", "sources")
+    "killed_high", "civilians_best", "wounded_best", "sources", "basis_rule", "basis_report")
 CASUALTY_COLUMNS = ("key", "name", "killed_best", "killed_low", "killed_high",
                     "civilians_best", "wounded_best", "incidents")
 
@@ -48,7 +49,13 @@ def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
         "killed_best": doc["killed"]["best"], "killed_low": doc["killed"]["low"],
         "killed_high": doc["killed"]["high"], "civilians_best": doc["civilians"]["best"],
         "wounded_best": doc["wounded"]["best"], "sources": "; ".join(doc.get("sources") or []),
+        **basis_columns(doc),
     }
+
+
+def basis_columns(doc: dict[str, Any]) -> dict[str, Any]:
+    basis = killed(doc).get("basis") or {}
+    return {"basis_rule": basis.get("rule"), "basis_report": basis.get("report")}
 
 
 def casualty_record(r: dict[str, Any]) -> dict[str, Any]:

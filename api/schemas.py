@@ -40,11 +40,21 @@ class ErrorSchema(StrictSchema):
                        "index)"})
 
 
+class BasisSchema(StrictSchema):
+    rule = fields.String(required=True, metadata={
+        "description": "assessment, latest_published or single_source"})
+    report = fields.String(allow_none=True)
+    source = fields.String(allow_none=True, metadata={"description": "null for an assessment"})
+    published = fields.String(allow_none=True, metadata={"format": "date"})
+
+
 class KilledSchema(StrictSchema):
     best = fields.Integer(required=True)
     low = fields.Integer(required=True)
     high = fields.Integer(required=True)
     flagged = fields.String(metadata={"description": "set when the range does not contain best"})
+    basis = fields.Nested(BasisSchema, allow_none=True, metadata={
+        "description": "where best comes from (incidents; not on tally rows)"})
 
 
 # -- reports ---------------------------------------------------------------------------------
@@ -240,6 +250,8 @@ class IncidentSchema(StrictSchema):
     wounded = fields.Nested(BestSchema)
     sources = fields.List(fields.String())
     notes = fields.String(allow_none=True)
+    details_withdrawn = fields.String(allow_none=True, metadata={
+        "description": "the retracted report the details come from, until corrected"})
 
 
 class IncidentDetailSchema(IncidentSchema):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from projections.figures import incident_killed, killed_by_actor, other_counts
-from projections.incident_state import involved_actors
+from projections.incident_state import assessment, involved_actors
 
 DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
 UNKNOWN = "(unknown)"
@@ -42,7 +42,7 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
     if state is None:
         return NO_ROWS
     figures = state["figures"]
-    k = incident_killed(figures)
+    k = incident_killed(figures, assessment(state))
     others = other_counts(figures)
     if state["retracted"]:
         return IncidentRows(k, others, {}, {})

@@ -1,13 +1,21 @@
 """Pure arithmetic of casualty figures, shared by every view that shows them.
 
-An incident holds figures per (source, actor). Rules:
-- a later figure from a source supersedes that source's earlier one (the write side keeps
-  one figure per source and actor; `seq` orders them by log position);
-- a source's total is its figure without actor if it gave one, else the sum of its
+An incident holds every figure every live report gave it, per (source, actor, report).
+The views depend on the set of live reports, never on the order they were recorded in:
+
+- a report's date is its source's `published` date; a report without one counts as
+  published on the day it was recorded. Ties go to the report recorded later;
+- a source's current figure (per actor) is the one of its most recently published report;
+  a source's total is its current figure without actor if it gave one, else the sum of its
   per-actor figures;
-- best is the total of the source heard from last; low and high are the range over the
-  sources' totals, each source's explicit low/high standing in for its total where given;
+- best is the total of the source whose current figures were published last (rule
+  `latest_published`; `single_source` when only one source gave figures); low and high are
+  the range over the sources' totals, a source's explicit low/high standing in for its total;
+- an analysts' `assessment` (the latest one recorded, while its report is live) sets best,
+  and low/high where it gives them (rule `assessment`);
 - values are kept as given; a range that does not contain best is flagged, not fixed.
+
+Each best says where it comes from: `basis = {rule, report, source, published}`.
 """
 
 from __future__ import annotations
@@ -16,70 +24,107 @@ from typing import Any
 
 ZERO = {"best": 0, "low": 0, "high": 0}
 
+Rank = tuple[str, int]
 
-def source_totals(figures: dict[str, dict[str, Any]]) -> dict[str, dict[str, int]]:
-    """Per source: {best, low, high, seq} from its current figures."""
-    by_source: dict[str, list[dict[str, Any]]] = {}
+
+def rank(figure: dict[str, Any]) -> Rank:
+    """(published date, log position): later publication first, then later recording."""
+    return (figure.get("published") or "", figure["seq"])
+
+
+def _current(figures: dict[str, dict[str, Any]]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Each source's current figure per actor ('' for its overall figure)."""
+    current: dict[tuple[str, str], dict[str, Any]] = {}
     for f in figures.values():
-        by_source.setdefault(f["source"], []).append(f)
+        key = (f["source"], f.get("actor") or "")
+        held = current.get(key)
+        if held is None or rank(f) > rank(held):
+            current[key] = f
+    return current
+
+
+def source_totals(figures: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per source: {best, low, high, rank, report, published, used} from its current
+    figures (`used`: the figures its total adds up)."""
+    by_source: dict[str, list[dict[str, Any]]] = {}
+    for (source, _), f in _current(figures).items():
+        by_source.setdefault(source, []).append(f)
     totals = {}
     for source, figs in by_source.items():
         overall = [f for f in figs if not f.get("actor")]
         used = overall if overall else figs
-        best = sum(f["killed"] for f in used)
-        low = sum(f["low"] if f.get("low") is not None else f["killed"] for f in used)
-        high = sum(f["high"] if f.get("high") is not None else f["killed"] for f in used)
-        totals[source] = {"best": best, "low": low, "high": high,
-                          "seq": max(f["seq"] for f in figs)}
+        latest = max(used, key=rank)
+        totals[source] = {
+            "best": sum(f["killed"] for f in used),
+            "low": sum(f["low"] if f.get("low") is not None else f["killed"] for f in used),
+            "high": sum(f["high"] if f.get("high") is not None else f["killed"] for f in used),
+            "rank": rank(latest), "report": latest["report"],
+            "published": latest.get("published"), "used": used}
     return totals
 
 
-def incident_killed(figures: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """{best, low, high} of one incident; `flagged` when low > best or high < best."""
-    if len(figures) == 1:
+def _basis(rule: str, figure: dict[str, Any], source: str | None) -> dict[str, Any]:
+    return {"rule": rule, "report": figure.get("report"), "source": source,
+            "published": figure.get("published")}
+
+
+def incident_killed(figures: dict[str, dict[str, Any]],
+                    assessment: dict[str, Any] | None = None) -> dict[str, Any]:
+    """{best, low, high, basis} of one incident; `flagged` when low > best or high < best."""
+    out: dict[str, Any]
+    if len(figures) == 1 and assessment is None:
         # One figure (most incidents, every dataset row): it is the incident's total.
         (f,) = figures.values()
         best = f["killed"]
-        out: dict[str, Any] = {
-            "best": best, "low": best if f.get("low") is None else f["low"],
-            "high": best if f.get("high") is None else f["high"]}
+        out = {"best": best, "low": best if f.get("low") is None else f["low"],
+               "high": best if f.get("high") is None else f["high"],
+               "basis": _basis("single_source", f, f["source"])}
     else:
         totals = source_totals(figures)
-        if not totals:
-            return dict(ZERO)
-        latest = max(totals.values(), key=lambda t: t["seq"])
-        out = {
-            "best": latest["best"],
-            "low": min(t["low"] for t in totals.values()),
-            "high": max(t["high"] for t in totals.values()),
-        }
+        if totals:
+            source, latest = max(totals.items(), key=lambda item: item[1]["rank"])
+            out = {"best": latest["best"],
+                   "low": min(t["low"] for t in totals.values()),
+                   "high": max(t["high"] for t in totals.values()),
+                   "basis": _basis("single_source" if len(totals) == 1 else "latest_published",
+                                   {"report": latest["report"],
+                                    "published": latest["published"]}, source)}
+        else:
+            out = {**ZERO, "basis": None}
+        if assessment is not None:
+            best = assessment["killed"]
+            sources_low, sources_high = (out["low"], out["high"]) if totals else (best, best)
+            out = {"best": best,
+                   "low": sources_low if assessment.get("low") is None else assessment["low"],
+                   "high": (sources_high if assessment.get("high") is None
+                            else assessment["high"]),
+                   "basis": _basis("assessment", assessment, None)}
     if out["low"] > out["best"] or out["high"] < out["best"]:
         out["flagged"] = "range does not contain best (kept as given)"
     return out
 
 
 def other_counts(figures: dict[str, dict[str, Any]]) -> dict[str, int | None]:
-    """Civilians killed and wounded, as given by the source whose figure is best (the one
-    heard from last); None where that source gave none. Never inferred from event types."""
+    """Civilians killed and wounded, as given by the source whose figures are the latest
+    published (the basis of best among sources); None where it gave none. Never inferred
+    from event types."""
     if not figures:
         return {"civilians": None, "wounded": None}
     if len(figures) == 1:
         (f,) = figures.values()
         return {"civilians": f.get("civilians"), "wounded": f.get("wounded")}
-    latest_seq = max(f["seq"] for f in figures.values())
-    source = next(f["source"] for f in figures.values() if f["seq"] == latest_seq)
-    figs = [f for f in figures.values() if f["source"] == source]
-    overall = [f for f in figs if not f.get("actor")] or figs
+    totals = source_totals(figures)
+    used = max(totals.values(), key=lambda t: t["rank"])["used"]
     out: dict[str, int | None] = {}
     for name in ("civilians", "wounded"):
-        given = [f[name] for f in overall if f.get(name) is not None]
+        given = [f[name] for f in used if f.get(name) is not None]
         out[name] = sum(given) if given else None
     return out
 
 
 def killed_by_actor(figures: dict[str, dict[str, Any]], involved: list[str],
-                    total: dict[str, int] | None = None) -> dict[str, dict[str, int]]:
-    """Per actor: its figures from the source heard from last about it. When no figure
+                    total: dict[str, Any] | None = None) -> dict[str, dict[str, int]]:
+    """Per actor: its figures by the same rules, over the figures naming it. When no figure
     names an actor, every involved actor is credited with the incident's total (the
     incident's deaths happened in fighting involving each of them)."""
     per_actor = [f for f in figures.values() if f.get("actor")]

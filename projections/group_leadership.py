@@ -41,7 +41,8 @@ def _registered(docs: Docs, event: RawEvent) -> None:
     docs.put("actor", event.oid, {
         "id": event.data["key"], "name": d["name"], "kind": d["kind"],
         "aliases": list(d.get("aliases") or []), "country": d.get("country"),
-        "title": d.get("title"), "groups": [], "retracted": None})
+        "title": d.get("title"), "groups": [], "retracted": None,
+        "report": event.data["provenance"]["report"]})
     group = docs.get("group", event.data["key"])
     if group is not None:
         group["name"] = d["name"]
@@ -155,6 +156,9 @@ def _report_retracted(docs: Docs, event: RawEvent) -> None:
     if actor is None:
         return
     report = event.data["report"]
+    if actor.get("report", report) == report:
+        actor["registration_withdrawn"] = report
+        docs.put("actor", event.oid, actor)
     for group_key in actor["groups"]:
         group = docs.get("group", group_key)
         if group is None:

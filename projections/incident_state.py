@@ -15,7 +15,17 @@ from projections.figures import incident_killed, other_counts
 from tracker.domain.base import set_path
 
 INCIDENT_EVENTS = frozenset({"IncidentReported", "CasualtiesReported", "MaterielReported",
-                             "IncidentCorrected", "IncidentRetracted", "IncidentReportRetracted"})
+                             "IncidentCorrected", "IncidentRetracted", "IncidentReportRetracted",
+                             "AssessmentRecorded"})
+
+
+def published(prov: dict[str, Any]) -> str | None:
+    """A report's date: its source's `published`, else the day it was recorded."""
+    day = (prov.get("source") or {}).get("published")
+    if day:
+        return str(day)
+    recorded = prov.get("recorded_at")
+    return str(recorded)[:10] if recorded else None
 
 
 def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, Any] | None:
@@ -26,39 +36,62 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
         details = data["details"]
         return {"id": data["key"], "details": details, "report": prov["report"],
                 "figures": {}, "retracted": None, "reports": [prov["report"]],
+                "withdrawn": [], "details_withdrawn": None, "assessments": [],
                 "sources": [prov["source"]["name"]], "materiel": [], "corrections": [],
                 "first_position": event.position, "recorded": prov.get("recorded_at")}
     if state is None:
         return None
-    if prov["report"] not in state["reports"]:
+    if prov["report"] not in state["reports"] and name not in (
+            "IncidentReportRetracted", "IncidentRetracted"):
         state["reports"].append(prov["report"])
     if name == "CasualtiesReported":
         extra = data.get("extra") or {}
         figure = {"source": data["source"], "actor": data["actor"], "killed": data["killed"],
                   "low": data["low"], "high": data["high"], "report": prov["report"],
-                  "seq": event.position, **extra}
+                  "published": published(prov), "seq": event.position, **extra}
         breakdown = extra.get("breakdown") or {}
         if figure.get("civilians") is None and breakdown.get("civilians") is not None:
             figure["civilians"] = breakdown["civilians"]
-        state["figures"][f"{data['source']}\x1f{data['actor'] or ''}"] = figure
+        # Every live report's figure is kept: which one counts is decided by publication
+        # date (projections.figures), so a retraction brings back the one before.
+        key = f"{data['source']}\x1f{data['actor'] or ''}\x1f{prov['report']}"
+        state["figures"][key] = figure
         if data["source"] not in state["sources"]:
             state["sources"].append(data["source"])
     elif name == "MaterielReported":
         state["materiel"].append({"action": data["action"], "items": list(data["items"]),
                                   "report": prov["report"]})
+    elif name == "AssessmentRecorded":
+        state.setdefault("assessments", []).append({
+            "killed": data["killed"], "low": data["low"], "high": data["high"],
+            "reason": data["reason"], "report": prov["report"], "published": published(prov),
+            "seq": event.position})
     elif name == "IncidentCorrected":
         set_path(state["details"], data["field"], data["value"])
+        state["details_withdrawn"] = None  # corrected by a live report
         state["corrections"].append({
             "field": data["field"], "previous": data["previous"], "value": data["value"],
             "reason": data["reason"], "report": prov["report"], "position": event.position})
     elif name == "IncidentRetracted":
         state["retracted"] = data["reason"]
     elif name == "IncidentReportRetracted":
+        # A retraction withdraws exactly one report's claims. The incident stays while a
+        # live report still refers to it, its details marked as coming from the withdrawn
+        # report until corrected.
         report = data["report"]
-        if state["report"] == report:
-            state["retracted"] = data["reason"]
+        withdrawn = state.setdefault("withdrawn", [])
+        if report not in withdrawn:
+            withdrawn.append(report)
         state["figures"] = {k: f for k, f in state["figures"].items() if f["report"] != report}
         state["materiel"] = [m for m in state["materiel"] if m["report"] != report]
+        state["assessments"] = [a for a in state.get("assessments", ())
+                                if a["report"] != report]
+        if state["report"] == report:
+            live = [r for r in state["reports"] if r not in withdrawn]
+            if live:
+                state["details_withdrawn"] = report
+            else:
+                state["retracted"] = data["reason"]
     return state
 
 
@@ -71,8 +104,14 @@ def involved_actors(state: dict[str, Any]) -> list[str]:
     return actors
 
 
+def assessment(state: dict[str, Any]) -> dict[str, Any] | None:
+    """The analysts' latest live assessment, if any."""
+    found = state.get("assessments")
+    return found[-1] if found else None
+
+
 def killed(state: dict[str, Any]) -> dict[str, Any]:
-    return incident_killed(state["figures"])
+    return incident_killed(state["figures"], assessment(state))
 
 
 def incident_summary(state: dict[str, Any]) -> dict[str, Any]:
@@ -86,4 +125,5 @@ def incident_summary(state: dict[str, Any]) -> dict[str, Any]:
         "operation": d.get("operation"), "killed": killed(state),
         "civilians": {"best": others["civilians"]}, "wounded": {"best": others["wounded"]},
         "sources": state["sources"], "notes": d.get("notes"),
+        "details_withdrawn": state.get("details_withdrawn"),
     }

@@ -208,8 +208,12 @@ def test_ucdp_import_flags_ranges_and_keeps_provenance(sqlite_tracker):
     summary = Importer(sqlite_tracker, "ucdp", release="23.1").run(DATA / "ucdp_small.csv")
     assert (summary.new, summary.rejected, summary.flagged) == (2, 1, 1)
     incident = views_of(sqlite_tracker).incident("ucdp-ged:2")
+    basis = incident["killed"].pop("basis")
     assert incident["killed"] == {"best": 8, "low": 10, "high": 12,
                                   "flagged": "range does not contain best (kept as given)"}
+    # A dataset's report has no publication date: it counts as published when recorded.
+    assert (basis["rule"], basis["source"]) == ("single_source", "UCDP GED")
+    assert basis["report"].startswith("ucdp-import-") and basis["published"]
     figure = sqlite_tracker.get_history("incident", "ucdp-ged:1")[1]
     assert figure["provenance"]["ref"]["release"] == "23.1"
     assert figure["payload"]["extra"]["breakdown"] == {"side_a": 0, "side_b": 0,

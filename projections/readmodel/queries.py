@@ -450,9 +450,12 @@ class ReadViews:
         for _, doc in docs:
             if doc.get("retracted"):
                 continue
+            incidents = self._tally_at("actor", doc["id"], self.at)["incidents"]
+            if doc.get("registration_withdrawn") and not incidents and not doc["groups"]:
+                continue  # registered by a withdrawn report, and no live report refers to it
             out.append({"id": doc["id"], "name": doc["name"], "kind": doc["kind"],
                         "aliases": doc.get("aliases", []), "country": doc.get("country"),
-                        "incidents": self._tally_at("actor", doc["id"], self.at)["incidents"]})
+                        "incidents": incidents})
         more = len(rows) > limit
         return {"as_of": self._as_of(), "actors": out,
                 "next": encode_cursor(("", docs[-1][0])) if more and docs else None}

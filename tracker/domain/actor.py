@@ -28,6 +28,7 @@ class Actor(Revisable, Aggregate):
         self.fate: dict[str, Any] | None = None
         self.retracted: str | None = None
         self.retracted_reports: set[str] = set()
+        self.registration_withdrawn: str | None = None
 
     @staticmethod
     def create_id(key: str) -> UUID:
@@ -196,7 +197,10 @@ class Actor(Revisable, Aggregate):
 
     @event("ActorReportRetracted")
     def _report_retracted(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
+        # The report that registered the actor is withdrawn: its details are marked, but the
+        # actor stays, as live reports may refer to it (incidents it took part in). The views
+        # leave out an actor so marked that no live incident involves.
         self.retracted_reports.add(report)
         if self.report == report:
-            self.retracted = reason
+            self.registration_withdrawn = report
         self.roles = {k: r for k, r in self.roles.items() if r["report"] != report}

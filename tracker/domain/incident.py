@@ -29,6 +29,10 @@ class Incident(Revisable, Aggregate):
         self.materiel: list[dict[str, Any]] = []
         self.retracted: str | None = None
         self.retracted_reports: set[str] = set()
+        # Every report that gave the incident something (details, figures, materiel,
+        # corrections, assessments): it stays while one of them is live.
+        self.reports: set[str] = {provenance["report"]}
+        self.assessments: list[dict[str, Any]] = []
 
     @staticmethod
     def create_id(key: str) -> UUID:
@@ -80,6 +84,24 @@ class Incident(Revisable, Aggregate):
             "source": source, "actor": actor, "killed": killed, "low": low, "high": high,
             "report": provenance["report"],
         }
+        self._refers(provenance)
+
+    def _refers(self, provenance: dict[str, Any]) -> None:
+        # getattr: an incident loaded from a snapshot taken before this attribute existed.
+        refs = getattr(self, "reports", None)
+        if refs is None:
+            refs = self.reports = {self.report}
+        refs.add(provenance["report"])
+
+    @event("AssessmentRecorded")
+    def record_assessment(self, killed: int, low: int | None, high: int | None, reason: str,
+                          provenance: dict[str, Any]) -> None:
+        """The analysts' own estimate: it sets best until retracted or replaced."""
+        if not hasattr(self, "assessments"):
+            self.assessments = []
+        self.assessments.append({"killed": killed, "low": low, "high": high,
+                                 "reason": reason, "report": provenance["report"]})
+        self._refers(provenance)
 
     @event("MaterielReported")
     def report_materiel(
@@ -87,6 +109,7 @@ class Incident(Revisable, Aggregate):
     ) -> None:
         self.materiel.append({"action": action, "items": list(items),
                               "report": provenance["report"]})
+        self._refers(provenance)
 
     @event("IncidentCorrected")
     def _corrected(
@@ -94,6 +117,7 @@ class Incident(Revisable, Aggregate):
     ) -> None:
         self.details = copy_tree(self.details)
         set_path(self.details, field, value)
+        self._refers(provenance)
 
     @event("IncidentRetracted")
     def _retracted(self, reason: str, provenance: dict[str, Any]) -> None:
@@ -101,8 +125,13 @@ class Incident(Revisable, Aggregate):
 
     @event("IncidentReportRetracted")
     def _report_retracted(self, report: str, reason: str, provenance: dict[str, Any]) -> None:
+        # A retraction withdraws exactly one report's claims: the incident itself goes only
+        # when no live report refers to it any more.
         self.retracted_reports.add(report)
-        if self.report == report:
-            self.retracted = reason
         self.figures = {k: f for k, f in self.figures.items() if f["report"] != report}
         self.materiel = [m for m in self.materiel if m["report"] != report]
+        self.assessments = [a for a in getattr(self, "assessments", [])
+                            if a["report"] != report]
+        live = getattr(self, "reports", {self.report}) - self.retracted_reports
+        if self.report == report and not live:
+            self.retracted = reason

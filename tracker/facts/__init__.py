@@ -5,7 +5,7 @@ its place in the apply order, and what a correction may change about its entity:
 
 - tracker.facts.actors: actor, alias, affiliation, sanction
 - tracker.facts.people: role, role_ended, death, capture, release
-- tracker.facts.incidents: incident, casualties, materiel
+- tracker.facts.incidents: incident, casualties, assessment, materiel
 - tracker.facts.operations: operation, operation_status
 - tracker.facts.amendments: correction, retraction
 

@@ -103,6 +103,18 @@ class CasualtiesFact(FactSchema):
     breakdown = Counts(doc="counts by the source's words, e.g. civilians")
 
 
+class AssessmentFact(FactSchema):
+    """The analysts' own estimate of an incident's dead: it sets best (and low/high where
+    given) until retracted or replaced by a later assessment."""
+
+    fact = Tag("assessment")
+    incident = Ident(required=True)
+    killed = Count(required=True, doc="the analysts' best estimate")
+    low = Count()
+    high = Count()
+    reason = Text(required=True, doc="why: which sources were weighed, and how")
+
+
 class MaterielFact(FactSchema):
     """Materiel seized or destroyed in an incident."""
 
@@ -136,6 +148,14 @@ def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
     uow.touch("incident", incident)
 
 
+def apply_assessment(uow: UnitOfWork, fact: Fact) -> None:
+    d = fact.data
+    incident = uow.require(fact, "incident", "incident", d["incident"])
+    incident.record_assessment(d["killed"], d.get("low"), d.get("high"), d["reason"],
+                               uow.prov(fact, "incident", incident.key))
+    uow.touch("incident", incident)
+
+
 def apply_materiel(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     incident = uow.require(fact, "incident", "incident", d["incident"])
@@ -152,6 +172,8 @@ register(
     # views flag a range that does not contain best instead of refusing it.
     FactType("casualties", CasualtiesFact, apply_casualties,
              refers=(("incident", "incident"), ("actor", "actor"))),
+    FactType("assessment", AssessmentFact, apply_assessment,
+             refers=(("incident", "incident"),)),
     FactType("materiel", MaterielFact, apply_materiel, refers=(("incident", "incident"),)),
 )
 
