@@ -18,9 +18,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from flask import Flask
 
     from api import config as defaults
+    from api import dashboard
     from api.adapters import TrackerApi, document_facts
     from api.errors import register_error_handlers
-    from api.routes import audit, docs, reports, views
+    from api.routes import audit, docs, live, reports, views
     from api.wiring import init_services
 
     app = Flask(__name__)
@@ -35,6 +36,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (reports.blp, views.blp, audit.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(live.bp)
+    app.register_blueprint(dashboard.bp)
     register_error_handlers(app)
     app.after_request(etag_everything)
     return app

@@ -173,7 +173,8 @@ def serve_and_measure(db_url: str, views_url: str, paths: dict[str, str],
     env = {**os.environ, "TRACKER_DATABASE_URL": db_url, "TRACKER_VIEWS_URL": views_url}
     env.pop("TRACKER_REDIS_URL", None)
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent)) or "gunicorn"
-    server = subprocess.Popen([gunicorn, "--workers", "2", "--bind", f"127.0.0.1:{port}",
+    server = subprocess.Popen([gunicorn, "-c", "python:api.gunicorn_conf", "--workers", "2",
+                               "--bind", f"127.0.0.1:{port}",
                                "api:create_app()"], env=env, cwd=ROOT,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

@@ -196,8 +196,8 @@ class Production:
         gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
         assert gunicorn
         self.api = subprocess.Popen(
-            [gunicorn, "--workers", "2", "--timeout", "60", "--bind",
-             f"127.0.0.1:{self.port}", "api:create_app()"], env=self.env, cwd=ROOT,
+            [gunicorn, "-c", "python:api.gunicorn_conf", "--workers", "2", "--timeout", "60",
+             "--bind", f"127.0.0.1:{self.port}", "api:create_app()"], env=self.env, cwd=ROOT,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.follower = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "project", "--follow", "--poll", "0.2"],

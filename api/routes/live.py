@@ -1,0 +1,98 @@
+"""GET /api/v1/stream: server-sent events announcing each new position of the views, and
+which views moved, so that a page updates within a second or two of a new report.
+
+Each stream wakes on what the deployment has: PostgreSQL LISTEN/NOTIFY on the event store's
+channel, Redis pub/sub, or a short poll; then it reads the views' position (shared by every
+process), so any API worker can serve any client. It sends a keep-alive comment every
+`KEEPALIVE` seconds and ends after `TRACKER_STREAM_SECONDS` (default 25, below gunicorn's
+worker timeout); EventSource reconnects by itself (`retry: 1000`), sending `Last-Event-ID`,
+and the stream then announces the current position at once if the client is behind.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from flask import Blueprint, Response, current_app, request, stream_with_context
+
+from api.wiring import get_services
+
+bp = Blueprint("live", __name__)
+
+KEEPALIVE = 10.0
+WAKE = 0.5  # the longest a moved position waits to be seen
+# Which views an event class moves (by the aggregate in its topic).
+VIEWS_OF = {"Incident": ("casualties", "incidents", "operations", "changes"),
+            "Actor": ("leadership", "actors"), "Operation": ("operations",)}
+ALL_VIEWS = ("casualties", "incidents", "operations", "changes", "leadership", "actors")
+
+
+def moved_views(tracker: Any, after: int, upto: int) -> list[str]:
+    """The views the events in (after, upto] move; all of them for a long stretch."""
+    if upto - after > 2000 or after <= 0:
+        return list(ALL_VIEWS)
+    views: set[str] = set()
+    for n in tracker.recorder.select_notifications(after, upto - after, stop=upto,
+                                                   inclusive_of_start=False):
+        aggregate = n.topic.rsplit(":", 1)[-1].split(".", 1)[0]
+        views.update(VIEWS_OF.get(aggregate, ()))
+    return [v for v in ALL_VIEWS if v in views]
+
+
+def message(position: int, views: list[str]) -> str:
+    return (f"id: {position}\nevent: position\n"
+            f"data: {json.dumps({'position': position, 'views': views})}\n\n")
+
+
+@bp.get("/api/v1/stream")
+def stream() -> Response:
+    services = get_services()
+    seconds = float(current_app.config.get("STREAM_SECONDS", 25))
+    last = request.headers.get("Last-Event-ID", "")
+    try:
+        seen = int(last) if last.strip() else None
+    except ValueError:
+        seen = None
+
+    def events() -> Iterator[str]:
+        nonlocal seen
+        from projections.notify import poll, waiter_for
+
+        yield "retry: 1000\n\n"
+        stop = threading.Event()
+        try:
+            wait, close = waiter_for(services.tracker, services.bus)
+        except Exception:  # noqa: BLE001 - an outage: poll the views instead
+            wait, close = poll, (lambda: None)
+        try:
+            deadline = time.monotonic() + seconds
+            quiet_since = time.monotonic()
+            while time.monotonic() < deadline:
+                try:
+                    _, position = services.store.active_and_position()
+                except Exception:  # noqa: BLE001 - the read model is away: say so, end
+                    yield "event: unavailable\ndata: {}\n\n"
+                    return
+                if seen is None or position != seen:
+                    try:
+                        views = (list(ALL_VIEWS) if seen is None else
+                                 moved_views(services.tracker, seen, position))
+                    except Exception:  # noqa: BLE001 - the event store is away
+                        views = list(ALL_VIEWS)
+                    yield message(position, views)
+                    seen, quiet_since = position, time.monotonic()
+                elif time.monotonic() - quiet_since >= KEEPALIVE:
+                    yield ": keep-alive\n\n"
+                    quiet_since = time.monotonic()
+                wait(stop, WAKE)
+        finally:
+            close()
+
+    response = Response(stream_with_context(events()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["X-Accel-Buffering"] = "no"  # no proxy buffering (nginx)
+    return response
