@@ -34,15 +34,21 @@ def start_gunicorn(gunicorn: str, env: dict) -> tuple[subprocess.Popen, str]:
                                "--bind", f"127.0.0.1:{port}", "api:create_app()"], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}/api/v1"
+    wait_until_serving(server, base)
+    return server, base
+
+
+def wait_until_serving(server: subprocess.Popen, base: str) -> None:
+    """Until `base`/healthz answers; fails with the server's output if it exits first."""
     deadline = time.monotonic() + 30
     while True:
         try:
             get(f"{base}/healthz")
-            return server, base
+            return
         except (urllib.error.URLError, ConnectionError):
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                pytest.fail(f"gunicorn did not start: {server.stderr.read().decode()}")
+                pytest.fail(f"the server did not start: {server.stderr.read().decode()}")
             time.sleep(0.1)
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api.test_gunicorn import free_port, get, post
+from tests.api.test_gunicorn import free_port, post, wait_until_serving
 
 ROOT = Path(__file__).resolve().parents[2]
 FIGURE = {"report": "live-1", "source": {"name": "Live wire", "kind": "media",
@@ -33,20 +33,13 @@ def cli(env: dict, *args: str) -> str:
 
 
 def serve(env: dict, command: list[str]) -> tuple[subprocess.Popen, str]:
+    """`command` (PORT in it replaced by a spare port), answering: (process, base URL)."""
     port = free_port()
     server = subprocess.Popen([part.replace("PORT", str(port)) for part in command], env=env,
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            get(f"{base}/api/v1/healthz")
-            return server, base
-        except (urllib.error.URLError, ConnectionError):
-            if time.monotonic() > deadline or server.poll() is not None:
-                server.kill()
-                pytest.fail(f"the server did not start: {server.stderr.read().decode()}")
-            time.sleep(0.1)
+    wait_until_serving(server, f"{base}/api/v1")
+    return server, base
 
 
 class StreamReader(threading.Thread):
@@ -112,19 +105,22 @@ def check_stream(base: str, token: str) -> None:
     assert behind.wait_for(1, 5)[0]["data"]["position"] == moved["position"]
 
 
-def test_the_stream_announces_a_report_within_two_seconds_on_the_embedded_default(tmp_path):
+@pytest.fixture
+def seeded_server(tmp_path):
+    """`tracker seed`, a reporter token, and `tracker serve` on the embedded default."""
     env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}"}
     env.pop("TRACKER_REDIS_URL", None)
     cli(env, "seed")
     token = cli(env, "token", "create", "--role", "reporter", "--name", "live")
     server, base = serve(env, [sys.executable, "-m", "api.cli", "serve", "--port", "PORT"])
-    try:
-        check_stream(base, token)
-    finally:
-        server.terminate()
-        server.wait(10)
+    yield base, token
+    server.terminate()
+    server.wait(10)
 
 
+def test_the_stream_announces_a_report_within_two_seconds_on_the_embedded_default(
+        seeded_server):
+    check_stream(*seeded_server)
 def test_the_stream_announces_a_report_with_gunicorn_on_postgresql(pg_database_url,
                                                                    pg_views_url):
     gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
@@ -189,12 +185,8 @@ def wait_text(driver, css: str, text: str, timeout: float = 10) -> str:
 
 
 @pytest.mark.browser
-def test_the_dashboard_shows_the_seed_the_past_and_a_new_report_live(tmp_path):
-    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}"}
-    env.pop("TRACKER_REDIS_URL", None)
-    cli(env, "seed")
-    token = cli(env, "token", "create", "--role", "reporter", "--name", "browser")
-    server, base = serve(env, [sys.executable, "-m", "api.cli", "serve", "--port", "PORT"])
+def test_the_dashboard_shows_the_seed_the_past_and_a_new_report_live(seeded_server):
+    base, token = seeded_server
     driver = chromium()
     try:
         driver.get(f"{base}/")
@@ -226,5 +218,3 @@ def test_the_dashboard_shows_the_seed_the_past_and_a_new_report_live(tmp_path):
         assert hosts and all(h.startswith(base) for h in hosts), hosts
     finally:
         driver.quit()
-        server.terminate()
-        server.wait(10)

@@ -6,15 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from tracker.ingestion.rows import (
-    DatasetActor,
-    DatasetEvent,
-    RowError,
-    coordinates,
-    parse_day,
-    raw_values,
-    to_int,
-)
+from tracker.ingestion import rows
+from tracker.ingestion.rows import DatasetActor, DatasetEvent, RowError, to_int
 
 DATASET = "ucdp"
 SOURCE_NAME = "UCDP GED"
@@ -58,11 +51,11 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
     for column, key in (("adm_1", "admin1"), ("adm_2", "admin2"), ("region", "region")):
         if (row.get(column) or "").strip():
             location[key] = row[column].strip()
-    location.update(coordinates(row))
+    location.update(rows.coordinates(row))
     if (row.get("where_prec") or "").strip().isdigit():
         location["geo_precision"] = int(row["where_prec"])
-    start = parse_day(row["date_start"], "date_start", row.get("year"))
-    end = parse_day(row["date_end"], "date_end")
+    start = rows.parse_day(row["date_start"], "date_start", row.get("year"))
+    end = rows.parse_day(row["date_end"], "date_end")
     details: dict[str, Any] = {
         "date": start,
         "date_precision": PRECISION.get((row.get("date_prec") or "1").strip(), "day"),
@@ -91,13 +84,13 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
            "headline": (row.get("source_headline") or "").strip()[:500] or None}
     return DatasetEvent(line=line, incident_id=f"ucdp-ged:{row['id'].strip()}", details=details,
                         killed=best, low=low, high=high, breakdown=breakdown, actors=actors,
-                        ref=ref, raw=[raw_values(row)])
+                        ref=ref, raw=[rows.raw_values(row)])
 
 
-def parse_rows(rows: Iterable[tuple[int, dict[str, str]] | RowError], release: str
+def parse_rows(records: Iterable[tuple[int, dict[str, str]] | RowError], release: str
                ) -> Iterator[DatasetEvent | RowError]:
     """Events from (line, row) pairs (a RowError passes through)."""
-    for item in rows:
+    for item in records:
         if isinstance(item, RowError):
             yield item
             continue
