@@ -102,19 +102,70 @@ function monthChart(data) {
 
 // -- incidents: map, table, detail -----------------------------------------------------------
 
-function incidentMap(incidents) {
+// Country outlines: Natural Earth 1:110m as TopoJSON (static/vendor), decoded here: each arc
+// is a run of quantized, delta-encoded points; a negative index means the arc reversed.
+let outlines = null;
+
+async function loadOutlines() {
+  if (outlines !== null) return outlines;
+  try {
+    const url = document.querySelector("script[src*='dashboard.js']").src
+      .replace("dashboard.js", "vendor/countries-110m.json");
+    const topology = await (await fetch(url)).json();
+    const [sx, sy] = topology.transform.scale, [tx, ty] = topology.transform.translate;
+    const arcs = topology.arcs.map((arc) => {
+      let x = 0, y = 0;
+      return arc.map(([dx, dy]) => { x += dx; y += dy; return [x * sx + tx, y * sy + ty]; });
+    });
+    const ring = (indexes) => indexes.flatMap((i, n) => {
+      const points = i >= 0 ? arcs[i] : [...arcs[~i]].reverse();
+      return n ? points.slice(1) : points;
+    });
+    outlines = [];
+    for (const g of topology.objects.countries.geometries) {
+      const polygons = g.type === "Polygon" ? [g.arcs] : g.type === "MultiPolygon" ? g.arcs : [];
+      outlines.push({ name: g.properties.name, rings: polygons.flatMap((p) => p.map(ring)) });
+    }
+  } catch (error) {
+    outlines = [];  // the map still shows its points on the graticule
+  }
+  return outlines;
+}
+
+function drawOutlines(map, px, py) {
+  for (const country of outlines || []) {
+    let d = "";
+    for (const ring of country.rings) {
+      let previous = null;
+      for (const [lon, lat] of ring) {
+        // A ring crossing the antimeridian is broken there, not drawn across the map.
+        const jump = previous === null || Math.abs(lon - previous) > 180;
+        d += `${jump ? "M" : "L"}${px(lon).toFixed(1)},${py(lat).toFixed(1)}`;
+        previous = lon;
+      }
+    }
+    const path = svg("path", { d, fill: "#fbfbf8", stroke: "#9aa6b5", "stroke-width": 0.7,
+      class: "country" });
+    path.append(Object.assign(svg("title"), { textContent: country.name }));
+    map.append(path);
+  }
+}
+
+async function incidentMap(incidents) {
   const map = $("map");
+  await loadOutlines();
   map.replaceChildren();
   const placed = incidents.filter((i) => i.location && i.location.latitude != null);
   const W = 800, H = 400;
-  let [x0, x1, y0, y1] = [-20, 50, -10, 30];  // the Sahel, until there are points
+  let [x0, x1, y0, y1] = [-20, 30, -5, 25];  // the Sahel, until there are points
   if (placed.length) {
     const xs = placed.map((i) => i.location.longitude), ys = placed.map((i) => i.location.latitude);
     const pad = 2;
     [x0, x1, y0, y1] = [Math.min(...xs) - pad, Math.max(...xs) + pad,
                         Math.min(...ys) - pad, Math.max(...ys) + pad];
-    const span = Math.max(x1 - x0, (y1 - y0) * 2);
-    x1 = x0 + span; y1 = y0 + span / 2;
+    const span = Math.max(x1 - x0, (y1 - y0) * 2, 12);
+    const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
+    [x0, x1, y0, y1] = [cx - span / 2, cx + span / 2, cy - span / 4, cy + span / 4];
   }
   const px = (lon) => ((lon - x0) / (x1 - x0)) * W;
   const py = (lat) => H - ((lat - y0) / (y1 - y0)) * H;
@@ -126,6 +177,7 @@ function incidentMap(incidents) {
     if (lat % 5 === 0) map.append(svg("line", { x1: 0, y1: py(lat), x2: W, y2: py(lat),
       stroke: "#d5dde8" }));
   }
+  drawOutlines(map, px, py);
   for (const i of placed) {
     const dot = svg("circle", { cx: px(i.location.longitude), cy: py(i.location.latitude),
       r: 3 + Math.sqrt(i.killed.best), fill: "var(--accent)", "fill-opacity": 0.55,
@@ -137,7 +189,7 @@ function incidentMap(incidents) {
   }
   if (!placed.length) {
     map.append(Object.assign(svg("text", { x: 20, y: 30 }),
-      { textContent: "No incident with coordinates." }));
+      { textContent: "No incident with coordinates here." }));
   }
 }
 
@@ -247,7 +299,7 @@ async function render() {
   tallyTable($("by-country"), byCountry, "country");
   tallyTable($("by-admin1"), byAdmin1, "admin1");
   monthChart(byMonth);
-  incidentMap(incidents.incidents);
+  await incidentMap(incidents.incidents);
   incidentTable(incidents.incidents);
   const select = $("country");
   const known = new Set([...select.options].map((o) => o.value));
