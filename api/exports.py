@@ -54,6 +54,12 @@ def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def basis_columns(doc: dict[str, Any]) -> dict[str, Any]:
+    """Where best comes from. Most incidents (every dataset row) have one figure and no
+    assessment: its report, without working the figures out again."""
+    figures = doc["figures"]
+    if len(figures) == 1 and not doc.get("assessments"):
+        (figure,) = figures.values()
+        return {"basis_rule": "single_source", "basis_report": figure["report"]}
     basis = killed(doc).get("basis") or {}
     return {"basis_rule": basis.get("rule"), "basis_report": basis.get("report")}
 
