@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from projections.incident_state import killed
+from projections.incident_state import basis
 from projections.readmodel.queries import QueryError
 
 INCIDENT_COLUMNS = (
@@ -54,14 +54,8 @@ def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def basis_columns(doc: dict[str, Any]) -> dict[str, Any]:
-    """Where best comes from. Most incidents (every dataset row) have one figure and no
-    assessment: its report, without working the figures out again."""
-    figures = doc["figures"]
-    if len(figures) == 1 and not doc.get("assessments"):
-        (figure,) = figures.values()
-        return {"basis_rule": "single_source", "basis_report": figure["report"]}
-    basis = killed(doc).get("basis") or {}
-    return {"basis_rule": basis.get("rule"), "basis_report": basis.get("report")}
+    found = basis(doc) or {}
+    return {"basis_rule": found.get("rule"), "basis_report": found.get("report")}
 
 
 def casualty_record(r: dict[str, Any]) -> dict[str, Any]:

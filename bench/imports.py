@@ -1,6 +1,6 @@
 """Import benchmark: end-to-end dataset import vs. plain CSV -> sqlite3, in one run.
 
-    python -m bench.imports [--file ../shared/data/acled_Burkina_Faso.csv] [--scale 10]
+    python -m bench.imports [--file AN_ACLED_EXPORT.csv] [--scale 10]
 
 The ACLED export is copied `--scale` times into a temporary file (event ids suffixed so every
 row is a new event; the copy is deleted afterwards). Then, each from a fresh store:
@@ -123,7 +123,7 @@ def main() -> None:
         child(args.child)
         return
     if not args.file.is_file():
-        raise SystemExit(f"{args.file}: not found (the real exports live in ../shared/data)")
+        raise SystemExit(f"{args.file}: not found; pass --file with an ACLED export (CSV)")
     with tempfile.TemporaryDirectory(prefix="tracker-import-bench-") as tmp:
         tmpdir = Path(tmp)
         data = tmpdir / "scaled.csv"

@@ -114,6 +114,18 @@ def killed(state: dict[str, Any]) -> dict[str, Any]:
     return incident_killed(state["figures"], assessment(state))
 
 
+def basis(state: dict[str, Any]) -> dict[str, Any] | None:
+    """Where the incident's best comes from. Most incidents (every dataset row) have one
+    figure and no assessment: its own report, read off without working the figures out."""
+    figures = state["figures"]
+    if len(figures) == 1 and not state.get("assessments"):
+        (figure,) = figures.values()
+        return {"rule": "single_source", "report": figure["report"],
+                "source": figure["source"], "published": figure.get("published")}
+    found: dict[str, Any] | None = killed(state).get("basis")
+    return found
+
+
 def incident_summary(state: dict[str, Any]) -> dict[str, Any]:
     """An incident as lists show it."""
     d = state["details"]

@@ -95,3 +95,17 @@ def test_civilians_and_wounded_come_from_the_source_whose_figure_is_best():
     assert changes[("country", "Mali")] == delta(12, 10, 12, 1, civilians=0, wounded=3)
     only_ucdp = moved(None, incident(figures=figures[:1]))
     assert only_ucdp[("country", "Mali")] == delta(10, 10, 10, 1, civilians=4)
+
+
+@pytest.mark.parametrize("figures, assessments", [
+    ([fig("MoD", 30, 1, report="r1")], []),
+    ([fig("MoD", 30, 1, report="r1"), fig("NGO", 45, 2, report="r2")], []),
+    ([fig("MoD", 30, 1, report="r1")], [{"killed": 28, "low": None, "high": None,
+                                        "report": "desk", "published": "2021-01-01",
+                                        "seq": 3}]),
+])
+def test_the_quick_basis_is_the_basis_of_best(figures, assessments):
+    from projections.incident_state import basis, killed
+
+    state = {**incident(figures=figures), "assessments": assessments}
+    assert basis(state) == killed(state)["basis"]
