@@ -403,6 +403,9 @@ class VerifySchema(StrictSchema):
     head = fields.String(required=True)
     position = fields.Integer(allow_none=True)
     problem = fields.String(allow_none=True)
+    views = fields.Dict(metadata={"description": "the views' fold: ok, or `stuck` at an event "
+                                  "it cannot fold (position, report, reason); the positions "
+                                  "`quarantined` (set aside by an administrator)"})
 
 
 class HealthSchema(StrictSchema):
@@ -412,3 +415,5 @@ class HealthSchema(StrictSchema):
     view_store = fields.Dict(required=True)
     redis = fields.Dict()
     behind = fields.Dict(keys=fields.String(), values=fields.Integer())
+    stuck = fields.Dict(metadata={"description": "present when the views cannot fold an event "
+                                  "of the log: its position, report and the reason"})

@@ -21,6 +21,7 @@ from tracker.domain.actor import Actor
 from tracker.domain.base import entity_id
 from tracker.domain.incident import Incident
 from tracker.domain.operation import Operation
+from tracker.domain.quarantine import LOG_KEY, Quarantine
 from tracker.domain.report import Report as ReportAggregate
 from tracker.domain.token import ROLES, Token, token_hash
 from tracker.exceptions import (
@@ -28,6 +29,7 @@ from tracker.exceptions import (
     EntityNotFoundError,
     EventUnreadableError,
     FactError,
+    QuarantineError,
     ReportConflictError,
     ReportValidationError,
     TokenError,
@@ -187,6 +189,31 @@ class ConflictTracker(Application[UUID]):
         if token is None or token.revoked is not None or not token.matches(secret):
             return None
         return token
+
+    # -- quarantine -------------------------------------------------------------------------
+
+    def quarantine(self, positions: list[int], reason: str, by: str = "cli") -> list[int]:
+        """Sets the events at these log positions aside: the views stop folding them (an
+        administrator's way out of an event that cannot be folded; see docs). Returns the
+        positions newly set aside. The events stay in the log."""
+        head = self.max_position()
+        bad = [p for p in positions if not 1 <= p <= head]
+        if bad:
+            raise QuarantineError(f"position(s) {', '.join(map(str, bad))} are not in the log "
+                             f"(1..{head})")
+        if not reason.strip():
+            raise QuarantineError("say why the events are set aside (--reason)")
+        q = self._find(Quarantine, "quarantine", LOG_KEY) or Quarantine(key=LOG_KEY)
+        before = set(q.positions)
+        q.set_aside(positions, reason.strip(),
+                    self._admin_provenance(by, "quarantine", LOG_KEY))
+        self.save(q)
+        return sorted(set(q.positions) - before)
+
+    def quarantined(self) -> dict[int, str]:
+        """{log position: reason} of every event set aside."""
+        q = self._find(Quarantine, "quarantine", LOG_KEY)
+        return dict(q.positions) if q is not None else {}
 
     @staticmethod
     def _admin_provenance(by: str, kind: str, key: str) -> dict[str, Any]:

@@ -120,7 +120,7 @@ class Verify(MethodView):
     def get(self) -> Any:
         """Integrity check of the stored log (admin): ok, or the first bad position"""
         principal("admin")
-        return get_services().tracker.verify().to_dict()
+        return get_services().verify()
 
     get = _err(get, 401, 403)
 

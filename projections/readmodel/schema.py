@@ -33,6 +33,8 @@ from sqlalchemy import (
 )
 
 META_TABLE = "rm_generations"
+SCHEMA_TABLE = "rm_schema"
+FAILURES_TABLE = "rm_failures"
 
 
 def meta_metadata() -> MetaData:
@@ -42,12 +44,37 @@ def meta_metadata() -> MetaData:
           Column("position", BigInteger, nullable=False, default=0),
           Column("status", String(16), nullable=False),
           Column("created", String(40), nullable=False))
+    # The layout the generations' tables have (SCHEMA_VERSION; no row: version 1).
+    Table(SCHEMA_TABLE, md, Column("version", Integer, nullable=False))
+    # Where a generation's fold is stuck: the unit (first..last position) it cannot fold,
+    # and why. Cleared when the generation's position moves past it.
+    Table(FAILURES_TABLE, md,
+          Column("gen", Integer, primary_key=True, autoincrement=False),
+          Column("position", BigInteger, nullable=False),
+          Column("last", BigInteger, nullable=False),
+          Column("report", Text),
+          Column("events", Text, nullable=False),
+          Column("reason", Text, nullable=False),
+          Column("first_seen", String(40), nullable=False),
+          Column("last_seen", String(40), nullable=False),
+          Column("attempts", Integer, nullable=False))
     return md
 
 
+# What the read model's columns hold follows the limits of the report format
+# (tracker.fields): figures are 64-bit (a figure is at most 10,000,000, so no sum of them
+# overflows), a name at most MAX_NAME characters; a case-folded name may grow (German ß ->
+# ss; at most three characters for one), so the columns holding folded text are wider.
+# SCHEMA_VERSION names this layout; stores made by an older one are migrated (store.py).
+SCHEMA_VERSION = 2
+NAME = 200        # tracker.fields.MAX_NAME
+FOLDED = 3 * NAME
+FIGURE = BigInteger
+
+
 def _fig_columns() -> list[Column]:  # type: ignore[type-arg]
-    return [Column("best", Integer, nullable=False), Column("low", Integer, nullable=False),
-            Column("high", Integer, nullable=False)]
+    return [Column("best", FIGURE, nullable=False), Column("low", FIGURE, nullable=False),
+            Column("high", FIGURE, nullable=False)]
 
 
 def generation_metadata(gen: int) -> MetaData:
@@ -64,38 +91,38 @@ def generation_metadata(gen: int) -> MetaData:
           Column("type", String(64)),
           Column("subtype", String(200)),
           Column("country", String(200)),
-          Column("country_k", String(200)),
+          Column("country_k", String(FOLDED)),
           Column("admin1", String(200)),
-          Column("admin1_k", String(200)),
+          Column("admin1_k", String(FOLDED)),
           Column("operation", String(200)),
           Column("latitude", Float),
           Column("longitude", Float),
           *_fig_columns(),
-          Column("civilians", Integer),
-          Column("wounded", Integer),
+          Column("civilians", FIGURE),
+          Column("wounded", FIGURE),
           Column("doc", Text, nullable=False))
     Table(f"{p}links", md,
           Column("oid", String(32), primary_key=True),
           Column("kind", String(1), primary_key=True),
-          Column("ref", String(400), primary_key=True),
+          Column("ref", String(FOLDED), primary_key=True),
           Column("valid_from", BigInteger, primary_key=True, autoincrement=False),
           Column("valid_to", BigInteger),
           Column("key", String(200), nullable=False),
           Column("date", String(10)),
           # The actor's own figures; NULL: the incident's (see casualty_tallies).
-          Column("best", Integer), Column("low", Integer), Column("high", Integer))
+          Column("best", FIGURE), Column("low", FIGURE), Column("high", FIGURE))
     Table(f"{p}tallies", md,
           Column("dim", String(16), primary_key=True),
-          Column("key", String(400), primary_key=True),
+          Column("key", String(FOLDED), primary_key=True),
           Column("valid_from", BigInteger, primary_key=True, autoincrement=False),
           Column("valid_to", BigInteger),
           *_fig_columns(),
-          Column("civilians", Integer, nullable=False),
-          Column("wounded", Integer, nullable=False),
-          Column("incidents", Integer, nullable=False))
+          Column("civilians", FIGURE, nullable=False),
+          Column("wounded", FIGURE, nullable=False),
+          Column("incidents", FIGURE, nullable=False))
     Table(f"{p}tally_keys", md,
           Column("dim", String(16), primary_key=True),
-          Column("key", String(400), primary_key=True))
+          Column("key", String(FOLDED), primary_key=True))
     Table(f"{p}docs", md,
           Column("kind", String(16), primary_key=True),
           Column("id", String(200), primary_key=True),

@@ -24,13 +24,18 @@ from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import Engine
 
 from projections.readmodel.schema import (
+    FAILURES_TABLE,
+    FOLDED,
     META_TABLE,
+    SCHEMA_TABLE,
+    SCHEMA_VERSION,
     generation_indexes,
     generation_metadata,
     meta_metadata,
 )
 from tracker.exceptions import ConfigurationError
 
+FIGURE_COLUMNS = {"best", "low", "high", "civilians", "wounded", "incidents"}
 TABLES = ("incidents", "links", "tallies", "tally_keys", "docs", "units")
 # SQLite page caches (KiB, negative): readers keep memory small and flat; writers fold
 # faster with the indexes they touch in memory.
@@ -148,7 +153,37 @@ class ReadModelStore:
                     for legacy in ("view_docs", "view_positions", "view_active"):
                         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {legacy}")
                 meta_metadata().create_all(conn)
+                self._migrate(conn)
             self._ready = True
+
+    def _migrate(self, conn: Connection) -> None:
+        """Brings generations made by an older layout to SCHEMA_VERSION, in place.
+
+        Version 2 (the limits of the report format): figures are 64-bit and the columns
+        holding case-folded names are wider. SQLite's integers are 64-bit already and it
+        does not enforce lengths, so only PostgreSQL's tables change (ALTER ... TYPE)."""
+        rows = self.fetch(conn, f"SELECT version FROM {SCHEMA_TABLE}")
+        version = int(rows[0][0]) if rows else 1
+        if version >= SCHEMA_VERSION:
+            return
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
+            for gen in gens:
+                for name, tbl in generation_metadata(gen).tables.items():
+                    if not self.fetch(conn, "SELECT to_regclass(?)", (name,))[0][0]:
+                        continue
+                    changes = [
+                        f"ALTER COLUMN {c.name} TYPE "
+                        f"{c.type.compile(dialect=self.engine.dialect)}"
+                        for c in tbl.columns
+                        if c.name in FIGURE_COLUMNS
+                        or getattr(c.type, "length", None) == FOLDED]
+                    if changes:
+                        conn.exec_driver_sql(f"ALTER TABLE {name} {', '.join(changes)}")
+        conn.exec_driver_sql(f"DELETE FROM {SCHEMA_TABLE}")
+        conn.exec_driver_sql(self.sql(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (?)"),
+                             (SCHEMA_VERSION,))
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -230,6 +265,8 @@ class ReadModelStore:
         with self._write() as conn:
             generation_metadata(gen).drop_all(conn)
             conn.exec_driver_sql(self.sql(f"DELETE FROM {META_TABLE} WHERE gen = ?"), (gen,))
+            conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ?"),
+                                 (gen,))
 
     def generations(self) -> dict[int, tuple[str, int]]:
         """{gen: (status, position)} of every generation."""
@@ -291,6 +328,49 @@ class ReadModelStore:
     def set_position(self, conn: Connection, gen: int, position: int) -> None:
         conn.exec_driver_sql(self.sql(f"UPDATE {META_TABLE} SET position = ? WHERE gen = ?"),
                              (position, gen))
+        # A fold that was stuck before this position is no longer.
+        conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ? "
+                                      "AND position <= ?"), (gen, position))
+
+    # -- a stuck fold ----------------------------------------------------------------------
+
+    def record_failure(self, gen: int, position: int, last: int, report: str | None,
+                       events: list[str], reason: str) -> None:
+        """Records (or counts again) that `gen` cannot fold the unit `position`..`last`."""
+        now = datetime.now(UTC).isoformat()
+        with self._write() as conn:
+            rows = self.fetch(conn, f"SELECT position, attempts, first_seen FROM "
+                                    f"{FAILURES_TABLE} WHERE gen = ?", (gen,))
+            same = rows and int(rows[0][0]) == position
+            attempts = int(rows[0][1]) + 1 if same else 1
+            first_seen = rows[0][2] if same else now
+            conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ?"),
+                                 (gen,))
+            conn.exec_driver_sql(self.sql(
+                f"INSERT INTO {FAILURES_TABLE} (gen, position, last, report, events, reason, "
+                "first_seen, last_seen, attempts) VALUES (?,?,?,?,?,?,?,?,?)"),
+                (gen, position, last, report, ",".join(events)[:2000], reason[:2000],
+                 first_seen, now, attempts))
+
+    def failure(self, gen: int | None = None) -> dict[str, Any] | None:
+        """Where the fold of `gen` (default: the active generation) is stuck, or None."""
+        self.setup()
+        with self.engine.connect() as conn:
+            if gen is None:
+                rows = self.fetch(conn, f"SELECT gen FROM {META_TABLE} "
+                                        "WHERE status = 'active'")
+                if not rows:
+                    return None
+                gen = int(rows[0][0])
+            rows = self.fetch(conn, f"SELECT position, last, report, events, reason, "
+                                    f"first_seen, last_seen, attempts FROM {FAILURES_TABLE} "
+                                    "WHERE gen = ?", (gen,))
+        if not rows:
+            return None
+        position, last, report, events, reason, first_seen, last_seen, attempts = rows[0]
+        return {"position": int(position), "last": int(last), "report": report,
+                "events": events.split(",") if events else [], "reason": reason,
+                "first_seen": first_seen, "last_seen": last_seen, "attempts": int(attempts)}
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:

@@ -12,6 +12,7 @@ from tracker.fields import (
     FormatSchema,
     Ident,
     Invalid,
+    LongText,
     NestedInvalid,
     Object,
     Text,
@@ -46,7 +47,7 @@ class CorrectionFact(FactSchema):
     field = Text(required=True, doc="the field to change; what each kind allows is listed "
                                     "in docs/report-format.md")
     value = AnyValue(required=True, doc="the new value, checked as the field's own")
-    reason = Text(required=True)
+    reason = LongText(required=True)
 
     @staticmethod
     def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -71,7 +72,7 @@ class CorrectionFact(FactSchema):
 class RetractionFact(FactSchema):
     fact = Tag("retraction")
     target = Object(Target, required=True)
-    reason = Text(required=True)
+    reason = LongText(required=True)
 
     @staticmethod
     def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:

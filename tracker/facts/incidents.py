@@ -19,6 +19,7 @@ from tracker.fields import (
     FormatSchema,
     Ident,
     ListOf,
+    LongText,
     Object,
     ScalarMap,
     Text,
@@ -112,7 +113,7 @@ class AssessmentFact(FactSchema):
     killed = Count(required=True, doc="the analysts' best estimate")
     low = Count()
     high = Count()
-    reason = Text(required=True, doc="why: which sources were weighed, and how")
+    reason = LongText(required=True, doc="why: which sources were weighed, and how")
 
 
 class MaterielFact(FactSchema):
@@ -121,7 +122,8 @@ class MaterielFact(FactSchema):
     fact = Tag("materiel")
     incident = Ident(required=True)
     action = Choice(MATERIEL_ACTIONS, required=True)
-    items = ListOf(Text(), non_empty=True, required=True, doc="what, in the source's words")
+    items = ListOf(Text(max_length=1000), non_empty=True, required=True,
+                   doc="what, in the source's words")
 
 
 def apply_incident(uow: UnitOfWork, fact: Fact) -> None:
@@ -183,6 +185,6 @@ correctable("incident", {
     "location.name": Text(), "location.country": Text(), "location.admin1": Text(),
     "location.admin2": Text(), "location.admin3": Text(), "location.region": Text(),
     "location.latitude": Latitude(), "location.longitude": Longitude(),
-    "actors": ListOf(Object(IncidentActor)), "notes": Text(), "attributes": ScalarMap(),
+    "actors": ListOf(Object(IncidentActor)), "notes": LongText(), "attributes": ScalarMap(),
     "location.geo_precision": Count(),
 })
