@@ -352,6 +352,17 @@ class ActorsPageSchema(StrictSchema):
     next = fields.String(allow_none=True, metadata={"description": "cursor of the next page"})
 
 
+class SourceRowSchema(StrictSchema):
+    name = fields.String(required=True, metadata={"description": "the source, as reports name it"})
+    incidents = fields.Integer(required=True, metadata={
+        "description": "live incident records it reported"})
+
+
+class SourcesSchema(StrictSchema):
+    as_of = fields.String(allow_none=True)
+    sources = fields.List(fields.Nested(SourceRowSchema), required=True)
+
+
 class ActorSchema(StrictSchema):
     kind = fields.String(required=True)
     id = fields.String(required=True)

@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from projections.decode import RawEvent
-from projections.figures import incident_killed, other_counts
 from tracker.domain.base import set_path
+from tracker.figures import figure_key, incident_killed, other_counts, published_on
 
 INCIDENT_EVENTS = frozenset({"IncidentReported", "CasualtiesReported", "MaterielReported",
                              "IncidentCorrected", "IncidentRetracted", "IncidentReportRetracted",
@@ -21,11 +21,7 @@ INCIDENT_EVENTS = frozenset({"IncidentReported", "CasualtiesReported", "Materiel
 
 def published(prov: dict[str, Any]) -> str | None:
     """A report's date: its source's `published`, else the day it was recorded."""
-    day = (prov.get("source") or {}).get("published")
-    if day:
-        return str(day)
-    recorded = prov.get("recorded_at")
-    return str(recorded)[:10] if recorded else None
+    return published_on(prov)
 
 
 def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, Any] | None:
@@ -54,8 +50,7 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
             figure["civilians"] = breakdown["civilians"]
         # Every live report's figure is kept: which one counts is decided by publication
         # date (projections.figures), so a retraction brings back the one before.
-        key = f"{data['source']}\x1f{data['actor'] or ''}\x1f{prov['report']}"
-        state["figures"][key] = figure
+        state["figures"][figure_key(data["source"], data["actor"], prov["report"])] = figure
         if data["source"] not in state["sources"]:
             state["sources"].append(data["source"])
     elif name == "MaterielReported":

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from projections.decode import RawEvent, UnreadableEventError, decode, recorded_at
 from projections.readmodel.fold import BatchFold, Working, units_of
 from projections.readmodel.store import GenerationGoneError, ReadModelStore, table
+from projections.views import COMPARED, VIEW_NAMES
 from tracker.exceptions import FoldStuckError
 from tracker.outages import is_outage
 
@@ -28,17 +29,7 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (position reached, position to reach)
 RETRY_STUCK = 30.0  # seconds between tries of a unit the fold could not fold
-VIEW_NAMES = ("leadership", "casualties", "operations", "incidents", "actors")
-COMPARED = {
-    "incidents": "oid, valid_from, valid_to, key, live, date, type, subtype, country, "
-                 "country_k, admin1, admin1_k, operation, latitude, longitude, best, low, "
-                 "high, civilians, wounded, doc",
-    "links": "oid, kind, ref, valid_from, valid_to, key, date, best, low, high",
-    "tallies": "dim, key, valid_from, valid_to, best, low, high, civilians, wounded, incidents",
-    "tally_keys": "dim, key",
-    "docs": "kind, id, valid_from, valid_to, search, doc",
-    "units": "position, first, known_at, report, source",
-}
+
 
 
 class Projector:

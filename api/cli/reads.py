@@ -312,3 +312,20 @@ def query_actors(q: str | None, limit: int, cursor: str | None, as_of: str | Non
                    f"{a['name']}{aliases}")
     if data["next"]:
         click.echo(f"more: --cursor {data['next']}")
+
+
+@query.command("sources")
+@AS_OF
+@JSON
+def query_sources(as_of: str | None, as_json: bool) -> None:
+    """Every source live reports cite, with how many incidents each reported."""
+    try:
+        with _views(as_of) as views:
+            data = _dump("SourcesSchema", views.sources())
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    for row in data["sources"]:
+        click.echo(f"{row['incidents']:>8}  {row['name']}")

@@ -36,6 +36,7 @@ from api.schemas import (
     LeadershipSchema,
     OperationDetailSchema,
     OperationsSchema,
+    SourcesSchema,
     ViewArgsSchema,
 )
 from api.services import parse_as_of
@@ -101,6 +102,17 @@ class Operation(MethodView):
     def get(self, args: dict[str, Any], operation_id: str) -> Any:
         """One operation with its status history"""
         return read_view(args, lambda views: views.operations(operation_id))
+
+
+@blp.route("/sources")
+class Sources(MethodView):
+    @blp.arguments(ViewArgsSchema, location="query")
+    @blp.response(200, SourcesSchema)
+    @blp.alt_response(304, description="Not modified")
+    @errors(*ERRORS)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Every source live reports cite, with how many incidents each reported"""
+        return read_view(args, lambda views: views.sources())
 
 
 def _link(page: dict[str, Any]) -> dict[str, str]:

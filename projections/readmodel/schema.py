@@ -1,5 +1,7 @@
 """The read model's tables: one set per generation (blue/green rebuilds), the same on SQLite
-and PostgreSQL (SQLAlchemy Core writes each dialect's DDL).
+and PostgreSQL (SQLAlchemy Core writes each dialect's DDL). Each view declares its own
+tables in its module (projections.views); this module holds the store's own (generations,
+layout version, stuck folds) and the limits the views' columns follow.
 
 Every queryable row is a version: it held from log position `valid_from` (inclusive) to
 `valid_to` (exclusive; NULL while it is the present). Versions start and end at the end of
@@ -23,7 +25,6 @@ from __future__ import annotations
 from sqlalchemy import (
     BigInteger,
     Column,
-    Float,
     Index,
     Integer,
     MetaData,
@@ -72,89 +73,21 @@ FOLDED = 3 * NAME
 FIGURE = BigInteger
 
 
-def _fig_columns() -> list[Column]:  # type: ignore[type-arg]
-    return [Column("best", FIGURE, nullable=False), Column("low", FIGURE, nullable=False),
-            Column("high", FIGURE, nullable=False)]
-
-
 def generation_metadata(gen: int) -> MetaData:
-    """The tables of generation `gen`, with their primary keys (what folding needs)."""
+    """The tables of generation `gen`, as the views declare them (projections.views)."""
+    from projections.views import VIEWS
+
     p = f"g{gen}_"
     md = MetaData()
-    Table(f"{p}incidents", md,
-          Column("oid", String(32), primary_key=True),
-          Column("valid_from", BigInteger, primary_key=True, autoincrement=False),
-          Column("valid_to", BigInteger),
-          Column("key", String(200), nullable=False),
-          Column("live", Integer, nullable=False),
-          Column("date", String(10)),
-          Column("type", String(64)),
-          Column("subtype", String(200)),
-          Column("country", String(200)),
-          Column("country_k", String(FOLDED)),
-          Column("admin1", String(200)),
-          Column("admin1_k", String(FOLDED)),
-          Column("operation", String(200)),
-          Column("latitude", Float),
-          Column("longitude", Float),
-          *_fig_columns(),
-          Column("civilians", FIGURE),
-          Column("wounded", FIGURE),
-          Column("doc", Text, nullable=False))
-    Table(f"{p}links", md,
-          Column("oid", String(32), primary_key=True),
-          Column("kind", String(1), primary_key=True),
-          Column("ref", String(FOLDED), primary_key=True),
-          Column("valid_from", BigInteger, primary_key=True, autoincrement=False),
-          Column("valid_to", BigInteger),
-          Column("key", String(200), nullable=False),
-          Column("date", String(10)),
-          # The actor's own figures; NULL: the incident's (see casualty_tallies).
-          Column("best", FIGURE), Column("low", FIGURE), Column("high", FIGURE))
-    Table(f"{p}tallies", md,
-          Column("dim", String(16), primary_key=True),
-          Column("key", String(FOLDED), primary_key=True),
-          Column("valid_from", BigInteger, primary_key=True, autoincrement=False),
-          Column("valid_to", BigInteger),
-          *_fig_columns(),
-          Column("civilians", FIGURE, nullable=False),
-          Column("wounded", FIGURE, nullable=False),
-          Column("incidents", FIGURE, nullable=False))
-    Table(f"{p}tally_keys", md,
-          Column("dim", String(16), primary_key=True),
-          Column("key", String(FOLDED), primary_key=True))
-    Table(f"{p}docs", md,
-          Column("kind", String(16), primary_key=True),
-          Column("id", String(200), primary_key=True),
-          Column("valid_from", BigInteger, primary_key=True, autoincrement=False),
-          Column("valid_to", BigInteger),
-          Column("search", Text),
-          Column("doc", Text, nullable=False))
-    Table(f"{p}units", md,
-          Column("position", BigInteger, primary_key=True, autoincrement=False),
-          Column("first", BigInteger, nullable=False),
-          Column("known_at", BigInteger, nullable=False),
-          Column("report", String(200)),
-          Column("source", String(400)))
+    for view in VIEWS:
+        view.tables(md, p)
     return md
 
 
 def generation_indexes(gen: int, md: MetaData) -> list[Index]:
     """The secondary indexes of a generation: made after a rebuild's bulk load (faster
     than keeping them up to date row by row), at once for a new empty generation."""
+    from projections.views import VIEWS
+
     p = f"g{gen}_"
-    t = md.tables
-    inc, links, tallies = t[f"{p}incidents"], t[f"{p}links"], t[f"{p}tallies"]
-    docs, units = t[f"{p}docs"], t[f"{p}units"]
-    return [
-        Index(f"{p}ix_inc_date", inc.c.date.desc(), inc.c.key),
-        Index(f"{p}ix_inc_country", inc.c.country_k, inc.c.date.desc(), inc.c.key),
-        Index(f"{p}ix_inc_admin1", inc.c.admin1_k, inc.c.date.desc(), inc.c.key),
-        Index(f"{p}ix_inc_operation", inc.c.operation, inc.c.date.desc(), inc.c.key),
-        Index(f"{p}ix_inc_key", inc.c.key),
-        Index(f"{p}ix_links_ref", links.c.kind, links.c.ref, links.c.date.desc(), links.c.key),
-        Index(f"{p}ix_tallies_to", tallies.c.dim, tallies.c.valid_to),
-        Index(f"{p}ix_tallies_from", tallies.c.dim, tallies.c.valid_from),
-        Index(f"{p}ix_docs_to", docs.c.kind, docs.c.valid_to),
-        Index(f"{p}ix_units_known", units.c.known_at, units.c.position),
-    ]
+    return [index for view in VIEWS for index in view.indexes(md.tables, p)]

@@ -10,17 +10,19 @@ new position, and commits: a batch lands exactly once, whoever else projects.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, MetaData, and_, bindparam, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 
 from projections.readmodel.schema import (
@@ -35,8 +37,9 @@ from projections.readmodel.schema import (
 )
 from tracker.exceptions import ConfigurationError
 
+log = logging.getLogger(__name__)
+
 FIGURE_COLUMNS = {"best", "low", "high", "civilians", "wounded", "incidents"}
-TABLES = ("incidents", "links", "tallies", "tally_keys", "docs", "units")
 # SQLite page caches (KiB, negative): readers keep memory small and flat; writers fold
 # faster with the indexes they touch in memory.
 READ_CACHE, WRITE_CACHE = -16384, -65536
@@ -112,23 +115,35 @@ class ReadModelStore:
                                      "postgresql://USER@HOST:PORT/DB?schema=NAME")
         self._ready = False
         self._lock = threading.Lock()
+        self._statements: dict[int, Statements] = {}
 
     # -- SQL helpers ---------------------------------------------------------------------
+
+    def statements(self, gen: int) -> Statements:
+        """The compiled statements that write generation `gen`'s versions (cached)."""
+        found = self._statements.get(gen)
+        if found is None:
+            dialect: Any = self.engine.dialect
+            if dialect.paramstyle not in ("qmark", "format"):
+                # Positional parameters: rows travel as sequences, in column order.
+                dialect = type(dialect)(paramstyle="format")
+            found = self._statements[gen] = compile_statements(
+                generation_metadata(gen), dialect, f"g{gen}_")
+        return found
+
+    def execute_rows(self, conn: Connection, statement: str, rows: Sequence[Sequence[Any]]
+                     ) -> None:
+        """A compiled statement (`statements`) for many rows, straight to the driver."""
+        if rows:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.executemany(statement, rows)
+            finally:
+                cursor.close()
 
     def sql(self, statement: str) -> str:
         """A statement written with '?' placeholders, in the driver's paramstyle."""
         return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
-
-    def executemany(self, conn: Connection, statement: str, rows: Sequence[Sequence[Any]]
-                    ) -> None:
-        if rows:
-            # Straight to the driver's cursor, inside the connection's transaction: the
-            # engine's per-row parameter handling costs more than the insert itself.
-            cursor = conn.connection.cursor()
-            try:
-                cursor.executemany(self.sql(statement), rows)
-            finally:
-                cursor.close()
 
     def fetch(self, conn: Connection, statement: str, params: Sequence[Any] = ()
               ) -> list[Any]:
@@ -162,6 +177,21 @@ class ReadModelStore:
         Version 2 (the limits of the report format): figures are 64-bit and the columns
         holding case-folded names are wider. SQLite's integers are 64-bit already and it
         does not enforce lengths, so only PostgreSQL's tables change (ALTER ... TYPE)."""
+        gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
+        inspector = inspect(conn)
+        for gen in gens:
+            # A generation made before a view was added lacks its tables: its rows cannot
+            # be completed in place, so it is dropped and the views are folded again from
+            # the log (as `tracker serve`, `query` and `project` do for a new store).
+            md = generation_metadata(gen)
+            missing = [n for n in md.tables if not inspector.has_table(n, schema=self.schema)]
+            if missing:
+                log.warning("read model generation %d lacks %s (made before those views): "
+                            "dropped; the views are folded again from the log",
+                            gen, ", ".join(missing))
+                md.drop_all(conn, checkfirst=True)
+                for meta in (META_TABLE, FAILURES_TABLE):
+                    conn.exec_driver_sql(self.sql(f"DELETE FROM {meta} WHERE gen = ?"), (gen,))
         rows = self.fetch(conn, f"SELECT version FROM {SCHEMA_TABLE}")
         version = int(rows[0][0]) if rows else 1
         if version >= SCHEMA_VERSION:
@@ -171,8 +201,6 @@ class ReadModelStore:
             gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
             for gen in gens:
                 for name, tbl in generation_metadata(gen).tables.items():
-                    if not self.fetch(conn, "SELECT to_regclass(?)", (name,))[0][0]:
-                        continue
                     changes = [
                         f"ALTER COLUMN {c.name} TYPE "
                         f"{c.type.compile(dialect=self.engine.dialect)}"
@@ -223,8 +251,8 @@ class ReadModelStore:
             if self.dialect == "postgresql":
                 # Statistics now, not whenever autovacuum comes by: without them the planner
                 # takes a bulk-loaded table for empty and scans it (0.5 s a page at 1M).
-                for name in TABLES:
-                    conn.exec_driver_sql(f"ANALYZE {table(gen, name)}")
+                for name in md.tables:
+                    conn.exec_driver_sql(f"ANALYZE {name}")
 
     def ensure_active(self) -> int:
         """The active generation; the first one is made (empty, indexed) if none is."""
@@ -399,6 +427,38 @@ class ReadModelStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The statements that write one generation's versions, compiled from the views'
+    tables for the store's driver (positional parameters, in the tables' column order):
+    `insert[table]`, and `close[table]` (valid_to, then the primary key) for versioned
+    tables."""
+
+    insert: dict[str, str]
+    close: dict[str, str]
+
+
+def compile_statements(md: MetaData, dialect: Any, prefix: str) -> Statements:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: dict[str, str] = {}
+    close: dict[str, str] = {}
+    for full, t in md.tables.items():
+        name = full[len(prefix):]
+        stmt: Any = t.insert()
+        if t.info.get("on_conflict") == "ignore":
+            stmt = (postgresql.insert if dialect.name == "postgresql"
+                    else sqlite.insert)(t).on_conflict_do_nothing()
+        insert[name] = str(stmt.compile(dialect=dialect,
+                                        column_keys=[c.name for c in t.columns]))
+        if "valid_to" in t.c:
+            keys = list(t.primary_key.columns)
+            close[name] = str(t.update().where(
+                and_(*(c == bindparam(f"k_{c.name}") for c in keys))
+            ).values(valid_to=bindparam("valid_to")).compile(dialect=dialect))
+    return Statements(insert, close)
 
 
 class GenerationGoneError(Exception):
