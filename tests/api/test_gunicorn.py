@@ -161,7 +161,8 @@ def test_schemathesis_finds_no_broken_promise_on_a_live_server(tmp_path: Path):
              "-H", f"Authorization: Bearer {token}", "--checks",
              "not_a_server_error,status_code_conformance,content_type_conformance,"
              "response_schema_conformance"],
-            env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=300)
+            env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=300,
+            cwd=tmp_path)  # its state (.schemathesis/) goes there, not into the clone
         failures = run.stdout[run.stdout.find("FAILURES"):][:6000]
         assert run.returncode == 0, failures
         assert "17/17" in run.stdout and " passed" in run.stdout
