@@ -439,8 +439,8 @@ class ReadViews:
         sql = (f"SELECT d.id, d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' "
                f"AND {cond}")
         if q:
-            sql += " AND d.search LIKE ?"
-            params.append(f"%{q.casefold()}%")
+            sql += " AND d.search LIKE ? ESCAPE '!'"
+            params.append(f"%{like_literal(q.casefold())}%")
         if cursor:
             sql += " AND d.id > ?"
             params.append(decode_cursor(cursor)[1])
@@ -459,6 +459,12 @@ class ReadViews:
         more = len(rows) > limit
         return {"as_of": self._as_of(), "actors": out,
                 "next": encode_cursor(("", docs[-1][0])) if more and docs else None}
+
+
+def like_literal(text: str) -> str:
+    """`text` matched as itself by LIKE ... ESCAPE '!' (its % and _ are not wildcards),
+    the same on SQLite and PostgreSQL."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
 
 
 @contextmanager
