@@ -169,3 +169,33 @@ def test_schemathesis_finds_no_broken_promise_on_a_live_server(tmp_path: Path):
     finally:
         server.terminate()
         server.wait(10)
+
+
+def test_gunicorn_lets_the_app_refuse_large_headers_in_json(tmp_path: Path):
+    """Headers over 8 KiB were gunicorn's own HTML 431; now the app answers, JSON in the one
+    error shape, up to gunicorn's raised bounds (a 60 KiB header line)."""
+    import http.client
+
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}"}
+    env.pop("TRACKER_REDIS_URL", None)
+    server, base = start_gunicorn(gunicorn, env)
+    host, port = base.split("//")[1].split("/")[0].split(":")
+    try:
+        for headers in ({"X-Big": "a" * 9000}, {"X-Big": "a" * 60_000},
+                        {f"X-Part-{i}": "a" * 8000 for i in range(8)}):
+            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            connection.request("GET", "/api/v1/healthz", headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            connection.close()
+            assert response.status == 431, body[:200]
+            assert response.getheader("Content-Type") == "application/json", body[:200]
+            answer = json.loads(body)
+            assert answer["code"] == 431 and "bytes" in answer["message"]
+            assert response.getheader("X-Content-Type-Options") == "nosniff"
+        status, _ = get(f"{base}/healthz")
+        assert status == 200
+    finally:
+        server.terminate()
+        server.wait(10)
