@@ -1,6 +1,7 @@
 """POST /api/v1/reports: 201, 200, 422, 409, 413, 415, and the principal on every event."""
 
 import copy
+import json
 
 from tests.conftest import base_report
 from tracker.facts import FACT_TYPES
@@ -113,3 +114,40 @@ def test_each_fact_type_requires_what_the_openapi_document_marks_required(admin,
         assert all(e["fact"] == 0 for e in response.json["errors"])
         assert named == required, fact_type
         assert {e["message"] for e in response.json["errors"]} == {"is required"}
+
+
+def duplicated(text: str, old: str, new: str) -> str:
+    """`text` with `new` inserted right after the first `old`: a key given twice."""
+    assert old in text
+    return text.replace(old, old + new, 1)
+
+
+def test_a_key_given_twice_is_422_naming_the_fact_and_field(client, tokens, public):
+    """Not last-wins: {"killed": 30, "killed": 3000} is refused, naming where."""
+    headers = {"Authorization": f"Bearer {tokens['reporter']}",
+               "Content-Type": "application/json"}
+    text = json.dumps(base_report())
+    cases = [
+        (duplicated(text, '"killed": 30', ', "killed": 3000'), 3, "killed"),
+        (duplicated(text, '"country": "Mali"', ', "country": "Niger"'), 2, "location.country"),
+        (duplicated(text, '"report": "r-base"', ', "report": "r-other"'), None, "report"),
+        (duplicated(text, '"kind": "official"', ', "kind": "media"'), None, "source.kind"),
+    ]
+    for body, fact, field in cases:
+        response = client.post("/api/v1/reports", data=body, headers=headers)
+        assert response.status_code == 422, body
+        assert [(e["fact"], e["field"]) for e in response.json["errors"]] == [(fact, field)]
+        assert "twice" in response.json["message"]
+    assert conflict_events(public) == []
+    assert client.post("/api/v1/reports", data=text, headers=headers).status_code == 201
+
+
+def test_date_end_before_date_is_422_naming_date_end(reporter, public):
+    bad = base_report()
+    bad["facts"][2]["date_end"] = "2020-11-11"
+    response = reporter.report(bad)
+    assert response.status_code == 422
+    assert [(e["fact"], e["field"]) for e in response.json["errors"]] == [(2, "date_end")]
+    assert "before date 2020-11-12" in response.json["errors"][0]["message"]
+    bad["facts"][2]["date_end"] = "2020-11-12"
+    assert reporter.report(bad).status_code == 201
