@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -196,6 +197,78 @@ def test_gunicorn_lets_the_app_refuse_large_headers_in_json(tmp_path: Path):
             assert response.getheader("X-Content-Type-Options") == "nosniff"
         status, _ = get(f"{base}/healthz")
         assert status == 200
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_generated_valid_reports_are_accepted_and_every_answer_keeps_the_document(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest):
+    """The write path under schemathesis' checks: reports generated from the fact
+    catalogue (tests/reports_strategy.py: every fact type but the amendments, every field
+    from its declaration) POSTed to gunicorn are ACCEPTED (201), and each answer, and the
+    views read back right after (incident, tallies, leadership, operation, actor search,
+    exports), is no 5xx and matches the OpenAPI document."""
+    import itertools
+
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.api.test_openapi_properties import CHECKS
+    from tests.reports_strategy import reports
+
+    url = (request.getfixturevalue("pg_database_url") if backend == "postgres"
+           else f"sqlite:///{tmp_path / 'events.sqlite'}")
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "TRACKER_DATABASE_URL": url}
+    env.pop("TRACKER_REDIS_URL", None)
+    token = subprocess.run([sys.executable, "-m", "api.cli", "token", "create", "--role",
+                            "reporter", "--name", "fuzzer"], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    server, base = start_gunicorn(gunicorn, env)
+    root = base.removesuffix("/api/v1")
+    headers = {"Authorization": f"Bearer {token}"}
+    numbers = itertools.count(1)
+    try:
+        schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+
+        def checked(path: str, method: str = "GET", **kw: Any) -> Any:
+            case = schema[path][method].Case(**kw)
+            response = case.call(base_url=root, headers=headers, timeout=30)
+            case.validate_response(response, checks=CHECKS)
+            return response
+
+        @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(data=st.data())
+        def accepted(data: st.DataObject) -> None:
+            n = next(numbers)
+            report = data.draw(reports(n))
+            posted = checked("/api/v1/reports", "POST", body=report,
+                             media_type="application/json")
+            assert posted.status_code == 201, posted.text
+            at = {"min_position": posted.json()["positions"][-1]}
+            assert checked("/api/v1/incidents/{incident_id}", path_parameters={
+                "incident_id": f"i{n}"}, query=at).status_code == 200
+            assert checked("/api/v1/groups/{group_id}/leadership", path_parameters={
+                "group_id": f"g{n}"}, query=at).status_code == 200
+            assert checked("/api/v1/operations/{operation_id}", path_parameters={
+                "operation_id": f"o{n}"}, query=at).status_code == 200
+            country = next(f for f in report["facts"]
+                           if f["fact"] == "incident")["location"]["country"]
+            for by in ("country", "actor", "operation", "month"):
+                assert checked("/api/v1/casualties", query={**at, "by": by,
+                                                            "country": country}
+                               ).status_code == 200
+            assert checked("/api/v1/actors", query={**at, "q": report["facts"][0]["name"]}
+                           ).status_code == 200
+            for export in ("/api/v1/incidents.csv", "/api/v1/incidents.geojson"):
+                assert checked(export, query={**at, "country": country}).status_code == 200
+
+        accepted()
+        assert next(numbers) > 20  # the reports were generated and posted
     finally:
         server.terminate()
         server.wait(10)
