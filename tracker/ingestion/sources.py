@@ -117,7 +117,7 @@ def _csv_rows(path: Path, reading: Reading, required: Callable[[list[str]], list
                 values, problem = [], f"cannot be read as CSV ({e})"
             else:
                 problem = ""
-            taken = lines.take()
+            line, taken = lines.take()
             if values is None:
                 break
             if problem or (len(values) != width and len(taken) > 1):
@@ -125,14 +125,13 @@ def _csv_rows(path: Path, reading: Reading, required: Callable[[list[str]], list
                 # file goes on): the reader ran into the next lines. This line is rejected
                 # and the lines it swallowed are read again, on their own.
                 reading.rows += 1
-                yield RowError(taken[0][0], problem or (
+                yield RowError(line, problem or (
                     "a quoted value opened on this line is not closed on it: the row is "
                     "cut short (an interrupted download?) or a quote is stray; the lines "
                     "after it are read on their own"))
-                lines.give_back(taken[1:])
+                lines.give_back(line + 1, taken[1:])
                 reader = csv.reader(lines)
                 continue
-            line = taken[0][0] if taken else lines.number
             if not values:
                 continue  # a blank line
             if line == 2 and _is_hxl(values):
@@ -156,13 +155,14 @@ def _csv_rows(path: Path, reading: Reading, required: Callable[[list[str]], list
 
 
 class _Lines:
-    """A file's physical lines as the csv reader takes them: which ones (numbered from 1)
-    each record took, and lines given back to be read again."""
+    """A file's physical lines as the csv reader takes them: the ones the last record took
+    (`taken`, the first numbered `first`, from 1), and lines given back to be read again."""
 
     def __init__(self, f: Any) -> None:
         self.f = f
         self.number = 0
-        self.taken: list[tuple[int, str]] = []
+        self.first = 1
+        self.taken: list[str] = []
         self.back: list[tuple[int, str]] = []
 
     def __iter__(self) -> _Lines:
@@ -170,20 +170,24 @@ class _Lines:
 
     def __next__(self) -> str:
         if self.back:
-            item = self.back.pop()
+            number, text = self.back.pop()
         else:
             text = next(self.f)
             self.number += 1
-            item = (self.number, text)
-        self.taken.append(item)
-        return item[1]
+            number = self.number
+        if not self.taken:
+            self.first = number
+        self.taken.append(text)
+        return text
 
-    def take(self) -> list[tuple[int, str]]:
+    def take(self) -> tuple[int, list[str]]:
+        """The lines the last record took: the first one's number, and their text."""
         taken, self.taken = self.taken, []
-        return taken
+        return self.first, taken
 
-    def give_back(self, items: list[tuple[int, str]]) -> None:
-        self.back.extend(reversed(items))
+    def give_back(self, first: int, texts: list[str]) -> None:
+        """Lines to be read again, the first of them numbered `first`."""
+        self.back.extend(reversed(list(enumerate(texts, start=first))))
 
 
 def _width_problem(got: int, width: int) -> str:
