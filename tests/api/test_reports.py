@@ -151,3 +151,22 @@ def test_date_end_before_date_is_422_naming_date_end(reporter, public):
     assert "before date 2020-11-12" in response.json["errors"][0]["message"]
     bad["facts"][2]["date_end"] = "2020-11-12"
     assert reporter.report(bad).status_code == 201
+
+
+def test_a_correction_cannot_put_date_end_before_date(reporter):
+    report = base_report()
+    report["facts"][2]["date_end"] = "2020-11-14"
+    assert reporter.report(report).status_code == 201
+
+    def correct(field, value, n):
+        return reporter.report({"report": f"fix-{n}", "source": {"name": "S", "kind": "media"},
+                                "facts": [{"fact": "correction", "target": {"incident": "niaki"},
+                                           "field": field, "value": value, "reason": "typo"}]})
+
+    moved = correct("date", "2020-11-15", 1)
+    assert moved.status_code == 422
+    assert [(e["fact"], e["field"]) for e in moved.json["errors"]] == [(0, "value")]
+    assert "date_end 2020-11-14 before its date 2020-11-15" in moved.json["message"]
+    assert correct("date_end", "2020-11-10", 2).status_code == 422
+    assert correct("date_end", "2020-11-13", 3).status_code == 201
+    assert correct("date", "2020-11-13", 4).status_code == 201

@@ -90,6 +90,13 @@ def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
         for i, ref in enumerate(value):
             uow.require_known(fact, f"value.{i}", "actor",
                               ref["actor"] if isinstance(ref, dict) else ref)
+    if kind == "incident" and d["field"] in ("date", "date_end"):
+        dates = {"date": agg.details.get("date"), "date_end": agg.details.get("date_end"),
+                 d["field"]: value}
+        if dates["date"] is not None and dates["date_end"] is not None \
+                and str(dates["date_end"]) < str(dates["date"]):
+            raise FactError(fact.index, "value", f"would put the incident's date_end "
+                            f"{dates['date_end']} before its date {dates['date']}")
     if kind == "actor" and d["field"].startswith("fate.") and agg.fate is None:
         raise FactError(fact.index, "field", f"actor '{key}' has no recorded death, capture "
                         "or release to correct")
