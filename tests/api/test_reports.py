@@ -170,3 +170,16 @@ def test_a_correction_cannot_put_date_end_before_date(reporter):
     assert correct("date_end", "2020-11-10", 2).status_code == 422
     assert correct("date_end", "2020-11-13", 3).status_code == 201
     assert correct("date", "2020-11-13", 4).status_code == 201
+
+
+def test_one_report_may_move_both_dates_of_an_incident(reporter):
+    """A dataset re-import corrects date and date_end together: judged as the report
+    leaves them, not one at a time."""
+    report = base_report()
+    report["facts"][2]["date_end"] = "2020-11-14"
+    assert reporter.report(report).status_code == 201
+    both = {"report": "move", "source": {"name": "S", "kind": "dataset"}, "facts": [
+        {"fact": "correction", "target": {"incident": "niaki"}, "field": field,
+         "value": value, "reason": "re-import"}
+        for field, value in (("date", "2020-12-01"), ("date_end", "2020-12-02"))]}
+    assert reporter.report(both).status_code == 201
