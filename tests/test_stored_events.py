@@ -8,7 +8,8 @@ v1 was written by the first version, whose aggregates shared dicts with their ev
 registration stored in the same save as later facts about the entity carried those facts
 too (JNIM's ActorRegistered holds its affiliation). No store outside the tests was written
 by it; v1 stays to prove such events still load. v2 is what the fixed code stores. v3 adds
-the analysts' assessment (AssessmentRecorded), the evidence model's new event.
+the analysts' assessment (AssessmentRecorded), the evidence model's new event. v4 adds a
+revoked token's name issued again (TokenReissued).
 """
 
 import json
@@ -23,7 +24,7 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 VERSIONS = ["seed_stored_events_v1.json", "seed_stored_events_v2.json",
-            "seed_stored_events_v3.json"]
+            "seed_stored_events_v3.json", "seed_stored_events_v4.json"]
 
 
 @pytest.fixture(params=VERSIONS)

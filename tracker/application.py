@@ -154,12 +154,18 @@ class ConflictTracker(Application[UUID]):
             raise TokenError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
         if not ID_PATTERN.match(name) or "." in name:
             raise TokenError(f"token name {name!r} must be an id without dots")
-        if self._find(Token, "token", name) is not None:
-            raise TokenError(f"a token named {name!r} already exists (revoke it, or pick "
-                             "another name)")
+        existing = self._find(Token, "token", name)
+        if existing is not None and existing.revoked is None:
+            raise TokenError(f"a token named {name!r} already exists and is active (revoke "
+                             "it first, or pick another name)")
         secret = f"{name}.{secrets.token_urlsafe(32)}"
-        self.save(Token(key=name, role=role, secret_hash=token_hash(secret),
-                        provenance=self._admin_provenance(issued_by, "token", name)))
+        provenance = self._admin_provenance(issued_by, "token", name)
+        if existing is None:
+            self.save(Token(key=name, role=role, secret_hash=token_hash(secret),
+                            provenance=provenance))
+        else:  # a revoked name, reused: one more event on it, the old secret stays refused
+            existing.reissue(role, token_hash(secret), provenance)
+            self.save(existing)
         return secret
 
     def revoke_token(self, name: str, reason: str = "revoked", revoked_by: str = "cli") -> None:
@@ -172,13 +178,16 @@ class ConflictTracker(Application[UUID]):
 
     def list_tokens(self) -> list[dict[str, Any]]:
         """Every token ever issued (name, role, revoked), never the secrets."""
-        out = []
-        issued = get_topic(Token.TokenIssued)  # type: ignore[attr-defined]
-        for _, event in self.iter_events(topics=[issued]):
-            token = self._find(Token, "token", event.key)
-            out.append({"name": token.key, "role": token.role, "revoked": token.revoked,
-                        "issued": event.provenance.get("recorded_at")})
-        return out
+        out: dict[str, dict[str, Any]] = {}
+        names: dict[Any, str] = {}  # aggregate id -> name (a reissue carries no name)
+        topics = [get_topic(Token.TokenIssued),  # type: ignore[attr-defined]
+                  get_topic(Token.TokenReissued)]  # type: ignore[attr-defined]
+        for _, event in self.iter_events(topics=topics):
+            name = names.setdefault(event.originator_id, getattr(event, "key", ""))
+            token = self._find(Token, "token", name)
+            out[name] = {"name": token.key, "role": token.role, "revoked": token.revoked,
+                         "issued": event.provenance.get("recorded_at")}
+        return list(out.values())
 
     def authenticate(self, secret: str) -> Token | None:
         """The live token a secret belongs to, or None."""

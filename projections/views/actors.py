@@ -22,6 +22,12 @@ def search_text(doc: dict[str, Any]) -> str:
 documents.SEARCH["actor"] = search_text
 
 
+def like_literal(text: str) -> str:
+    """`text` matched as itself by LIKE ... ESCAPE '!' (its % and _ are not wildcards),
+    the same on SQLite and PostgreSQL."""
+    return text.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+
+
 class ActorQueries(Queries):
     def resolve_actor(self, name: str) -> str:
         """An actor's id from its id, a recorded name or an alias (case-insensitive)."""
@@ -30,7 +36,8 @@ class ActorQueries(Queries):
         cond, params = valid("d", self.at)
         folded = name.casefold()
         rows = self._fetch(f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' AND "
-                           f"{cond} AND d.search LIKE ?", [*params, f"%{folded}%"])
+                           f"{cond} AND d.search LIKE ? ESCAPE '!'",
+                           [*params, f"%{like_literal(folded)}%"])
         for (body,) in rows:
             doc = orjson.loads(body)
             names = [doc["id"], doc["name"], *doc.get("aliases", [])]
@@ -46,8 +53,8 @@ class ActorQueries(Queries):
         sql = (f"SELECT d.id, d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' "
                f"AND {cond}")
         if q:
-            sql += " AND d.search LIKE ?"
-            params.append(f"%{q.casefold()}%")
+            sql += " AND d.search LIKE ? ESCAPE '!'"
+            params.append(f"%{like_literal(q.casefold())}%")
         if cursor:
             sql += " AND d.id > ?"
             params.append(decode_cursor(cursor)[1])

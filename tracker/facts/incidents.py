@@ -90,6 +90,14 @@ class IncidentFact(FactSchema):
     operation = Ident(doc="the operation it belongs to")
     attributes = ScalarMap(doc="a dataset's other columns, kept as given")
 
+    @staticmethod
+    def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
+        # Dates are YYYY-MM-DD strings (marshmallow) or dates (the compiled checker).
+        if "date_end" in data and "date" in data and str(data["date_end"]) < str(data["date"]):
+            return [("date_end", f"{data['date_end']} is before date {data['date']} (the "
+                                 "incident's first day)")]
+        return []
+
 
 class CasualtiesFact(FactSchema):
     """A source's figure for an incident; it supersedes the same source's earlier one."""
