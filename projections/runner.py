@@ -154,7 +154,7 @@ class Projector:
                     try:
                         fold = BatchFold(self.store, conn, w)
                         last = fold.fold(events)
-                        fold.write()
+                        fold.write(bulk=bulk)
                     except Exception as e:
                         if is_outage(e):
                             raise

@@ -98,8 +98,9 @@ class BatchFold:
             last = unit.end
         return last
 
-    def write(self) -> None:
-        """Ends the closed versions, then inserts the new ones, table by table."""
+    def write(self, bulk: bool = False) -> None:
+        """Ends the closed versions, then inserts the new ones, table by table (`bulk`: a
+        generation nobody reads yet, loaded by COPY where the store has it)."""
         s, v, conn = self.store, self.versions, self.conn
         statements = s.statements(self.w.gen)
         for name in TABLES:
@@ -107,4 +108,8 @@ class BatchFold:
             if close is not None:
                 s.execute_rows(conn, close, v.closes[name])
         for name in TABLES:
-            s.execute_rows(conn, statements.insert[name], v.inserts[name])
+            if bulk and s.can_copy and not statements.ignores_conflicts(name):
+                s.copy_rows(conn, statements.table[name], statements.columns[name],
+                            v.inserts[name])
+            else:
+                s.execute_rows(conn, statements.insert[name], v.inserts[name])
