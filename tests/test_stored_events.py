@@ -61,7 +61,8 @@ def test_the_newest_fixture_covers_every_event_class_of_the_domain():
     from tracker.domain.token import Token
 
     defined = {f"{cls.__module__}:{cls.__qualname__}.{name}"
-               for cls in [*AGGREGATES.values(), Token, Quarantine] for name, value in vars(cls).items()
+               for cls in [*AGGREGATES.values(), Token, Quarantine]
+               for name, value in vars(cls).items()
                if isinstance(value, type) and issubclass(value, CanMutateAggregate)
                and name not in ("Event", "Created")}
     assert defined - {e["topic"] for e in stored} == set()
