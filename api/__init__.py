@@ -40,7 +40,32 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(dashboard.bp)
     register_error_handlers(app)
     app.after_request(etag_everything)
+    bound_requests(app)
     return app
+
+
+def bound_requests(app: Flask) -> None:
+    """Every request's waits on PostgreSQL end by REQUEST_TIMEOUT seconds (then: JSON 503
+    with Retry-After), whatever the server does (tracker.deadlines). A streamed body (an
+    export, the live feed) is not bounded by it once its answer has begun."""
+    from tracker import deadlines
+
+    seconds = float(app.config.get("REQUEST_TIMEOUT") or 0) or None
+
+    def begin() -> None:
+        deadlines.start(seconds)
+
+    def end(response: Response) -> Response:
+        if response.is_streamed:
+            deadlines.clear()
+        return response
+
+    def teardown(_error: BaseException | None) -> None:
+        deadlines.clear()
+
+    app.before_request(begin)
+    app.after_request(end)
+    app.teardown_request(teardown)
 
 
 def etag_everything(response: Response) -> Response:

@@ -60,21 +60,34 @@ def follow(services: Services, poll: float, exit_with_parent: int | None = None,
 
 
 def supervise(services: Services, stop: threading.Event, poll: float,
-              say: Callable[[str], None] | None = None, max_backoff: float = 30.0) -> None:
+              say: Callable[[str], None] | None = None, max_backoff: float = 2.0) -> None:
     """Follows the log until `stop`, surviving outages: a failure of the event store, the
     read model or the bus is one log line, then a retry after a capped exponential
     backoff; folding resumes from the read model's stored position (each batch lands
     once, whatever was in flight). If the read model came back empty, that position is 0:
-    it is rebuilt from the log."""
-    backoff = 0.5
+    it is rebuilt from the log.
+
+    The backoff starts again from its first step as soon as the follower is back at
+    work (it has caught up once and waits for news): each outage is waited out on its
+    own, never on the delays the previous ones grew. It is capped low (2 s), so the
+    views follow within a couple of seconds of the stores' return."""
+    first = 0.25
+    backoff = first
     while not stop.is_set():
         close: Callable[[], None] = lambda: None  # noqa: E731
         try:
             wait, close = waiter_for(services.tracker, services.bus)
-            services.runner.follow(stop, wait, poll_interval=poll)
+
+            def wait_reset(event: threading.Event, seconds: float,
+                           wait: Callable[[threading.Event, float], None] = wait) -> None:
+                nonlocal backoff
+                backoff = first  # caught up: reconnected
+                wait(event, seconds)
+
+            services.runner.follow(stop, wait_reset, poll_interval=poll)
         except Exception as e:  # noqa: BLE001 - logged, retried: that is the supervisor's job
-            first = (str(e).splitlines() or [""])[0][:200]
-            line = (f"follower: {type(e).__name__}: {first}; retrying in {backoff:.1f}s")
+            head = (str(e).splitlines() or [""])[0][:200]
+            line = (f"follower: {type(e).__name__}: {head}; retrying in {backoff:.1f}s")
             log.warning(line)
             if say is not None:
                 say(line)
@@ -82,6 +95,6 @@ def supervise(services: Services, stop: threading.Event, poll: float,
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)
         else:
-            backoff = 0.5
+            backoff = first
         finally:
             close()
