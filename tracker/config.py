@@ -24,7 +24,10 @@ PG_CONNECT_TIMEOUT = 2          # s, a new connection (libpq's smallest useful v
 PG_CHECK_TIMEOUT = 1.0          # s, the check of a pooled connection before each use
 PG_POOL_TIMEOUT = 0.75          # s, waiting for a pooled connection, per attempt
 PG_ATTEMPTS = 2                 # tries of one event-store call (the library's default: 10)
-PG_RECONNECT_TIMEOUT = 1.0      # s, a pool's background reconnection before it gives up
+# s, a pool's background reconnection before it gives up: short, so that each request
+# for a connection while the pool is empty tries the server itself (at once, or within
+# this time), and the pool is back as soon as the server is.
+PG_RECONNECT_TIMEOUT = 0.2
 PG_STATEMENT_TIMEOUT = 60_000   # ms, event store (views: 30 s; index builds: none)
 PG_LOCK_TIMEOUT = 10_000        # ms, any lock, the start-up advisory locks included
 PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3,
@@ -160,6 +163,11 @@ def eventsourcing_env(url: str) -> dict[str, str]:
     if url.startswith(("postgresql://", "postgres://")):
         parsed = urlparse(url)
         dbname = parsed.path.lstrip("/")
+        try:
+            port = parsed.port or 5432
+        except ValueError:
+            raise ConfigurationError(f"TRACKER_DATABASE_URL {redact_url(url)!r}: the port "
+                                     "is not a number") from None
         if not dbname or not parsed.hostname:
             raise ConfigurationError(
                 f"TRACKER_DATABASE_URL {redact_url(url)!r} must name a host and a database, "
@@ -170,7 +178,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": dbname,
             "POSTGRES_HOST": parsed.hostname,
-            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_PORT": str(port),
             "POSTGRES_USER": unquote(parsed.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             # Off on purpose: the stored function path skips our chained insert.
