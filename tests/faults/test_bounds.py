@@ -197,3 +197,125 @@ def test_postgres_stopped_and_started_three_times_first_503_within_2s(own_postgr
         assert prod.alive(), "no process had to be restarted"
     finally:
         prod.stop()
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 3 MB tmpfs of the test's own (needs root: mount)."""
+    import os
+    import shutil
+    import subprocess
+
+    from tests.conftest import need
+
+    def check() -> None:
+        if os.geteuid() != 0 or not shutil.which("mount"):
+            raise PermissionError("mounting a small tmpfs needs root")
+
+    need("a small tmpfs", check)
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(disk)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        need("a small tmpfs", lambda: (_ for _ in ()).throw(OSError(mounted.stderr)))
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def fill(disk, leave: int) -> Any:
+    """Fills `disk` but for `leave` bytes; returns the filler file (delete it to free)."""
+    import os
+
+    filler = disk / "filler"
+    free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+    with open(filler, "wb") as f:
+        f.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+def embedded_app(events: str, views: str) -> Any:
+    from api import create_app
+
+    return create_app({"TESTING": True, "DATABASE_URL": f"sqlite:///{events}",
+                       "VIEWS_URL": f"sqlite:///{views}", "REDIS_URL": None})
+
+
+def post_until_full(app: Any, token: str, first: int) -> list[tuple[int, int, dict[str, Any]]]:
+    """Posts reports until the disk is full, then a few more: (n, status, body) each."""
+    client = app.test_client()
+    answers: list[tuple[int, int, dict[str, Any]]] = []
+    full_since = None
+    for n in range(first, first + 3000):
+        response = client.post("/api/v1/reports", json=report(n, n),
+                               headers={"Authorization": f"Bearer {token}"})
+        body = response.get_json()
+        answers.append((n, response.status_code, body))
+        if response.status_code != 201 or "warning" in body:
+            full_since = full_since if full_since is not None else n
+        if full_since is not None and n - full_since >= 5:
+            break
+    assert full_since is not None, "the disk never filled up"
+    return answers
+
+
+def niger(client: Any) -> int:
+    rows = client.get("/api/v1/casualties?by=country").get_json()["rows"]
+    return {r["key"]: r["killed"]["best"] for r in rows}.get("Niger", 0)
+
+
+def logged_reports(services: Any) -> set[str]:
+    page = services.tracker.list_events(after=0, limit=100_000)
+    return {e["provenance"].get("report") for e in page["events"]}
+
+
+@pytest.mark.parametrize("where", ["everything", "views"])
+def test_disk_full_is_named_and_the_answer_matches_what_was_recorded(small_disk, tmp_path,
+                                                                     where):
+    """SQLite on a full 3 MB tmpfs: the event store and the views on it ("everything", as
+    the issue found it), or the views only (so that reports land and folds fail)."""
+    events = (small_disk if where == "everything" else tmp_path) / "events.sqlite"
+    app = embedded_app(str(events), str(small_disk / "views.sqlite"))
+    services = app.extensions["tracker"]
+    client = app.test_client()
+    try:
+        token = services.tracker.issue_token("disk", "reporter")
+        assert client.get("/api/v1/casualties?by=country").status_code == 200
+        filler = fill(small_disk, leave=400_000)
+        answers = post_until_full(app, token, first=1)
+
+        refused = {f"fault-{n}" for n, status, _ in answers if status != 201}
+        warned = {f"fault-{n}" for n, status, body in answers
+                  if status == 201 and "warning" in body}
+        for n, status, body in answers:
+            assert status in (201, 503), (n, status, body)
+            if status == 503:
+                assert "disk is full" in body["message"], body
+                assert "nothing was recorded" in body["message"], body
+            if "warning" in body:
+                assert "disk full" in body["warning"], body
+        print(f"disk full ({where}): {len(answers)} reports, {len(refused)} refused, "
+              f"{len(warned)} recorded with the views behind")
+        logged = logged_reports(services)
+        accepted = {f"fault-{n}" for n, status, _ in answers if status == 201}
+        assert accepted <= logged, "answered 201, not recorded"
+        assert not refused & logged, "answered 503, but recorded"
+        if where == "views":
+            assert warned, "the views never failed to fold"
+        if warned:
+            health = client.get("/api/v1/healthz").get_json()
+            assert health["status"] == "degraded", health
+            assert "disk full" in health["view_store"]["error"], health
+
+        filler.unlink()  # space is back: the next read catches the views up
+        assert niger(client) == sum(int(r.split("-")[1]) for r in logged
+                                    if r and r.startswith("fault-"))
+        health = client.get("/api/v1/healthz").get_json()
+        assert health["status"] == "ok" and set(health["behind"].values()) == {0}, health
+        after = client.post("/api/v1/reports", json=report(9999, 1),
+                            headers={"Authorization": f"Bearer {token}"})
+        assert after.status_code == 201 and "warning" not in after.get_json()
+    finally:
+        services.close()
