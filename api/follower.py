@@ -96,7 +96,7 @@ def supervise(services: Services, stop: threading.Event, poll: float,
             failures += 1
             if failures & (failures - 1) == 0:  # 1, 2, 4, 8…
                 head = (str(e).splitlines() or [""])[0][:200]
-                line = (f"follower: {type(e).__name__}: {head}; retrying in {backoff:.1f}s"
+                line = (f"follower: {type(e).__name__}: {head}; retrying in {backoff:g}s"
                         + (f" (failed {failures} times)" if failures > 1 else ""))
                 log.warning(line)
                 if say is not None:

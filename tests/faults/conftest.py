@@ -7,6 +7,7 @@ Fault tests are marked `fault`: they run in CI; skip them locally with `-m "not 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -135,10 +136,8 @@ class OwnPostgres:
 
     def resume(self) -> None:
         for pid in getattr(self, "_paused", []):
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGCONT)
-            except ProcessLookupError:
-                pass
         self._paused = []
 
     def stop(self) -> None:
