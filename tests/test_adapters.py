@@ -190,3 +190,33 @@ def test_the_pool_is_bounded_and_its_lent_connections_watched(pg_database_url, m
     deadlines.clear()
     with datastore.get_connection() as conn:  # the pool dropped the cut one, lends anew
         assert conn.execute("SELECT 1").fetchone() is not None
+
+
+def test_a_pool_of_stale_connections_lends_a_fresh_one_at_once(pg_database_url, make_tracker):
+    """After a server restart every idle connection is dead: the pool goes through them
+    (a failed check, a short pause, the next) and lends a new one well within its wait,
+    instead of sleeping a second after the first failed check (tracker.adapters)."""
+    from psycopg_pool.base import AttemptWithBackoff
+
+    from tracker.adapters import POOL_BACKOFF
+    from tracker.config import PG_POOL_TIMEOUT, eventsourcing_env
+
+    datastore = make_tracker(pg_database_url).recorder.datastore
+    for name, value in POOL_BACKOFF.items():
+        assert getattr(AttemptWithBackoff, name) == value
+    lent = [datastore.pool.getconn() for _ in range(datastore.pool.max_size)]
+    pids = [conn.info.backend_pid for conn in lent]
+    for conn in lent:
+        datastore.pool.putconn(conn)
+    env = eventsourcing_env(pg_database_url)
+    with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                         port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                         autocommit=True) as admin:
+        for pid in pids:  # only this pool's own connections
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.2)
+    started = time.monotonic()
+    with datastore.get_connection() as conn:
+        assert conn.execute("SELECT 1").fetchone() is not None
+        assert conn.info.backend_pid not in pids
+    assert time.monotonic() - started < PG_POOL_TIMEOUT

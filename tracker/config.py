@@ -22,7 +22,7 @@ DEFAULT_DATABASE_URL = "sqlite:///var/tracker.sqlite"
 # README's "When a service fails" lists them with what each one ends.
 PG_CONNECT_TIMEOUT = 2          # s, a new connection (libpq's smallest useful value)
 PG_CHECK_TIMEOUT = 1.0          # s, the check of a pooled connection before each use
-PG_POOL_TIMEOUT = 0.75          # s, waiting for a pooled connection, per attempt
+PG_POOL_TIMEOUT = 0.5           # s, waiting for a pooled connection, per attempt
 PG_ATTEMPTS = 2                 # tries of one event-store call (the library's default: 10)
 # s, a pool's background reconnection before it gives up: short, so that each request
 # for a connection while the pool is empty tries the server itself (at once, or within
