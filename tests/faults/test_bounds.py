@@ -144,8 +144,12 @@ def test_postgres_paused_30s_every_request_answers_503_within_10s(own_postgres, 
         catch_up_seconds = views_caught_up(ledger, resumed)
 
         slowest = max(seconds for *_, seconds in answers)
-        print(f"paused 30 s: {len(answers)} answers, slowest {slowest:.2f} s; served again "
-              f"after {serve_seconds:.2f} s; views after {catch_up_seconds:.2f} s")
+        by_kind = {kind: max(s for k, *_, s in answers if k == kind)
+                   for kind in ("write", "read", "wait", "health")}
+        print(f"paused 30 s: {len(answers)} answers, slowest {slowest:.2f} s "
+              + ", ".join(f"{k} {v:.2f}" for k, v in by_kind.items())
+              + f"; served again after {serve_seconds:.2f} s; views after "
+              f"{catch_up_seconds:.2f} s")
         assert slowest < ANSWER_BOUND, f"an answer took {slowest:.1f} s"
         assert len(answers) >= 12, answers  # every client answered several times
         for kind, status, body, headers, _ in answers:
