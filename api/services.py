@@ -300,6 +300,8 @@ def describe_outage(error: BaseException) -> str:
             ("the database system is shutting down", "the server is shutting down"),
             ("no route to host", "no route to host"),
             ("network is unreachable", "network unreachable"),
+            ("statement timeout", "a statement ran past its timeout"),
+            ("lock timeout", "a lock was not granted in time"),
             ("database is locked", "the database is locked by another process"),
             ("unable to open database file", "the database file cannot be opened")):
         if marker in text:

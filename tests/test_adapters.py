@@ -177,7 +177,10 @@ def test_the_pool_is_bounded_and_its_lent_connections_watched(pg_database_url, m
     bounded_check = pool._check
     pool._check = lambda conn: (checked.append(conn), bounded_check(conn))
     with datastore.get_connection() as conn:
-        assert conn.execute("SELECT 1").fetchone() is not None
+        # Every connection the pool makes carries the bounds (the pool opens after them).
+        assert conn.execute("SHOW statement_timeout").fetchone()["statement_timeout"] == "1min"
+        assert conn.execute("SHOW lock_timeout").fetchone()["lock_timeout"] == "10s"
+        assert conn.info.get_parameters()["connect_timeout"] == str(PG_CONNECT_TIMEOUT)
     assert checked == [conn]
 
     # connection() still lends through the instance's getconn/putconn: the connection is

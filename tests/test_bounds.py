@@ -280,3 +280,23 @@ def test_the_followers_backoff_starts_again_once_it_is_back(monkeypatch):
     follower.supervise(FakeServices(), stop, 0.1)  # type: ignore[arg-type]
     # Each "ok" is followed by the first failure of the next outage: 0.25 s again.
     assert waits == [0.25, 0.5, 1.0, 1.0] + [0.25, 0.5, 1.0, 1.0, 1.0] * 2
+
+
+def test_the_read_models_connections_carry_the_bounds(pg_database_url):
+    from projections.readmodel.store import ReadModelStore
+    from tracker.config import Settings
+
+    store = ReadModelStore(Settings(database_url=pg_database_url).read_model_url())
+    try:
+        with store.engine.connect() as conn:
+            shown = {name: conn.exec_driver_sql(f"SHOW {name}").scalar() for name in
+                     ("statement_timeout", "lock_timeout")}
+            params = conn.connection.dbapi_connection.info.get_parameters()
+        assert shown == {"statement_timeout": "30s", "lock_timeout": "10s"}
+        # The client's own keepalives (libpq's), not the server's tcp_keepalives_*.
+        assert {k: params[k] for k in ("connect_timeout", "keepalives", "keepalives_idle",
+                                       "tcp_user_timeout")} == {
+            "connect_timeout": "2", "keepalives": "1", "keepalives_idle": "10",
+            "tcp_user_timeout": "10000"}
+    finally:
+        store.close()

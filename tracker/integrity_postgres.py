@@ -29,8 +29,10 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     max_notification_id = bounded_retry(PostgresApplicationRecorder.max_notification_id)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Before the library's __init__, which opens the pool (its type adapters' query):
+        # every connection the pool makes carries the bounds (tracker.adapters).
+        bound_postgres_pool((kwargs["datastore"] if "datastore" in kwargs else args[0]).pool)
         super().__init__(*args, **kwargs)
-        bound_postgres_pool(self.datastore.pool)
         # The events as four parallel arrays in binary, instead of the library's one array of
         # a composite type, which psycopg sends as text: every event's state escaped by a
         # regular expression. See _insert_stored_events.
