@@ -47,13 +47,17 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 def bound_requests(app: Flask) -> None:
     """Every request's waits on PostgreSQL end by REQUEST_TIMEOUT seconds (then: JSON 503
     with Retry-After), whatever the server does (tracker.deadlines). A streamed body (an
-    export, the live feed) is not bounded by it once its answer has begun."""
+    export, the live feed) is not bounded by it once its answer has begun; /verify, which
+    reads the whole log, has VERIFY_TIMEOUT."""
+    from flask import request
+
     from tracker import deadlines
 
     seconds = float(app.config.get("REQUEST_TIMEOUT") or 0) or None
+    longer = {"audit.Verify": float(app.config.get("VERIFY_TIMEOUT") or 0) or None}
 
     def begin() -> None:
-        deadlines.start(seconds)
+        deadlines.start(longer.get(request.endpoint or "", seconds))
 
     def end(response: Response) -> Response:
         if response.is_streamed:

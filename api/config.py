@@ -33,6 +33,8 @@ MAX_CONTENT_LENGTH = 8 * 1024 * 1024
 # timeout (2 s, libpq's least), so a request answers within ~8.5 s, under the 10 s
 # promised, gunicorn's timeout and a client's patience. 0 turns it off.
 REQUEST_TIMEOUT = 6.0
+# /verify reads the whole log: its own, longer deadline (0: none).
+VERIFY_TIMEOUT = 300.0
 # How long a read with min_position waits for the views before answering 503.
 MIN_POSITION_TIMEOUT = 5.0
 JSON_SORT_KEYS = False
