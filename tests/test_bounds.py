@@ -300,3 +300,23 @@ def test_the_read_models_connections_carry_the_bounds(pg_database_url):
             "tcp_user_timeout": "10000"}
     finally:
         store.close()
+
+
+def test_the_start_up_lock_wait_is_bounded(pg_database_url):
+    """Another process holding the event store's set-up lock (a stalled start-up): a
+    request building the tracker gives up at its deadline instead of waiting on."""
+    from tracker.application import ConflictTracker
+    from tracker.config import Settings
+
+    schema = pg_database_url.rsplit("schema=", 1)[1]
+    with shared_pg(pg_database_url) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtext(%s))",
+                       (f"tracker-event-store:{schema}",))
+        started = time.monotonic()
+        try:
+            with deadlines.bounded(1.0), pytest.raises(psycopg.OperationalError):
+                ConflictTracker.from_settings(Settings(database_url=pg_database_url))
+            assert deadlines.timed_out()
+        finally:
+            deadlines.clear()
+        assert time.monotonic() - started < 2.5

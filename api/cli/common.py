@@ -54,10 +54,13 @@ def unreachable_line(settings: Settings, error: BaseException) -> str:
 
     store, url = where(settings, error)
     why = describe_outage(error)
+    # The views are folded from the log: what was written to it stays written.
+    views = " (the event log is not affected)" if store == "the view store" else ""
     if why == "disk full":
-        return f"tracker: {store} at {url} is full (disk full); free space, then try again"
+        return (f"tracker: {store} at {url} is full (disk full); free space, then try "
+                f"again{views}")
     hint = "is PostgreSQL running?" if url.startswith("postgres") else "is the path right?"
-    return f"tracker: cannot reach {store} at {url} ({why}); {hint}"
+    return f"tracker: cannot reach {store} at {url} ({why}); {hint}{views}"
 
 
 class TrackerGroup(click.Group):

@@ -308,6 +308,29 @@ def test_disk_full_is_named_and_the_answer_matches_what_was_recorded(small_disk,
         assert not refused & logged, "answered 503, but recorded"
         if where == "views":
             assert warned, "the views never failed to fold"
+        if where == "everything":
+            # The CLI says it in one line too, and exits 3.
+            import os
+            import subprocess
+            import sys
+
+            from tests.faults.conftest import ROOT
+
+            (tmp_path / "r.json").write_text(json.dumps(report(5000, 1)))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")}
+            env.update(TRACKER_DATABASE_URL=f"sqlite:///{events}",
+                       TRACKER_VIEWS_URL=f"sqlite:///{small_disk / 'views.sqlite'}")
+            done = subprocess.run([sys.executable, "-m", "api.cli", "report",
+                                   str(tmp_path / "r.json")], env=env, cwd=ROOT,
+                                  capture_output=True, text=True, timeout=60)
+            if done.returncode == 3:  # nothing recorded
+                assert done.stderr.strip().splitlines() == [
+                    f"tracker: the event store at sqlite:///{events} is full (disk full); "
+                    "free space, then try again"], done.stderr[-2000:]
+            else:  # recorded, the views behind: it says so
+                assert done.returncode == 0, done.stderr[-2000:]
+                assert "warning: recorded, but the views could not be brought up to date " \
+                       "(disk full)" in done.stderr, done.stderr[-2000:]
         if warned:
             health = client.get("/api/v1/healthz").get_json()
             assert health["status"] == "degraded", health
