@@ -256,6 +256,9 @@ class IncidentSchema(StrictSchema):
     notes = fields.String(allow_none=True)
     details_withdrawn = fields.String(allow_none=True, metadata={
         "description": "the retracted report the details come from, until corrected"})
+    members = fields.List(fields.String(), metadata={
+        "description": "the records counted in this incident: its own id, and the records "
+                       "linked to it by same_incident (a cluster)"})
 
 
 class IncidentDetailSchema(IncidentSchema):
@@ -348,12 +351,25 @@ class ActorRowSchema(StrictSchema):
     aliases = fields.List(fields.String(), required=True)
     country = fields.String(allow_none=True)
     incidents = fields.Integer(required=True)
+    linked = fields.List(fields.String(), metadata={
+        "description": "the other actor records counted as this one (same_actor)"})
 
 
 class ActorsPageSchema(StrictSchema):
     as_of = fields.String(allow_none=True)
     actors = fields.List(fields.Nested(ActorRowSchema), required=True)
     next = fields.String(allow_none=True, metadata={"description": "cursor of the next page"})
+
+
+class SourceRowSchema(StrictSchema):
+    name = fields.String(required=True, metadata={"description": "the source, as reports name it"})
+    incidents = fields.Integer(required=True, metadata={
+        "description": "live incident records it reported"})
+
+
+class SourcesSchema(StrictSchema):
+    as_of = fields.String(allow_none=True)
+    sources = fields.List(fields.Nested(SourceRowSchema), required=True)
 
 
 class ActorSchema(StrictSchema):
@@ -407,6 +423,9 @@ class VerifySchema(StrictSchema):
     head = fields.String(required=True)
     position = fields.Integer(allow_none=True)
     problem = fields.String(allow_none=True)
+    views = fields.Dict(metadata={"description": "the views' fold: ok, or `stuck` at an event "
+                                  "it cannot fold (position, report, reason); the positions "
+                                  "`quarantined` (set aside by an administrator)"})
 
 
 class HealthSchema(StrictSchema):
@@ -416,3 +435,5 @@ class HealthSchema(StrictSchema):
     view_store = fields.Dict(required=True)
     redis = fields.Dict()
     behind = fields.Dict(keys=fields.String(), values=fields.Integer())
+    stuck = fields.Dict(metadata={"description": "present when the views cannot fold an event "
+                                  "of the log: its position, report and the reason"})

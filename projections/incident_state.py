@@ -8,11 +8,12 @@ what they need from it before calling. Nothing here reads or writes a store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from projections.decode import RawEvent
-from projections.figures import incident_killed, other_counts
 from tracker.domain.base import set_path
+from tracker.figures import figure_key, incident_killed, other_counts, published_on
 
 INCIDENT_EVENTS = frozenset({"IncidentReported", "CasualtiesReported", "MaterielReported",
                              "IncidentCorrected", "IncidentRetracted", "IncidentReportRetracted",
@@ -21,11 +22,7 @@ INCIDENT_EVENTS = frozenset({"IncidentReported", "CasualtiesReported", "Materiel
 
 def published(prov: dict[str, Any]) -> str | None:
     """A report's date: its source's `published`, else the day it was recorded."""
-    day = (prov.get("source") or {}).get("published")
-    if day:
-        return str(day)
-    recorded = prov.get("recorded_at")
-    return str(recorded)[:10] if recorded else None
+    return published_on(prov)
 
 
 def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, Any] | None:
@@ -54,8 +51,7 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
             figure["civilians"] = breakdown["civilians"]
         # Every live report's figure is kept: which one counts is decided by publication
         # date (projections.figures), so a retraction brings back the one before.
-        key = f"{data['source']}\x1f{data['actor'] or ''}\x1f{prov['report']}"
-        state["figures"][key] = figure
+        state["figures"][figure_key(data["source"], data["actor"], prov["report"])] = figure
         if data["source"] not in state["sources"]:
             state["sources"].append(data["source"])
     elif name == "MaterielReported":
@@ -138,4 +134,80 @@ def incident_summary(state: dict[str, Any]) -> dict[str, Any]:
         "civilians": {"best": others["civilians"]}, "wounded": {"best": others["wounded"]},
         "sources": state["sources"], "notes": d.get("notes"),
         "details_withdrawn": state.get("details_withdrawn"),
+        "members": state.get("members") or [state["id"]],
     }
+
+
+def merge_cluster(canonical: str, members: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One document for records of one real event (linked by `same_incident`), counted
+    under `canonical`: its details, and every live member's figures, sources, reports,
+    assessments, materiel and corrections, so the evidence rules (tracker.figures) work
+    across all of them. A retracted member counts for nothing; `members` lists the records
+    counted. The canonical record's own document is kept under `own`."""
+    base = members[canonical]
+    live = {k: d for k, d in members.items() if not d["retracted"]}
+    order = [canonical, *sorted(k for k in live if k != canonical)]
+    counted = [k for k in order if k in live]
+    figures: dict[str, dict[str, Any]] = {}
+    sources: list[str] = []
+    reports: list[str] = []
+    withdrawn: list[str] = []
+    materiel: list[dict[str, Any]] = []
+    assessments: list[dict[str, Any]] = []
+    corrections: list[dict[str, Any]] = []
+    for key in counted:
+        doc = live[key]
+        for fkey, figure in doc["figures"].items():
+            figures[f"{key}\x1e{fkey}"] = figure
+        sources += [s for s in doc["sources"] if s not in sources]
+        reports += [r for r in doc["reports"] if r not in reports]
+        withdrawn += [r for r in doc.get("withdrawn", ()) if r not in withdrawn]
+        materiel += doc["materiel"]
+        assessments += doc.get("assessments", ())
+        corrections += doc["corrections"]
+    assessments.sort(key=lambda a: a["seq"])
+    corrections.sort(key=lambda c: c["position"])
+    actors = list(base["details"].get("actors") or [])
+    for key in counted:
+        for a in live[key]["details"].get("actors") or []:
+            if all(b["actor"] != a["actor"] for b in actors):
+                actors.append(a)
+    details = {**base["details"], "actors": actors} if actors else base["details"]
+    return {
+        "id": canonical, "details": details, "report": base["report"],
+        "figures": figures, "retracted": None if counted else base["retracted"],
+        "reports": reports, "withdrawn": withdrawn,
+        "details_withdrawn": base.get("details_withdrawn"), "assessments": assessments,
+        "sources": sources, "materiel": materiel, "corrections": corrections,
+        "first_position": min(d["first_position"] for d in members.values()),
+        "recorded": base.get("recorded"), "members": counted, "own": base,
+    }
+
+
+def canonical_of(keys: dict[str, dict[str, Any]], names: set[str]) -> str:
+    """The record a cluster is counted under: of the records its links name first, the
+    live one with the smallest id (order-independent); else any live member; else any."""
+    live = {k for k, d in keys.items() if not d["retracted"]}
+    for pool in (names & live, live, set(keys)):
+        if pool:
+            return min(pool)
+    raise ValueError("an empty cluster")
+
+
+def with_actors(state: dict[str, Any], resolve: Callable[[str], str]) -> dict[str, Any]:
+    """`state` as counted when actors are linked (same_actor): each actor named by the
+    details or a figure under the actor its cluster is counted under. The state itself is
+    not changed; it is returned as is when no actor maps elsewhere."""
+    actors = state["details"].get("actors") or []
+    if not any(resolve(a["actor"]) != a["actor"] for a in actors) and not any(
+            f.get("actor") and resolve(f["actor"]) != f["actor"]
+            for f in state["figures"].values()):
+        return state
+    mapped: list[dict[str, Any]] = []
+    for a in actors:
+        entry = {**a, "actor": resolve(a["actor"])}
+        if all(m["actor"] != entry["actor"] for m in mapped):
+            mapped.append(entry)
+    figures = {k: ({**f, "actor": resolve(f["actor"])} if f.get("actor") else f)
+               for k, f in state["figures"].items()}
+    return {**state, "details": {**state["details"], "actors": mapped}, "figures": figures}

@@ -68,7 +68,7 @@ class TrackerGroup(click.Group):
     and exit code 3 (EXIT_UNAVAILABLE), never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from api.services import is_outage
+        from tracker.outages import is_outage
 
         try:
             return super().invoke(ctx)

@@ -30,9 +30,10 @@ WAKE = 0.5  # the longest a moved position waits to be seen
 # stream begins): a stalled PostgreSQL ends the stream, it does not hold its thread.
 STEP_BOUND = 5.0
 # Which views an event class moves (by the aggregate in its topic).
-VIEWS_OF = {"Incident": ("casualties", "incidents", "operations", "changes"),
+VIEWS_OF = {"Incident": ("casualties", "incidents", "operations", "changes", "sources"),
             "Actor": ("leadership", "actors"), "Operation": ("operations",)}
-ALL_VIEWS = ("casualties", "incidents", "operations", "changes", "leadership", "actors")
+ALL_VIEWS = ("casualties", "incidents", "operations", "changes", "leadership", "actors",
+             "sources")
 
 
 def moved_views(tracker: Any, after: int, upto: int) -> list[str]:

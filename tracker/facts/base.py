@@ -24,8 +24,8 @@ from tracker.fields import (
     Checker,
     Choice,
     FormatSchema,
+    LongText,
     ScalarMap,
-    Text,
     compile_field,
     compile_schema,
 )
@@ -84,7 +84,7 @@ class FactSchema(FormatSchema):
     """Fields every fact may carry: notes, and a `ref` — where in a dataset it comes from
     (dataset, row id, row version, file line…), copied into the provenance of its events."""
 
-    notes = Text()
+    notes = LongText()
     ref = ScalarMap(doc="where in a dataset the fact comes from")
 
 
@@ -149,6 +149,15 @@ class UnitOfWork:
             except AggregateNotFoundError:
                 self.loaded[agg_id] = None
         return self.loaded[agg_id]
+
+    def exists(self, kind: str, key: str) -> bool:
+        """Whether the entity exists, without reading it when `check_existence` knows."""
+        agg_id = entity_id(kind, key)
+        if agg_id in self.present:
+            return True
+        if agg_id in self.loaded:
+            return self.loaded[agg_id] is not None
+        return self.find(kind, key) is not None
 
     def require(self, fact: Fact, fieldname: str, kind: str, key: str | None) -> Any:
         """The entity a fact refers to; records an error naming the field when absent."""
