@@ -63,7 +63,7 @@ class Services:
 
     The event store is connected on first use, not at start-up, so a process starts (and
     answers 503) while PostgreSQL is down and serves again as soon as it is back. After an
-    outage is seen, calls fail fast for a few seconds instead of each waiting on the
+    outage is seen, calls fail fast for FAIL_FAST (0.5 s) instead of each waiting on the
     store again.
 
     A fold that fails after a write landed (e.g. the disk is full) is remembered: the
