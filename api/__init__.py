@@ -42,7 +42,36 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_hygiene(app)
     app.after_request(etag_everything)
+    bound_requests(app)
     return app
+
+
+def bound_requests(app: Flask) -> None:
+    """Every request's waits on PostgreSQL end by REQUEST_TIMEOUT seconds (then: JSON 503
+    with Retry-After), whatever the server does (tracker.deadlines). A streamed body (an
+    export, the live feed) is not bounded by it once its answer has begun; /verify, which
+    reads the whole log, has VERIFY_TIMEOUT."""
+    from flask import request
+
+    from tracker import deadlines
+
+    seconds = float(app.config.get("REQUEST_TIMEOUT") or 0) or None
+    longer = {"audit.Verify": float(app.config.get("VERIFY_TIMEOUT") or 0) or None}
+
+    def begin() -> None:
+        deadlines.start(longer.get(request.endpoint or "", seconds))
+
+    def end(response: Response) -> Response:
+        if response.is_streamed:
+            deadlines.clear()
+        return response
+
+    def teardown(_error: BaseException | None) -> None:
+        deadlines.clear()
+
+    app.before_request(begin)
+    app.after_request(end)
+    app.teardown_request(teardown)
 
 
 def etag_everything(response: Response) -> Response:

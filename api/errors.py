@@ -109,24 +109,36 @@ def _http_error(e: HTTPException) -> Any:
     return response
 
 
-RETRY_AFTER = 5
+# Seconds a client should wait before sending again after a 503 for an outage: the API
+# tries the store again FAIL_FAST (0.5 s) after it failed, so it serves within about a
+# second of the store's return.
+RETRY_AFTER = 1
 
 
 def _store_unavailable(e: Exception) -> Any:
-    """An outage of PostgreSQL (or the SQLite files): a JSON 503 with Retry-After. The
-    process answers the next requests at once with the same, without waiting on the store
-    again, for a few seconds (then it tries again)."""
+    """An outage of PostgreSQL (or the SQLite files): a JSON 503 with Retry-After, saying
+    what failed (the disk is full; no answer in time; connection refused…) without any
+    secret. The process answers the next requests at once with the same, without waiting
+    on the store again, for FAIL_FAST seconds (then it tries again)."""
+    import redis
     from flask import current_app
 
-    log.warning("store unavailable: %s: %s", type(e).__name__, str(e).splitlines()[0][:200]
-                if str(e) else "")
-    import redis
+    from api.services import FAIL_FAST, describe_outage
 
+    what = describe_outage(e)
+    log.warning("store unavailable: %s (%s)", what, type(e).__name__)
     services = current_app.extensions.get("tracker")
-    if services is not None and not isinstance(e, redis.RedisError):
-        services.mark_unavailable(RETRY_AFTER)
-    response = jsonify(error_body(503, f"storage unavailable ({type(e).__name__}); try again "
-                                       f"in {RETRY_AFTER} s"))
+    if services is not None and not isinstance(e, redis.RedisError) and what != "disk full":
+        services.mark_unavailable(FAIL_FAST)
+    if what == "disk full":
+        from flask import request
+
+        nothing = ", nothing was recorded" if request.method not in ("GET", "HEAD") else ""
+        message = (f"storage full: the disk is full{nothing}; free space on the server, "
+                   "then try again")
+    else:
+        message = f"storage unavailable ({what}); try again in {RETRY_AFTER} s"
+    response = jsonify(error_body(503, message))
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER)
     return response

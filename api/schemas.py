@@ -66,6 +66,10 @@ class ReportResultSchema(StrictSchema):
         "description": "false when the same report had already been recorded"})
     events = fields.Integer(required=True)
     positions = fields.List(fields.Integer(), required=True)
+    warning = fields.String(metadata={
+        "description": "present when the report was recorded but the views could not be "
+                       "brought up to date (e.g. the disk is full); they catch up by "
+                       "themselves once the cause is fixed: do not send the report again"})
 
 
 # -- leadership ------------------------------------------------------------------------------

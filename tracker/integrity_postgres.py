@@ -12,6 +12,7 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from tracker.adapters import bound_postgres_pool, bounded_retry
 from tracker.integrity import GENESIS, chain_entries
 
 if TYPE_CHECKING:
@@ -21,7 +22,16 @@ if TYPE_CHECKING:
 class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
     """The PostgreSQL application recorder, plus the chain table written atomically."""
 
+    # Two tries, not the library's ten: an outage answers within 2 s (tracker.adapters).
+    insert_events = bounded_retry(PostgresApplicationRecorder.insert_events)
+    select_events = bounded_retry(PostgresApplicationRecorder.select_events)
+    select_notifications = bounded_retry(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = bounded_retry(PostgresApplicationRecorder.max_notification_id)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Before the library's __init__, which opens the pool (its type adapters' query):
+        # every connection the pool makes carries the bounds (tracker.adapters).
+        bound_postgres_pool((kwargs["datastore"] if "datastore" in kwargs else args[0]).pool)
         super().__init__(*args, **kwargs)
         # The events as four parallel arrays in binary, instead of the library's one array of
         # a composite type, which psycopg sends as text: every event's state escaped by a

@@ -54,6 +54,8 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
             click.echo(f"{f.name}:", err=True)
             _fail(e)
         results.append(result)
+        if result.warning:
+            click.echo(f"{f.name}: warning: {result.warning}", err=True)
         if not as_json:
             if result.recorded:
                 click.echo(f"{f.name}: report '{result.report}' recorded, "

@@ -17,6 +17,7 @@ from api.auth import check_read
 from api.services import parse_as_of
 from api.wiring import get_services
 from projections.readmodel.queries import QueryError, ReadViews
+from tracker import deadlines
 from tracker.exceptions import ViewsBehindError
 
 log = logging.getLogger(__name__)
@@ -113,23 +114,25 @@ def cache_put(tag: str, data: dict[str, Any]) -> None:
 
 
 def wait_for(position: int) -> None:
-    """Blocks until the views include `position` (a write's), or answers 503."""
+    """Blocks until the views include `position` (a write's), or answers 503. The timeout
+    bounds the whole wait, each call to the stores included (tracker.deadlines)."""
     services = get_services()
-    head = services.tracker.max_position()
-    if position > head:
-        raise QueryError(f"min_position {position} is beyond the end of the log ({head}); "
-                         "pass a position a write returned", "min_position")
-    if services.settings.inline_projection:
-        services.runner.catch_up()
     timeout = float(current_app.config.get("MIN_POSITION_TIMEOUT", 5.0))
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while services.store.active_and_position()[1] < position:
-        if time.monotonic() > deadline:
-            raise ViewsBehindError(f"the views did not reach position {position} within "
-                                   f"{timeout}s; try again shortly")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
+    with deadlines.bounded(timeout):
+        head = services.tracker.max_position()
+        if position > head:
+            raise QueryError(f"min_position {position} is beyond the end of the log "
+                             f"({head}); pass a position a write returned", "min_position")
+        if services.settings.inline_projection:
+            services.runner.catch_up()
+        delay = 0.005
+        while services.store.active_and_position()[1] < position:
+            left = deadlines.remaining()
+            if left is None or left <= delay:
+                raise ViewsBehindError(f"the views did not reach position {position} within "
+                                       f"{timeout}s; try again shortly")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def not_modified(etag: str) -> Response | None:
