@@ -320,3 +320,16 @@ def test_a_file_with_neither_layouts_figures_names_both(sqlite_tracker, tmp_path
             for r in records(DATA / "ucdp_explorer.csv")]
     with pytest.raises(IngestionError, match=r"missing column\(s\) best \(or best_est\)$"):
         Importer(sqlite_tracker, "ucdp").run(write_csv(tmp_path / "nobest.csv", rows))
+
+
+def test_an_explorer_row_reads_as_the_bulk_csvs():
+    row = records(DATA / "ucdp_explorer.csv")[1]
+    bulk = ucdp.from_explorer(row)
+    assert {k: bulk[k] for k in ("best", "low", "high", "date_start", "date_end",
+                                 "active_year")} == {
+        "best": row["best_est"], "low": row["low_est"], "high": row["high_est"],
+        "date_start": "2019-05-06", "date_end": "2019-05-08", "active_year": "0"}
+    assert ucdp.from_explorer({**row, "active_year": "True"})["active_year"] == "1"
+    # Other text is left alone, even when it reads "True".
+    assert ucdp.from_explorer({**row, "source_headline": "True"})["source_headline"] == "True"
+    assert ucdp.explorer_day("5/6/2019 12:00:00 AM", "date_start") == "2019-05-06"

@@ -58,6 +58,7 @@ def is_explorer(columns: Iterable[str]) -> bool:
 _US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
                       r"(?:\s*[AaPp][Mm])?)?$")
 _BOOLEANS = {"true": "1", "false": "0"}
+BOOLEAN_COLUMNS = ("active_year",)  # 1/0 in the bulk CSV, True/False in the explorer's
 
 
 def explorer_day(value: str, column: str) -> str:
@@ -82,8 +83,8 @@ def from_explorer(row: dict[str, str]) -> dict[str, str]:
     for column in ("date_start", "date_end"):
         if (out.get(column) or "").strip():
             out[column] = explorer_day(out[column], column)
-    for column, value in out.items():
-        flag = _BOOLEANS.get(value.strip().casefold()) if value else None
+    for column in BOOLEAN_COLUMNS:
+        flag = _BOOLEANS.get((out.get(column) or "").strip().casefold())
         if flag is not None:
             out[column] = flag
     return out
