@@ -20,6 +20,7 @@ from tracker.config import Settings, postgres_setup_lock
 from tracker.domain.actor import Actor
 from tracker.domain.base import entity_id
 from tracker.domain.incident import Incident
+from tracker.domain.link import Link
 from tracker.domain.operation import Operation
 from tracker.domain.quarantine import LOG_KEY, Quarantine
 from tracker.domain.report import Report as ReportAggregate
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 AGGREGATES: dict[str, type[Aggregate]] = {
     "actor": Actor, "incident": Incident, "operation": Operation, "report": ReportAggregate,
+    "link": Link,
 }
 # Tokens are event-sourced too, but not entities of the conflict: no history or lookup.
 # How many times a report is re-decided after colliding with concurrent writers.

@@ -16,6 +16,7 @@ from projections.views import (
     actors,
     casualties,
     documents,
+    identity,
     incidents,
     leadership,
     operations,
@@ -26,6 +27,7 @@ from projections.views.base import View
 
 VIEWS: tuple[View, ...] = (
     units.VIEW,
+    identity.VIEW,    # before incidents: it says which records' links changed
     incidents.VIEW,
     documents.VIEW,
     casualties.VIEW,  # after incidents: it tallies what they left in the unit

@@ -34,14 +34,16 @@ def table_name(gen: int, name: str) -> str:
 class Unit:
     """One unit being folded: its events, its end position, and what earlier stages left
     for later ones (`incidents`: oid -> (rows before, rows after) of each incident whose
-    contributions the unit changed)."""
+    contributions the unit changed; `relinked`: the records whose identity links did)."""
 
-    __slots__ = ("events", "end", "incidents")
+    __slots__ = ("events", "end", "incidents", "relinked")
 
     def __init__(self, events: list[RawEvent]) -> None:
         self.events = events
         self.end = events[-1].position
         self.incidents: dict[str, tuple[Any, Any]] = {}
+        # kind -> records whose links changed (identity stage -> incidents, actors)
+        self.relinked: dict[str, set[str]] = {}
 
 
 class Stage(Protocol):

@@ -21,10 +21,17 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
 
-from projections.casualty_tallies import IncidentRows, incident_rows
-from projections.incident_state import INCIDENT_EVENTS, fold_incident, incident_summary
+from projections.casualty_tallies import NO_ROWS, IncidentRows, incident_rows
+from projections.incident_state import (
+    INCIDENT_EVENTS,
+    canonical_of,
+    fold_incident,
+    incident_summary,
+    merge_cluster,
+)
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, View
+from projections.views.identity import cluster_of
 from tracker.domain.base import entity_id
 from tracker.exceptions import EntityNotFoundError, TrackerError
 
@@ -98,17 +105,44 @@ Link = tuple[Any, Any, int]
 
 
 class IncidentEntry:
-    """An incident as the working set holds it: its document, the start of its current
-    version, its current links, and its contributions (computed once, None until then)."""
+    """An incident record as the working set holds it: its own document (`doc`, what its
+    events say), the document its row holds (`counted`: its own, a cluster's merged one
+    when it names the cluster, or its own marked with the cluster it belongs to), the start
+    of its current version, its current links, and what it contributes (computed once)."""
 
-    __slots__ = ("doc", "valid_from", "links", "rows")
+    __slots__ = ("doc", "counted", "written", "valid_from", "links", "rows")
 
-    def __init__(self, doc: dict[str, Any] | None = None, valid_from: int | None = None
-                 ) -> None:
-        self.doc = doc
+    def __init__(self, counted: dict[str, Any] | None = None,
+                 valid_from: int | None = None, written: str | None = None) -> None:
+        self.counted = counted
+        self.written = written  # the JSON the row holds
+        self.doc = own_document(counted)
         self.valid_from = valid_from
         self.links: dict[tuple[str, str], Link] = {}
         self.rows: IncidentRows | None = None
+
+    def contributions(self) -> IncidentRows:
+        if self.rows is None:
+            self.rows = contributions_of(self.counted)
+        return self.rows
+
+
+def own_document(counted: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A record's own document, from what its row holds."""
+    if counted is None:
+        return None
+    if "own" in counted:
+        return counted["own"]  # type: ignore[no-any-return]
+    if "cluster" in counted:
+        return {k: v for k, v in counted.items() if k != "cluster"}
+    return counted
+
+
+def contributions_of(counted: dict[str, Any] | None) -> IncidentRows:
+    """What a record's row counts: nothing for a record counted in another's cluster."""
+    if counted is not None and "cluster" in counted:
+        return NO_ROWS
+    return incident_rows(counted)
 
 
 def _chunks(ids: list[Any], size: int = 500) -> Iterable[list[Any]]:
@@ -135,7 +169,7 @@ class IncidentsStage:
             for oid, vf, doc in fetch(conn, f"SELECT oid, valid_from, doc FROM "
                                             f"{t['incidents']} WHERE valid_to IS NULL AND "
                                             f"oid IN ({marks})", chunk):
-                cache[oid] = IncidentEntry(orjson.loads(doc), int(vf))
+                cache[oid] = IncidentEntry(orjson.loads(doc), int(vf), doc)
             for oid, kind, ref, vf, day, best, low, high in fetch(
                     conn, f"SELECT oid, kind, ref, valid_from, date, best, low, high "
                           f"FROM {t['links']} WHERE valid_to IS NULL AND oid IN ({marks})",
@@ -149,7 +183,7 @@ class IncidentsStage:
 
     def apply(self, fold: BatchFold, unit: Unit) -> None:
         cache = fold.w.incidents
-        before: dict[str, IncidentRows] = {}
+        changed: dict[str, None] = {}
         for e in unit.events:
             if e.name not in INCIDENT_EVENTS:
                 continue
@@ -157,22 +191,58 @@ class IncidentsStage:
             if entry is None:
                 self.load(fold, [e.oid], set())
                 entry = cache[e.oid]
-            if e.oid not in before:
-                before[e.oid] = entry.rows if entry.rows is not None else incident_rows(
-                    entry.doc)
+            entry.contributions()  # what it counted before the unit, kept
             entry.doc = fold_incident(entry.doc, e)
-        for oid, old in before.items():
-            entry = cache[oid]
-            if entry.doc is None:
+            changed[e.oid] = None
+        relinked = unit.relinked.get("incident", set())
+        if relinked:
+            changed.update(dict.fromkeys(sorted(relinked)))
+        done: set[str] = set()
+        for oid in changed:
+            if oid in done:
                 continue
-            rows = entry.rows = incident_rows(entry.doc)
-            unit.incidents[oid] = (old, rows)
-            self._version(fold, oid, entry, rows, unit.end)
+            members, names = cluster_of(fold, "incident", oid)
+            done |= members
+            self.load(fold, members, set())
+            if len(members) == 1:
+                self._count(fold, unit, oid, cache[oid].doc)
+                continue
+            docs: dict[str, dict[str, Any]] = {}
+            oid_of: dict[str, str] = {}
+            for m in members:
+                own = cache[m].doc
+                if own is not None:
+                    docs[own["id"]], oid_of[own["id"]] = own, m
+            if not docs:
+                continue
+            canonical = canonical_of(docs, names)
+            merged = merge_cluster(canonical, docs)
+            for key, m in oid_of.items():
+                counted = merged if key == canonical else {**docs[key], "cluster": canonical}
+                self._count(fold, unit, m, counted)
+
+    def _count(self, fold: BatchFold, unit: Unit, oid: str, counted: dict[str, Any] | None
+               ) -> None:
+        """A record's row holds `counted` from the unit's end: a new version when it
+        differs from what the row holds (a cluster's other members often do not)."""
+        entry = fold.w.incidents[oid]
+        if counted is None:
+            return
+        written = fold.dumps(counted)
+        if written == entry.written and entry.valid_from is not None:
+            entry.counted = counted
+            return
+        old = entry.contributions()
+        entry.counted, entry.written = counted, written
+        entry.rows = contributions_of(counted)
+        unit.incidents[oid] = (unit.incidents[oid][0] if oid in unit.incidents else old,
+                               entry.rows)
+        self._version(fold, oid, entry, entry.rows, unit.end)
 
     @staticmethod
     def _version(fold: BatchFold, oid: str, entry: IncidentEntry, rows: IncidentRows,
                  end: int) -> None:
-        state = entry.doc
+        state = entry.counted
         assert state is not None
         v = fold.versions
         v.close("incidents", (oid,), entry.valid_from, end)
@@ -180,12 +250,13 @@ class IncidentsStage:
         loc = d.get("location") or {}
         k, others = rows.killed, rows.others
         country, admin1 = loc.get("country"), loc.get("admin1")
+        live = 0 if state["retracted"] or "cluster" in state else 1
         v.open("incidents", (oid,), [
-            oid, end, state["id"], 0 if state["retracted"] else 1, d.get("date"),
+            oid, end, state["id"], live, d.get("date"),
             d.get("type"), d.get("subtype"), country, country.casefold() if country else None,
             admin1, admin1.casefold() if admin1 else None, d.get("operation"),
             loc.get("latitude"), loc.get("longitude"), k["best"], k["low"], k["high"],
-            others["civilians"], others["wounded"], fold.dumps(state)], end)
+            others["civilians"], others["wounded"], entry.written], end)
         entry.valid_from = end
         # Link rows move only when the actors, sources, date or an actor's figures did.
         new_links = rows.links
@@ -390,6 +461,13 @@ class IncidentQueries(Queries):
         if not rows:
             raise EntityNotFoundError("incident", incident_id)
         state = orjson.loads(rows[0][0])
+        if "cluster" in state:
+            # A record counted in another's cluster: the answer is the cluster.
+            found = self._fetch(f"SELECT i.doc FROM {self.t('incidents')} i WHERE i.oid = ? "
+                                f"AND {cond}", [entity_id("incident", state["cluster"]).hex,
+                                                *params])
+            if found:
+                state = orjson.loads(found[0][0])
         return {**incident_summary(state), "figures": list(state["figures"].values()),
                 "materiel": state["materiel"], "corrections": state["corrections"],
                 "reports": state["reports"], "retracted": state["retracted"],
