@@ -252,6 +252,9 @@ class IncidentSchema(StrictSchema):
     notes = fields.String(allow_none=True)
     details_withdrawn = fields.String(allow_none=True, metadata={
         "description": "the retracted report the details come from, until corrected"})
+    members = fields.List(fields.String(), metadata={
+        "description": "the records counted in this incident: its own id, and the records "
+                       "linked to it by same_incident (a cluster)"})
 
 
 class IncidentDetailSchema(IncidentSchema):
@@ -344,6 +347,8 @@ class ActorRowSchema(StrictSchema):
     aliases = fields.List(fields.String(), required=True)
     country = fields.String(allow_none=True)
     incidents = fields.Integer(required=True)
+    linked = fields.List(fields.String(), metadata={
+        "description": "the other actor records counted as this one (same_actor)"})
 
 
 class ActorsPageSchema(StrictSchema):

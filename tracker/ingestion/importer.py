@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,13 +124,14 @@ def fingerprint(event: DatasetEvent, context: str) -> str:
 class ActorResolver:
     """Dataset actor names -> actor ids, through every recorded name and alias."""
 
-    TOPICS = ("ActorRegistered", "AliasAdded", "ActorCorrected")
+    TOPICS = ("ActorRegistered", "AliasAdded", "ActorCorrected", "ActorReportRetracted")
 
     def __init__(self, tracker: ConflictTracker) -> None:
         self.names: dict[str, str] = {}
         topics = [f"tracker.domain.actor:Actor.{t}" for t in self.TOPICS]
         after = 0
         keys: dict[Any, str] = {}
+        given: defaultdict[tuple[Any, Any], list[str]] = defaultdict(list)
         while True:
             batch = tracker.recorder.select_notifications(after, 1000, topics=topics,
                                                           inclusive_of_start=False)
@@ -142,6 +144,12 @@ class ActorResolver:
                         self.names[normalize_name(alias)] = e.key
                 elif name == "AliasAdded":
                     self.names[normalize_name(e.alias)] = keys[e.originator_id]
+                    given[(e.originator_id, e.provenance.get("report"))].append(e.alias)
+                elif name == "ActorReportRetracted":
+                    # A retracted report's aliases resolve nothing any more.
+                    for alias in given.pop((e.originator_id, e.report), []):
+                        if self.names.get(normalize_name(alias)) == keys.get(e.originator_id):
+                            del self.names[normalize_name(alias)]
                 elif e.field in ("name", "aliases") and e.originator_id in keys:
                     values = e.value if isinstance(e.value, list) else [e.value]
                     for alias in values:

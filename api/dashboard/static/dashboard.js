@@ -225,6 +225,8 @@ async function showIncident(id) {
         "—"}, ${basis.source || "analysts"}, published ${basis.published || "—"}`),
       i.details_withdrawn ? el("p", { class: "withdrawn" },
         `Details come from a withdrawn report (${i.details_withdrawn}).`) : null,
+      i.members && i.members.length > 1 ? el("p", { class: "muted" },
+        `One event, ${i.members.length} records counted once: ${i.members.join(", ")}`) : null,
       el("table", {}, el("tr", {}, el("th", {}, "source"), el("th", {}, "report"),
         el("th", {}, "published"), el("th", { class: "num" }, "killed")),
         i.figures.map((f) => el("tr", {}, el("td", {}, f.source + (f.actor ? ` (${f.actor})` : "")),
