@@ -98,10 +98,14 @@ def link_namesakes(uow: UnitOfWork, fact: Fact, key: str, names: list[str]) -> N
     from tracker.domain.link import SAME, Link, pair_key
     from tracker.ingestion.rows import actor_key
 
+    namesakes = [actor_key(dataset, name) for name in names for dataset in DATASETS]
+    namesakes = [n for n in dict.fromkeys(namesakes) if n != key]
+    # One existence query for all of them; none is read unless it exists.
+    uow.check_existence([("actor", n) for n in namesakes])
     for name in names:
         for dataset in DATASETS:
             namesake = actor_key(dataset, name)
-            if namesake == key or uow.find("actor", namesake) is None:
+            if namesake == key or not uow.exists("actor", namesake):
                 continue
             link_key = pair_key("actor", key, namesake)
             link = uow.find("link", link_key)
