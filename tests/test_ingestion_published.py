@@ -146,6 +146,20 @@ def test_a_row_revised_without_a_new_figure_keeps_its_figures_date(sqlite_tracke
     assert (again.unchanged, again.events) == (1, 0)
 
 
+def test_a_ucdp_file_imported_again_with_its_release_date_records_nothing(sqlite_tracker):
+    """The date is part of the figure when it is recorded: the same figures imported again
+    with a date record nothing (docs/cli.md: give --published on the first import)."""
+    Importer(sqlite_tracker, "ucdp").run(DATA / "ucdp_explorer.csv")
+    today = datetime.now(UTC).date().isoformat()
+    positions = head(sqlite_tracker)
+    for published in (None, "2023-06-01"):
+        again = Importer(sqlite_tracker, "ucdp", published=published).run(
+            DATA / "ucdp_explorer.csv")
+        assert (again.unchanged, again.events) == (3, 0)
+    assert head(sqlite_tracker) == positions
+    assert ucdp_basis(sqlite_tracker)["published"] == today
+
+
 # -- the evidence rule with dataset dates (acceptance) -------------------------------------------
 
 def hrw(killed: int = 41) -> dict:
