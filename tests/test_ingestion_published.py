@@ -347,3 +347,13 @@ def test_an_explorer_row_reads_as_the_bulk_csvs():
     # Other text is left alone, even when it reads "True".
     assert ucdp.from_explorer({**row, "source_headline": "True"})["source_headline"] == "True"
     assert ucdp.explorer_day("5/6/2019 12:00:00 AM", "date_start") == "2019-05-06"
+
+
+def test_the_summary_line_says_the_release_and_its_date(sqlite_tracker):
+    dated = Importer(sqlite_tracker, "ucdp", release="23.1").run(DATA / "ucdp_explorer.csv")
+    assert dated.line().endswith("; release 23.1, figures published 2023-06-01")
+    undated = Importer(sqlite_tracker, "ucdp").run(DATA / "ucdp_explorer.csv")
+    assert undated.line().endswith(
+        "; release unknown, figures published on the import day (no --published)")
+    acled = Importer(sqlite_tracker, "acled").run(DATA / "acled_dyadic.csv")
+    assert acled.line().endswith(" events recorded")

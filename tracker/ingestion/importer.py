@@ -105,7 +105,13 @@ class ImportSummary:
         return (f"{self.rows} {unit} read ({'; '.join(read)}): {self.new} incidents new, "
                 f"{self.corrected} corrected, {self.unchanged} unchanged, {self.retracted} "
                 f"retracted, {self.rejected} {unit} rejected; {self.actors_new} new actors, "
-                f"{self.events} events recorded")
+                f"{self.events} events recorded{self._dates()}")
+
+    def _dates(self) -> str:
+        if self.release is None:  # ACLED: each row's own date
+            return ""
+        return (f"; release {self.release}, figures published "
+                f"{self.published or 'on the import day (no --published)'}")
 
 
 # Part of every fingerprint: a change to how rows become facts makes every row compared again.
