@@ -21,7 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from api import dashboard
     from api.adapters import TrackerApi, document_facts
     from api.errors import register_error_handlers
-    from api.routes import audit, docs, live, reports, views
+    from api.routes import audit, docs, live, reports, transparency, views
     from api.wiring import init_services
 
     app = Flask(__name__)
@@ -33,7 +33,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_services(app)
     api = TrackerApi(app)
     document_facts(api)
-    for blueprint in (reports.blp, views.blp, audit.blp):
+    for blueprint in (reports.blp, views.blp, audit.blp, transparency.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.register_blueprint(live.bp)

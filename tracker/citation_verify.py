@@ -148,7 +148,7 @@ def key_hash(name: str, public: bytes) -> bytes:
 def parse_verifier_key(text: str) -> tuple[str, bytes]:
     """(name, Ed25519 public key) from a note verifier key `name+hash+base64(0x01||key)`."""
     try:
-        name, hash_hex, blob = text.strip().split("+")
+        name, hash_hex, blob = text.strip().split("+", 2)
         raw = base64.b64decode(blob, validate=True)
     except (ValueError, binascii.Error):
         raise ValueError("not a signed-note verifier key (name+hash+key)") from None

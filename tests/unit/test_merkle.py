@@ -202,7 +202,7 @@ def test_every_consistency_proof_verifies_and_a_rewritten_prefix_fails(
     assert set(merkle.consistency_nodes(m, size)) <= set(nodes)
     old, new = merkle.root(m, nodes), merkle.root(size, nodes)
     assert verify_consistency(m, size, proof, old, new)
-    if 0 < m:
+    if m > 0:
         # The same log with one entry of the prefix rewritten: the old checkpoint's root
         # cannot be reconciled with the rewritten log's.
         changed = data.draw(st.integers(0, m - 1))

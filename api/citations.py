@@ -1,0 +1,153 @@
+"""Citations: a view's answer with the signed checkpoint and the proofs that let anyone
+check it offline (tracker.citation_verify). Shared by `GET /api/v1/cite` and `tracker cite`.
+
+A citation names its query, the log position the answer was read at, the answer (exactly
+the JSON the view returns), the latest signed checkpoint covering that position, and, for
+each figure it cites, the incidents it adds up; then the evidence: every event of those
+incidents up to the position, grouped by report, each with its entry (what the log hashes)
+and its inclusion proof under the checkpoint. With `since` (the size of a checkpoint the
+reader kept), a consistency proof from it.
+
+Citable: `casualties` grouped by country, admin1, month, type or operation (each row's
+killed, and the total), with any filters; `incident` (its killed). `key` cites one row only.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+import orjson
+
+from projections.casualty_tallies import incident_rows
+from projections.readmodel.queries import IncidentFilter, QueryError
+from tracker.domain.base import entity_id
+from tracker.transparency import NoCheckpointError, Signer, Transparency
+
+CITABLE_VIEWS = ("casualties", "incident")
+CITABLE_DIMENSIONS = ("country", "admin1", "month", "type", "operation")
+# A citation carries every event behind its figures: past this many incidents, narrow the
+# query (filters, or `key` for one row).
+MAX_INCIDENTS = 5000
+
+
+def _dump(schema: str, data: Any) -> Any:
+    from api import schemas
+
+    return getattr(schemas, schema)().dump(data)
+
+
+def cite(services: Any, args: dict[str, Any], since: int | None = None,
+         signer: Signer | None = None) -> dict[str, Any]:
+    """The citation of one view query (`args`: view, by, id, key, filters, as_of)."""
+    from api.services import parse_as_of
+
+    view = args.get("view")
+    if view not in CITABLE_VIEWS:
+        raise QueryError(f"view must be one of: {', '.join(CITABLE_VIEWS)}", "view")
+    if services.settings.inline_projection:
+        services.runner.catch_up()
+    with services.views(parse_as_of(args.get("as_of"))) as views:
+        position = views.at if views.as_of is not None else views.position
+        if view == "casualties":
+            answer, figures = _casualties(views, args)
+        else:
+            answer, figures = _incident(views, args)
+    query = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
+             for k, v in args.items() if v is not None and k != "min_position"}
+    query = {("from" if k == "from_" else k): v for k, v in query.items()}
+    return bundle(services.tracker.recorder, query, position, answer, figures, since, signer)
+
+
+def _casualties(views: Any, args: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+    by = args.get("by")
+    if by not in CITABLE_DIMENSIONS:
+        raise QueryError("a citation of casualties needs by = one of: "
+                         + ", ".join(CITABLE_DIMENSIONS), "by")
+    filters = IncidentFilter.from_args(args)
+    answer = _dump("CasualtiesSchema", views.casualties(by, filters))
+    wanted = args.get("key")
+    keys = {r["key"]: i for i, r in enumerate(answer["rows"])}
+    if wanted is not None and wanted not in keys:
+        raise QueryError(f"no row {wanted!r} in the answer", "key")
+    members: dict[str, list[str]] = {k: [] for k in keys}
+    everything: list[str] = []
+    for doc in views.iter_incidents(filters, summary=False):
+        tallies = incident_rows(doc).tallies
+        row = next((k for (dim, k) in tallies if dim == by), None)
+        if row is None:
+            continue
+        if wanted is None or row == wanted:
+            members.setdefault(row, []).append(doc["id"])
+            everything.append(doc["id"])
+            if len(everything) > MAX_INCIDENTS:
+                raise QueryError(f"the answer rests on more than {MAX_INCIDENTS} incidents: "
+                                 "cite one row (key=…) or narrow it with filters", "key")
+    figures = []
+    for key, i in keys.items():
+        if wanted is not None and key != wanted:
+            continue
+        figures.append({"path": ["rows", i, "killed"], "count_path": ["rows", i, "incidents"],
+                        "by": by, "key": key, "incidents": members.get(key, [])})
+    if wanted is None:
+        figures.append({"path": ["total"], "incidents": everything})
+    return answer, figures
+
+
+def _incident(views: Any, args: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+    if not args.get("id"):
+        raise QueryError("a citation of an incident needs id", "id")
+    answer = _dump("IncidentDetailSchema", views.incident(args["id"]))
+    return answer, [{"path": ["killed"], "incidents": [answer["id"]]}]
+
+
+def bundle(recorder: Any, query: dict[str, Any], position: int, answer: Any,
+           figures: list[dict[str, Any]], since: int | None = None,
+           signer: Signer | None = None) -> dict[str, Any]:
+    """The citation: checkpoint, evidence with proofs, consistency from `since`."""
+    tp = Transparency(recorder)
+    tp.head()  # the tree caught up with the log
+    ids = sorted({i for f in figures for i in f["incidents"]})
+    positions: list[int] = []
+    for incident in ids:
+        positions += [p for p in recorder.positions_of(entity_id("incident", incident)).values()
+                      if p <= position]
+    needed = max(tp.leaf_indexes([position]).values(), default=-1) + 1 if position else 0
+    checkpoint = tp.latest(min_size=needed)
+    if checkpoint is None and signer is not None:
+        checkpoint = tp.checkpoint(signer)
+    if checkpoint is None:
+        raise NoCheckpointError(
+            f"no signed checkpoint covers log position {position} yet: the operator signs "
+            "one with `tracker checkpoint` (or cite with --key to sign one now)")
+    size = checkpoint["size"]
+    indexes = tp.leaf_indexes(positions)
+    proofs = tp.inclusion_proofs(list(indexes.values()), size)
+    by_report: dict[str, dict[str, Any]] = {}
+    for entry in recorder.log_entries(positions):
+        data = orjson.loads(entry["state"])
+        report = str((data.get("provenance") or {}).get("report"))
+        item = by_report.setdefault(report, {"report": report, "positions": [],
+                                             "inclusion": []})
+        p = entry["position"]
+        item["positions"].append(p)
+        item["inclusion"].append({
+            "position": p, "index": indexes[p],
+            "proof": [h.hex() for h in proofs[indexes[p]]],
+            "entry": {"previous": entry["previous"], "aggregate": entry["aggregate"],
+                      "version": entry["version"], "topic": entry["topic"],
+                      "state": base64.b64encode(entry["state"]).decode()}})
+    out: dict[str, Any] = {
+        "query": query, "position": position, "answer": answer,
+        "checkpoint": {"text": checkpoint["text"], "size": size, "root": checkpoint["root"],
+                       "time": checkpoint["time"], "origin": checkpoint["origin"]},
+        "figures": figures,
+        "evidence": sorted(by_report.values(), key=lambda e: e["positions"][0]),
+    }
+    if since is not None:
+        if since > size:
+            raise QueryError(f"since {since} is beyond the cited checkpoint's size {size}",
+                             "since")
+        proof = tp.consistency(since, size)
+        out["consistency"] = {"from": since, "to": size, "proof": proof["proof"]}
+    return out

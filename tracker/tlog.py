@@ -1,0 +1,320 @@
+"""The log's Merkle tree and checkpoints in the event store, beside the hash chain.
+
+Each stored event is a leaf: SHA-256(0x00 || entry), its entry the bytes its hash-chain
+entry hashes (tracker.citation_verify.entry_bytes: the previous chain hash, its position,
+aggregate, version, topic and stored state). The chained recorders (tracker.integrity,
+tracker.integrity_postgres) take this class as a base and call `append_tree` in the same
+transaction as the events and their chain entries, under the same write lock, so the tree
+always holds exactly the committed log. Tables, beside the events table `<events>`:
+
+- `<events>_tree (level, idx, hash)`: the hashes of the perfect subtrees (tracker.merkle),
+  each written once; about two rows per event;
+- `<events>_tree_head (id=1, size, position, frontier)`: the tree's size, the log position
+  of its last leaf, and its frontier (the right edge: at most log2(size) hashes), so an
+  append reads one row;
+- `<events>_tree_gaps (position, idx)`: leaf index = position - 1 unless a gap in the
+  positions (PostgreSQL's sequence skips a number when a write is rolled back) says
+  otherwise: a row at the first position after each gap;
+- `<events>_checkpoints`: every signed checkpoint (tracker.transparency).
+
+A store written before the tree existed has events but no tree head: writers then leave
+the tree alone, and `build_tree` (run on first use by checkpoints, proofs and citations)
+reads the log once, checking each event against its chain entry, and catches the tree up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import TYPE_CHECKING, Any
+
+from tracker import merkle
+from tracker.citation_verify import entry_bytes
+from tracker.exceptions import TrackerError
+
+if TYPE_CHECKING:
+    from eventsourcing.persistence import StoredEvent
+
+GENESIS = "0" * 64  # the chain's "previous" of the first event (tracker.integrity)
+HASH_BYTES = 32
+
+
+class TreeError(TrackerError):
+    """The log and its tree disagree (the log was altered outside the tracker)."""
+
+
+def _oid(value: Any) -> str:
+    return value.hex if hasattr(value, "hex") and not isinstance(value, str | bytes) \
+        else str(value)
+
+
+def leaves_of(previous: str, ids: Sequence[int], events: Sequence[StoredEvent],
+              chain_rows: Sequence[tuple[int, str]]) -> list[bytes]:
+    """The leaf hash of each event, given the chain hash before the first and the chain
+    rows written for them (each event's 'previous' is the row before it)."""
+    out = []
+    for position, e, row in zip(ids, events, chain_rows, strict=True):
+        out.append(merkle.leaf_hash(entry_bytes(previous, position, _oid(e.originator_id),
+                                                e.originator_version, e.topic, e.state)))
+        previous = row[1]
+    return out
+
+
+def _values(row: Any) -> tuple[Any, ...]:
+    return tuple(row.values()) if isinstance(row, dict) else tuple(row)
+
+
+class TreeStorage:
+    """The tree's tables and queries, for a recorder with `datastore.transaction`.
+
+    Subclasses set the table names (`events_table_name` comes from the recorder) and
+    the SQL dialect: the placeholder, the position column and the blob type."""
+
+    datastore: Any
+    events_table_name: str
+    placeholder = "?"
+    position_column = "rowid"
+    blob_type = "BLOB"
+    int_type = "INTEGER"
+
+    # -- names --------------------------------------------------------------------------
+
+    def _name(self, suffix: str) -> str:
+        return f"{self.events_table_name}{suffix}"
+
+    def _events(self) -> str:
+        return self.events_table_name
+
+    def _q(self, sql: str) -> str:
+        return sql if self.placeholder == "?" else sql.replace("?", self.placeholder)
+
+    def tree_create_statements(self) -> list[str]:
+        b, i = self.blob_type, self.int_type
+        return [
+            f"CREATE TABLE IF NOT EXISTS {self._name('_tree')} (level {i} NOT NULL, "
+            f"idx {i} NOT NULL, hash {b} NOT NULL, PRIMARY KEY (level, idx))"
+            + (" WITHOUT ROWID" if self.placeholder == "?" else ""),
+            f"CREATE TABLE IF NOT EXISTS {self._name('_tree_head')} (id {i} PRIMARY KEY, "
+            f"size {i} NOT NULL, position {i} NOT NULL, frontier {b} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self._name('_tree_gaps')} (position {i} PRIMARY "
+            f"KEY, idx {i} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS {self._name('_checkpoints')} ("
+            + ("id INTEGER PRIMARY KEY AUTOINCREMENT" if self.placeholder == "?"
+               else "id bigserial PRIMARY KEY")
+            + f", origin TEXT NOT NULL, size {i} NOT NULL, root TEXT NOT NULL, "
+              "time TEXT NOT NULL, note TEXT NOT NULL)",
+        ]
+
+    # -- writing (inside the writer's transaction) --------------------------------------
+
+    def append_tree(self, c: Any, last_position: int, previous: str, ids: Sequence[int],
+                    events: Sequence[StoredEvent], chain_rows: Sequence[tuple[int, str]]
+                    ) -> None:
+        """Adds the events just inserted (at `ids`, after the log's `last_position`,
+        whose chain hash is `previous`) to the tree, in the writer's transaction."""
+        head = self._read_head(c)
+        if head is None:
+            if last_position:
+                return  # a store from before the tree: build_tree catches it up
+            head = (0, 0, [])
+        elif head[1] != last_position:
+            return  # the tree is behind (not built yet): build_tree catches it up
+        self._extend(c, head, ids, leaves_of(previous, ids, events, chain_rows),
+                     create=head[0] == 0)
+
+    def _extend(self, c: Any, head: tuple[int, int, list[bytes]], ids: Sequence[int],
+                leaves: Sequence[bytes], create: bool) -> None:
+        size, position, frontier = head
+        gaps = []
+        for i, p in enumerate(ids):
+            if p != position + 1:
+                gaps.append((p, size + i))
+            position = p
+        nodes, frontier = merkle.append(size, frontier, leaves)
+        self._insert_nodes(c, nodes)
+        if gaps:
+            c.executemany(self._q(f"INSERT INTO {self._name('_tree_gaps')} VALUES (?, ?)"),
+                          gaps)
+        blob = b"".join(frontier)
+        if create:
+            c.execute(self._q(f"INSERT INTO {self._name('_tree_head')} VALUES (1, ?, ?, ?)"),
+                      (size + len(leaves), position, blob))
+        else:
+            c.execute(self._q(f"UPDATE {self._name('_tree_head')} SET size = ?, "
+                              "position = ?, frontier = ? WHERE id = 1 AND position = ?"),
+                      (size + len(leaves), position, blob, head[1]))
+            # PostgreSQL says how many rows moved (SQLite's cursor wrapper does not; there
+            # the transaction holds the write lock, see _lock_for_build).
+            if getattr(c, "rowcount", 1) != 1:
+                raise TreeError("the tree moved while it was being extended")
+
+    def _insert_nodes(self, c: Any, nodes: list[tuple[int, int, bytes]]) -> None:
+        c.executemany(self._q(f"INSERT INTO {self._name('_tree')} VALUES (?, ?, ?)"), nodes)
+
+    def _read_head(self, c: Any) -> tuple[int, int, list[bytes]] | None:
+        c.execute(f"SELECT size, position, frontier FROM {self._name('_tree_head')} "
+                  "WHERE id = 1")
+        row = c.fetchone()
+        if row is None:
+            return None
+        size, position, blob = _values(row)
+        blob = bytes(blob)
+        return int(size), int(position), [blob[i:i + HASH_BYTES]
+                                          for i in range(0, len(blob), HASH_BYTES)]
+
+    # -- the migration ------------------------------------------------------------------
+
+    def build_tree(self, page: int = 5000) -> int:
+        """Catches the tree up with the log (a store written before the tree existed, or
+        writes that found it behind): reads the events after the tree's last leaf once,
+        checks each against its chain entry, appends them. Returns how many it added."""
+        added = 0
+        with self._read() as c:
+            c.execute(f"SELECT MAX(notification_id) FROM {self._name('_chain')}")
+            (last,) = _values(c.fetchone())
+            head = self._read_head(c)
+        if (head[1] if head else 0) >= int(last or 0):
+            return 0  # caught up: the usual case, one read
+        while True:
+            with self.datastore.transaction(commit=True) as c:
+                self._lock_for_build(c)
+                c.execute(f"SELECT MAX(notification_id) FROM {self._name('_chain')}")
+                (last,) = _values(c.fetchone())
+                last = int(last or 0)
+                head = self._read_head(c)
+                create = head is None
+                size, position, frontier = head or (0, 0, [])
+                if position >= last:
+                    return added
+                previous = GENESIS
+                if position:
+                    c.execute(self._q(f"SELECT hash FROM {self._name('_chain')} WHERE "
+                                      "notification_id = ?"), (position,))
+                    row = c.fetchone()
+                    if row is None:
+                        raise TreeError(f"the chain entry of position {position} is missing")
+                    previous = _values(row)[0]
+                c.execute(self._q(
+                    f"SELECT e.{self.position_column}, e.originator_id, e.originator_version, "
+                    f"e.topic, e.state, c.hash FROM {self._events()} e "
+                    f"JOIN {self._name('_chain')} c ON c.notification_id = "
+                    f"e.{self.position_column} WHERE e.{self.position_column} > ? "
+                    f"ORDER BY e.{self.position_column} LIMIT ?"), (position, page))
+                rows = [_values(r) for r in c.fetchall()]
+                ids, leaves = [], []
+                for pos, oid, version, topic, state, chain in rows:
+                    entry = entry_bytes(previous, int(pos), _oid(oid), int(version), topic,
+                                        bytes(state))
+                    if hashlib.sha256(entry).hexdigest() != chain:
+                        raise TreeError(f"event at position {pos} does not match its chain "
+                                        "entry: run `tracker verify`")
+                    ids.append(int(pos))
+                    leaves.append(merkle.leaf_hash(entry))
+                    previous = chain
+                if not ids:
+                    return added
+                self._extend(c, (size, position, frontier), ids, leaves, create=create)
+                added += len(ids)
+
+    def _lock_for_build(self, c: Any) -> None:
+        """Takes the log's write lock for the migration's transaction: SQLite takes it at
+        the first write statement (this one changes nothing)."""
+        c.execute(f"UPDATE {self._name('_tree_head')} SET id = id WHERE id = 1")
+
+    # -- reading ------------------------------------------------------------------------
+
+    def _read(self) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=False)  # type: ignore[no-any-return]
+
+    def tree_head(self) -> tuple[int, int]:
+        """(size, position of the last leaf) of the tree as committed."""
+        with self._read() as c:
+            head = self._read_head(c)
+        return (head[0], head[1]) if head else (0, 0)
+
+    def tree_nodes(self, keys: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
+        """The stored hashes of these nodes (one query per level)."""
+        by_level: dict[int, list[int]] = {}
+        for level, idx in keys:
+            by_level.setdefault(level, []).append(idx)
+        found: dict[merkle.Node, bytes] = {}
+        with self._read() as c:
+            for level, idxs in by_level.items():
+                for start in range(0, len(idxs), 500):
+                    chunk = idxs[start:start + 500]
+                    c.execute(self._q(f"SELECT idx, hash FROM {self._name('_tree')} WHERE "
+                                      f"level = ? AND idx IN ({','.join('?' * len(chunk))})"),
+                              (level, *chunk))
+                    for r in c.fetchall():
+                        idx, h = _values(r)
+                        found[(level, int(idx))] = bytes(h)
+        return found
+
+    def leaf_indexes(self, positions: Iterable[int]) -> dict[int, int]:
+        """The leaf index of each position that holds an event in the tree."""
+        wanted = sorted(set(positions))
+        if not wanted:
+            return {}
+        with self._read() as c:
+            head = self._read_head(c)
+            if head is None:
+                return {}
+            c.execute(f"SELECT position, idx FROM {self._name('_tree_gaps')} "
+                      "ORDER BY position")
+            gaps = [(int(p), int(i)) for p, i in map(_values, c.fetchall())]
+            present: set[int] = set()
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                c.execute(self._q(f"SELECT notification_id FROM {self._name('_chain')} WHERE "
+                                  f"notification_id IN ({','.join('?' * len(chunk))})"), chunk)
+                present.update(int(_values(r)[0]) for r in c.fetchall())
+        out = {}
+        for p in wanted:
+            if p not in present or p > head[1]:
+                continue
+            base_p, base_i = 1, 0
+            for gp, gi in gaps:
+                if gp > p:
+                    break
+                base_p, base_i = gp, gi
+            out[p] = base_i + (p - base_p)
+        return out
+
+    def log_entries(self, positions: Iterable[int]) -> Iterator[dict[str, Any]]:
+        """The stored events at these positions as the tree hashes them: position,
+        previous chain hash, aggregate (hex), version, topic, state (bytes)."""
+        wanted = sorted(set(positions))
+        col = self.position_column
+        with self._read() as c:
+            for start in range(0, len(wanted), 500):
+                chunk = wanted[start:start + 500]
+                c.execute(self._q(
+                    f"SELECT e.{col}, e.originator_id, e.originator_version, e.topic, "
+                    f"e.state, (SELECT p.hash FROM {self._name('_chain')} p WHERE "
+                    f"p.notification_id < e.{col} ORDER BY p.notification_id DESC LIMIT 1) "
+                    f"FROM {self._events()} e WHERE e.{col} IN "
+                    f"({','.join('?' * len(chunk))}) ORDER BY e.{col}"), chunk)
+                for pos, oid, version, topic, state, previous in map(_values, c.fetchall()):
+                    yield {"position": int(pos), "previous": previous or GENESIS,
+                           "aggregate": _oid(oid), "version": int(version), "topic": topic,
+                           "state": bytes(state)}
+
+    # -- checkpoints --------------------------------------------------------------------
+
+    def add_checkpoint(self, origin: str, size: int, root: str, time: str, note: str) -> None:
+        with self.datastore.transaction(commit=True) as c:
+            c.execute(self._q(f"INSERT INTO {self._name('_checkpoints')} "
+                              "(origin, size, root, time, note) VALUES (?, ?, ?, ?, ?)"),
+                      (origin, size, root, time, note))
+
+    def list_checkpoints(self, limit: int = 100, before: int | None = None,
+                         min_size: int = 0) -> list[dict[str, Any]]:
+        """Checkpoints, newest first."""
+        with self._read() as c:
+            c.execute(self._q(f"SELECT id, origin, size, root, time, note FROM "
+                              f"{self._name('_checkpoints')} WHERE id < ? AND size >= ? "
+                              "ORDER BY id DESC LIMIT ?"),
+                      (before if before is not None else 2**62, min_size, limit))
+            return [dict(zip(("id", "origin", "size", "root", "time", "text"), _values(r),
+                             strict=True)) for r in c.fetchall()]
