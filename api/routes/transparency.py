@@ -67,7 +67,7 @@ class ConsistencyArgsSchema(StrictSchema):
 
 
 class ConsistencySchema(StrictSchema):
-    from_ = fields.Integer(required=True, data_key="from")
+    from_ = fields.Integer(required=True, data_key="from", attribute="from")
     to = fields.Integer(required=True)
     from_root = fields.String(required=True)
     to_root = fields.String(required=True)
