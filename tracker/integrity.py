@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from tracker.adapters import on_new_sqlite_connection
-from tracker.tlog import TreeStorage
+from tracker.tlog import TreeStorage, chain_and_leaves
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -123,9 +123,9 @@ class ChainedSQLiteApplicationRecorder(TreeStorage, SQLiteApplicationRecorder):
                       "ORDER BY notification_id DESC LIMIT 1")
             row = c.fetchone()
             last, previous = (row[0], row[1]) if row else (0, GENESIS)
-            rows = chain_entries(previous, ids, stored_events)
+            rows, leaves = chain_and_leaves(previous, ids, stored_events)
             c.executemany(f"INSERT INTO {self.chain_table_name} VALUES (?, ?)", rows)
-            self.append_tree(c, last, previous, ids, stored_events, rows)
+            self.append_tree(c, last, ids, leaves)
         return ids
 
     def existing(self, ids: list[UUID]) -> set[UUID]:

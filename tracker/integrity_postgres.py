@@ -12,8 +12,8 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from tracker.integrity import GENESIS, chain_entries
-from tracker.tlog import TreeStorage
+from tracker.integrity import GENESIS
+from tracker.tlog import TreeStorage, chain_and_leaves
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import StoredEvent
@@ -94,11 +94,11 @@ class ChainedPostgresApplicationRecorder(TreeStorage, PostgresApplicationRecorde
                              "ORDER BY notification_id DESC LIMIT 1").format(self.chain_table))
             row = curs.fetchone()
             last, previous = (row["notification_id"], row["hash"]) if row else (0, GENESIS)
-            rows = chain_entries(previous, ids, stored_events)
+            rows, leaves = chain_and_leaves(previous, ids, stored_events)
             curs.execute(SQL("INSERT INTO {0} SELECT * FROM unnest(%b::bigint[], %b::text[])")
                          .format(self.chain_table),
                          ([r[0] for r in rows], [r[1] for r in rows]))
-            self.append_tree(curs, last, previous, ids, stored_events, rows)
+            self.append_tree(curs, last, ids, leaves)
         return ids
 
     def existing(self, ids: list[UUID]) -> set[UUID]:

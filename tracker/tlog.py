@@ -7,8 +7,10 @@ tracker.integrity_postgres) take this class as a base and call `append_tree` in 
 transaction as the events and their chain entries, under the same write lock, so the tree
 always holds exactly the committed log. Tables, beside the events table `<events>`:
 
-- `<events>_tree (level, idx, hash)`: the hashes of the perfect subtrees (tracker.merkle),
-  each written once; about two rows per event;
+- `<events>_tree (level, idx, hash)`: the hashes of the perfect subtrees (tracker.merkle)
+  of levels 4, 8, 12, ... (`STRIDE`), each written once: one row per ~15 events. Other
+  nodes are worked out when a proof needs them: from at most 8 stored nodes of the level
+  below, and the leaves of one 16-event tile from their events (`node_hashes`);
 - `<events>_tree_head (id=1, size, position, frontier)`: the tree's size, the log position
   of its last leaf, and its frontier (the right edge: at most log2(size) hashes), so an
   append reads one row;
@@ -38,6 +40,14 @@ if TYPE_CHECKING:
 
 GENESIS = "0" * 64  # the chain's "previous" of the first event (tracker.integrity)
 HASH_BYTES = 32
+# Which levels of the tree are stored: every STRIDE-th above the leaves (4, 8, 12, ...),
+# about one row per 15 events. A node of another level is worked out from the stored
+# level below it (at most 2**(STRIDE-1) nodes each), a leaf from its event.
+STRIDE = 4
+
+
+def stored(level: int) -> bool:
+    return level > 0 and level % STRIDE == 0
 
 
 class TreeError(TrackerError):
@@ -49,16 +59,21 @@ def _oid(value: Any) -> str:
         else str(value)
 
 
-def leaves_of(previous: str, ids: Sequence[int], events: Sequence[StoredEvent],
-              chain_rows: Sequence[tuple[int, str]]) -> list[bytes]:
-    """The leaf hash of each event, given the chain hash before the first and the chain
-    rows written for them (each event's 'previous' is the row before it)."""
-    out = []
-    for position, e, row in zip(ids, events, chain_rows, strict=True):
-        out.append(merkle.leaf_hash(entry_bytes(previous, position, _oid(e.originator_id),
-                                                e.originator_version, e.topic, e.state)))
-        previous = row[1]
-    return out
+def chain_and_leaves(previous: str, ids: Sequence[int], events: Sequence[StoredEvent]
+                     ) -> tuple[list[tuple[int, str]], list[bytes]]:
+    """Each event's hash-chain entry (tracker.integrity.chain_hash: SHA-256 of its entry)
+    and its leaf hash (SHA-256 of 0x00 and the same entry), from one encoding of it."""
+    rows, leaves = [], []
+    sha256 = hashlib.sha256
+    for position, e in zip(ids, events, strict=True):
+        entry = entry_bytes(previous, position, _oid(e.originator_id), e.originator_version,
+                            e.topic, e.state)
+        previous = sha256(entry).hexdigest()
+        rows.append((position, previous))
+        leaf = sha256(b"\x00")
+        leaf.update(entry)
+        leaves.append(leaf.digest())
+    return rows, leaves
 
 
 def _values(row: Any) -> tuple[Any, ...]:
@@ -108,11 +123,10 @@ class TreeStorage:
 
     # -- writing (inside the writer's transaction) --------------------------------------
 
-    def append_tree(self, c: Any, last_position: int, previous: str, ids: Sequence[int],
-                    events: Sequence[StoredEvent], chain_rows: Sequence[tuple[int, str]]
-                    ) -> None:
-        """Adds the events just inserted (at `ids`, after the log's `last_position`,
-        whose chain hash is `previous`) to the tree, in the writer's transaction."""
+    def append_tree(self, c: Any, last_position: int, ids: Sequence[int],
+                    leaves: Sequence[bytes]) -> None:
+        """Adds the events just inserted (at `ids`, after the log's `last_position`; their
+        leaf hashes from `chain_and_leaves`) to the tree, in the writer's transaction."""
         head = self._read_head(c)
         if head is None:
             if last_position:
@@ -120,8 +134,7 @@ class TreeStorage:
             head = (0, 0, [])
         elif head[1] != last_position:
             return  # the tree is behind (not built yet): build_tree catches it up
-        self._extend(c, head, ids, leaves_of(previous, ids, events, chain_rows),
-                     create=head[0] == 0)
+        self._extend(c, head, ids, leaves, create=head[0] == 0)
 
     def _extend(self, c: Any, head: tuple[int, int, list[bytes]], ids: Sequence[int],
                 leaves: Sequence[bytes], create: bool) -> None:
@@ -132,7 +145,7 @@ class TreeStorage:
                 gaps.append((p, size + i))
             position = p
         nodes, frontier = merkle.append(size, frontier, leaves)
-        self._insert_nodes(c, nodes)
+        self._insert_nodes(c, [n for n in nodes if stored(n[0])])
         if gaps:
             c.executemany(self._q(f"INSERT INTO {self._name('_tree_gaps')} VALUES (?, ?)"),
                           gaps)
@@ -249,6 +262,63 @@ class TreeStorage:
                         idx, h = _values(r)
                         found[(level, int(idx))] = bytes(h)
         return found
+
+    def node_hashes(self, keys: Iterable[merkle.Node]) -> dict[merkle.Node, bytes]:
+        """The hash of any complete node of the tree: stored ones read, the others worked
+        out from the stored level below them, leaves from their events."""
+        wanted = set(keys)
+        stored_keys: set[merkle.Node] = set()
+        leaves: set[int] = set()
+        todo = list(wanted)
+        while todo:
+            level, idx = todo.pop()
+            if level == 0:
+                leaves.add(idx)
+            elif stored(level):
+                stored_keys.add((level, idx))
+            else:
+                todo += [(level - 1, 2 * idx), (level - 1, 2 * idx + 1)]
+        memo = self.tree_nodes(stored_keys)
+        missing = stored_keys - memo.keys()
+        if missing:
+            raise TreeError(f"the tree has no node {sorted(missing)[0]}: it is not complete")
+        memo.update(((0, i), h) for i, h in self.leaf_hashes(leaves).items())
+
+        def get(node: merkle.Node) -> bytes:
+            found = memo.get(node)
+            if found is None:
+                level, idx = node
+                found = merkle.node_hash(get((level - 1, 2 * idx)), get((level - 1, 2 * idx + 1)))
+                memo[node] = found
+            return found
+
+        return {k: get(k) for k in wanted}
+
+    def leaf_hashes(self, indexes: Iterable[int]) -> dict[int, bytes]:
+        """The leaf hash of each leaf index, from its event and the chain entry before."""
+        wanted = sorted(set(indexes))
+        if not wanted:
+            return {}
+        with self._read() as c:
+            c.execute(f"SELECT position, idx FROM {self._name('_tree_gaps')} ORDER BY idx")
+            gaps = [(int(p), int(i)) for p, i in map(_values, c.fetchall())]
+        positions = {}
+        for i in wanted:
+            base_p, base_i = 1, 0
+            for gp, gi in gaps:
+                if gi > i:
+                    break
+                base_p, base_i = gp, gi
+            positions[base_p + (i - base_i)] = i
+        out = {}
+        for e in self.log_entries(positions):
+            out[positions[e["position"]]] = merkle.leaf_hash(entry_bytes(
+                e["previous"], e["position"], e["aggregate"], e["version"], e["topic"],
+                e["state"]))
+        missing = set(wanted) - out.keys()
+        if missing:
+            raise TreeError(f"leaf {min(missing)} has no event in the log: it was deleted")
+        return out
 
     def leaf_indexes(self, positions: Iterable[int]) -> dict[int, int]:
         """The leaf index of each position that holds an event in the tree."""

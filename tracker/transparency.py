@@ -187,7 +187,7 @@ class Transparency:
 
     def root(self, size: int | None = None) -> tuple[int, bytes]:
         n = self._size(size)
-        return n, merkle.root(n, self.recorder.tree_nodes(merkle.root_nodes(n)))
+        return n, merkle.root(n, self.recorder.node_hashes(merkle.root_nodes(n)))
 
     def leaf_indexes(self, positions: list[int]) -> dict[int, int]:
         return self.recorder.leaf_indexes(positions)  # type: ignore[no-any-return]
@@ -203,7 +203,7 @@ class Transparency:
             raise ProofError(f"the event at position {position} is leaf {index}, not in a "
                              f"tree of size {n}", "size")
         proofs = self.inclusion_proofs([index], n)
-        nodes = self.recorder.tree_nodes([(0, index), *merkle.root_nodes(n)])
+        nodes = self.recorder.node_hashes([(0, index), *merkle.root_nodes(n)])
         return {"position": position, "index": index, "size": n,
                 "leaf": nodes[(0, index)].hex(), "root": merkle.root(n, nodes).hex(),
                 "proof": [p.hex() for p in proofs[index]]}
@@ -213,7 +213,7 @@ class Transparency:
         wanted: set[merkle.Node] = set()
         for i in indexes:
             wanted |= merkle.inclusion_nodes(i, size)
-        nodes = self.recorder.tree_nodes(wanted)
+        nodes = self.recorder.node_hashes(wanted)
         return {i: merkle.inclusion_proof(i, size, nodes) for i in indexes}
 
     def consistency(self, first: int, second: int | None = None) -> dict[str, Any]:
@@ -222,7 +222,7 @@ class Transparency:
         n = self._size(second, "to")
         if not 0 <= first <= n:
             raise ProofError(f"from {first} must lie between 0 and to ({n})", "from")
-        nodes = self.recorder.tree_nodes(
+        nodes = self.recorder.node_hashes(
             merkle.consistency_nodes(first, n) | set(merkle.root_nodes(first))
             | set(merkle.root_nodes(n)))
         return {"from": first, "to": n, "from_root": merkle.root(first, nodes).hex(),
