@@ -126,6 +126,10 @@ def test_cite_mali_verify_offline_then_extend_and_check_consistency(services, si
     assert "frmod-2020-11-13" in cited
 
     # Append reports, sign again: the new log extends the one the reader kept.
+    import time
+    from datetime import UTC, datetime
+    between = datetime.now(UTC).isoformat()
+    time.sleep(0.01)
     services.record_report(mali_report("minusma-1", 7), "test")
     services.record_report(mali_report("minusma-2", 4), "test")
     second = tp.checkpoint(signer)
@@ -135,6 +139,18 @@ def test_cite_mali_verify_offline_then_extend_and_check_consistency(services, si
     result = verify_citation(later, signer.verifier_key, since=first["text"])
     assert result.ok, result.failures
     assert any("prefix" in line for line in result.checked)
+
+    # As the tracker knew it before the appends: the old figure, proven under the new
+    # checkpoint, from the events recorded by then only.
+    then = cite(services, {**MALI, "as_of": between})
+    assert then["position"] == citation["position"] < later["position"]
+    assert mali_row(then)["killed"] == mali_row(citation)["killed"]
+    assert then["checkpoint"]["size"] == second["size"]
+    assert max(p for e in then["evidence"] for p in e["positions"]) <= then["position"]
+    # Checked against a kept checkpoint, it needs a consistency proof it does not carry.
+    failures = verify_citation(then, signer.verifier_key, since=first["text"]).failures
+    assert failures and "no consistency proof" in failures[0]
+    assert verify_citation(then, signer.verifier_key).ok
 
     # A proof from the CLI/API path agrees with the checkpoint's root.
     proof = tp.inclusion(later["evidence"][-1]["positions"][-1], second["size"])
