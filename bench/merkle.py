@@ -2,18 +2,19 @@
 
     python -m bench.merkle [--events 1000000] [--proofs 2000] [--file ACLED.csv --scale 10]
 
-1. The write path: `--events` stored events (each ~400 bytes of JSON, as an incident's
-   figure) written through the chained SQLite recorder in batches of 2,000 (what an import
-   sends), once without the tree and once with it, each into a fresh store: events/s and
-   the tree's share.
-2. Proofs at that size: `--proofs` inclusion proofs of random positions against the whole
+1. The write path: `--write-events` stored events (each ~400 bytes of JSON, as an
+   incident's figure) written through the chained SQLite recorder in batches of 2,000
+   (what an import sends), without the tree and with it, alternately, each into a fresh
+   store, median of `--repeat`: events/s and the tree's share.
+2. Proofs at `--events` (a store of that size written with the tree, as in 1):
+   `--proofs` inclusion proofs of random positions against the whole
    tree (what GET /proof/inclusion does: the tree's head, the leaf index, the nodes, in
    read transactions of their own) and as many consistency proofs between random sizes:
    p50/p99/max in ms. Then the migration of an older store: the tree tables emptied, the
    tree rebuilt from the log (events/s).
 3. A dataset import (`--file`, copied `--scale` times as bench.imports does), views caught
-   up, with and without the tree, each from a fresh store, median of `--repeat`: the
-   tree's share of an import.
+   up, with and without the tree, each in a fresh process from a fresh store, in ABBA
+   order, median of `--repeat`: the tree's share of an import.
 Targets: proof p99 < 20 ms at 1M events; the tree adds <= 10% to an import.
 """
 
@@ -121,49 +122,81 @@ def migrate(tracker: Any, path: Path) -> tuple[float, int]:
 
 
 def import_once(data: Path, folder: Path, with_tree: bool) -> float:
-    from api.services import Services
+    """One import in a fresh Python process (as `tracker import` runs), views caught up."""
+    import subprocess
+    import sys
+
+    spec = json.dumps({"data": str(data), "folder": str(folder), "tree": with_tree})
+    out = subprocess.run([sys.executable, "-m", "bench.merkle", "--import-child", spec],
+                         check=True, capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1])
+    return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+
+
+def import_child(spec_json: str) -> None:
+    from api.services import Services, tune_gc_for_batch_work
     from tracker.config import Settings
     from tracker.ingestion.importer import Importer
 
-    name = uuid.uuid4().hex[:8]
+    spec = json.loads(spec_json)
+    folder, name = Path(spec["folder"]), uuid.uuid4().hex[:8]
     settings = Settings(database_url=f"sqlite:///{folder / f'events-{name}.sqlite'}",
                         views_url=f"sqlite:///{folder / f'views-{name}.sqlite'}")
+    tune_gc_for_batch_work()
     services = Services.from_settings(settings)
     started = time.perf_counter()
-    if with_tree:
-        Importer(services.tracker, "acled").run(data)
+    if spec["tree"]:
+        Importer(services.tracker, "acled").run(Path(spec["data"]))
     else:
         with tree_disabled():
-            Importer(services.tracker, "acled").run(data)
+            Importer(services.tracker, "acled").run(Path(spec["data"]))
     services.runner.catch_up()
     elapsed = time.perf_counter() - started
     services.close()
-    return elapsed
+    print(json.dumps({"seconds": elapsed}))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--write-events", type=int, default=200_000)
     parser.add_argument("--proofs", type=int, default=2000)
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--import-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.import_child:
+        import_child(args.import_child)
+        return
     from api.services import tune_gc_for_batch_work
 
     tune_gc_for_batch_work()
     with tempfile.TemporaryDirectory(prefix="bench-merkle-") as tmp:
         folder = Path(tmp)
-        with tree_disabled():
-            without, t0 = write(f"sqlite:///{folder / 'plain.sqlite'}", args.events)
-        t0.close()
+        n = args.write_events
+        runs: dict[bool, list[float]] = {False: [], True: []}
+        for i in range(args.repeat):
+            # ABBA order: neither variant always runs first (warm caches, a busy machine).
+            for with_tree in ((False, True) if i % 2 == 0 else (True, False)):
+                url = f"sqlite:///{folder / f'w-{i}-{with_tree}.sqlite'}"
+                if with_tree:
+                    seconds, t = write(url, n)
+                else:
+                    with tree_disabled():
+                        seconds, t = write(url, n)
+                t.close()
+                runs[with_tree].append(seconds)
+        without, with_tree_s = statistics.median(runs[False]), statistics.median(runs[True])
+        print(f"write path, {n:,} events in batches of 2,000 (SQLite, median of "
+              f"{args.repeat}):")
+        print(f"  without the tree {without:7.1f} s  {n / without:9,.0f} events/s")
+        print(f"  with the tree    {with_tree_s:7.1f} s  {n / with_tree_s:9,.0f} events/s"
+              f"  (+{(with_tree_s / without - 1) * 100:.1f}%)")
         path = folder / "tree.sqlite"
-        with_tree, tracker = write(f"sqlite:///{path}", args.events)
-        print(f"write path, {args.events:,} events in batches of 2,000 (SQLite):")
-        print(f"  without the tree {without:7.1f} s  {args.events / without:9,.0f} events/s")
-        print(f"  with the tree    {with_tree:7.1f} s  {args.events / with_tree:9,.0f} events/s"
-              f"  (+{(with_tree / without - 1) * 100:.1f}%)")
+        built, tracker = write(f"sqlite:///{path}", args.events)
+        print(f"a store of {args.events:,} events written with the tree in {built:.1f} s")
         result = proofs(tracker, args.proofs)
         print(f"proofs at {result['size']:,} leaves ({args.proofs:,} each, ms):")
         for name in ("inclusion", "consistency"):
@@ -180,8 +213,8 @@ def main() -> None:
         data = folder / "scaled.csv"
         rows = scaled_copy(args.file, args.scale, data)
         timings: dict[bool, list[float]] = {False: [], True: []}
-        for _ in range(args.repeat):
-            for with_tree in (False, True):
+        for i in range(args.repeat):
+            for with_tree in ((False, True) if i % 2 == 0 else (True, False)):
                 timings[with_tree].append(import_once(data, folder, with_tree))
         plain, tree = statistics.median(timings[False]), statistics.median(timings[True])
         print(f"import of {rows:,} ACLED rows, views caught up (SQLite, median of "
