@@ -40,13 +40,21 @@ TOPIC = "tracker.domain.incident:Incident.CasualtiesReported"
 
 @contextmanager
 def tree_disabled() -> Iterator[None]:
-    """Writers skip the tree (the store as it was before it)."""
-    original = TreeStorage.append_tree
+    """The write path as it was before the tree: the chain entries alone (no leaf hashes),
+    and no tree rows."""
+    import tracker.integrity as integrity
+
+    def chain_only(previous: str, ids: Any, events: Any) -> tuple[Any, list[bytes]]:
+        return integrity.chain_entries(previous, ids, events), []
+
+    original, combined = TreeStorage.append_tree, integrity.chain_and_leaves
     TreeStorage.append_tree = lambda *a, **k: None  # type: ignore[method-assign]
+    integrity.chain_and_leaves = chain_only  # type: ignore[assignment]
     try:
         yield
     finally:
         TreeStorage.append_tree = original  # type: ignore[method-assign]
+        integrity.chain_and_leaves = combined
 
 
 def stored_events(n: int, batch: int) -> Iterator[list[Any]]:

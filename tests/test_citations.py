@@ -308,6 +308,16 @@ def test_a_doctored_citation_fails_and_says_why(sqlite_database_url, signer):
     dropped = copy.deepcopy(citation)
     dropped["evidence"] = dropped["evidence"][1:]
     assert not verify_citation(dropped, signer.verifier_key).ok
+    # An answer whose figures are not all cited, or cited under another row's name.
+    uncited = copy.deepcopy(citation)
+    uncited["figures"] = [f for f in uncited["figures"] if f["path"] != ["total"]]
+    failures = verify_citation(uncited, signer.verifier_key).failures
+    assert failures == ["figure ['total']: in the answer but not cited (no evidence for it)"]
+    relabelled = copy.deepcopy(citation)
+    relabelled["figures"][0]["key"] = "Niger"
+    failures = verify_citation(relabelled, signer.verifier_key).failures
+    assert any("cited as country 'Niger', the answer's row is country 'Mali'" in f
+               for f in failures), failures
 
 
 def test_citing_needs_a_checkpoint_covering_the_answer(sqlite_database_url, signer):

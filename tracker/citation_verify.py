@@ -521,13 +521,26 @@ def _check_figures(report: Report, citation: dict[str, Any],
         if state is not None:
             incidents[state["id"]] = state
     answer = citation.get("answer")
-    for figure in citation.get("figures") or []:
+    figures = citation.get("figures") or []
+    cited = {json.dumps(f.get("path")) for f in figures if isinstance(f, dict)}
+    for path in _required(citation):
+        if json.dumps(path) not in cited:
+            report.fail(f"figure {path}: in the answer but not cited (no evidence for it)")
+    for figure in figures:
         where = figure.get("path")
         try:
             claimed = _at(answer, where)
         except (KeyError, IndexError, TypeError):
             report.fail(f"figure {where}: not found in the answer")
             continue
+        if isinstance(answer, dict) and isinstance(where, list) and len(where) == 3 \
+                and where[0] == "rows":
+            row = _at(answer, where[:2])
+            if figure.get("by") != answer.get("by") or figure.get("key") != row.get("key"):
+                report.fail(f"figure {where}: cited as {figure.get('by')} "
+                            f"{figure.get('key')!r}, the answer's row is {answer.get('by')} "
+                            f"{row.get('key')!r}")
+                continue
         ids = figure.get("incidents") or []
         missing = [i for i in ids if i not in incidents]
         if missing:
@@ -568,6 +581,25 @@ def _check_figures(report: Report, citation: dict[str, Any],
                             f"evidence {len(ids)}")
                 continue
         report.checked.append(f"figure {where} = {total} from {len(ids)} incident(s)")
+
+
+def _required(citation: dict[str, Any]) -> list[list[Any]]:
+    """The figures of the answer a citation of its query must cite: each casualties row's
+    killed (or the one row asked for) and the total; an incident's killed."""
+    query, answer = citation.get("query") or {}, citation.get("answer")
+    if not isinstance(answer, dict):
+        return []
+    if query.get("view") == "incident":
+        return [["killed"]]
+    if query.get("view") == "casualties":
+        rows = answer.get("rows") or []
+        wanted = query.get("key")
+        out: list[list[Any]] = [["rows", i, "killed"] for i, r in enumerate(rows)
+                                if wanted is None or r.get("key") == wanted]
+        if wanted is None:
+            out.append(["total"])
+        return out
+    return []
 
 
 def _at(doc: Any, path: Any) -> Any:

@@ -202,11 +202,11 @@ class Transparency:
         if index >= n:
             raise ProofError(f"the event at position {position} is leaf {index}, not in a "
                              f"tree of size {n}", "size")
-        proofs = self.inclusion_proofs([index], n)
-        nodes = self.recorder.node_hashes([(0, index), *merkle.root_nodes(n)])
+        nodes = self.recorder.node_hashes(
+            {(0, index), *merkle.root_nodes(n), *merkle.inclusion_nodes(index, n)})
         return {"position": position, "index": index, "size": n,
                 "leaf": nodes[(0, index)].hex(), "root": merkle.root(n, nodes).hex(),
-                "proof": [p.hex() for p in proofs[index]]}
+                "proof": [p.hex() for p in merkle.inclusion_proof(index, n, nodes)]}
 
     def inclusion_proofs(self, indexes: list[int], size: int) -> dict[int, list[bytes]]:
         """Audit paths of many leaves in one tree, their nodes read in one pass."""

@@ -190,19 +190,20 @@ def _cached(data: dict[str, Any], *parts: Any) -> Any:
 
 # -- the headers every view answer carries -----------------------------------------------
 
-_LATEST: dict[str, Any] = {"at": 0.0, "value": None}
 LATEST_TTL = 5.0
 
 
 def latest_checkpoint_header() -> str | None:
     """`<size> <root hex>` of the latest checkpoint (read at most every few seconds per
     process; None when there is none or the event store cannot say)."""
+    cache = current_app.extensions.setdefault("tracker_latest_checkpoint",
+                                              {"at": -LATEST_TTL, "value": None})
     now = time.monotonic()
-    if now - _LATEST["at"] > LATEST_TTL:
+    if now - cache["at"] > LATEST_TTL:
         try:
             found = _transparency().latest()
         except Exception:  # noqa: BLE001 - a header must never fail a view
             found = None
-        _LATEST.update(at=now, value=f"{found['size']} {found['root']}" if found else None)
-    value: str | None = _LATEST["value"]
+        cache.update(at=now, value=f"{found['size']} {found['root']}" if found else None)
+    value: str | None = cache["value"]
     return value

@@ -13,11 +13,6 @@ from tracker.citation_verify import leaf_hash, verify_citation, verify_inclusion
 from tracker.transparency import Transparency, generate_signer, write_keys
 
 
-@pytest.fixture(autouse=True)
-def fresh_checkpoint_header():
-    routes._LATEST.update(at=0.0, value=None)
-
-
 @pytest.fixture
 def signer():
     return generate_signer("tracker.test")
@@ -110,7 +105,7 @@ def test_every_view_says_its_position_and_the_latest_checkpoint(app, seeded_api,
     assert before.headers["X-Tracker-Position"] == str(head)
     assert "X-Tracker-Checkpoint" not in before.headers
     cp = sign(app, signer)
-    routes._LATEST.update(at=0.0)
+    app.extensions["tracker_latest_checkpoint"]["at"] = -routes.LATEST_TTL  # expired
     after = public.get("/incidents/niaki-battle-2020-11")
     assert after.headers["X-Tracker-Checkpoint"] == f"{cp['size']} {cp['root']}"
     past = public.get("/casualties?by=country&as_of=2000-01-01")
