@@ -308,6 +308,18 @@ def test_a_doctored_citation_fails_and_says_why(sqlite_database_url, signer):
     dropped = copy.deepcopy(citation)
     dropped["evidence"] = dropped["evidence"][1:]
     assert not verify_citation(dropped, signer.verifier_key).ok
+    # An event left out of an incident's history (a retraction, say) is noticed.
+    by_aggregate: dict[str, list[tuple[int, int]]] = {}
+    for e_i, e in enumerate(citation["evidence"]):
+        for k, inc in enumerate(e["inclusion"]):
+            by_aggregate.setdefault(inc["entry"]["aggregate"], []).append(
+                (inc["entry"]["version"], e_i * 1000 + k))
+    agg, items = next((a, sorted(v)) for a, v in by_aggregate.items() if len(v) >= 3)
+    e_i, k = divmod(items[1][1], 1000)
+    holed = copy.deepcopy(citation)
+    del holed["evidence"][e_i]["inclusion"][k]
+    failures = verify_citation(holed, signer.verifier_key).failures
+    assert any("are incomplete" in f for f in failures), failures
     # An answer whose figures are not all cited, or cited under another row's name.
     uncited = copy.deepcopy(citation)
     uncited["figures"] = [f for f in uncited["figures"] if f["path"] != ["total"]]
@@ -402,6 +414,14 @@ def test_the_verifier_runs_alone_with_the_standard_library_and_cryptography(
     names |= {n.module.split(".")[0] for n in ast.walk(tree)
               if isinstance(n, ast.ImportFrom) and n.module}
     assert names <= set(sys.stdlib_module_names) | {"cryptography", "__future__"}, names
+
+
+def test_the_verifier_knows_an_incidents_aggregate_as_the_tracker_does():
+    from tracker.citation_verify import incident_aggregate
+    from tracker.domain.base import entity_id
+
+    for key in ("niaki-battle-2020-11", "ACLED:BFO1234", "é/ü ?&"):
+        assert incident_aggregate(key) == entity_id("incident", key).hex
 
 
 def test_keys_round_trip_in_the_signed_note_formats(tmp_path):

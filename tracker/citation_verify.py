@@ -34,6 +34,7 @@ import binascii
 import hashlib
 import json
 import sys
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -430,7 +431,8 @@ def verify_citation(citation: dict[str, Any], verifier_key: str,
 
     # 2. inclusion of every cited event, and its decoded fields for the figures
     position = citation.get("position")
-    events: dict[int, tuple[str, str, dict[str, Any]]] = {}  # position -> (agg, name, data)
+    # position -> (aggregate, event class, fields, version)
+    events: dict[int, tuple[str, str, dict[str, Any], int]] = {}
     for ev in citation.get("evidence") or []:
         for inc in ev.get("inclusion") or []:
             pos = inc.get("position")
@@ -463,7 +465,7 @@ def verify_citation(citation: dict[str, Any], verifier_key: str,
             if ev.get("report") is not None and prov_report != ev.get("report"):
                 report.fail(f"evidence: the event at position {pos} belongs to report "
                             f"{prov_report!r}, not {ev.get('report')!r}")
-            events[int(pos)] = (str(entry["aggregate"]), name_, data)
+            events[int(pos)] = (str(entry["aggregate"]), name_, data, int(entry["version"]))
     report.checked.append(f"{len(events)} events included in the log of size "
                           f"{checkpoint.size}")
 
@@ -509,17 +511,34 @@ def _check_since(report: Report, citation: dict[str, Any], checkpoint: Checkpoin
     report.checked.append(f"the log of size {old.size} is a prefix of size {checkpoint.size}")
 
 
+def incident_aggregate(key: str) -> str:
+    """The aggregate id (hex) of the incident the reports call `key` (tracker.domain.base:
+    uuid5 of the URL namespace and /incidents/KEY)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"/incidents/{key}").hex
+
+
 def _check_figures(report: Report, citation: dict[str, Any],
-                   events: dict[int, tuple[str, str, dict[str, Any]]]) -> None:
+                   events: dict[int, tuple[str, str, dict[str, Any], int]]) -> None:
     by_aggregate: dict[str, list[tuple[int, str, dict[str, Any]]]] = {}
+    versions: dict[str, list[int]] = {}
     for pos in sorted(events):
-        agg, name, data = events[pos]
+        agg, name, data, version = events[pos]
         by_aggregate.setdefault(agg, []).append((pos, name, data))
+        versions.setdefault(agg, []).append(version)
     incidents: dict[str, dict[str, Any]] = {}
-    for evs in by_aggregate.values():
+    for agg, evs in by_aggregate.items():
         state = fold_incident(evs)
-        if state is not None:
-            incidents[state["id"]] = state
+        if state is None:
+            continue
+        if incident_aggregate(state["id"]) != agg:
+            report.fail(f"evidence: incident {state['id']!r} is reported in aggregate {agg}, "
+                        "not its own")
+            continue
+        if sorted(versions[agg]) != list(range(1, len(versions[agg]) + 1)):
+            report.fail(f"evidence: the events of incident {state['id']!r} are incomplete "
+                        f"(versions {sorted(versions[agg])})")
+            continue
+        incidents[state["id"]] = state
     answer = citation.get("answer")
     figures = citation.get("figures") or []
     cited = {json.dumps(f.get("path")) for f in figures if isinstance(f, dict)}
