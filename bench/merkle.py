@@ -77,17 +77,18 @@ def stored_events(n: int, batch: int) -> Iterator[list[Any]]:
         yield out
 
 
-def write(url: str, n: int, batch: int = 2000) -> tuple[float, Any]:
+def write(url: str, n: int, batch: int = 2000) -> tuple[float, Any, float]:
     from tracker.application import ConflictTracker
     from tracker.config import Settings
 
     tracker = ConflictTracker.from_settings(Settings(database_url=url))
-    elapsed = 0.0
+    elapsed = cpu = 0.0
     for events in stored_events(n, batch):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         tracker.recorder.insert_events(events)
         elapsed += time.perf_counter() - started
-    return elapsed, tracker
+        cpu += time.process_time() - started_cpu
+    return elapsed, tracker, cpu
 
 
 def pct(values: list[float], q: float) -> float:
@@ -129,7 +130,7 @@ def migrate(tracker: Any, path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, added
 
 
-def import_once(data: Path, folder: Path, with_tree: bool) -> float:
+def import_once(data: Path, folder: Path, with_tree: bool) -> tuple[float, float]:
     """One import in a fresh Python process (as `tracker import` runs), views caught up."""
     import subprocess
     import sys
@@ -138,7 +139,8 @@ def import_once(data: Path, folder: Path, with_tree: bool) -> float:
     out = subprocess.run([sys.executable, "-m", "bench.merkle", "--import-child", spec],
                          check=True, capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1])
-    return float(json.loads(out.stdout.strip().splitlines()[-1])["seconds"])
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    return float(result["seconds"]), float(result["cpu"])
 
 
 def import_child(spec_json: str) -> None:
@@ -152,16 +154,16 @@ def import_child(spec_json: str) -> None:
                         views_url=f"sqlite:///{folder / f'views-{name}.sqlite'}")
     tune_gc_for_batch_work()
     services = Services.from_settings(settings)
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), time.process_time()
     if spec["tree"]:
         Importer(services.tracker, "acled").run(Path(spec["data"]))
     else:
         with tree_disabled():
             Importer(services.tracker, "acled").run(Path(spec["data"]))
     services.runner.catch_up()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - started_cpu
     services.close()
-    print(json.dumps({"seconds": elapsed}))
+    print(json.dumps({"seconds": elapsed, "cpu": cpu}))
 
 
 def main() -> None:
@@ -185,25 +187,30 @@ def main() -> None:
         folder = Path(tmp)
         n = args.write_events
         runs: dict[bool, list[float]] = {False: [], True: []}
+        cpus: dict[bool, list[float]] = {False: [], True: []}
         for i in range(args.repeat):
             # ABBA order: neither variant always runs first (warm caches, a busy machine).
             for with_tree in ((False, True) if i % 2 == 0 else (True, False)):
                 url = f"sqlite:///{folder / f'w-{i}-{with_tree}.sqlite'}"
                 if with_tree:
-                    seconds, t = write(url, n)
+                    seconds, t, cpu = write(url, n)
                 else:
                     with tree_disabled():
-                        seconds, t = write(url, n)
+                        seconds, t, cpu = write(url, n)
                 t.close()
                 runs[with_tree].append(seconds)
+                cpus[with_tree].append(cpu)
         without, with_tree_s = statistics.median(runs[False]), statistics.median(runs[True])
         print(f"write path, {n:,} events in batches of 2,000 (SQLite, median of "
               f"{args.repeat}):")
         print(f"  without the tree {without:7.1f} s  {n / without:9,.0f} events/s")
         print(f"  with the tree    {with_tree_s:7.1f} s  {n / with_tree_s:9,.0f} events/s"
               f"  (+{(with_tree_s / without - 1) * 100:.1f}%)")
+        c0, c1 = statistics.median(cpus[False]), statistics.median(cpus[True])
+        print(f"  CPU time: {c0:.1f} s -> {c1:.1f} s (+{(c1 / c0 - 1) * 100:.1f}%; wall time "
+              "on a shared machine varies more than the tree costs)")
         path = folder / "tree.sqlite"
-        built, tracker = write(f"sqlite:///{path}", args.events)
+        built, tracker, _ = write(f"sqlite:///{path}", args.events)
         print(f"a store of {args.events:,} events written with the tree in {built:.1f} s")
         result = proofs(tracker, args.proofs)
         print(f"proofs at {result['size']:,} leaves ({args.proofs:,} each, ms):")
@@ -221,14 +228,19 @@ def main() -> None:
         data = folder / "scaled.csv"
         rows = scaled_copy(args.file, args.scale, data)
         timings: dict[bool, list[float]] = {False: [], True: []}
+        cpu_times: dict[bool, list[float]] = {False: [], True: []}
         for i in range(args.repeat):
             for with_tree in ((False, True) if i % 2 == 0 else (True, False)):
-                timings[with_tree].append(import_once(data, folder, with_tree))
+                seconds, cpu = import_once(data, folder, with_tree)
+                timings[with_tree].append(seconds)
+                cpu_times[with_tree].append(cpu)
         plain, tree = statistics.median(timings[False]), statistics.median(timings[True])
+        cplain, ctree = statistics.median(cpu_times[False]), statistics.median(cpu_times[True])
         print(f"import of {rows:,} ACLED rows, views caught up (SQLite, median of "
               f"{args.repeat}):")
         print(f"  without the tree {plain:6.1f} s   with the tree {tree:6.1f} s  "
               f"(+{(tree / plain - 1) * 100:.1f}%)")
+        print(f"  CPU time: {cplain:.1f} s -> {ctree:.1f} s (+{(ctree / cplain - 1) * 100:.1f}%)")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ from marshmallow import fields, validate
 from api.auth import check_read
 from api.citations import CITABLE_DIMENSIONS, CITABLE_VIEWS, cite
 from api.routes import TrackerBlueprint
-from api.routes.common import not_modified
+from api.routes.common import not_modified, wait_for
 from api.schemas import ErrorSchema, FilterArgsSchema, StrictSchema
 from api.wiring import get_services
 from tracker.transparency import Signer, Transparency, load_signer
@@ -172,6 +172,8 @@ class Cite(MethodView):
         event behind its figures: checkable offline (`tracker verify-citation`). E.g.
         `?view=casualties&by=country&key=Mali`. 409 when no checkpoint covers it yet."""
         check_read()
+        if args.get("min_position"):
+            wait_for(args["min_position"])
         since = args.pop("since", None)
         return cite(get_services(), args, since=since, signer=_signer())
 
