@@ -19,7 +19,7 @@ tree SHA-256(""). Checked against the test vectors of transparency-dev/merkle
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 from tracker.citation_verify import (
     EMPTY_ROOT,
@@ -136,25 +136,26 @@ def consistency_proof(m: int, n: int, hashes: Mapping[Node, bytes]) -> list[byte
     return [_fold(range_nodes(a, b), hashes) for a, b in _consistency_ranges(m, n)]
 
 
-def append(size: int, frontier: Sequence[bytes], leaves: Iterable[bytes]
+def append(size: int, frontier: Sequence[bytes], leaves: Sequence[bytes]
            ) -> tuple[list[tuple[int, int, bytes]], list[bytes]]:
     """Appends leaf hashes to a tree of `size` leaves given its frontier (the hashes of
     `frontier_nodes(size)`, in order). Returns the new nodes (level, index, hash), leaves
-    included, and the new frontier."""
-    stack = list(frontier)
-    levels = [level for level, _ in frontier_nodes(size)]
+    included, and the new frontier. Works a level at a time: the new nodes of a level are
+    paired into the next (the first with the old frontier's node of that level when it
+    is a left child still waiting for its sibling)."""
+    old = {level: h for (level, _), h in zip(frontier_nodes(size), frontier, strict=True)}
     written: list[tuple[int, int, bytes]] = []
-    for leaf in leaves:
-        written.append((0, size, leaf))
-        h, level, index = leaf, 0, size
-        # Each completed pair (the frontier's smallest subtree has the same width) merges.
-        while levels and levels[-1] == level:
-            left = stack.pop()
-            levels.pop()
-            h = node_hash(left, h)
-            level, index = level + 1, index >> 1
-            written.append((level, index, h))
-        stack.append(h)
-        levels.append(level)
-        size += 1
-    return written, stack
+    last: dict[int, bytes] = {}
+    cur, start, level = list(leaves), size, 0
+    while cur:
+        written.extend((level, start + k, h) for k, h in enumerate(cur))
+        last[level] = cur[-1]
+        if start & 1:  # the first new node's left sibling is the old frontier's
+            cur.insert(0, old[level])
+            start -= 1
+        cur = [node_hash(cur[k], cur[k + 1]) for k in range(0, len(cur) - 1, 2)]
+        start >>= 1
+        level += 1
+    new_size = size + len(leaves)
+    return written, [last[lv] if lv in last and (new_size >> lv) - 1 == ix else old[lv]
+                     for lv, ix in frontier_nodes(new_size)]
