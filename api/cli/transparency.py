@@ -52,19 +52,31 @@ def keygen(out: str, name: str) -> None:
 @click.option("--key", "key", default=None, help="The signing key (default: "
               "$TRACKER_SIGNING_KEY).")
 @click.option("--json", "as_json", is_flag=True, help="Print the checkpoint as JSON.")
-def checkpoint(key: str | None, as_json: bool) -> None:
+@click.option("--every", "every", type=click.FloatRange(min=1), default=None,
+              help="Keep running: sign every SECONDS when the log has grown (e.g. 3600).")
+def checkpoint(key: str | None, as_json: bool, every: float | None) -> None:
     """Sign the log as it stands (size, Merkle root, time) and record the checkpoint;
     prints its text (C2SP tlog-checkpoint). The first run on an older store builds the
-    tree (reads the log once)."""
+    tree (reads the log once). With --every, a schedule: signs whenever the log has grown
+    since the last checkpoint, until stopped."""
+    import time
+
     try:
         signer = load_signer(key)
-        found = _transparency().checkpoint(signer)
+        tp = _transparency()
+        while True:
+            latest = tp.latest()
+            if every is None or latest is None or tp.head()[0] > latest["size"]:
+                found = tp.checkpoint(signer)
+                if as_json:
+                    _print_json(found)
+                else:
+                    click.echo(found["text"], nl=False)
+            if every is None:
+                return
+            time.sleep(every)
     except TrackerError as e:
         _fail(e)
-    if as_json:
-        _print_json(found)
-    else:
-        click.echo(found["text"], nl=False)
 
 
 @main.group()

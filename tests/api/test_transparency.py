@@ -152,3 +152,46 @@ def test_keys_are_not_overwritten(tmp_path):
     write_keys(generate_signer(), tmp_path)
     with pytest.raises(Exception, match="not overwriting"):
         write_keys(generate_signer(), tmp_path)
+
+
+def test_checkpoint_every_signs_only_when_the_log_grew(tmp_path, monkeypatch):
+    import time
+
+    from api.services import build_tracker
+    from tracker.config import Settings
+
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    write_keys(generate_signer("t.test"), tmp_path)
+    monkeypatch.setenv("TRACKER_SIGNING_KEY", str(tmp_path / "tracker.key"))
+    runner = CliRunner()
+    assert runner.invoke(main, ["seed"]).exit_code == 0
+    seeded = build_tracker(Settings(database_url=url))
+    first = seeded.max_position()
+    seeded.close()
+    naps: list[float] = []
+
+    def nap(seconds: float) -> None:
+        naps.append(seconds)
+        if len(naps) == 1:  # the log grows between the first two rounds
+            tracker = build_tracker(Settings(database_url=url))
+            tracker.record_report({
+                "report": "later", "source": {"name": "X", "kind": "media"},
+                "facts": [{"fact": "incident", "id": "x-9", "date": "2020-11-20",
+                           "type": "battle", "location": {"name": "Gao", "country": "Mali"}}]})
+            tracker.close()
+        elif len(naps) == 3:
+            raise SystemExit(0)
+
+    monkeypatch.setattr(time, "sleep", nap)
+    out = runner.invoke(main, ["checkpoint", "--every", "3600", "--json"])
+    assert out.exit_code == 0, out.output
+    assert naps == [3600, 3600, 3600]
+    tracker = build_tracker(Settings(database_url=url))
+    try:
+        signed = Transparency(tracker.recorder).list()
+        assert [c["size"] for c in signed] == [tracker.max_position(), first]
+        assert tracker.max_position() > first
+    finally:
+        tracker.close()
