@@ -61,17 +61,26 @@ def checkpoint(key: str | None, as_json: bool, every: float | None) -> None:
     since the last checkpoint, until stopped."""
     import time
 
+    from api.services import is_outage
+
     try:
         signer = load_signer(key)
         tp = _transparency()
         while True:
-            latest = tp.latest()
-            if every is None or latest is None or tp.head()[0] > latest["size"]:
-                found = tp.checkpoint(signer)
-                if as_json:
-                    _print_json(found)
-                else:
-                    click.echo(found["text"], nl=False)
+            try:
+                latest = tp.latest()
+                if every is None or latest is None or tp.head()[0] > latest["size"]:
+                    found = tp.checkpoint(signer)
+                    if as_json:
+                        _print_json(found)
+                    else:
+                        click.echo(found["text"], nl=False)
+            except Exception as e:
+                if every is None or not is_outage(e):
+                    raise
+                # On a schedule, an outage of the event store waits for the next round.
+                click.echo(f"checkpoint skipped: the event store is unavailable "
+                           f"({type(e).__name__}); next try in {every:g} s", err=True)
             if every is None:
                 return
             time.sleep(every)
