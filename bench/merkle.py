@@ -166,6 +166,44 @@ def import_child(spec_json: str) -> None:
     print(json.dumps({"seconds": elapsed, "cpu": cpu}))
 
 
+def postgres_write_path(base: str, n: int, repeat: int) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from tracker.config import eventsourcing_env
+
+    runs: dict[bool, list[float]] = {False: [], True: []}
+    cpus: dict[bool, list[float]] = {False: [], True: []}
+    for i in range(repeat):
+        for with_tree in ((False, True) if i % 2 == 0 else (True, False)):
+            schema = f"bench_merkle_{uuid.uuid4().hex[:8]}"
+            url = f"{base}{'&' if '?' in base else '?'}schema={schema}"
+            try:
+                if with_tree:
+                    seconds, t, cpu = write(url, n)
+                else:
+                    with tree_disabled():
+                        seconds, t, cpu = write(url, n)
+                t.close()
+            finally:
+                env = eventsourcing_env(url)
+                with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                                     port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                                     password=env["POSTGRES_PASSWORD"] or None,
+                                     autocommit=True) as conn:
+                    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE")
+                                 .format(sql.Identifier(schema)))
+            runs[with_tree].append(seconds)
+            cpus[with_tree].append(cpu)
+    without, with_tree_s = statistics.median(runs[False]), statistics.median(runs[True])
+    c0, c1 = statistics.median(cpus[False]), statistics.median(cpus[True])
+    print(f"write path, {n:,} events in batches of 2,000 (PostgreSQL, median of {repeat}):")
+    print(f"  without the tree {without:7.1f} s  {n / without:9,.0f} events/s")
+    print(f"  with the tree    {with_tree_s:7.1f} s  {n / with_tree_s:9,.0f} events/s"
+          f"  (+{(with_tree_s / without - 1) * 100:.1f}%); CPU {c0:.1f} s -> {c1:.1f} s "
+          f"(+{(c1 / c0 - 1) * 100:.1f}%)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=1_000_000)
@@ -175,6 +213,8 @@ def main() -> None:
     parser.add_argument("--scale", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--postgres-url", default=None,
+                        help="Also compare the write path on PostgreSQL (own schemas, dropped).")
     parser.add_argument("--import-child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.import_child:
@@ -209,6 +249,8 @@ def main() -> None:
         c0, c1 = statistics.median(cpus[False]), statistics.median(cpus[True])
         print(f"  CPU time: {c0:.1f} s -> {c1:.1f} s (+{(c1 / c0 - 1) * 100:.1f}%; wall time "
               "on a shared machine varies more than the tree costs)")
+        if args.postgres_url:
+            postgres_write_path(args.postgres_url, n, args.repeat)
         path = folder / "tree.sqlite"
         built, tracker, _ = write(f"sqlite:///{path}", args.events)
         print(f"a store of {args.events:,} events written with the tree in {built:.1f} s")

@@ -195,3 +195,16 @@ def test_checkpoint_every_signs_only_when_the_log_grew(tmp_path, monkeypatch):
         assert tracker.max_position() > first
     finally:
         tracker.close()
+
+
+def test_a_citation_past_the_evidence_limit_asks_to_narrow_it(app, seeded_api, public, signer,
+                                                             monkeypatch):
+    from api import citations
+
+    sign(app, signer)
+    monkeypatch.setattr(citations, "MAX_INCIDENTS", 2)
+    refused = public.get("/cite?view=casualties&by=country")
+    assert refused.status_code == 422 and "key=" in refused.json["message"]
+    one = public.get("/cite?view=casualties&by=type&key=battle")
+    assert one.status_code == 200, one.json
+    assert verify_citation(one.json, signer.verifier_key).ok
