@@ -8,8 +8,8 @@ incidents up to the position, grouped by report, each with its entry (what the l
 and its inclusion proof under the checkpoint. With `since` (the size of a checkpoint the
 reader kept), a consistency proof from it.
 
-Citable: `casualties` grouped by country, admin1, month, type or operation (each row's
-killed, and the total), with any filters; `incident` (its killed). `key` cites one row only.
+Citable: `casualties` grouped by any dimension (each row's killed, and the total), with any
+filters; `incident` (its killed). `key` cites one row only.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tracker.domain.base import entity_id
 from tracker.transparency import NoCheckpointError, Signer, Transparency
 
 CITABLE_VIEWS = ("casualties", "incident")
-CITABLE_DIMENSIONS = ("country", "admin1", "month", "type", "operation")
+CITABLE_DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
 # A citation carries every event behind its figures: past this many incidents, narrow the
 # query (filters, or `key` for one row).
 MAX_INCIDENTS = 5000
@@ -73,12 +73,12 @@ def _casualties(views: Any, args: dict[str, Any]) -> tuple[Any, list[dict[str, A
     members: dict[str, list[str]] = {k: [] for k in keys}
     everything: list[str] = []
     for doc in views.iter_incidents(filters, summary=False):
-        tallies = incident_rows(doc).tallies
-        row = next((k for (dim, k) in tallies if dim == by), None)
-        if row is None:
-            continue
-        if wanted is None or row == wanted:
+        # The rows the incident counts in (by=actor: each actor involved).
+        rows = [k for (dim, k) in incident_rows(doc).tallies if dim == by]
+        cited = [k for k in rows if wanted is None or k == wanted]
+        for row in cited:
             members.setdefault(row, []).append(doc["id"])
+        if cited:
             everything.append(doc["id"])
             if len(everything) > MAX_INCIDENTS:
                 raise QueryError(f"the answer rests on more than {MAX_INCIDENTS} incidents: "

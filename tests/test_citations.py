@@ -332,6 +332,41 @@ def test_a_doctored_citation_fails_and_says_why(sqlite_database_url, signer):
                for f in failures), failures
 
 
+@pytest.mark.parametrize("by", ["country", "admin1", "actor", "month", "type", "operation"])
+def test_every_dimension_cites_and_verifies(sqlite_database_url, signer, by):
+    """Each row of casualties by any dimension, and the total, recomputed offline; with a
+    report naming actors' own figures and one assessment among the seeds' facts."""
+    services = open_services(sqlite_database_url)
+    try:
+        seed(services)
+        services.record_report({
+            "report": "ngo-1", "source": {"name": "ACLED-like NGO", "kind": "ngo",
+                                          "published": "2020-11-21"},
+            "facts": [{"fact": "incident", "id": "gao-2020-11", "date": "2020-11-18",
+                       "type": "battle", "operation": "barkhane",
+                       "location": {"name": "Gao", "admin1": "Gao", "country": "Mali"},
+                       "actors": [{"actor": "france", "side": "a"},
+                                  {"actor": "jnim", "side": "b"}]},
+                      {"fact": "casualties", "incident": "gao-2020-11", "actor": "jnim",
+                       "killed": 12, "low": 10, "high": 15},
+                      {"fact": "casualties", "incident": "gao-2020-11", "actor": "france",
+                       "killed": 1},
+                      {"fact": "assessment", "incident": "niaki-battle-2020-11",
+                       "killed": 33, "reason": "cross-checked"}]}, "test")
+        Transparency(services.tracker.recorder).checkpoint(signer)
+        citation = cite(services, {"view": "casualties", "by": by})
+    finally:
+        services.close()
+    assert citation["answer"]["rows"]
+    result = verify_citation(citation, signer.verifier_key)
+    assert result.ok, result.failures
+    assert sum("figure" in line for line in result.checked) == len(
+        citation["answer"]["rows"]) + 1
+    # A row's figure moved by one is caught whatever the dimension.
+    citation["answer"]["rows"][-1]["killed"]["high"] += 1
+    assert not verify_citation(citation, signer.verifier_key).ok
+
+
 def test_citing_needs_a_checkpoint_covering_the_answer(sqlite_database_url, signer):
     services = open_services(sqlite_database_url)
     try:

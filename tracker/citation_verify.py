@@ -350,6 +350,32 @@ def incident_killed(figures: dict[str, dict[str, Any]],
 
 
 UNKNOWN = "(unknown)"
+ZERO = {"best": 0, "low": 0, "high": 0}
+
+
+def involved_actors(state: dict[str, Any]) -> list[str]:
+    """The actors taking part (the incident's, in order), and any actor a figure names."""
+    actors = [a["actor"] for a in state["details"].get("actors") or []]
+    for f in state["figures"].values():
+        if f.get("actor") and f["actor"] not in actors:
+            actors.append(f["actor"])
+    return actors
+
+
+def actor_killed(state: dict[str, Any], actor: str) -> dict[str, Any] | None:
+    """An actor's part of an incident (by=actor), None when it is not involved: its own
+    figures by the same rules where a source named actors; when none did, every involved
+    actor counts the incident's figures."""
+    if actor not in involved_actors(state):
+        return None
+    per_actor = [f for f in state["figures"].values() if f.get("actor")]
+    if not per_actor:
+        assessment = state["assessments"][-1] if state["assessments"] else None
+        return incident_killed(state["figures"], assessment)
+    own = [f for f in per_actor if f["actor"] == actor]
+    if not own:
+        return dict(ZERO)
+    return incident_killed({str(i): f for i, f in enumerate(own)}, None)
 
 
 def dimension_key(details: dict[str, Any], by: str) -> str | None:
@@ -575,12 +601,21 @@ def _check_figures(report: Report, citation: dict[str, Any],
                 bad = True
                 continue
             by, key = figure.get("by"), figure.get("key")
-            if by is not None and dimension_key(state["details"], by) != key:
-                report.fail(f"figure {where}: incident {i} is not in {by} {key!r} "
-                            f"(its events say {dimension_key(state['details'], by)!r})")
-                bad = True
-            assessment = state["assessments"][-1] if state["assessments"] else None
-            k = incident_killed(state["figures"], assessment)
+            if by == "actor":
+                share = actor_killed(state, str(key))
+                if share is None:
+                    report.fail(f"figure {where}: actor {key!r} takes no part in incident "
+                                f"{i} (its events say {involved_actors(state)})")
+                    bad = True
+                    continue
+                k = share
+            else:
+                if by is not None and dimension_key(state["details"], by) != key:
+                    report.fail(f"figure {where}: incident {i} is not in {by} {key!r} "
+                                f"(its events say {dimension_key(state['details'], by)!r})")
+                    bad = True
+                assessment = state["assessments"][-1] if state["assessments"] else None
+                k = incident_killed(state["figures"], assessment)
             for part in total:
                 total[part] += k[part]
         if bad:

@@ -152,7 +152,7 @@ def cite() -> None:
 
 @cite.command("casualties")
 @click.option("--by", "by", required=True,
-              type=click.Choice(["country", "admin1", "month", "type", "operation"]))
+              type=click.Choice(["country", "admin1", "actor", "month", "type", "operation"]))
 @click.option("--row", "row", default=None, help="Cite this row only (its key).")
 @_filter_options
 @AS_OF

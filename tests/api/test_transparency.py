@@ -68,7 +68,7 @@ def test_inclusion_and_consistency_proofs_verify(app, seeded_api, public, signer
     ("/proof/consistency?from=-1", "from"),
     ("/proof/consistency?from=2&to=100000", "to"),
     ("/cite?view=casualties", "by"),
-    ("/cite?view=casualties&by=actor", "by"),
+    ("/cite?view=casualties&by=planet", "by"),
     ("/cite?view=leadership", "view"),
     ("/cite?view=incident", "id"),
     ("/cite?view=casualties&by=country&key=Atlantis", "key"),
