@@ -21,6 +21,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from api import dashboard
     from api.adapters import TrackerApi, document_facts
     from api.errors import register_error_handlers
+    from api.hygiene import register_hygiene
     from api.routes import audit, docs, live, reports, transparency, views
     from api.wiring import init_services
 
@@ -39,6 +40,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.register_blueprint(live.bp)
     app.register_blueprint(dashboard.bp)
     register_error_handlers(app)
+    register_hygiene(app)
     app.after_request(etag_everything)
     return app
 

@@ -22,6 +22,7 @@ import orjson
 from projections.casualty_tallies import incident_rows
 from projections.readmodel.queries import IncidentFilter, QueryError
 from tracker.domain.base import entity_id
+from tracker.domain.link import pair_key
 from tracker.transparency import NoCheckpointError, Signer, Transparency
 
 CITABLE_VIEWS = ("casualties", "incident")
@@ -50,16 +51,18 @@ def cite(services: Any, args: dict[str, Any], since: int | None = None,
     with services.views(parse_as_of(args.get("as_of"))) as views:
         position = views.at if views.as_of is not None else views.position
         if view == "casualties":
-            answer, figures = _casualties(views, args)
+            answer, figures, clusters = _casualties(views, args)
         else:
-            answer, figures = _incident(views, args)
+            answer, figures, clusters = _incident(views, args)
     query = {k: (v.isoformat() if hasattr(v, "isoformat") else v)
              for k, v in args.items() if v is not None and k != "min_position"}
     query = {("from" if k == "from_" else k): v for k, v in query.items()}
-    return bundle(services.tracker.recorder, query, position, answer, figures, since, signer)
+    return bundle(services.tracker.recorder, query, position, answer, figures, since, signer,
+                  clusters)
 
 
-def _casualties(views: Any, args: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+def _casualties(views: Any, args: dict[str, Any]
+                ) -> tuple[Any, list[dict[str, Any]], dict[str, list[str]]]:
     by = args.get("by")
     if by not in CITABLE_DIMENSIONS:
         raise QueryError("a citation of casualties needs by = one of: "
@@ -72,7 +75,10 @@ def _casualties(views: Any, args: dict[str, Any]) -> tuple[Any, list[dict[str, A
         raise QueryError(f"no row {wanted!r} in the answer", "key")
     members: dict[str, list[str]] = {k: [] for k in keys}
     everything: list[str] = []
+    clusters: dict[str, list[str]] = {}
     for doc in views.iter_incidents(filters, summary=False):
+        if len(doc.get("members") or ()) > 1:
+            clusters[doc["id"]] = list(doc["members"])
         # The rows the incident counts in (by=actor: each actor involved).
         rows = [k for (dim, k) in incident_rows(doc).tallies if dim == by]
         cited = [k for k in rows if wanted is None or k == wanted]
@@ -91,27 +97,39 @@ def _casualties(views: Any, args: dict[str, Any]) -> tuple[Any, list[dict[str, A
                         "by": by, "key": key, "incidents": members.get(key, [])})
     if wanted is None:
         figures.append({"path": ["total"], "incidents": everything})
-    return answer, figures
+    counted = set(everything)
+    return answer, figures, {k: v for k, v in clusters.items() if k in counted}
 
 
-def _incident(views: Any, args: dict[str, Any]) -> tuple[Any, list[dict[str, Any]]]:
+def _incident(views: Any, args: dict[str, Any]
+              ) -> tuple[Any, list[dict[str, Any]], dict[str, list[str]]]:
     if not args.get("id"):
         raise QueryError("a citation of an incident needs id", "id")
-    answer = _dump("IncidentDetailSchema", views.incident(args["id"]))
-    return answer, [{"path": ["killed"], "incidents": [answer["id"]]}]
+    raw = views.incident(args["id"])
+    answer = _dump("IncidentDetailSchema", raw)
+    members = list(raw.get("members") or [answer["id"]])
+    clusters = {answer["id"]: members} if len(members) > 1 else {}
+    return answer, [{"path": ["killed"], "incidents": [answer["id"]]}], clusters
 
 
 def bundle(recorder: Any, query: dict[str, Any], position: int, answer: Any,
            figures: list[dict[str, Any]], since: int | None = None,
-           signer: Signer | None = None) -> dict[str, Any]:
-    """The citation: checkpoint, evidence with proofs, consistency from `since`."""
+           signer: Signer | None = None, clusters: dict[str, list[str]] | None = None
+           ) -> dict[str, Any]:
+    """The citation: checkpoint, evidence with proofs, consistency from `since`. A cited
+    incident that is a cluster (records linked by same_incident) brings every member's
+    events and the events of the links between its members."""
     tp = Transparency(recorder)
     tp.head()  # the tree caught up with the log
-    ids = sorted({i for f in figures for i in f["incidents"]})
+    clusters = clusters or {}
+    ids = sorted({m for f in figures for i in f["incidents"] for m in clusters.get(i, [i])})
+    aggregates = [entity_id("incident", i) for i in ids]
+    for members in clusters.values():
+        aggregates += [entity_id("link", pair_key("incident", a, b))
+                       for n, a in enumerate(members) for b in members[n + 1:]]
     positions: list[int] = []
-    for incident in ids:
-        positions += [p for p in recorder.positions_of(entity_id("incident", incident)).values()
-                      if p <= position]
+    for aggregate in aggregates:
+        positions += [p for p in recorder.positions_of(aggregate).values() if p <= position]
     needed = max(tp.leaf_indexes([position]).values(), default=-1) + 1 if position else 0
     checkpoint = tp.latest(min_size=needed)
     if checkpoint is None and signer is not None:
@@ -142,6 +160,7 @@ def bundle(recorder: Any, query: dict[str, Any], position: int, answer: Any,
         "checkpoint": {"text": checkpoint["text"], "size": size, "root": checkpoint["root"],
                        "time": checkpoint["time"], "origin": checkpoint["origin"]},
         "figures": figures,
+        "clusters": clusters,
         "evidence": sorted(by_report.values(), key=lambda e: e["positions"][0]),
     }
     if since is not None:

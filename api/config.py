@@ -8,10 +8,8 @@ API_VERSION = "v1"
 OPENAPI_VERSION = "3.0.3"
 OPENAPI_URL_PREFIX = "/api/v1"
 OPENAPI_JSON_PATH = "openapi.json"
-# The docs page (Swagger UI) loads its assets from this app (api/routes/docs.py serves the
-# files the swagger-ui-bundle package ships): it works without internet.
-OPENAPI_SWAGGER_UI_PATH = "/docs"
-OPENAPI_SWAGGER_UI_URL = "/api/v1/docs/assets/"
+# The docs page (/api/v1/docs, Swagger UI) is served by api/routes/docs.py with the files
+# the swagger-ui-bundle package ships: it works without internet, under the app's CSP.
 API_SPEC_OPTIONS = {
     "info": {"description": "Every reported fact is an immutable event with its source. "
                             "Views are folded from the event log; every view endpoint takes "
@@ -28,6 +26,11 @@ INLINE_PROJECTION = None
 READ_REQUIRES_TOKEN = False
 # A report body above this size is refused with 413.
 MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+# Request headers: one line over MAX_HEADER_FIELD_BYTES, or all together over
+# MAX_HEADER_BYTES, are refused with a JSON 431 (api.hygiene); gunicorn's own bounds
+# (api/gunicorn_conf.py) are set above these so that the app is the one answering.
+MAX_HEADER_FIELD_BYTES = 8190
+MAX_HEADER_BYTES = 32 * 1024
 # How long a read with min_position waits for the views before answering 503.
 MIN_POSITION_TIMEOUT = 5.0
 JSON_SORT_KEYS = False

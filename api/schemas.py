@@ -352,6 +352,17 @@ class ActorsPageSchema(StrictSchema):
     next = fields.String(allow_none=True, metadata={"description": "cursor of the next page"})
 
 
+class SourceRowSchema(StrictSchema):
+    name = fields.String(required=True, metadata={"description": "the source, as reports name it"})
+    incidents = fields.Integer(required=True, metadata={
+        "description": "live incident records it reported"})
+
+
+class SourcesSchema(StrictSchema):
+    as_of = fields.String(allow_none=True)
+    sources = fields.List(fields.Nested(SourceRowSchema), required=True)
+
+
 class ActorSchema(StrictSchema):
     kind = fields.String(required=True)
     id = fields.String(required=True)
@@ -403,6 +414,9 @@ class VerifySchema(StrictSchema):
     head = fields.String(required=True)
     position = fields.Integer(allow_none=True)
     problem = fields.String(allow_none=True)
+    views = fields.Dict(metadata={"description": "the views' fold: ok, or `stuck` at an event "
+                                  "it cannot fold (position, report, reason); the positions "
+                                  "`quarantined` (set aside by an administrator)"})
 
 
 class HealthSchema(StrictSchema):
@@ -412,3 +426,5 @@ class HealthSchema(StrictSchema):
     view_store = fields.Dict(required=True)
     redis = fields.Dict()
     behind = fields.Dict(keys=fields.String(), values=fields.Integer())
+    stuck = fields.Dict(metadata={"description": "present when the views cannot fold an event "
+                                  "of the log: its position, report and the reason"})

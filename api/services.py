@@ -22,7 +22,8 @@ from projections.readmodel.store import ReadModelStore
 from projections.runner import VIEW_NAMES, Projector
 from tracker.application import ConflictTracker, RecordResult
 from tracker.config import Settings
-from tracker.exceptions import StoreUnavailableError
+from tracker.exceptions import StoreUnavailableError, describe_failure
+from tracker.outages import is_outage
 
 
 def tune_gc_for_batch_work() -> None:
@@ -127,6 +128,16 @@ class Services:
             body["view_store"] = {"ok": False, "error": type(e).__name__}
             body["status"] = "unavailable"
             position = None
+        try:
+            stuck = self.store.failure() if position is not None else None
+        except Exception:  # noqa: BLE001 - the view store's reachability is reported above
+            stuck = None
+        if stuck is not None:
+            # An event the views cannot fold: they stay before it (never skipping it)
+            # until it is restored or set aside (`tracker quarantine`).
+            body["stuck"] = {**stuck, "message": describe_failure(stuck)}
+            if body["status"] == "ok":
+                body["status"] = "degraded"
         if head is not None and position is not None:
             lag = max(0, head - position)
             body["behind"] = dict.fromkeys(VIEW_NAMES, lag)
@@ -141,6 +152,18 @@ class Services:
             if not body["redis"]["ok"] and body["status"] == "ok":
                 body["status"] = "degraded"
         return body, 503 if body["status"] == "unavailable" else 200
+
+    def verify(self) -> dict[str, Any]:
+        """The log against its hash chain, and whether the views fold all of it: a fold
+        stuck at an event (`views.stuck`), the positions set aside (`views.quarantined`)."""
+        result = self.tracker.verify().to_dict()
+        stuck = self.store.failure()
+        result["views"] = {
+            "ok": stuck is None,
+            "stuck": {**stuck, "message": describe_failure(stuck)} if stuck else None,
+            "quarantined": {str(p): r for p, r in sorted(self.tracker.quarantined().items())},
+        }
+        return result
 
     def record_report(self, data: Any, recorded_by: str) -> RecordResult:
         """Records a report; in embedded mode the views catch up before returning."""
@@ -194,24 +217,6 @@ class Services:
         self.store.close()
         if self._tracker is not None:
             self._tracker.close()
-
-
-def is_outage(error: BaseException) -> bool:
-    """True for errors that mean a store cannot be reached (worth retrying later)."""
-    import sqlalchemy.exc
-    from eventsourcing.persistence import InterfaceError, OperationalError
-
-    outages: tuple[type[BaseException], ...] = (
-        OperationalError, InterfaceError, sqlalchemy.exc.OperationalError,
-        sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError, StoreUnavailableError,
-        ConnectionError, TimeoutError)
-    try:
-        import psycopg
-
-        outages += (psycopg.OperationalError, psycopg.InterfaceError)
-    except ImportError:  # pragma: no cover - psycopg comes with eventsourcing[postgres]
-        pass
-    return isinstance(error, outages)
 
 
 def parse_as_of(value: str | None) -> datetime | None:

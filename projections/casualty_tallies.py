@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from projections.figures import incident_killed, killed_by_actor, other_counts
 from projections.incident_state import assessment, involved_actors
+from tracker.figures import incident_killed, killed_by_actor, other_counts
 
 DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
 UNKNOWN = "(unknown)"

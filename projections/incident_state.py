@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from projections.decode import RawEvent
-from projections.figures import incident_killed, other_counts
 from tracker.domain.base import set_path
+from tracker.figures import figure_key, incident_killed, other_counts, published_on
 
 INCIDENT_EVENTS = frozenset({"IncidentReported", "CasualtiesReported", "MaterielReported",
                              "IncidentCorrected", "IncidentRetracted", "IncidentReportRetracted",
@@ -21,11 +21,7 @@ INCIDENT_EVENTS = frozenset({"IncidentReported", "CasualtiesReported", "Materiel
 
 def published(prov: dict[str, Any]) -> str | None:
     """A report's date: its source's `published`, else the day it was recorded."""
-    day = (prov.get("source") or {}).get("published")
-    if day:
-        return str(day)
-    recorded = prov.get("recorded_at")
-    return str(recorded)[:10] if recorded else None
+    return published_on(prov)
 
 
 def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, Any] | None:
@@ -54,8 +50,7 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
             figure["civilians"] = breakdown["civilians"]
         # Every live report's figure is kept: which one counts is decided by publication
         # date (projections.figures), so a retraction brings back the one before.
-        key = f"{data['source']}\x1f{data['actor'] or ''}\x1f{prov['report']}"
-        state["figures"][key] = figure
+        state["figures"][figure_key(data["source"], data["actor"], prov["report"])] = figure
         if data["source"] not in state["sources"]:
             state["sources"].append(data["source"])
     elif name == "MaterielReported":
@@ -138,4 +133,55 @@ def incident_summary(state: dict[str, Any]) -> dict[str, Any]:
         "civilians": {"best": others["civilians"]}, "wounded": {"best": others["wounded"]},
         "sources": state["sources"], "notes": d.get("notes"),
         "details_withdrawn": state.get("details_withdrawn"),
+        "members": state.get("members") or [state["id"]],
     }
+
+
+def merge_cluster(canonical: str, members: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One document for records of one real event (linked by `same_incident`), counted
+    under `canonical`: its details, and every live member's figures, sources, reports,
+    assessments, materiel and corrections, so the evidence rules (tracker.figures) work
+    across all of them. A retracted member counts for nothing; `members` lists the records
+    counted. The canonical record's own document is kept under `own`."""
+    base = members[canonical]
+    live = {k: d for k, d in members.items() if not d["retracted"]}
+    order = [canonical, *sorted(k for k in live if k != canonical)]
+    counted = [k for k in order if k in live]
+    figures: dict[str, dict[str, Any]] = {}
+    sources: list[str] = []
+    reports: list[str] = []
+    withdrawn: list[str] = []
+    materiel: list[dict[str, Any]] = []
+    assessments: list[dict[str, Any]] = []
+    corrections: list[dict[str, Any]] = []
+    for key in counted:
+        doc = live[key]
+        for fkey, figure in doc["figures"].items():
+            figures[f"{key}\x1e{fkey}"] = figure
+        sources += [s for s in doc["sources"] if s not in sources]
+        reports += [r for r in doc["reports"] if r not in reports]
+        withdrawn += [r for r in doc.get("withdrawn", ()) if r not in withdrawn]
+        materiel += doc["materiel"]
+        assessments += doc.get("assessments", ())
+        corrections += doc["corrections"]
+    assessments.sort(key=lambda a: a["seq"])
+    corrections.sort(key=lambda c: c["position"])
+    return {
+        "id": canonical, "details": base["details"], "report": base["report"],
+        "figures": figures, "retracted": None if counted else base["retracted"],
+        "reports": reports, "withdrawn": withdrawn,
+        "details_withdrawn": base.get("details_withdrawn"), "assessments": assessments,
+        "sources": sources, "materiel": materiel, "corrections": corrections,
+        "first_position": min(d["first_position"] for d in members.values()),
+        "recorded": base.get("recorded"), "members": counted, "own": base,
+    }
+
+
+def canonical_of(keys: dict[str, dict[str, Any]], names: set[str]) -> str:
+    """The record a cluster is counted under: of the records its links name first, the
+    live one with the smallest id (order-independent); else any live member; else any."""
+    live = {k for k, d in keys.items() if not d["retracted"]}
+    for pool in (names & live, live, set(keys)):
+        if pool:
+            return min(pool)
+    raise ValueError("an empty cluster")

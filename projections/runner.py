@@ -11,12 +11,16 @@ from __future__ import annotations
 import gc
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from projections.decode import RawEvent, decode, recorded_at
-from projections.readmodel.fold import BatchFold, Working
+from projections.decode import RawEvent, UnreadableEventError, decode, recorded_at
+from projections.readmodel.fold import BatchFold, Working, units_of
 from projections.readmodel.store import GenerationGoneError, ReadModelStore, table
+from projections.views import COMPARED, VIEW_NAMES
+from tracker.exceptions import FoldStuckError
+from tracker.outages import is_outage
 
 if TYPE_CHECKING:
     from tracker.application import ConflictTracker
@@ -24,17 +28,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (position reached, position to reach)
-VIEW_NAMES = ("leadership", "casualties", "operations", "incidents", "actors")
-COMPARED = {
-    "incidents": "oid, valid_from, valid_to, key, live, date, type, subtype, country, "
-                 "country_k, admin1, admin1_k, operation, latitude, longitude, best, low, "
-                 "high, civilians, wounded, doc",
-    "links": "oid, kind, ref, valid_from, valid_to, key, date, best, low, high",
-    "tallies": "dim, key, valid_from, valid_to, best, low, high, civilians, wounded, incidents",
-    "tally_keys": "dim, key",
-    "docs": "kind, id, valid_from, valid_to, search, doc",
-    "units": "position, first, known_at, report, source",
-}
+RETRY_STUCK = 30.0  # seconds between tries of a unit the fold could not fold
+
 
 
 class Projector:
@@ -51,6 +46,10 @@ class Projector:
         # its events). Used only if the next batch starts at that position.
         self._carry: tuple[int, list[RawEvent]] | None = None
         self._lock = threading.Lock()
+        self._quarantine: frozenset[int] | None = None
+        # gen -> (the position it is stuck at, the quarantine then, when to try again)
+        self._stuck: dict[int, tuple[int, frozenset[int], float]] = {}
+        self._narrow_until: int | None = None
 
     def ensure_active(self) -> int:
         return self.store.ensure_active()
@@ -60,14 +59,21 @@ class Projector:
     def catch_up(self, *, until_position: int | None = None, gen: int | None = None,
                  progress: Progress | None = None, bulk: bool = False) -> int:
         """Folds every event not yet in the views (of `gen`, else the active generation);
-        returns how many positions advanced."""
+        returns how many positions advanced.
+
+        An event that cannot be folded (not an outage: the data itself) stops the views
+        just before its unit, never skipping it: the failure is recorded in the read
+        model (`ReadModelStore.failure`: position, report, reason), /healthz and `tracker
+        verify` name it, and it is tried again every RETRY_STUCK seconds, or as soon as
+        an administrator sets the events aside (`tracker quarantine`)."""
         with self._lock:
             done = 0
             while True:
                 current = gen if gen is not None else self.store.ensure_active()
                 target = (until_position if until_position is not None
                           else self.tracker.max_position())
-                if self.store.position(current) >= target:
+                position = self.store.position(current)
+                if position >= target or self._still_stuck(current, position):
                     return done
                 try:
                     moved = self._batch(current, target, bulk)
@@ -75,30 +81,84 @@ class Projector:
                     if gen is not None:
                         raise
                     continue  # a rebuild switched readers: carry on with the new one
+                except FoldFailure as failure:
+                    if failure.units > 1:
+                        # Fold unit by unit up to the end of this batch: the units before
+                        # the bad one land, and the bad one is found.
+                        self._narrow_until = failure.last
+                        continue
+                    self._narrow_until = None
+                    self._stuck_at(current, failure)
+                    return done
                 if moved == 0:
                     return done
                 done += moved
                 if progress is not None:
                     progress(self.store.position(current), target)
 
+    # -- an event that cannot be folded -------------------------------------------------
+
+    def quarantined(self) -> frozenset[int]:
+        """The log positions set aside (`tracker quarantine`), read when first needed and
+        again whenever the fold is stuck."""
+        if self._quarantine is None:
+            self._quarantine = frozenset(self.tracker.quarantined())
+        return self._quarantine
+
+    def _still_stuck(self, gen: int, position: int) -> bool:
+        """True while the fold of `gen` is stuck at `position` and nothing changed: no new
+        quarantine decision and less than RETRY_STUCK seconds since the last try."""
+        stuck = self._stuck.get(gen)
+        if stuck is None or stuck[0] != position:
+            self._stuck.pop(gen, None)
+            return False
+        self._quarantine = None  # an administrator may have set the event aside
+        if self.quarantined() != stuck[1]:
+            self._stuck.pop(gen, None)
+            return False
+        return time.monotonic() < stuck[2]
+
+    def _stuck_at(self, gen: int, failure: FoldFailure) -> None:
+        reason = failure.reason
+        log.error("the views cannot fold positions %d..%d (report %s): %s",
+                  failure.first, failure.last, failure.report, reason)
+        self.store.record_failure(gen, failure.first, failure.last, failure.report,
+                                  failure.events, reason)
+        self._stuck[gen] = (failure.at, self.quarantined(),
+                            time.monotonic() + RETRY_STUCK)
+
     def _batch(self, gen: int, target: int, bulk: bool = False) -> int:
         # The fold allocates millions of short-lived objects and makes no cycles worth
         # collecting mid-batch; the collector runs between batches.
         collecting = gc.isenabled()
         gc.disable()
+        narrow = self._narrow_until
         try:
             with self.store.writing(gen, bulk=bulk) as (conn, position):
                 if position >= target:
                     return 0
+                if narrow is not None and position >= narrow:
+                    self._narrow_until = narrow = None
                 w = self._working.get(gen)
                 if w is None or w.position != position:
                     # Someone else moved the position: what we held may be stale.
                     w = self._fresh_working(conn, gen, position)
-                events, last = self._read(position, target)
+                try:
+                    events, last = self._read(position, target,
+                                              1 if narrow is not None else self.batch_size)
+                except UnreadableEventError as e:
+                    bad = e.position or position + 1
+                    raise FoldFailure(position, bad, bad, None, [e.topic],
+                                      f"the stored event is unreadable: {e.reason}", 1) from e
                 if events:
-                    fold = BatchFold(self.store, conn, w)
-                    last = fold.fold(events)
-                    fold.write()
+                    try:
+                        fold = BatchFold(self.store, conn, w)
+                        last = fold.fold(events)
+                        fold.write(bulk=bulk)
+                    except Exception as e:
+                        if is_outage(e):
+                            raise
+                        raise FoldFailure.of(events, position, last, e) from e
                 self.store.set_position(conn, gen, last)
             w.position = last
             w.trim()
@@ -108,6 +168,12 @@ class Projector:
             self._carry = None
             raise
         finally:
+            if bulk:
+                # What the batch kept (the working set's documents and rows) lives on:
+                # out of the collector's sight, so a collection costs what the next batch
+                # allocates, not the whole working set again (about a tenth of a rebuild).
+                # Reference counting still frees what is dropped.
+                gc.freeze()
             if collecting:
                 gc.enable()
 
@@ -118,21 +184,29 @@ class Projector:
         self._working[gen] = w
         return w
 
-    def _read(self, position: int, target: int) -> tuple[list[RawEvent], int]:
+    def _decode(self, notes: Sequence[Any]) -> list[RawEvent]:
+        """The projections' view of these stored events, less those set aside."""
+        aside = self.quarantined()
+        if aside:
+            notes = [n for n in notes if n.id not in aside]
+        return decode(self.tracker.mapper, notes)
+
+    def _read(self, position: int, target: int, batch_size: int
+              ) -> tuple[list[RawEvent], int]:
         """The whole units after `position`, up to about a batch; and the position after
         them. A batch never ends inside a unit (one report's events)."""
-        recorder, mapper = self.tracker.recorder, self.tracker.mapper
+        recorder = self.tracker.recorder
         carried: list[RawEvent] = []
         if self._carry is not None and self._carry[0] == position:
             carried = [e for e in self._carry[1] if e.position <= target]
         self._carry = None
         after = carried[-1].position if carried else position
-        notes = recorder.select_notifications(after, self.batch_size, stop=target,
+        notes = recorder.select_notifications(after, batch_size, stop=target,
                                               inclusive_of_start=False)
-        events = carried + decode(mapper, notes)
+        events = carried + self._decode(notes)
         if not events:
-            return [], target
-        full = len(notes) == self.batch_size
+            return [], notes[-1].id if notes else target
+        full = len(notes) == batch_size
         if not full and events[-1].position < target:
             return events, events[-1].position
 
@@ -150,11 +224,11 @@ class Projector:
         # Read on to the end of the trailing unit, past `target` if need be: a save's
         # events commit together, so the rest of it is there to read.
         while True:
-            more = recorder.select_notifications(events[-1].position, self.batch_size,
+            more = recorder.select_notifications(events[-1].position, batch_size,
                                                  inclusive_of_start=False)
             if not more:
                 return events, events[-1].position
-            for e in decode(mapper, more):
+            for e in self._decode(more):
                 if unit_key(e) != last:
                     return events, events[-1].position
                 events.append(e)
@@ -183,7 +257,9 @@ class Projector:
         self.store.setup()
         gen = self.store.new_generation()
         try:
-            self.catch_up(gen=gen, progress=progress, bulk=True)
+            target = self.tracker.max_position()
+            self.catch_up(gen=gen, until_position=target, progress=progress, bulk=True)
+            self._check_reached(gen, target)
             self.store.create_indexes(gen)
             self.catch_up(gen=gen)
             old = self.store.activate(gen)
@@ -206,10 +282,18 @@ class Projector:
         scratch = self.store.new_generation(status="verify")
         try:
             self.catch_up(gen=scratch, until_position=position, progress=progress, bulk=True)
+            self._check_reached(scratch, position)
             return self._differences(live, scratch, position, limit)
         finally:
             self._working.pop(scratch, None)
             self.store.drop(scratch)
+
+    def _check_reached(self, gen: int, target: int) -> None:
+        """Raises FoldStuckError if the fold of `gen` stopped short of `target`."""
+        if self.store.position(gen) < target:
+            failure = self.store.failure(gen)
+            if failure is not None:
+                raise FoldStuckError(failure)
 
     def _differences(self, live: int, scratch: int, position: int, limit: int) -> list[str]:
         out: list[str] = []
@@ -236,3 +320,25 @@ class Projector:
         gen = self.store.ensure_active()
         behind = max(0, head - self.store.position(gen))
         return dict.fromkeys(VIEW_NAMES, behind)
+
+
+class FoldFailure(Exception):
+    """Raised inside the projector when a batch cannot be folded for a reason that is not
+    an outage: positions `first`..`last`, in `units` units (one: the culprit is known)."""
+
+    def __init__(self, at: int, first: int, last: int, report: str | None,
+                 events: list[str], reason: str, units: int) -> None:
+        self.at = at  # where the views stay
+        self.first, self.last, self.report = first, last, report
+        self.events, self.reason, self.units = events, reason, units
+        super().__init__(f"positions {first}..{last}: {reason}")
+
+    @classmethod
+    def of(cls, events: list[RawEvent], position: int, last: int, error: BaseException
+           ) -> FoldFailure:
+        units = units_of(events)
+        prov = events[0].data.get("provenance") or {}
+        first_line = (str(error).splitlines() or [""])[0][:300]
+        return cls(position, position + 1, last, prov.get("report") if len(units) == 1 else None,
+                   sorted({e.name for e in events})[:20],
+                   f"{type(error).__name__}: {first_line}", len(units))

@@ -232,3 +232,28 @@ def test_a_retraction_cannot_be_retracted_and_nothing_is_recorded(sqlite_tracker
     assert (error.index, error.field) == (0, "target.report")
     assert "cannot be retracted" in error.message
     assert sqlite_tracker.max_position() == head
+
+
+def test_a_revoked_token_name_can_be_issued_again_an_active_one_not(tracker):
+    """Revoking X and creating X again gives a new token (one more event on X: the
+    revocation stays in the log); the old secret stays refused; an active X is refused."""
+    from tracker.exceptions import TokenError
+
+    old = tracker.issue_token("analyst", "reader")
+    with pytest.raises(TokenError, match="already exists and is active"):
+        tracker.issue_token("analyst", "reporter")
+    tracker.revoke_token("analyst", "left the team")
+    assert tracker.authenticate(old) is None
+    new = tracker.issue_token("analyst", "reporter")
+    assert new != old
+    assert tracker.authenticate(old) is None
+    token = tracker.authenticate(new)
+    assert token is not None and token.allows("reporter") and not token.allows("admin")
+    assert [(t["name"], t["role"], t["revoked"]) for t in tracker.list_tokens()] == [
+        ("analyst", "reporter", None)]
+    events = tracker.list_events(limit=10)["events"]
+    assert [e["type"] for e in events] == ["TokenIssued", "TokenRevoked", "TokenReissued"]
+    assert "secret_hash" not in events[2]["payload"] and events[2]["payload"]["role"] == \
+        "reporter"
+    with pytest.raises(TokenError, match="already exists and is active"):
+        tracker.issue_token("analyst", "admin")

@@ -183,3 +183,31 @@ def test_as_of_before_the_seed_gives_empty_views(cli):
     assert data["rows"] == [] and data["as_of"].startswith("2020-01-01T23:59:59")
     bad = CliRunner().invoke(main, ["query", "operations", "--as-of", "last week"])
     assert bad.exit_code == 1 and "as_of 'last week'" in bad.output
+
+
+def test_a_report_with_a_key_given_twice_is_refused_naming_it(cli, tmp_path):
+    text = json.dumps(base_report()).replace('"killed": 30', '"killed": 30, "killed": 3000')
+    path = tmp_path / "twice.json"
+    path.write_text(text)
+
+    result = CliRunner().invoke(main, ["report", str(path)])
+
+    assert result.exit_code == 1
+    assert "fact 3, field 'killed'" in result.output and "twice" in result.output
+    assert "Traceback" not in result.output
+    assert json.loads(cli("log", "--json").output)["events"] == []
+
+
+def test_a_revoked_token_name_can_be_created_again(cli):
+    first = cli("token", "create", "--role", "reader", "--name", "x")
+    assert first.exit_code == 0
+    refused = CliRunner().invoke(main, ["token", "create", "--role", "reader", "--name", "x"])
+    assert refused.exit_code == 1 and "already exists and is active" in refused.output
+    assert cli("token", "revoke", "x").exit_code == 0
+    again = cli("token", "create", "--role", "admin", "--name", "x")
+    assert again.exit_code == 0 and again.output.splitlines()[0] != first.output.splitlines()[0]
+    listed = json.loads(cli("token", "list", "--json").output)["tokens"]
+    assert [(t["name"], t["role"], t["revoked"]) for t in listed] == [("x", "admin", None)]
+    # the views fold past the new event as past any other
+    cli("seed")
+    assert cli("rebuild", "--verify").exit_code == 0

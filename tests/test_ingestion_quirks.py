@@ -188,6 +188,74 @@ def test_a_stray_value_is_a_rejected_row(sqlite_tracker, tmp_path):
                               "delimiter or quote?)"]
 
 
+def test_a_row_cut_inside_a_quote_mid_file_does_not_swallow_the_rows_after_it(
+        sqlite_tracker, tmp_path):
+    """A row cut short inside a quoted value, with the file going on: the csv reader would
+    read the next lines as part of that value (one "row" rejected, two lost). The cut
+    line is rejected alone, by its line, and the good rows after it are imported."""
+    lines = (DATA / "acled_labels.csv").read_text().splitlines()
+    cut = lines[1][:lines[1].index("Test row")] + '"Test row: a cla'
+    path = tmp_path / "cut-inside.csv"
+    path.write_text("\n".join([lines[0], cut, lines[2], lines[3]]) + "\n")
+    summary = Importer(sqlite_tracker, "acled").run(path)
+    assert (summary.rows, summary.new, summary.rejected) == (3, 2, 1)
+    assert len(summary.errors) == 1 and summary.errors[0].startswith(f"{path}:2: a quoted")
+    assert "1 rows rejected" in summary.line()
+    sqlite_tracker.get_history("incident", "acled:SOM9002")
+    sqlite_tracker.get_history("incident", "acled:SOM9003")
+    with pytest.raises(EntityNotFoundError):
+        sqlite_tracker.get_history("incident", "acled:SOM9001")
+
+
+def test_two_cut_rows_are_two_rejected_rows_named_by_line(sqlite_tracker, tmp_path):
+    lines = (DATA / "acled_labels.csv").read_text().splitlines()
+    first = lines[1][:lines[1].index("Test row")] + '"Test row: a cla'
+    second = lines[2][:40]
+    path = tmp_path / "two-cut.csv"
+    path.write_text("\n".join([lines[0], first, second, lines[3]]) + "\n")
+    summary = Importer(sqlite_tracker, "acled").run(path)
+    assert (summary.rows, summary.new, summary.rejected) == (3, 1, 2)
+    assert [e.split(": ")[0] for e in summary.errors] == [f"{path}:2", f"{path}:3"]
+    assert "2 rows rejected" in summary.line()
+    with pytest.raises(IngestionError, match=r"two-cut\.csv:2: a quoted"):
+        Importer(sqlite_tracker, "acled", strict=True).run(path)
+
+
+@pytest.mark.parametrize("dataset, fixture, column", [
+    ("acled", "acled_labels.csv", "fatalities"), ("ucdp", "ucdp_small.csv", "best")])
+def test_a_column_given_twice_refuses_the_file_naming_it(sqlite_tracker, tmp_path, dataset,
+                                                         fixture, column):
+    """Two `fatalities` columns: which one is meant? Refused, not the last one silently."""
+    rows = list(csv.reader(io.StringIO((DATA / fixture).read_text())))
+    at = rows[0].index(column)
+    doubled = [row[:at + 1] + ["999" if n else column] + row[at + 1:]
+               for n, row in enumerate(rows)]
+    path = tmp_path / "twice.csv"
+    path.write_text("".join(",".join(f'"{v}"' if "," in v else v for v in row) + "\n"
+                            for row in doubled))
+    with pytest.raises(IngestionError) as info:
+        Importer(sqlite_tracker, dataset).run(path)
+    assert str(info.value) == (f"{path}:1: column(s) {column} appear more than once in the "
+                               "header (which one is meant?); nothing was imported")
+    assert head(sqlite_tracker) == 0
+    refused = cli(f"sqlite:///{tmp_path / 'cli.sqlite'}", "import", dataset, str(path))
+    assert refused.returncode == 1 and f"column(s) {column} appear" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_a_json_record_naming_a_key_twice_refuses_the_file(sqlite_tracker, tmp_path):
+    rows = records(DATA / "acled_labels.csv")
+    text = json.dumps(acled_api_pages(rows, 3)[0])
+    marker = '"fatalities": "3"'
+    assert marker in text
+    path = tmp_path / "twice.json"
+    path.write_text(text.replace(marker, marker + ', "fatalities": "300"'))
+    with pytest.raises(IngestionError) as info:
+        Importer(sqlite_tracker, "acled").run(path)
+    assert "duplicate key 'fatalities' in data.1" in str(info.value)
+    assert head(sqlite_tracker) == 0
+
+
 @pytest.mark.parametrize("strict", [False, True])
 def test_a_bad_byte_refuses_the_file_naming_its_line_and_records_nothing(
         sqlite_tracker, tmp_path, strict):
@@ -313,3 +381,11 @@ def test_a_changed_row_is_still_corrected_after_a_fingerprinted_import(sqlite_tr
     assert (summary.corrected, summary.unchanged) == (1, 2)
     country = views_of(sqlite_tracker).casualties("country")["rows"][0]
     assert country["killed"]["best"] == 7 + 5 + 0
+
+
+def test_a_ucdp_row_ending_before_it_starts_is_rejected_naming_both(sqlite_tracker, tmp_path):
+    rows = records(DATA / "ucdp_small.csv")
+    rows[0]["date_end"] = "1991-08-01 00:00:00.000"
+    summary = Importer(sqlite_tracker, "ucdp").run(write_csv(tmp_path / "ends.csv", rows))
+    assert summary.errors[0] == (f"{tmp_path / 'ends.csv'}:2: date_end '1991-08-01 "
+                                 "00:00:00.000' is before date_start '1991-08-08 00:00:00.000'")

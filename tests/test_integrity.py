@@ -67,6 +67,49 @@ def test_a_tampered_event_fails_verify_naming_it(database_url, make_tracker, tam
     assert result.checked == position - 1
 
 
+@pytest.mark.parametrize("column, value, found", [
+    ("state", "CAST(state AS TEXT)", "its state is stored as str"),
+    ("state", "7", "its state is stored as int"),
+    ("originator_version", "'one'", "its originator_version is stored as str")])
+def test_a_row_tampered_to_another_type_is_named_as_damaged(sqlite_database_url, make_tracker,
+                                                            column, value, found):
+    """SQLite lets a BLOB column hold TEXT: verify names the position, no TypeError."""
+    tracker = make_tracker(sqlite_database_url)
+    tracker.record_report(base_report())
+    sqlite_exec(sqlite_database_url,
+                f"UPDATE stored_events SET {column} = {value} WHERE rowid = 4")
+    result = tracker.verify()
+    assert not result.ok and result.position == 4 and result.checked == 3
+    assert result.problem.startswith("event at position 4 is damaged: ")
+    assert found in result.problem
+
+
+def test_a_row_the_store_cannot_read_is_named_by_the_position_before_it(sqlite_database_url,
+                                                                         make_tracker):
+    tracker = make_tracker(sqlite_database_url)
+    tracker.record_report(base_report())
+    sqlite_exec(sqlite_database_url,
+                "UPDATE stored_events SET originator_id = 'not-a-uuid' WHERE rowid = 3")
+    result = tracker.verify()
+    assert not result.ok and result.checked == 2
+    assert result.problem.startswith("the stored event after position 2 cannot be read (")
+
+
+def test_verify_on_the_command_line_names_a_damaged_row(sqlite_database_url, monkeypatch):
+    from click.testing import CliRunner
+
+    from api.cli import main
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", sqlite_database_url)
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    assert CliRunner().invoke(main, ["seed"]).exit_code == 0
+    sqlite_exec(sqlite_database_url,
+                "UPDATE stored_events SET state = CAST(state AS TEXT) WHERE rowid = 7")
+    result = CliRunner().invoke(main, ["verify"])
+    assert result.exit_code != 0 and "position 7" in result.output
+    assert "Traceback" not in result.output and "TypeError" not in result.output
+
+
 def test_the_sqlite_event_store_checkpoints_its_wal_less_often(sqlite_tracker):
     from tracker.integrity import ChainedSQLiteApplicationRecorder
 

@@ -20,7 +20,9 @@ from tracker.config import Settings, postgres_setup_lock
 from tracker.domain.actor import Actor
 from tracker.domain.base import entity_id
 from tracker.domain.incident import Incident
+from tracker.domain.link import Link
 from tracker.domain.operation import Operation
+from tracker.domain.quarantine import LOG_KEY, Quarantine
 from tracker.domain.report import Report as ReportAggregate
 from tracker.domain.token import ROLES, Token, token_hash
 from tracker.exceptions import (
@@ -28,6 +30,7 @@ from tracker.exceptions import (
     EntityNotFoundError,
     EventUnreadableError,
     FactError,
+    QuarantineError,
     ReportConflictError,
     ReportValidationError,
     TokenError,
@@ -43,6 +46,7 @@ if TYPE_CHECKING:
 
 AGGREGATES: dict[str, type[Aggregate]] = {
     "actor": Actor, "incident": Incident, "operation": Operation, "report": ReportAggregate,
+    "link": Link,
 }
 # Tokens are event-sourced too, but not entities of the conflict: no history or lookup.
 # How many times a report is re-decided after colliding with concurrent writers.
@@ -152,12 +156,18 @@ class ConflictTracker(Application[UUID]):
             raise TokenError(f"unknown role {role!r}; use one of: {', '.join(ROLES)}")
         if not ID_PATTERN.match(name) or "." in name:
             raise TokenError(f"token name {name!r} must be an id without dots")
-        if self._find(Token, "token", name) is not None:
-            raise TokenError(f"a token named {name!r} already exists (revoke it, or pick "
-                             "another name)")
+        existing = self._find(Token, "token", name)
+        if existing is not None and existing.revoked is None:
+            raise TokenError(f"a token named {name!r} already exists and is active (revoke "
+                             "it first, or pick another name)")
         secret = f"{name}.{secrets.token_urlsafe(32)}"
-        self.save(Token(key=name, role=role, secret_hash=token_hash(secret),
-                        provenance=self._admin_provenance(issued_by, "token", name)))
+        provenance = self._admin_provenance(issued_by, "token", name)
+        if existing is None:
+            self.save(Token(key=name, role=role, secret_hash=token_hash(secret),
+                            provenance=provenance))
+        else:  # a revoked name, reused: one more event on it, the old secret stays refused
+            existing.reissue(role, token_hash(secret), provenance)
+            self.save(existing)
         return secret
 
     def revoke_token(self, name: str, reason: str = "revoked", revoked_by: str = "cli") -> None:
@@ -170,13 +180,16 @@ class ConflictTracker(Application[UUID]):
 
     def list_tokens(self) -> list[dict[str, Any]]:
         """Every token ever issued (name, role, revoked), never the secrets."""
-        out = []
-        issued = get_topic(Token.TokenIssued)  # type: ignore[attr-defined]
-        for _, event in self.iter_events(topics=[issued]):
-            token = self._find(Token, "token", event.key)
-            out.append({"name": token.key, "role": token.role, "revoked": token.revoked,
-                        "issued": event.provenance.get("recorded_at")})
-        return out
+        out: dict[str, dict[str, Any]] = {}
+        names: dict[Any, str] = {}  # aggregate id -> name (a reissue carries no name)
+        topics = [get_topic(Token.TokenIssued),  # type: ignore[attr-defined]
+                  get_topic(Token.TokenReissued)]  # type: ignore[attr-defined]
+        for _, event in self.iter_events(topics=topics):
+            name = names.setdefault(event.originator_id, getattr(event, "key", ""))
+            token = self._find(Token, "token", name)
+            out[name] = {"name": token.key, "role": token.role, "revoked": token.revoked,
+                         "issued": event.provenance.get("recorded_at")}
+        return list(out.values())
 
     def authenticate(self, secret: str) -> Token | None:
         """The live token a secret belongs to, or None."""
@@ -187,6 +200,31 @@ class ConflictTracker(Application[UUID]):
         if token is None or token.revoked is not None or not token.matches(secret):
             return None
         return token
+
+    # -- quarantine -------------------------------------------------------------------------
+
+    def quarantine(self, positions: list[int], reason: str, by: str = "cli") -> list[int]:
+        """Sets the events at these log positions aside: the views stop folding them (an
+        administrator's way out of an event that cannot be folded; see docs). Returns the
+        positions newly set aside. The events stay in the log."""
+        head = self.max_position()
+        bad = [p for p in positions if not 1 <= p <= head]
+        if bad:
+            raise QuarantineError(f"position(s) {', '.join(map(str, bad))} are not in the log "
+                             f"(1..{head})")
+        if not reason.strip():
+            raise QuarantineError("say why the events are set aside (--reason)")
+        q = self._find(Quarantine, "quarantine", LOG_KEY) or Quarantine(key=LOG_KEY)
+        before = set(q.positions)
+        q.set_aside(positions, reason.strip(),
+                    self._admin_provenance(by, "quarantine", LOG_KEY))
+        self.save(q)
+        return sorted(set(q.positions) - before)
+
+    def quarantined(self) -> dict[int, str]:
+        """{log position: reason} of every event set aside."""
+        q = self._find(Quarantine, "quarantine", LOG_KEY)
+        return dict(q.positions) if q is not None else {}
 
     @staticmethod
     def _admin_provenance(by: str, kind: str, key: str) -> dict[str, Any]:

@@ -14,7 +14,8 @@ if TYPE_CHECKING:
 KIND_OF_TOPIC = {
     "tracker.domain.actor": "actor", "tracker.domain.incident": "incident",
     "tracker.domain.operation": "operation", "tracker.domain.report": "report",
-    "tracker.domain.token": "token",
+    "tracker.domain.token": "token", "tracker.domain.quarantine": "quarantine",
+    "tracker.domain.link": "link",
 }
 
 

@@ -304,6 +304,54 @@ def fold_incident(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str
     return state
 
 
+def fold_link(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str, Any] | None:
+    """A link between two records (same_incident / distinct_incidents): its pair and each
+    live report's assertion. Status: distinct while any live report says so, else same
+    while any says so, else none."""
+    state: dict[str, Any] | None = None
+    for _, name, data in events:
+        prov = data.get("provenance") or {}
+        if name == "LinkOpened":
+            state = {"key": data["key"], "kind": data["kind"], "a": data["a"], "b": data["b"],
+                     "assertions": {}}
+        elif state is None:
+            continue
+        elif name == "IdentityAsserted":
+            state["assertions"][prov["report"]] = data["relation"]
+        elif name == "LinkReportRetracted":
+            state["assertions"].pop(data["report"], None)
+    if state is not None:
+        relations = set(state["assertions"].values())
+        state["status"] = ("distinct" if "distinct" in relations else
+                           "same" if "same" in relations else None)
+    return state
+
+
+def merge_cluster(canonical: str, members: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Records of one real event counted once, under `canonical`: its details, and every
+    live member's figures and assessments (the evidence rules then work across them)."""
+    live = {k: d for k, d in members.items() if not d["retracted"]}
+    figures = {f"{k}\x1e{fk}": f for k, d in live.items() for fk, f in d["figures"].items()}
+    assessments = sorted((a for d in live.values() for a in d["assessments"]),
+                         key=lambda a: a["seq"])
+    return {**members[canonical], "figures": figures, "assessments": assessments,
+            "retracted": None if live else members[canonical]["retracted"]}
+
+
+def _connected(members: Sequence[str], edges: Iterable[tuple[str, str]]) -> bool:
+    reach, todo = {members[0]}, [members[0]]
+    adjacent: dict[str, set[str]] = {}
+    for a, b in edges:
+        adjacent.setdefault(a, set()).add(b)
+        adjacent.setdefault(b, set()).add(a)
+    while todo:
+        for nxt in adjacent.get(todo.pop(), ()):
+            if nxt not in reach:
+                reach.add(nxt)
+                todo.append(nxt)
+    return reach >= set(members)
+
+
 def _rank(f: dict[str, Any]) -> tuple[str, int]:
     return (f.get("published") or "", f["seq"])
 
@@ -537,10 +585,14 @@ def _check_since(report: Report, citation: dict[str, Any], checkpoint: Checkpoin
     report.checked.append(f"the log of size {old.size} is a prefix of size {checkpoint.size}")
 
 
+def aggregate_of(kind: str, key: str) -> str:
+    """The aggregate id (hex) of the entity the reports call `key` (tracker.domain.base:
+    uuid5 of the URL namespace and /KINDs/KEY)."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"/{kind}s/{key}").hex
+
+
 def incident_aggregate(key: str) -> str:
-    """The aggregate id (hex) of the incident the reports call `key` (tracker.domain.base:
-    uuid5 of the URL namespace and /incidents/KEY)."""
-    return uuid.uuid5(uuid.NAMESPACE_URL, f"/incidents/{key}").hex
+    return aggregate_of("incident", key)
 
 
 def _check_figures(report: Report, citation: dict[str, Any],
@@ -552,7 +604,19 @@ def _check_figures(report: Report, citation: dict[str, Any],
         by_aggregate.setdefault(agg, []).append((pos, name, data))
         versions.setdefault(agg, []).append(version)
     incidents: dict[str, dict[str, Any]] = {}
+    links: list[dict[str, Any]] = []
     for agg, evs in by_aggregate.items():
+        if sorted(versions[agg]) != list(range(1, len(versions[agg]) + 1)):
+            report.fail(f"evidence: the events of aggregate {agg} are incomplete "
+                        f"(versions {sorted(versions[agg])})")
+            continue
+        if evs[0][1] == "LinkOpened":
+            link = fold_link(evs)
+            if link is None or aggregate_of("link", link["key"]) != agg:
+                report.fail(f"evidence: aggregate {agg} is not the link it says it is")
+            else:
+                links.append(link)
+            continue
         state = fold_incident(evs)
         if state is None:
             continue
@@ -560,11 +624,24 @@ def _check_figures(report: Report, citation: dict[str, Any],
             report.fail(f"evidence: incident {state['id']!r} is reported in aggregate {agg}, "
                         "not its own")
             continue
-        if sorted(versions[agg]) != list(range(1, len(versions[agg]) + 1)):
-            report.fail(f"evidence: the events of incident {state['id']!r} are incomplete "
-                        f"(versions {sorted(versions[agg])})")
-            continue
         incidents[state["id"]] = state
+    clusters = citation.get("clusters") or {}
+    for canonical, members in clusters.items():
+        members = list(members)
+        missing = [m for m in members if m not in incidents]
+        if canonical not in members or missing:
+            report.fail(f"cluster {canonical!r}: no verified events for member(s) "
+                        f"{', '.join(missing) or canonical}")
+            incidents.pop(canonical, None)
+            continue
+        same = [(lk["a"], lk["b"]) for lk in links if lk["kind"] == "incident"
+                and lk["status"] == "same" and lk["a"] in members and lk["b"] in members]
+        if not _connected(members, same):
+            report.fail(f"cluster {canonical!r}: the cited links do not join "
+                        f"{', '.join(members)} as one event")
+            incidents.pop(canonical, None)
+            continue
+        incidents[canonical] = merge_cluster(canonical, {m: incidents[m] for m in members})
     answer = citation.get("answer")
     figures = citation.get("figures") or []
     cited = {json.dumps(f.get("path")) for f in figures if isinstance(f, dict)}

@@ -94,6 +94,7 @@ class EventUnreadableError(TrackerError):
     def __init__(self, position: int | None, topic: str, reason: str) -> None:
         self.position = position
         self.topic = topic
+        self.reason = reason
         where = f"at position {position}" if position is not None else "(position unknown)"
         super().__init__(f"the stored event {where} ({topic}) cannot be read: {reason}; "
                          "`tracker verify` checks the log")
@@ -131,3 +132,31 @@ class ViewsBehindError(TrackerError):
     """Raised when the views have not reached a requested position in time (503)."""
 
     code = "views_behind"
+
+
+class QuarantineError(TrackerError):
+    """Raised when events cannot be set aside (a position not in the log, no reason)."""
+
+    code = "quarantine_error"
+
+
+class FoldStuckError(TrackerError):
+    """Raised when a rebuild cannot fold an event of the log: it names the position and
+    the reason; the active views are left as they were."""
+
+    code = "fold_stuck"
+
+    def __init__(self, failure: dict[str, Any]) -> None:
+        self.failure = failure
+        super().__init__(describe_failure(failure))
+
+
+def describe_failure(f: dict[str, Any]) -> str:
+    """One line naming a stuck fold: where, which report, why, and the way out."""
+    span = (f"position {f['position']}" if f["position"] == f["last"]
+            else f"positions {f['position']}..{f['last']}")
+    report = f" (report {f['report']})" if f.get("report") else ""
+    return (f"the views cannot fold the events at {span}{report}: {f['reason']}; "
+            f"restore the event, or set it aside with `tracker quarantine {f['position']}"
+            + ("" if f["position"] == f["last"] else f"-{f['last']}")
+            + " --reason ...`")

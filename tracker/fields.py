@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Mapping
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from marshmallow import (
@@ -33,7 +33,18 @@ from marshmallow import (
 )
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/+-]{0,199}$")
-MAX_TEXT = 10_000
+
+# The limits of the format (docs/report-format.md, "Limits"): every value the write side
+# accepts, the read model holds exactly, on SQLite and PostgreSQL alike.
+MAX_COUNT = 10_000_000      # one figure; sums are 64-bit columns, so they never overflow
+MAX_NAME = 200              # a name, place, type or other one-line text
+MAX_TEXT = 10_000           # notes, reasons and other free text (several lines allowed)
+MAX_JSON_INT = 2**53 - 1    # an integer in a dataset's columns: exact in any JSON reader
+FIRST_DAY = date(1900, 1, 1)
+DAYS_AHEAD = 366            # a date may lie up to a year after today (a planned operation)
+# C0 and C1 control characters (NUL included); free text may hold tabs and line breaks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LINES = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 Checker = Callable[[Any], Any]
 
@@ -53,15 +64,32 @@ class NestedInvalid(Invalid):
 # --- checkers: each returns the normalized value or raises Invalid ---------------------------
 
 
-def text(value: Any) -> str:
-    stripped = value.strip() if isinstance(value, str) else ""
-    if not stripped:
-        raise Invalid("must be a non-empty string")
-    if not value.isascii():
-        _utf8(value)
-    if len(value) > MAX_TEXT:
-        raise Invalid(f"must be at most {MAX_TEXT} characters")
-    return stripped
+def text_of(max_length: int, lines: bool = False) -> Checker:
+    """Text with something besides spaces, at most `max_length` characters, without NUL or
+    other control characters (`lines`: tabs and line breaks allowed); stored stripped."""
+    control = _CONTROL_BUT_LINES if lines else _CONTROL
+    allowed = "" if lines else "; use the notes for text of several lines"
+
+    def check(value: Any) -> str:
+        stripped = value.strip() if isinstance(value, str) else ""
+        if not stripped:
+            raise Invalid("must be a non-empty string")
+        if len(stripped) > max_length:
+            raise Invalid(f"must be at most {max_length} characters (it has {len(stripped)})")
+        found = control.search(stripped)
+        if found is not None:
+            hint = allowed if found.group() in "\t\n\r" else ""
+            raise Invalid(f"must not contain control characters (found U+"
+                          f"{ord(found.group()):04X} at character {found.start() + 1}){hint}")
+        if not value.isascii():
+            _utf8(value)
+        return stripped
+
+    return check
+
+
+text = text_of(MAX_NAME)
+long_text = text_of(MAX_TEXT, lines=True)
 
 
 def _utf8(value: str) -> None:
@@ -82,20 +110,32 @@ def ident(value: Any) -> str:
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
+def last_day() -> date:
+    """The latest date the format accepts: a year after today (UTC)."""
+    return datetime.now(UTC).date() + timedelta(days=DAYS_AHEAD)
+
+
 def iso_date(value: Any) -> date:
     if isinstance(value, date):
-        return value
-    if not isinstance(value, str) or not _DAY.match(value):
+        day = value
+    elif not isinstance(value, str) or not _DAY.match(value):
         raise Invalid("must be a date as YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value)
-    except ValueError as e:
-        raise Invalid(f"is not a real date: {e}") from None
+    else:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError as e:
+            raise Invalid(f"is not a real date: {e}") from None
+    if not FIRST_DAY <= day <= last_day():
+        raise Invalid(f"must lie between {FIRST_DAY.isoformat()} and a year from today "
+                      f"({last_day().isoformat()})")
+    return day
 
 
 def count(value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise Invalid("must be a whole number, 0 or more")
+    if value > MAX_COUNT:
+        raise Invalid(f"must be at most {MAX_COUNT:,} (a single figure)")
     return value
 
 
@@ -135,26 +175,34 @@ def anything(value: Any) -> Any:
 
 
 def scalar_map(value: Any) -> dict[str, Any]:
-    """A flat object of strings, numbers, booleans or nulls (dataset columns, references)."""
+    """A flat object of strings, numbers, booleans or nulls (dataset columns, references):
+    keys are names (at most MAX_NAME characters), strings free text (at most MAX_TEXT, no
+    control characters but tabs and line breaks), integers exact in JSON (|n| < 2^53)."""
     if not isinstance(value, dict):
         raise Invalid("must be an object")
     for k, v in value.items():
         kind = type(v)  # exact types first: every imported fact carries one or two of these
         if kind is str:
+            if len(v) > MAX_TEXT:
+                raise Invalid(f"{k!r} must be at most {MAX_TEXT} characters")
             if not v.isascii():
                 _utf8(v)
+            if _CONTROL_BUT_LINES.search(v):
+                raise Invalid(f"{k!r} must not contain control characters")
+        elif kind is int:
+            if not -MAX_JSON_INT <= v <= MAX_JSON_INT:
+                raise Invalid(f"{k!r} must be an integer of at most 15 digits "
+                              f"(|n| <= {MAX_JSON_INT})")
         elif kind is float:
             if not math.isfinite(v):
                 raise Invalid(f"{k!r} must be a finite number (not NaN or Infinity)")
-        elif not (kind is int or v is None or kind is bool
-                  or isinstance(v, (str, int, float))):
+        elif not (v is None or kind is bool):
             raise Invalid(f"{k!r} must map to a string, number, boolean or null")
-        elif isinstance(v, float) and not math.isfinite(v):
-            raise Invalid(f"{k!r} must be a finite number (not NaN or Infinity)")
-        elif isinstance(v, str) and not v.isascii():
-            _utf8(v)
-        if type(k) is not str and not isinstance(k, str):
-            raise Invalid(f"{k!r} must map to a string, number, boolean or null")
+        if type(k) is not str:
+            raise Invalid(f"{k!r} must be a name (a string)")
+        if len(k) > MAX_NAME or _CONTROL.search(k) or not k.strip():
+            raise Invalid(f"{k[:40]!r}: keys must be names of 1 to {MAX_NAME} characters "
+                          "without control characters")
     return dict(value)
 
 
@@ -163,6 +211,8 @@ def counts(value: Any) -> dict[str, int]:
     for k, v in out.items():
         if isinstance(v, bool) or not isinstance(v, int) or v < 0:
             raise Invalid(f"{k!r} must be a whole number, 0 or more")
+        if v > MAX_COUNT:
+            raise Invalid(f"{k!r} must be at most {MAX_COUNT:,} (a single figure)")
     return out
 
 
@@ -255,14 +305,24 @@ def _options(kw: dict[str, Any], **metadata: Any) -> dict[str, Any]:
 
 
 class Text(Checked, fields.String):
-    """Text with something besides spaces (stored stripped), at most MAX_TEXT characters."""
+    """One line of text with something besides spaces (stored stripped), at most
+    `max_length` characters (MAX_NAME by default), no control characters. `lines=True`
+    (free text: notes, reasons) allows tabs and line breaks."""
 
-    def __init__(self, **kw: Any) -> None:
-        self.check = text
-        # The pattern (a search, in JSON Schema) documents "not only spaces"; the checker
-        # enforces it.
-        super().__init__(validate=validate.Length(min=1, max=MAX_TEXT),
-                         **_options(kw, pattern=r"\S"))
+    def __init__(self, max_length: int = MAX_NAME, lines: bool = False, **kw: Any) -> None:
+        self.check = text_of(max_length, lines)
+        self.max_length = max_length
+        # The patterns (searches, in JSON Schema) document "not only spaces" and "no
+        # control characters"; the checker enforces them.
+        pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\S" if lines \
+            else r"^[^\x00-\x1f\x7f-\x9f]*\S[^\x00-\x1f\x7f-\x9f]*$"
+        super().__init__(validate=validate.Length(min=1, max=max_length),
+                         **_options(kw, pattern=pattern))
+
+
+def LongText(**kw: Any) -> Text:  # noqa: N802 - a field, like the others
+    """Free text (notes, reasons): up to MAX_TEXT characters, several lines allowed."""
+    return Text(max_length=MAX_TEXT, lines=True, **kw)
 
 
 class Ident(Checked, fields.String):
@@ -274,19 +334,24 @@ class Ident(Checked, fields.String):
 
 
 class Day(Checked, fields.String):
-    """A calendar date, YYYY-MM-DD."""
+    """A calendar date, YYYY-MM-DD, from 1900-01-01 to a year after today."""
 
     def __init__(self, **kw: Any) -> None:
         self.check = iso_date
+        kw.setdefault("doc", None)
+        doc = kw.pop("doc")
+        bounds = f"{FIRST_DAY.isoformat()} to a year after today"
+        kw["doc"] = f"{doc} ({bounds})" if doc else bounds
         super().__init__(**_options(kw, format="date"))
 
 
 class Count(Checked, fields.Integer):
-    """A whole number, 0 or more."""
+    """A whole number, 0 to MAX_COUNT (10,000,000: one figure)."""
 
     def __init__(self, **kw: Any) -> None:
         self.check = count
-        super().__init__(strict=True, validate=validate.Range(min=0), **_options(kw))
+        super().__init__(strict=True, validate=validate.Range(min=0, max=MAX_COUNT),
+                         **_options(kw))
 
 
 class Between(Checked, fields.Float):
@@ -327,7 +392,8 @@ class Counts(Checked, fields.Dict):
     def __init__(self, **kw: Any) -> None:
         self.check = counts
         super().__init__(keys=fields.String(),
-                         values=fields.Integer(strict=True, validate=validate.Range(min=0)),
+                         values=fields.Integer(strict=True,
+                                               validate=validate.Range(min=0, max=MAX_COUNT)),
                          **_options(kw))
 
 

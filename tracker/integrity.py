@@ -176,14 +176,52 @@ class VerifyResult:
                 "position": self.position, "problem": self.problem}
 
 
+class UnreadableRow(Exception):
+    """A stored row the event store's library cannot even read (e.g. an originator id that
+    is not a UUID): it lies just after `after`."""
+
+    def __init__(self, after: int, reason: str) -> None:
+        super().__init__(reason)
+        self.after = after
+        self.reason = reason
+
+
 def _events(recorder: ApplicationRecorder, page: int, upto: int) -> Iterator[Any]:
     after = 0
     while True:
-        batch = recorder.select_notifications(after, page, stop=upto, inclusive_of_start=False)
+        try:
+            batch = recorder.select_notifications(after, page, stop=upto,
+                                                  inclusive_of_start=False)
+        except (TypeError, ValueError, AttributeError, UnicodeError) as e:
+            # Read the page one row at a time to name the row that cannot be read.
+            for _ in range(page):
+                try:
+                    one = recorder.select_notifications(after, 1, stop=upto,
+                                                        inclusive_of_start=False)
+                except (TypeError, ValueError, AttributeError, UnicodeError) as e1:
+                    raise UnreadableRow(after, f"{type(e1).__name__}: {e1}") from None
+                if not one:
+                    break
+                yield one[0]
+                after = one[0].id
+            raise UnreadableRow(after, f"{type(e).__name__}: {e}") from None
         yield from batch
         if len(batch) < page:
             return
         after = batch[-1].id
+
+
+def _damaged(event: Any) -> str | None:
+    """Why a stored row is not an event as the tracker writes it (its columns of the wrong
+    type: SQLite lets any column hold TEXT, INTEGER…), or None."""
+    expected = (("state", (bytes, bytearray, memoryview)), ("topic", str),
+                ("originator_version", int), ("id", int))
+    for name, types in expected:
+        value = getattr(event, name, None)
+        if not isinstance(value, types):
+            return (f"its {name} is stored as {type(value).__name__}, not as the tracker "
+                    "writes it")
+    return None
 
 
 def _entries(recorder: Any, page: int, upto: int) -> Iterator[tuple[int, str]]:
@@ -210,8 +248,18 @@ def verify_log(recorder: ApplicationRecorder, page: int = 1000) -> VerifyResult:
     chained: Any = recorder
     head = max(chained.chain_head(), recorder.max_notification_id() or 0)
     events, entries = _events(recorder, page, head), _entries(recorder, page, head)
-    event, entry = next(events, None), next(entries, None)
     previous, checked = GENESIS, 0
+
+    def unreadable(e: UnreadableRow) -> VerifyResult:
+        return VerifyResult(False, checked, previous, None,
+                            f"the stored event after position {e.after} cannot be read "
+                            f"({e.reason}): it was altered in the database")
+
+    try:
+        event = next(events, None)
+    except UnreadableRow as e:
+        return unreadable(e)
+    entry = next(entries, None)
     while event is not None or entry is not None:
         if entry is None or (event is not None and event.id < entry[0]):
             assert event is not None
@@ -221,6 +269,11 @@ def verify_log(recorder: ApplicationRecorder, page: int = 1000) -> VerifyResult:
         if event is None or entry[0] < event.id:
             return VerifyResult(False, checked, previous, entry[0],
                                 f"event at position {entry[0]} is missing: it was deleted")
+        damage = _damaged(event)
+        if damage:
+            return VerifyResult(False, checked, previous, event.id,
+                                f"event at position {event.id} is damaged: {damage}; it was "
+                                "altered in the database")
         expected = chain_hash(previous, event.id, event.originator_id,
                               event.originator_version, event.topic, event.state)
         if expected != entry[1]:
@@ -229,5 +282,9 @@ def verify_log(recorder: ApplicationRecorder, page: int = 1000) -> VerifyResult:
                                 f"{event.originator_id} v{event.originator_version}) does not "
                                 "match its chain entry: it was altered or moved")
         previous, checked = expected, checked + 1
-        event, entry = next(events, None), next(entries, None)
+        try:
+            event = next(events, None)
+        except UnreadableRow as e:
+            return unreadable(e)
+        entry = next(entries, None)
     return VerifyResult(True, checked, previous)

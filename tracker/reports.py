@@ -26,6 +26,7 @@ from tracker.fields import (
     FormatSchema,
     Ident,
     Invalid,
+    LongText,
     NestedInvalid,
     Text,
     compile_schema,
@@ -43,8 +44,8 @@ class Source(FormatSchema):
     name = Text(required=True)
     kind = Choice(SOURCE_KINDS, required=True)
     published = Day(doc="when the source published it")
-    url = Text()
-    reference = Text(doc="where in the source (page, file, row…)")
+    url = Text(max_length=2000)
+    reference = Text(max_length=1000, doc="where in the source (page, file, row…)")
 
 
 class FactField(mfields.Field):
@@ -66,7 +67,7 @@ class ReportSchema(FormatSchema):
                    doc="the report's id: sending the same report again records nothing")
     source = mfields.Nested(Source, required=True)
     facts = mfields.List(FactField(), required=True, validate=lambda v: 0 < len(v) <= MAX_FACTS)
-    notes = Text()
+    notes = LongText()
 
 
 SOURCE: Checker = compile_schema(Source)

@@ -143,3 +143,53 @@ def token_list(as_json: bool) -> None:
     for t in tokens:
         click.echo(f"{t['name']:<24} {t['role']:<9} "
                    + (f"revoked: {t['revoked']}" if t["revoked"] else "active"))
+
+
+@main.command()
+@click.argument("positions", nargs=-1, required=True)
+@click.option("--reason", required=True, help="Why the events are set aside (recorded).")
+def quarantine(positions: tuple[str, ...], reason: str) -> None:
+    """Set the events at log POSITIONS (N or N-M) aside: the views stop folding them.
+
+    The way out of an event the views cannot fold (`tracker verify` and /healthz name it):
+    the decision is an event in the log, with its reason and who made it; the events stay
+    in the log and in `tracker history`. Rebuild afterwards if the views had already
+    folded them."""
+    wanted: list[int] = []
+    for item in positions:
+        first, _, last = item.partition("-")
+        try:
+            lo, hi = int(first), int(last or first)
+        except ValueError:
+            _fail(ValueError(f"{item!r} is not a position (N) or a range (N-M)"))
+        if hi < lo or hi - lo > 100_000:
+            _fail(ValueError(f"{item!r}: a range runs from a lower to a higher position "
+                             "(at most 100,000)"))
+        wanted.extend(range(lo, hi + 1))
+    services = _services()
+    try:
+        new = services.tracker.quarantine(wanted, reason)
+    except TrackerError as e:
+        _fail(e)
+    click.echo(f"set aside {len(new)} event(s)" + (f": {_spans(new)}" if new else
+                                                    " (all were already)"))
+    services.after_write()
+    if not services.settings.inline_projection:
+        click.echo("the follower folds past them at its next try", err=True)
+        return
+    stuck = services.store.failure()
+    if stuck:
+        from tracker.exceptions import describe_failure
+
+        click.echo(f"the views are still stuck: {describe_failure(stuck)}", err=True)
+        sys.exit(1)
+
+
+def _spans(positions: list[int]) -> str:
+    out: list[str] = []
+    for p in positions:
+        if out and out[-1].rpartition("-")[2] == str(p - 1):
+            out[-1] = f"{out[-1].partition('-')[0]}-{p}"
+        else:
+            out.append(str(p))
+    return ", ".join(out)

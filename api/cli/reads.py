@@ -59,15 +59,26 @@ def history(kind: str, entity_id: str, as_json: bool) -> None:
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def verify(as_json: bool) -> None:
-    """Check the stored log against its hash chain; exit 1 at the first bad event."""
-    result = _tracker().verify()
+    """Check the stored log against its hash chain (exit 1 at the first bad event), and
+    that the views fold all of it (exit 1 if they are stuck at an event)."""
+    services = _services()
+    result = services.verify()
+    views = result["views"]
     if as_json:
-        _print_json(result.to_dict())
-    elif result.ok:
-        click.echo(f"ok: {result.checked} events verified, chain head {result.head}")
+        _print_json(result)
     else:
-        click.echo(f"FAILED after {result.checked} good events: {result.problem}", err=True)
-    if not result.ok:
+        if result["ok"]:
+            click.echo(f"ok: {result['checked']} events verified, chain head {result['head']}")
+        else:
+            click.echo(f"FAILED after {result['checked']} good events: {result['problem']}",
+                       err=True)
+        if views["stuck"]:
+            click.echo(f"views STUCK: {views['stuck']['message']}", err=True)
+        if views["quarantined"]:
+            click.echo(f"{len(views['quarantined'])} event(s) set aside from the views: "
+                       + ", ".join(f"{p} ({r})" for p, r in views["quarantined"].items()),
+                       err=True)
+    if not result["ok"] or not views["ok"]:
         sys.exit(1)
 
 
@@ -301,3 +312,20 @@ def query_actors(q: str | None, limit: int, cursor: str | None, as_of: str | Non
                    f"{a['name']}{aliases}")
     if data["next"]:
         click.echo(f"more: --cursor {data['next']}")
+
+
+@query.command("sources")
+@AS_OF
+@JSON
+def query_sources(as_of: str | None, as_json: bool) -> None:
+    """Every source live reports cite, with how many incidents each reported."""
+    try:
+        with _views(as_of) as views:
+            data = _dump("SourcesSchema", views.sources())
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    for row in data["sources"]:
+        click.echo(f"{row['incidents']:>8}  {row['name']}")

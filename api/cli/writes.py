@@ -11,6 +11,7 @@ import click
 
 from api.cli.common import _fail, _print_json, _progress_bar, _services, main
 from tracker.exceptions import TrackerError
+from tracker.jsontext import load_report
 
 
 @main.command()
@@ -44,12 +45,11 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
     results = []
     for f in files:
         try:
-            data = json.load(f)
+            data = load_report(f.read())
+            result = services.record_report(data, recorded_by=recorded_by)
         except json.JSONDecodeError as e:
             click.echo(f"error: {f.name}: not valid JSON: {e}", err=True)
             sys.exit(1)
-        try:
-            result = services.record_report(data, recorded_by=recorded_by)
         except TrackerError as e:
             click.echo(f"{f.name}:", err=True)
             _fail(e)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable
 from typing import Any
 
 from flask import current_app, request
@@ -16,7 +15,6 @@ from api.schemas import (
     ActorsArgsSchema,
     ActorSchema,
     ActorsPageSchema,
-    ErrorSchema,
     EventsArgsSchema,
     EventsPageSchema,
     HealthSchema,
@@ -30,13 +28,6 @@ from tracker.audit import to_jsonable
 
 blp = TrackerBlueprint("audit", __name__, url_prefix="/api/v1",
                 description="Trace every figure to its reports and revisions.")
-
-
-def _err(f: Callable[..., Any], *codes: int) -> Callable[..., Any]:
-    """Documents the error responses (one shape, ErrorSchema) of a view method."""
-    for code in codes:
-        f = blp.alt_response(code, schema=ErrorSchema, description="Error")(f)
-    return f
 
 
 def tagged(data: Any, *parts: Any) -> Any:
@@ -56,7 +47,7 @@ class Actors(MethodView):
         return read_view(args, lambda views: views.actors(
             args.get("q"), limit=args["limit"], cursor=args.get("cursor")))
 
-    get = _err(get, 401, 403, 422)
+    get = blp.errors(401, 403, 422)(get)
 
 
 @blp.route("/actors/<actor_id>")
@@ -76,7 +67,7 @@ class Actor(MethodView):
         return tagged(to_jsonable({**data, "as_of": as_of.isoformat() if as_of else None}),
                       data["version"], as_of)
 
-    get = _err(get, 401, 403, 404, 422)
+    get = blp.errors(401, 403, 404, 422)(get)
 
 
 @blp.route("/history/<string:kind>/<entity_id>")
@@ -93,7 +84,7 @@ class History(MethodView):
         return tagged({"kind": kind, "id": entity_id, "events": events},
                       len(events), events[-1]["position"])
 
-    get = _err(get, 401, 403, 404, 422)
+    get = blp.errors(401, 403, 404, 422)(get)
 
 
 @blp.route("/events")
@@ -110,7 +101,7 @@ class Events(MethodView):
             services.tracker.list_events(after=args["after"], limit=args["limit"]), 200,
             {"ETag": etag, "Cache-Control": "no-cache"})
 
-    get = _err(get, 401, 403, 422)
+    get = blp.errors(401, 403, 422)(get)
 
 
 @blp.route("/verify")
@@ -120,9 +111,9 @@ class Verify(MethodView):
     def get(self) -> Any:
         """Integrity check of the stored log (admin): ok, or the first bad position"""
         principal("admin")
-        return get_services().tracker.verify().to_dict()
+        return get_services().verify()
 
-    get = _err(get, 401, 403)
+    get = blp.errors(401, 403)(get)
 
 
 @blp.route("/healthz")

@@ -26,9 +26,10 @@ bp = Blueprint("live", __name__)
 KEEPALIVE = 10.0
 WAKE = 0.5  # the longest a moved position waits to be seen
 # Which views an event class moves (by the aggregate in its topic).
-VIEWS_OF = {"Incident": ("casualties", "incidents", "operations", "changes"),
+VIEWS_OF = {"Incident": ("casualties", "incidents", "operations", "changes", "sources"),
             "Actor": ("leadership", "actors"), "Operation": ("operations",)}
-ALL_VIEWS = ("casualties", "incidents", "operations", "changes", "leadership", "actors")
+ALL_VIEWS = ("casualties", "incidents", "operations", "changes", "leadership", "actors",
+             "sources")
 
 
 def moved_views(tracker: Any, after: int, upto: int) -> list[str]:

@@ -13,6 +13,7 @@ from api.routes import TrackerBlueprint
 from api.schemas import ErrorSchema, ReportResultSchema
 from api.wiring import get_services
 from tracker.exceptions import FactError, ReportValidationError
+from tracker.jsontext import load_report
 from tracker.reports import ReportSchema
 
 blp = TrackerBlueprint("reports", __name__, url_prefix="/api/v1",
@@ -69,7 +70,9 @@ class Reports(MethodView):
         if not request.is_json:
             raise UnsupportedMediaType("send the report as application/json")
         try:
-            data = request.get_json(silent=True)
+            data = load_report(request.get_data(cache=True))
+        except (ValueError, UnicodeDecodeError):  # not JSON (duplicate keys raise 422)
+            data = None
         except RecursionError:
             data = TOO_DEEP
         if data is TOO_DEEP or nesting(data) > MAX_NESTING:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import urlencode
 
 from flask import request
@@ -26,7 +26,6 @@ from api.schemas import (
     CasualtiesSchema,
     ChangesArgsSchema,
     ChangesSchema,
-    ErrorSchema,
     FilterArgsSchema,
     GeoJSONSchema,
     IncidentDetailSchema,
@@ -36,6 +35,7 @@ from api.schemas import (
     LeadershipSchema,
     OperationDetailSchema,
     OperationsSchema,
+    SourcesSchema,
     ViewArgsSchema,
 )
 from api.services import parse_as_of
@@ -46,24 +46,12 @@ blp = TrackerBlueprint("views", __name__, url_prefix="/api/v1",
                             "production (use min_position to read your own write).")
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def errors(*codes: int) -> Callable[[F], F]:
-    """Documents the error responses (one shape, ErrorSchema) of a view method."""
-    def decorate(f: F) -> F:
-        for code in codes:
-            f = blp.alt_response(code, schema=ErrorSchema, description="Error")(f)
-        return f
-    return decorate
-
-
 @blp.route("/groups/<group_id>/leadership")
 class Leadership(MethodView):
     @blp.arguments(ViewArgsSchema, location="query")
     @blp.response(200, LeadershipSchema)
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any], group_id: str) -> Any:
         """Current and former leaders of a group (its id, a name or an alias)"""
         return read_view(args, lambda views: views.leadership(group_id))
@@ -74,7 +62,7 @@ class Casualties(MethodView):
     @blp.arguments(CasualtiesArgsSchema, location="query")
     @blp.response(200, CasualtiesSchema)
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Killed (best/low/high), civilians, wounded and incidents by a dimension"""
         return read_view(args, lambda views: views.casualties(
@@ -86,7 +74,7 @@ class Operations(MethodView):
     @blp.arguments(ViewArgsSchema, location="query")
     @blp.response(200, OperationsSchema)
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Every operation with status, lead, partners, incidents and killed"""
         return read_view(args, lambda views: views.operations())
@@ -97,10 +85,21 @@ class Operation(MethodView):
     @blp.arguments(ViewArgsSchema, location="query")
     @blp.response(200, OperationDetailSchema)
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any], operation_id: str) -> Any:
         """One operation with its status history"""
         return read_view(args, lambda views: views.operations(operation_id))
+
+
+@blp.route("/sources")
+class Sources(MethodView):
+    @blp.arguments(ViewArgsSchema, location="query")
+    @blp.response(200, SourcesSchema)
+    @blp.alt_response(304, description="Not modified")
+    @blp.errors(*ERRORS)
+    def get(self, args: dict[str, Any]) -> Any:
+        """Every source live reports cite, with how many incidents each reported"""
+        return read_view(args, lambda views: views.sources())
 
 
 def _link(page: dict[str, Any]) -> dict[str, str]:
@@ -120,7 +119,7 @@ class Incidents(MethodView):
     @blp.arguments(IncidentsArgsSchema, location="query")
     @blp.response(200, IncidentsPageSchema)
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Incidents, newest first, filtered, paged by cursor (Link: rel=next)"""
         return read_view(args, _incidents(args), headers=_link)
@@ -131,7 +130,7 @@ class IncidentsGeoJSON(MethodView):
     @blp.arguments(FilterArgsSchema, location="query")
     @blp.response(200, GeoJSONSchema, content_type="application/geo+json")
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Every matching incident as a GeoJSON FeatureCollection, streamed (geometry null
         without coordinates)"""
@@ -146,7 +145,7 @@ class IncidentsCSV(MethodView):
     @blp.response(200, content_type="text/csv", description="One row per incident, header "
                   "first: " + ", ".join(INCIDENT_COLUMNS))
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Every matching incident as CSV, streamed (fields= selects and orders columns)"""
         cols = columns(args.get("fields_"), INCIDENT_COLUMNS)
@@ -162,7 +161,7 @@ class CasualtiesCSV(MethodView):
     @blp.response(200, content_type="text/csv", description="One row per key, header "
                   "first: " + ", ".join(CASUALTY_COLUMNS))
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Casualty tallies as CSV (the rows of /casualties; fields= selects columns)"""
         cols = columns(args.get("fields_"), CASUALTY_COLUMNS)
@@ -177,7 +176,7 @@ class Incident(MethodView):
     @blp.arguments(ViewArgsSchema, location="query")
     @blp.response(200, IncidentDetailSchema)
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any], incident_id: str) -> Any:
         """One incident: every source's figure, materiel, corrections, reports"""
         return read_view(args, lambda views: views.incident(incident_id))
@@ -188,7 +187,7 @@ class Changes(MethodView):
     @blp.arguments(ChangesArgsSchema, location="query")
     @blp.response(200, ChangesSchema)
     @blp.alt_response(304, description="Not modified")
-    @errors(*ERRORS)
+    @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """What changed between two knowledge times, per key, and the reports that did it"""
         return read_view(args, lambda views: changes(views, args))

@@ -10,28 +10,36 @@ new position, and commits: a batch lands exactly once, whoever else projects.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, MetaData, and_, bindparam, create_engine, event, inspect
 from sqlalchemy.engine import Engine
 
 from projections.readmodel.schema import (
+    FAILURES_TABLE,
+    FOLDED,
     META_TABLE,
+    SCHEMA_TABLE,
+    SCHEMA_VERSION,
     generation_indexes,
     generation_metadata,
     meta_metadata,
 )
 from tracker.exceptions import ConfigurationError
 
-TABLES = ("incidents", "links", "tallies", "tally_keys", "docs", "units")
+log = logging.getLogger(__name__)
+
+FIGURE_COLUMNS = {"best", "low", "high", "civilians", "wounded", "incidents"}
 # SQLite page caches (KiB, negative): readers keep memory small and flat; writers fold
 # faster with the indexes they touch in memory.
 READ_CACHE, WRITE_CACHE = -16384, -65536
@@ -107,23 +115,55 @@ class ReadModelStore:
                                      "postgresql://USER@HOST:PORT/DB?schema=NAME")
         self._ready = False
         self._lock = threading.Lock()
+        self._statements: dict[int, Statements] = {}
 
     # -- SQL helpers ---------------------------------------------------------------------
+
+    def statements(self, gen: int) -> Statements:
+        """The compiled statements that write generation `gen`'s versions (cached)."""
+        found = self._statements.get(gen)
+        if found is None:
+            dialect: Any = self.engine.dialect
+            if dialect.paramstyle not in ("qmark", "format"):
+                # Positional parameters: rows travel as sequences, in column order.
+                dialect = type(dialect)(paramstyle="format")
+            found = self._statements[gen] = compile_statements(
+                generation_metadata(gen), dialect, f"g{gen}_")
+        return found
+
+    @property
+    def can_copy(self) -> bool:
+        """PostgreSQL loads rows fastest by COPY (psycopg's copy protocol)."""
+        return self.dialect == "postgresql"
+
+    def copy_rows(self, conn: Connection, table_name: str, columns: list[str],
+                  rows: Sequence[Sequence[Any]]) -> None:
+        """Rows into a table by COPY, inside the connection's transaction (a rebuild's
+        bulk load: rows the statement would insert one by one)."""
+        if not rows:
+            return
+        cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        cols = ", ".join(f'"{c}"' for c in columns)
+        try:
+            with cursor.copy(f"COPY {table_name} ({cols}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        finally:
+            cursor.close()
+
+    def execute_rows(self, conn: Connection, statement: str, rows: Sequence[Sequence[Any]]
+                     ) -> None:
+        """A compiled statement (`statements`) for many rows, straight to the driver."""
+        if rows:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.executemany(statement, rows)
+            finally:
+                cursor.close()
 
     def sql(self, statement: str) -> str:
         """A statement written with '?' placeholders, in the driver's paramstyle."""
         return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
-
-    def executemany(self, conn: Connection, statement: str, rows: Sequence[Sequence[Any]]
-                    ) -> None:
-        if rows:
-            # Straight to the driver's cursor, inside the connection's transaction: the
-            # engine's per-row parameter handling costs more than the insert itself.
-            cursor = conn.connection.cursor()
-            try:
-                cursor.executemany(self.sql(statement), rows)
-            finally:
-                cursor.close()
 
     def fetch(self, conn: Connection, statement: str, params: Sequence[Any] = ()
               ) -> list[Any]:
@@ -148,7 +188,50 @@ class ReadModelStore:
                     for legacy in ("view_docs", "view_positions", "view_active"):
                         conn.exec_driver_sql(f"DROP TABLE IF EXISTS {legacy}")
                 meta_metadata().create_all(conn)
+                self._migrate(conn)
             self._ready = True
+
+    def _migrate(self, conn: Connection) -> None:
+        """Brings generations made by an older layout to SCHEMA_VERSION, in place.
+
+        Version 2 (the limits of the report format): figures are 64-bit and the columns
+        holding case-folded names are wider. SQLite's integers are 64-bit already and it
+        does not enforce lengths, so only PostgreSQL's tables change (ALTER ... TYPE)."""
+        gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
+        inspector = inspect(conn)
+        for gen in gens:
+            # A generation made before a view was added lacks its tables: its rows cannot
+            # be completed in place, so it is dropped and the views are folded again from
+            # the log (as `tracker serve`, `query` and `project` do for a new store).
+            md = generation_metadata(gen)
+            missing = [n for n in md.tables if not inspector.has_table(n, schema=self.schema)]
+            if missing:
+                log.warning("read model generation %d lacks %s (made before those views): "
+                            "dropped; the views are folded again from the log",
+                            gen, ", ".join(missing))
+                md.drop_all(conn, checkfirst=True)
+                for meta in (META_TABLE, FAILURES_TABLE):
+                    conn.exec_driver_sql(self.sql(f"DELETE FROM {meta} WHERE gen = ?"), (gen,))
+        rows = self.fetch(conn, f"SELECT version FROM {SCHEMA_TABLE}")
+        version = int(rows[0][0]) if rows else 1
+        if version >= SCHEMA_VERSION:
+            return
+        if self.dialect == "postgresql":
+            conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
+            gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
+            for gen in gens:
+                for name, tbl in generation_metadata(gen).tables.items():
+                    changes = [
+                        f"ALTER COLUMN {c.name} TYPE "
+                        f"{c.type.compile(dialect=self.engine.dialect)}"
+                        for c in tbl.columns
+                        if c.name in FIGURE_COLUMNS
+                        or getattr(c.type, "length", None) == FOLDED]
+                    if changes:
+                        conn.exec_driver_sql(f"ALTER TABLE {name} {', '.join(changes)}")
+        conn.exec_driver_sql(f"DELETE FROM {SCHEMA_TABLE}")
+        conn.exec_driver_sql(self.sql(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (?)"),
+                             (SCHEMA_VERSION,))
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -188,8 +271,8 @@ class ReadModelStore:
             if self.dialect == "postgresql":
                 # Statistics now, not whenever autovacuum comes by: without them the planner
                 # takes a bulk-loaded table for empty and scans it (0.5 s a page at 1M).
-                for name in TABLES:
-                    conn.exec_driver_sql(f"ANALYZE {table(gen, name)}")
+                for name in md.tables:
+                    conn.exec_driver_sql(f"ANALYZE {name}")
 
     def ensure_active(self) -> int:
         """The active generation; the first one is made (empty, indexed) if none is."""
@@ -230,6 +313,8 @@ class ReadModelStore:
         with self._write() as conn:
             generation_metadata(gen).drop_all(conn)
             conn.exec_driver_sql(self.sql(f"DELETE FROM {META_TABLE} WHERE gen = ?"), (gen,))
+            conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ?"),
+                                 (gen,))
 
     def generations(self) -> dict[int, tuple[str, int]]:
         """{gen: (status, position)} of every generation."""
@@ -291,6 +376,49 @@ class ReadModelStore:
     def set_position(self, conn: Connection, gen: int, position: int) -> None:
         conn.exec_driver_sql(self.sql(f"UPDATE {META_TABLE} SET position = ? WHERE gen = ?"),
                              (position, gen))
+        # A fold that was stuck before this position is no longer.
+        conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ? "
+                                      "AND position <= ?"), (gen, position))
+
+    # -- a stuck fold ----------------------------------------------------------------------
+
+    def record_failure(self, gen: int, position: int, last: int, report: str | None,
+                       events: list[str], reason: str) -> None:
+        """Records (or counts again) that `gen` cannot fold the unit `position`..`last`."""
+        now = datetime.now(UTC).isoformat()
+        with self._write() as conn:
+            rows = self.fetch(conn, f"SELECT position, attempts, first_seen FROM "
+                                    f"{FAILURES_TABLE} WHERE gen = ?", (gen,))
+            same = rows and int(rows[0][0]) == position
+            attempts = int(rows[0][1]) + 1 if same else 1
+            first_seen = rows[0][2] if same else now
+            conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ?"),
+                                 (gen,))
+            conn.exec_driver_sql(self.sql(
+                f"INSERT INTO {FAILURES_TABLE} (gen, position, last, report, events, reason, "
+                "first_seen, last_seen, attempts) VALUES (?,?,?,?,?,?,?,?,?)"),
+                (gen, position, last, report, ",".join(events)[:2000], reason[:2000],
+                 first_seen, now, attempts))
+
+    def failure(self, gen: int | None = None) -> dict[str, Any] | None:
+        """Where the fold of `gen` (default: the active generation) is stuck, or None."""
+        self.setup()
+        with self.engine.connect() as conn:
+            if gen is None:
+                rows = self.fetch(conn, f"SELECT gen FROM {META_TABLE} "
+                                        "WHERE status = 'active'")
+                if not rows:
+                    return None
+                gen = int(rows[0][0])
+            rows = self.fetch(conn, f"SELECT position, last, report, events, reason, "
+                                    f"first_seen, last_seen, attempts FROM {FAILURES_TABLE} "
+                                    "WHERE gen = ?", (gen,))
+        if not rows:
+            return None
+        position, last, report, events, reason, first_seen, last_seen, attempts = rows[0]
+        return {"position": int(position), "last": int(last), "report": report,
+                "events": events.split(",") if events else [], "reason": reason,
+                "first_seen": first_seen, "last_seen": last_seen, "attempts": int(attempts)}
 
     @contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -319,6 +447,50 @@ class ReadModelStore:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class Statements:
+    """The statements that write one generation's versions, compiled from the views'
+    tables for the store's driver (positional parameters, in the tables' column order):
+    `insert[table]`, and `close[table]` (valid_to, then the primary key) for versioned
+    tables."""
+
+    insert: dict[str, str]
+    close: dict[str, str]
+    table: dict[str, str]            # the full table name
+    columns: dict[str, list[str]]    # its columns, in the rows' order
+    conflicts: frozenset[str]        # tables whose inserts ignore a row already there
+
+    def ignores_conflicts(self, name: str) -> bool:
+        return name in self.conflicts
+
+
+def compile_statements(md: MetaData, dialect: Any, prefix: str) -> Statements:
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert: dict[str, str] = {}
+    close: dict[str, str] = {}
+    tables: dict[str, str] = {}
+    columns: dict[str, list[str]] = {}
+    conflicts = set()
+    for full, t in md.tables.items():
+        name = full[len(prefix):]
+        tables[name] = full
+        columns[name] = [c.name for c in t.columns]
+        stmt: Any = t.insert()
+        if t.info.get("on_conflict") == "ignore":
+            conflicts.add(name)
+            stmt = (postgresql.insert if dialect.name == "postgresql"
+                    else sqlite.insert)(t).on_conflict_do_nothing()
+        insert[name] = str(stmt.compile(dialect=dialect,
+                                        column_keys=[c.name for c in t.columns]))
+        if "valid_to" in t.c:
+            keys = list(t.primary_key.columns)
+            close[name] = str(t.update().where(
+                and_(*(c == bindparam(f"k_{c.name}") for c in keys))
+            ).values(valid_to=bindparam("valid_to")).compile(dialect=dialect))
+    return Statements(insert, close, tables, columns, frozenset(conflicts))
 
 
 class GenerationGoneError(Exception):

@@ -9,6 +9,7 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,10 +162,113 @@ def test_schemathesis_finds_no_broken_promise_on_a_live_server(tmp_path: Path):
              "-H", f"Authorization: Bearer {token}", "--checks",
              "not_a_server_error,status_code_conformance,content_type_conformance,"
              "response_schema_conformance"],
-            env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=300)
+            env={**env, "NO_COLOR": "1"}, capture_output=True, text=True, timeout=300,
+            cwd=tmp_path)  # its state (.schemathesis/) goes there, not into the clone
         failures = run.stdout[run.stdout.find("FAILURES"):][:6000]
         assert run.returncode == 0, failures
-        assert "22/22" in run.stdout and " passed" in run.stdout
+        assert "23/23" in run.stdout and " passed" in run.stdout
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def test_gunicorn_lets_the_app_refuse_large_headers_in_json(tmp_path: Path):
+    """Headers over 8 KiB were gunicorn's own HTML 431; now the app answers, JSON in the one
+    error shape, up to gunicorn's raised bounds (a 60 KiB header line)."""
+    import http.client
+
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}"}
+    env.pop("TRACKER_REDIS_URL", None)
+    server, base = start_gunicorn(gunicorn, env)
+    host, port = base.split("//")[1].split("/")[0].split(":")
+    try:
+        for headers in ({"X-Big": "a" * 9000}, {"X-Big": "a" * 60_000},
+                        {f"X-Part-{i}": "a" * 8000 for i in range(8)}):
+            connection = http.client.HTTPConnection(host, int(port), timeout=10)
+            connection.request("GET", "/api/v1/healthz", headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            connection.close()
+            assert response.status == 431, body[:200]
+            assert response.getheader("Content-Type") == "application/json", body[:200]
+            answer = json.loads(body)
+            assert answer["code"] == 431 and "bytes" in answer["message"]
+            assert response.getheader("X-Content-Type-Options") == "nosniff"
+        status, _ = get(f"{base}/healthz")
+        assert status == 200
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_generated_valid_reports_are_accepted_and_every_answer_keeps_the_document(
+        tmp_path: Path, backend: str, request: pytest.FixtureRequest):
+    """The write path under schemathesis' checks: reports generated from the fact
+    catalogue (tests/reports_strategy.py: every fact type but the amendments, every field
+    from its declaration) POSTed to gunicorn are ACCEPTED (201), and each answer, and the
+    views read back right after (incident, tallies, leadership, operation, actor search,
+    exports), is no 5xx and matches the OpenAPI document."""
+    import itertools
+
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.api.test_openapi_properties import CHECKS
+    from tests.reports_strategy import reports
+
+    url = (request.getfixturevalue("pg_database_url") if backend == "postgres"
+           else f"sqlite:///{tmp_path / 'events.sqlite'}")
+    gunicorn = shutil.which("gunicorn", path=str(Path(sys.executable).parent))
+    env = {**os.environ, "TRACKER_DATABASE_URL": url}
+    env.pop("TRACKER_REDIS_URL", None)
+    token = subprocess.run([sys.executable, "-m", "api.cli", "token", "create", "--role",
+                            "reporter", "--name", "fuzzer"], env=env, check=True,
+                           capture_output=True, text=True).stdout.strip()
+    server, base = start_gunicorn(gunicorn, env)
+    root = base.removesuffix("/api/v1")
+    headers = {"Authorization": f"Bearer {token}"}
+    numbers = itertools.count(1)
+    try:
+        schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+
+        def checked(path: str, method: str = "GET", **kw: Any) -> Any:
+            case = schema[path][method].Case(**kw)
+            response = case.call(base_url=root, headers=headers, timeout=30)
+            case.validate_response(response, checks=CHECKS)
+            return response
+
+        @settings(max_examples=25, deadline=None, database=None, derandomize=True,
+                  suppress_health_check=list(HealthCheck))
+        @given(data=st.data())
+        def accepted(data: st.DataObject) -> None:
+            n = next(numbers)
+            report = data.draw(reports(n))
+            posted = checked("/api/v1/reports", "POST", body=report,
+                             media_type="application/json")
+            assert posted.status_code == 201, posted.text
+            at = {"min_position": posted.json()["positions"][-1]}
+            assert checked("/api/v1/incidents/{incident_id}", path_parameters={
+                "incident_id": f"i{n}"}, query=at).status_code == 200
+            assert checked("/api/v1/groups/{group_id}/leadership", path_parameters={
+                "group_id": f"g{n}"}, query=at).status_code == 200
+            assert checked("/api/v1/operations/{operation_id}", path_parameters={
+                "operation_id": f"o{n}"}, query=at).status_code == 200
+            country = next(f for f in report["facts"]
+                           if f["fact"] == "incident")["location"]["country"]
+            for by in ("country", "actor", "operation", "month"):
+                assert checked("/api/v1/casualties", query={**at, "by": by,
+                                                            "country": country}
+                               ).status_code == 200
+            assert checked("/api/v1/actors", query={**at, "q": report["facts"][0]["name"]}
+                           ).status_code == 200
+            for export in ("/api/v1/incidents.csv", "/api/v1/incidents.geojson"):
+                assert checked(export, query={**at, "country": country}).status_code == 200
+
+        accepted()
+        assert next(numbers) > 20  # the reports were generated and posted
     finally:
         server.terminate()
         server.wait(10)

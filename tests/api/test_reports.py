@@ -1,6 +1,7 @@
 """POST /api/v1/reports: 201, 200, 422, 409, 413, 415, and the principal on every event."""
 
 import copy
+import json
 
 from tests.conftest import base_report
 from tracker.facts import FACT_TYPES
@@ -113,3 +114,72 @@ def test_each_fact_type_requires_what_the_openapi_document_marks_required(admin,
         assert all(e["fact"] == 0 for e in response.json["errors"])
         assert named == required, fact_type
         assert {e["message"] for e in response.json["errors"]} == {"is required"}
+
+
+def duplicated(text: str, old: str, new: str) -> str:
+    """`text` with `new` inserted right after the first `old`: a key given twice."""
+    assert old in text
+    return text.replace(old, old + new, 1)
+
+
+def test_a_key_given_twice_is_422_naming_the_fact_and_field(client, tokens, public):
+    """Not last-wins: {"killed": 30, "killed": 3000} is refused, naming where."""
+    headers = {"Authorization": f"Bearer {tokens['reporter']}",
+               "Content-Type": "application/json"}
+    text = json.dumps(base_report())
+    cases = [
+        (duplicated(text, '"killed": 30', ', "killed": 3000'), 3, "killed"),
+        (duplicated(text, '"country": "Mali"', ', "country": "Niger"'), 2, "location.country"),
+        (duplicated(text, '"report": "r-base"', ', "report": "r-other"'), None, "report"),
+        (duplicated(text, '"kind": "official"', ', "kind": "media"'), None, "source.kind"),
+    ]
+    for body, fact, field in cases:
+        response = client.post("/api/v1/reports", data=body, headers=headers)
+        assert response.status_code == 422, body
+        assert [(e["fact"], e["field"]) for e in response.json["errors"]] == [(fact, field)]
+        assert "twice" in response.json["message"]
+    assert conflict_events(public) == []
+    assert client.post("/api/v1/reports", data=text, headers=headers).status_code == 201
+
+
+def test_date_end_before_date_is_422_naming_date_end(reporter, public):
+    bad = base_report()
+    bad["facts"][2]["date_end"] = "2020-11-11"
+    response = reporter.report(bad)
+    assert response.status_code == 422
+    assert [(e["fact"], e["field"]) for e in response.json["errors"]] == [(2, "date_end")]
+    assert "before date 2020-11-12" in response.json["errors"][0]["message"]
+    bad["facts"][2]["date_end"] = "2020-11-12"
+    assert reporter.report(bad).status_code == 201
+
+
+def test_a_correction_cannot_put_date_end_before_date(reporter):
+    report = base_report()
+    report["facts"][2]["date_end"] = "2020-11-14"
+    assert reporter.report(report).status_code == 201
+
+    def correct(field, value, n):
+        return reporter.report({"report": f"fix-{n}", "source": {"name": "S", "kind": "media"},
+                                "facts": [{"fact": "correction", "target": {"incident": "niaki"},
+                                           "field": field, "value": value, "reason": "typo"}]})
+
+    moved = correct("date", "2020-11-15", 1)
+    assert moved.status_code == 422
+    assert [(e["fact"], e["field"]) for e in moved.json["errors"]] == [(0, "value")]
+    assert "date_end 2020-11-14 before its date 2020-11-15" in moved.json["message"]
+    assert correct("date_end", "2020-11-10", 2).status_code == 422
+    assert correct("date_end", "2020-11-13", 3).status_code == 201
+    assert correct("date", "2020-11-13", 4).status_code == 201
+
+
+def test_one_report_may_move_both_dates_of_an_incident(reporter):
+    """A dataset re-import corrects date and date_end together: judged as the report
+    leaves them, not one at a time."""
+    report = base_report()
+    report["facts"][2]["date_end"] = "2020-11-14"
+    assert reporter.report(report).status_code == 201
+    both = {"report": "move", "source": {"name": "S", "kind": "dataset"}, "facts": [
+        {"fact": "correction", "target": {"incident": "niaki"}, "field": field,
+         "value": value, "reason": "re-import"}
+        for field, value in (("date", "2020-12-01"), ("date_end", "2020-12-02"))]}
+    assert reporter.report(both).status_code == 201

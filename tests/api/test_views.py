@@ -133,7 +133,7 @@ def test_healthz(seeded_api, public):
     body = public.get("/healthz").json
     assert body["status"] == "ok" and body["event_store"]["head"] >= 48
     assert body["behind"] == {"leadership": 0, "casualties": 0, "operations": 0,
-                              "incidents": 0, "actors": 0}
+                              "incidents": 0, "actors": 0, "sources": 0}
 
 
 def test_openapi_document_and_docs_page(public):
@@ -199,3 +199,15 @@ def test_incident_filters_and_actor_names(seeded_api, public):
     assert public.get("/incidents?min_killed=10").json["incidents"][0]["killed"]["best"] >= 10
     assert public.get("/incidents?bbox=1,2,3").status_code == 422
     assert public.get("/groups/JNIM/leadership").json["group"] == "jnim"
+
+
+def test_sources_lists_every_cited_source_with_its_incidents(reporter, public):
+    for rid, source, incident in (("w1", "Wire", "a"), ("w2", "Wire", "b"), ("m1", "MoD", "a")):
+        body = {"report": rid, "source": {"name": source, "kind": "media"},
+                "facts": [{"fact": "incident", "id": incident, "date": "2021-03-01",
+                           "type": "battle", "location": {"name": "X", "country": "Mali"}},
+                          {"fact": "casualties", "incident": incident, "killed": 2}]}
+        assert reporter.report(body).status_code == 201
+    assert public.get("/sources").get_json()["sources"] == [
+        {"name": "Wire", "incidents": 2}, {"name": "MoD", "incidents": 1}]
+    assert public.get("/sources?as_of=2000-01-01").get_json()["sources"] == []

@@ -3,7 +3,7 @@
 import pytest
 
 from projections.casualty_tallies import contributions, tally_changes
-from projections.figures import incident_killed, killed_by_actor
+from tracker.figures import incident_killed, killed_by_actor
 
 
 def fig(source, killed, seq, actor=None, low=None, high=None, report="r"):

@@ -326,3 +326,27 @@ def test_a_unit_left_to_the_next_batch_is_decoded_once(sqlite_tracker, read_mode
     assert projector.verify() == []
     with open_views(read_model) as views:
         assert views.casualties("country")["rows"][0]["killed"]["best"] == sum(range(6))
+
+
+def test_actor_search_takes_like_wildcards_literally(sqlite_tracker, read_model):
+    """`q=%` or `q=_` matches the actors whose id, name or alias holds that character,
+    not every actor (LIKE wildcards escaped, on both backends)."""
+    sqlite_tracker.record_report(base_report())
+    sqlite_tracker.record_report({
+        "report": "r-odd", "source": {"name": "Ministry", "kind": "official"},
+        "facts": [{"fact": "actor", "id": "brigade-50", "name": "The 50% Brigade",
+                   "kind": "armed_group", "aliases": ["b_50!"]}]})
+    runner = Projector(sqlite_tracker, read_model)
+    runner.catch_up()
+    with open_views(read_model) as views:
+        def found(q):
+            return [a["id"] for a in views.actors(q)["actors"]]
+
+        assert len(found(None)) == 3
+        assert found("%") == ["brigade-50"]
+        assert found("_") == ["brigade-50"]
+        assert found("!") == ["brigade-50"]
+        assert found("0% b") == ["brigade-50"]
+        assert found("b_5") == ["brigade-50"]
+        assert found("j%m") == [] and found("jn_m") == [] and found("!%") == []
+        assert found("jnim") == ["jnim"]

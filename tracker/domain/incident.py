@@ -9,13 +9,15 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from tracker.domain.base import Revisable, copy_tree, entity_id, set_path
+from tracker.figures import figure_key, published_on
 
 
 class Incident(Revisable, Aggregate):
     """An incident (battle, raid, strike, protest…) as reported, with its casualty figures.
 
-    Figures are kept per source and actor: a later figure from the same source supersedes
-    that source's earlier one, figures from other sources stay beside it.
+    Figures are kept as each report gave them, per (source, actor, report); how they
+    combine (which is a source's current figure, which is best) is tracker.figures', the
+    same for the aggregate, the importers and the views.
     """
 
     @event("IncidentReported")
@@ -56,10 +58,9 @@ class Incident(Revisable, Aggregate):
         extra: dict[str, Any],
         provenance: dict[str, Any],
     ) -> None:
-        figure_key = f"{source}\x1f{actor or ''}"
-        previous = self.figures.get(figure_key)
-        if previous is not None and previous["report"] == provenance["report"] and (
-            previous["killed"], previous["low"], previous["high"]) == (killed, low, high):
+        previous = self.figures.get(figure_key(source, actor, provenance["report"]))
+        if previous is not None and (
+                previous["killed"], previous["low"], previous["high"]) == (killed, low, high):
             return
         # Straight to the event class the decorator below defines: the same event, without
         # the decorator's per-call argument handling (a dataset import triggers one per row).
@@ -80,9 +81,11 @@ class Incident(Revisable, Aggregate):
         extra: dict[str, Any],
         provenance: dict[str, Any],
     ) -> None:
-        self.figures[f"{source}\x1f{actor or ''}"] = {
+        self.figures[figure_key(source, actor, provenance["report"])] = {
             "source": source, "actor": actor, "killed": killed, "low": low, "high": high,
-            "report": provenance["report"],
+            "report": provenance["report"], "published": published_on(provenance),
+            # Orders this incident's figures as the log does (its events' order).
+            "seq": self.version,
         }
         self._refers(provenance)
 

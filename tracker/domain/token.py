@@ -46,3 +46,16 @@ class Token(Aggregate):
     @event("TokenRevoked")
     def _revoked(self, reason: str, provenance: dict[str, Any]) -> None:
         self.revoked = reason
+
+    def reissue(self, role: str, secret_hash: str, provenance: dict[str, Any]) -> None:
+        """A revoked token's name given to a new token (a new secret, a role); the old
+        secret stays refused, and the revocation stays in the log."""
+        if self.revoked is None:
+            raise ValueError(f"token {self.key!r} is active; revoke it first")
+        self._reissued(role=role, secret_hash=secret_hash, provenance=provenance)
+
+    @event("TokenReissued")
+    def _reissued(self, role: str, secret_hash: str, provenance: dict[str, Any]) -> None:
+        self.role = role
+        self.secret_hash = secret_hash
+        self.revoked = None

@@ -8,6 +8,7 @@ its place in the apply order, and what a correction may change about its entity:
 - tracker.facts.incidents: incident, casualties, assessment, materiel
 - tracker.facts.operations: operation, operation_status
 - tracker.facts.amendments: correction, retraction
+- tracker.facts.identity: same_incident, distinct_incidents, same_actor
 
 Adding a fact type is one `FactType` in its family's module (and its event on the
 aggregate); the validator, the API's OpenAPI document and docs/report-format.md's
@@ -26,6 +27,7 @@ from tracker.facts import people  # noqa: F401
 from tracker.facts import incidents  # noqa: F401
 from tracker.facts import operations  # noqa: F401
 from tracker.facts import amendments  # noqa: F401
+from tracker.facts import identity  # noqa: F401
 # isort: on
 from tracker.facts.base import (
     CORRECTABLE,

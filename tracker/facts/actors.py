@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from tracker.domain.actor import Actor
 from tracker.exceptions import FactError
 from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
-from tracker.fields import Choice, Day, Ident, ListOf, Text
+from tracker.fields import Choice, Day, Ident, ListOf, LongText, Text
 
 if TYPE_CHECKING:
     from tracker.facts.base import UnitOfWork
@@ -110,5 +110,5 @@ register(
 
 correctable("actor", {
     "name": Text(), "kind": Choice(ACTOR_KINDS), "aliases": ListOf(Text()),
-    "country": Text(), "title": Text(), "notes": Text(), "fate.date": Day(),
+    "country": Text(), "title": Text(), "notes": LongText(), "fate.date": Day(),
 })

@@ -12,6 +12,7 @@ from tracker.fields import (
     FormatSchema,
     Ident,
     Invalid,
+    LongText,
     NestedInvalid,
     Object,
     Text,
@@ -46,7 +47,7 @@ class CorrectionFact(FactSchema):
     field = Text(required=True, doc="the field to change; what each kind allows is listed "
                                     "in docs/report-format.md")
     value = AnyValue(required=True, doc="the new value, checked as the field's own")
-    reason = Text(required=True)
+    reason = LongText(required=True)
 
     @staticmethod
     def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -71,7 +72,7 @@ class CorrectionFact(FactSchema):
 class RetractionFact(FactSchema):
     fact = Tag("retraction")
     target = Object(Target, required=True)
-    reason = Text(required=True)
+    reason = LongText(required=True)
 
     @staticmethod
     def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
@@ -90,6 +91,17 @@ def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
         for i, ref in enumerate(value):
             uow.require_known(fact, f"value.{i}", "actor",
                               ref["actor"] if isinstance(ref, dict) else ref)
+    if kind == "incident" and d["field"] in ("date", "date_end"):
+        # As the report leaves them: a report may move both dates (a dataset re-import).
+        dates = {"date": agg.details.get("date"), "date_end": agg.details.get("date_end")}
+        for other in uow.report.facts:
+            if other.type == "correction" and other.data["target"] == {kind: key} \
+                    and other.data["field"] in dates:
+                dates[other.data["field"]] = other.data["value"]
+        if dates["date"] is not None and dates["date_end"] is not None \
+                and str(dates["date_end"]) < str(dates["date"]):
+            raise FactError(fact.index, "value", f"would put the incident's date_end "
+                            f"{dates['date_end']} before its date {dates['date']}")
     if kind == "actor" and d["field"].startswith("fate.") and agg.fate is None:
         raise FactError(fact.index, "field", f"actor '{key}' has no recorded death, capture "
                         "or release to correct")

@@ -24,8 +24,8 @@ from tracker.fields import (
     Checker,
     Choice,
     FormatSchema,
+    LongText,
     ScalarMap,
-    Text,
     compile_field,
     compile_schema,
 )
@@ -84,7 +84,7 @@ class FactSchema(FormatSchema):
     """Fields every fact may carry: notes, and a `ref` — where in a dataset it comes from
     (dataset, row id, row version, file line…), copied into the provenance of its events."""
 
-    notes = Text()
+    notes = LongText()
     ref = ScalarMap(doc="where in a dataset the fact comes from")
 
 

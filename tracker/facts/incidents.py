@@ -19,6 +19,7 @@ from tracker.fields import (
     FormatSchema,
     Ident,
     ListOf,
+    LongText,
     Object,
     ScalarMap,
     Text,
@@ -89,6 +90,14 @@ class IncidentFact(FactSchema):
     operation = Ident(doc="the operation it belongs to")
     attributes = ScalarMap(doc="a dataset's other columns, kept as given")
 
+    @staticmethod
+    def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
+        # Dates are YYYY-MM-DD strings (marshmallow) or dates (the compiled checker).
+        if "date_end" in data and "date" in data and str(data["date_end"]) < str(data["date"]):
+            return [("date_end", f"{data['date_end']} is before date {data['date']} (the "
+                                 "incident's first day)")]
+        return []
+
 
 class CasualtiesFact(FactSchema):
     """A source's figure for an incident; it supersedes the same source's earlier one."""
@@ -112,7 +121,7 @@ class AssessmentFact(FactSchema):
     killed = Count(required=True, doc="the analysts' best estimate")
     low = Count()
     high = Count()
-    reason = Text(required=True, doc="why: which sources were weighed, and how")
+    reason = LongText(required=True, doc="why: which sources were weighed, and how")
 
 
 class MaterielFact(FactSchema):
@@ -121,7 +130,8 @@ class MaterielFact(FactSchema):
     fact = Tag("materiel")
     incident = Ident(required=True)
     action = Choice(MATERIEL_ACTIONS, required=True)
-    items = ListOf(Text(), non_empty=True, required=True, doc="what, in the source's words")
+    items = ListOf(Text(max_length=1000), non_empty=True, required=True,
+                   doc="what, in the source's words")
 
 
 def apply_incident(uow: UnitOfWork, fact: Fact) -> None:
@@ -183,6 +193,6 @@ correctable("incident", {
     "location.name": Text(), "location.country": Text(), "location.admin1": Text(),
     "location.admin2": Text(), "location.admin3": Text(), "location.region": Text(),
     "location.latitude": Latitude(), "location.longitude": Longitude(),
-    "actors": ListOf(Object(IncidentActor)), "notes": Text(), "attributes": ScalarMap(),
+    "actors": ListOf(Object(IncidentActor)), "notes": LongText(), "attributes": ScalarMap(),
     "location.geo_precision": Count(),
 })

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tracker.domain.operation import Operation
 from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
-from tracker.fields import Choice, Day, Ident, ListOf, Text
+from tracker.fields import Choice, Day, Ident, ListOf, LongText, Text
 
 if TYPE_CHECKING:
     from tracker.facts.base import UnitOfWork
@@ -66,5 +66,5 @@ register(
 
 correctable("operation", {
     "name": Text(), "lead": Ident(), "partners": ListOf(Ident()), "started": Day(),
-    "notes": Text(),
+    "notes": LongText(),
 })

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.domain.incident import Incident
 from tracker.exceptions import ReportValidationError
+from tracker.figures import current_figure
 from tracker.ingestion import acled, ucdp
 from tracker.ingestion.rows import (
     DatasetEvent,
@@ -358,7 +359,8 @@ class Importer:
             summary.skipped_retracted += 1
             return []
         facts = self._corrections(existing, details, ref)
-        current = existing.figures.get(f"{self.module.SOURCE_NAME}\x1f")
+        # The dataset's current figure, by the same rules as the views (tracker.figures).
+        current = current_figure(existing.figures, self.module.SOURCE_NAME)
         if current is None or (current["killed"], current["low"], current["high"]) != (
                 event.killed, event.low, event.high):
             facts.append(figure)

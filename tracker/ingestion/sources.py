@@ -20,11 +20,13 @@ import codecs
 import csv
 import hashlib
 import json
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
+from tracker import jsontext
 from tracker.ingestion.rows import IngestionError, RowError
 
 Progress = Callable[[int, int], None]  # (bytes read, file size)
@@ -89,11 +91,18 @@ def _csv_rows(path: Path, reading: Reading, required: Callable[[list[str]], list
               source_name: str, progress: Progress | None) -> Iterator[Row | RowError]:
     size = path.stat().st_size
     with path.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.reader(f)
+        lines = _Lines(f)
+        reader = csv.reader(lines)
         header = next(reader, None)
         if header is None:
             raise IngestionError(f"{path}: the file is empty")
+        lines.take()
         header = [h.strip() for h in header]
+        twice = [name for name, n in Counter(header).items() if n > 1 and name]
+        if twice:
+            raise IngestionError(f"{path}:1: column(s) {', '.join(twice)} appear more than "
+                                 "once in the header (which one is meant?); nothing was "
+                                 "imported")
         missing = required(header)
         if missing:
             raise IngestionError(f"{path}: not a {source_name} export: missing column(s) "
@@ -101,8 +110,28 @@ def _csv_rows(path: Path, reading: Reading, required: Callable[[list[str]], list
         reading.columns = header
         width = len(header)
         previous: list[str] | None = None
-        for values in reader:
-            line = reader.line_num
+        while True:
+            try:
+                values = next(reader, None)
+            except csv.Error as e:  # e.g. an open quote running past the field size limit
+                values, problem = [], f"cannot be read as CSV ({e})"
+            else:
+                problem = ""
+            line, taken = lines.take()
+            if values is None:
+                break
+            if problem or (len(values) != width and len(taken) > 1):
+                # A quote opened on this line and never closed (a row cut short, then the
+                # file goes on): the reader ran into the next lines. This line is rejected
+                # and the lines it swallowed are read again, on their own.
+                reading.rows += 1
+                yield RowError(line, problem or (
+                    "a quoted value opened on this line is not closed on it: the row is "
+                    "cut short (an interrupted download?) or a quote is stray; the lines "
+                    "after it are read on their own"))
+                lines.give_back(line + 1, taken[1:])
+                reader = csv.reader(lines)
+                continue
             if not values:
                 continue  # a blank line
             if line == 2 and _is_hxl(values):
@@ -125,6 +154,42 @@ def _csv_rows(path: Path, reading: Reading, required: Callable[[list[str]], list
             progress(size, size)
 
 
+class _Lines:
+    """A file's physical lines as the csv reader takes them: the ones the last record took
+    (`taken`, the first numbered `first`, from 1), and lines given back to be read again."""
+
+    def __init__(self, f: Any) -> None:
+        self.f = f
+        self.number = 0
+        self.first = 1
+        self.taken: list[str] = []
+        self.back: list[tuple[int, str]] = []
+
+    def __iter__(self) -> _Lines:
+        return self
+
+    def __next__(self) -> str:
+        if self.back:
+            number, text = self.back.pop()
+        else:
+            text = next(self.f)
+            self.number += 1
+            number = self.number
+        if not self.taken:
+            self.first = number
+        self.taken.append(text)
+        return text
+
+    def take(self) -> tuple[int, list[str]]:
+        """The lines the last record took: the first one's number, and their text."""
+        taken, self.taken = self.taken, []
+        return self.first, taken
+
+    def give_back(self, first: int, texts: list[str]) -> None:
+        """Lines to be read again, the first of them numbered `first`."""
+        self.back.extend(reversed(list(enumerate(texts, start=first))))
+
+
 def _width_problem(got: int, width: int) -> str:
     if got < width:
         return (f"only {got} of the header's {width} columns: the row is cut short (an "
@@ -142,10 +207,12 @@ def _json_rows(path: Path, reading: Reading, required: Callable[[list[str]], lis
                source_name: str, json_key: str) -> Iterator[Row | RowError]:
     reading.format, reading.unit = "json", "record"
     try:
-        document = json.loads(path.read_text(encoding="utf-8-sig"))
+        document = jsontext.loads(path.read_text(encoding="utf-8-sig"))
     except json.JSONDecodeError as e:
         raise IngestionError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); nothing was "
                              "imported") from None
+    except jsontext.DuplicateKeyError as e:
+        raise IngestionError(f"{path}: {e}; nothing was imported") from None
     records = _records(document, path, source_name, json_key)
     keys: dict[str, None] = {}
     for record in records[:1000]:

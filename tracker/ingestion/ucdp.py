@@ -56,6 +56,9 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
         location["geo_precision"] = int(row["where_prec"])
     start = rows.parse_day(row["date_start"], "date_start", row.get("year"))
     end = rows.parse_day(row["date_end"], "date_end")
+    if end < start:
+        raise ValueError(f"date_end {row['date_end'].strip()!r} is before date_start "
+                         f"{row['date_start'].strip()!r}")
     details: dict[str, Any] = {
         "date": start,
         "date_precision": PRECISION.get((row.get("date_prec") or "1").strip(), "day"),

@@ -4,6 +4,7 @@ from datetime import date
 
 from tracker.domain.incident import Incident
 from tracker.domain.operation import Operation
+from tracker.figures import current_figure
 
 
 def prov(report: str = "r1") -> dict:
@@ -35,8 +36,28 @@ def test_a_later_figure_from_the_same_source_supersedes_the_earlier_one():
 
     incident.report_casualties("MoD", "jnim", 32, None, None, {}, prov("r3"))
 
+    # Every report's figure is kept (a retraction of r3 brings r1's back); the source's
+    # current one is its latest, by the one model of figures the views use too.
     assert sorted((f["source"], f["killed"]) for f in incident.figures.values()) == [
-        ("Media", 25), ("MoD", 32)]
+        ("Media", 25), ("MoD", 30), ("MoD", 32)]
+    assert current_figure(incident.figures, "MoD", "jnim")["killed"] == 32
+    incident.retract_report("r3", "wrong", prov("r4"))
+    assert current_figure(incident.figures, "MoD", "jnim")["killed"] == 30
+
+
+def test_a_source_current_figure_is_its_latest_published_not_its_latest_recorded():
+    incident = niaki()
+    dated = {"report": "r2", "source": {"name": "MoD", "kind": "official",
+                                        "published": "2020-11-20"}}
+    incident.report_casualties("MoD", None, 40, None, None, {}, dated)
+    older = {"report": "r3", "source": {"name": "MoD", "kind": "official",
+                                        "published": "2020-11-14"}}
+    incident.report_casualties("MoD", None, 35, None, None, {}, older)
+    assert current_figure(incident.figures, "MoD")["killed"] == 40
+    # The same report's same figure again records nothing.
+    incident.collect_events()
+    incident.report_casualties("MoD", None, 35, None, None, {}, older)
+    assert incident.collect_events() == []
 
 
 def test_retracting_a_report_drops_its_figures_but_keeps_the_events():

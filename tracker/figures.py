@@ -1,6 +1,10 @@
-"""Pure arithmetic of casualty figures, shared by every view that shows them.
+"""How casualty figures combine: the one model of figures, pure arithmetic, used by the
+Incident aggregate (tracker.domain.incident), the importers' "unchanged" check and every
+view that shows figures (projections).
 
-An incident holds every figure every live report gave it, per (source, actor, report).
+An incident holds every figure every live report gave it, per (source, actor, report):
+`figure_key`. Each figure carries its report's publication date (`published_on`) and a
+sequence number that orders figures recorded for the same incident (`seq`).
 The views depend on the set of live reports, never on the order they were recorded in:
 
 - a report's date is its source's `published` date; a report without one counts as
@@ -23,6 +27,29 @@ from __future__ import annotations
 from typing import Any
 
 ZERO = {"best": 0, "low": 0, "high": 0}
+
+
+def figure_key(source: str, actor: str | None, report: str | None) -> str:
+    """Where an incident keeps one report's figure for one source and actor."""
+    return f"{source}\x1f{actor or ''}\x1f{report}"
+
+
+def published_on(provenance: dict[str, Any]) -> str | None:
+    """A report's date: its source's `published`, else the day it was recorded."""
+    day = (provenance.get("source") or {}).get("published")
+    if day:
+        return str(day)
+    recorded = provenance.get("recorded_at")
+    return str(recorded)[:10] if recorded else None
+
+
+def current_figure(figures: dict[str, dict[str, Any]], source: str,
+                   actor: str | None = None) -> dict[str, Any] | None:
+    """A source's current figure (for an actor, or overall): the one of its most recently
+    published live report."""
+    found = [f for f in figures.values()
+             if f["source"] == source and (f.get("actor") or None) == (actor or None)]
+    return max(found, key=rank) if found else None
 
 Rank = tuple[str, int]
 

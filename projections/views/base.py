@@ -1,0 +1,142 @@
+"""What a view module declares, and what the fold engine gives each one.
+
+A view is one module of `projections.views` holding everything about it: its tables
+(SQLAlchemy Core `Table`s, with their secondary indexes), what each event does to its rows
+(a `Stage` of the fold), its queries (a mixin of `ReadViews`) and what `rebuild --verify`
+compares. The read model's store, the fold engine, the projector and the API find the
+views through `projections.views.VIEWS`; adding a view means adding a module there.
+
+Every queryable row is a version: it holds from log position `valid_from` (inclusive) to
+`valid_to` (exclusive; NULL while it is the present). The engine (`projections.readmodel.fold`)
+cuts a batch into units (one report's events), gives each stage the unit in registry order,
+and writes the versions the stages opened and closed in the batch's transaction; statements
+are compiled from the `Table`s, so the columns are declared once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+from sqlalchemy import Index, MetaData, Table
+
+if TYPE_CHECKING:
+    from projections.decode import RawEvent
+    from projections.readmodel.fold import BatchFold
+
+
+def table_name(gen: int, name: str) -> str:
+    """The SQL name of a view table of generation `gen`."""
+    return f"g{gen}_{name}"
+
+
+class Unit:
+    """One unit being folded: its events, its end position, and what earlier stages left
+    for later ones (`incidents`: oid -> (rows before, rows after) of each incident whose
+    contributions the unit changed; `relinked`: the records whose identity links did)."""
+
+    __slots__ = ("events", "end", "incidents", "relinked")
+
+    def __init__(self, events: list[RawEvent]) -> None:
+        self.events = events
+        self.end = events[-1].position
+        self.incidents: dict[str, tuple[Any, Any]] = {}
+        # kind -> records whose links changed (identity stage -> incidents, actors)
+        self.relinked: dict[str, set[str]] = {}
+
+
+class Stage(Protocol):
+    """What a view does in the fold of one batch (one instance per batch)."""
+
+    def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
+        """Loads what the batch's events will change (one query per table, not per event)."""
+
+    def apply(self, fold: BatchFold, unit: Unit) -> None:
+        """Folds one unit: opens and closes row versions through `fold`."""
+
+
+@dataclass(frozen=True)
+class View:
+    """A view's declaration.
+
+    - `tables(md, prefix)` declares its tables in `md` (names `prefix + name`);
+    - `indexes(tables, prefix)` its secondary indexes (made after a rebuild's bulk load);
+    - `compared`: per table, the columns `rebuild --verify` compares row by row (the rows
+      of versioned tables as they stood at the compared position);
+    - `stage()`: a new fold stage for one batch (None: the view is read from the tables of
+      others, e.g. operations from the documents and tallies);
+    - `names`: the user-facing names it answers to (`tracker rebuild NAME`, /healthz).
+    """
+
+    name: str
+    tables: Callable[[MetaData, str], list[Table]]
+    indexes: Callable[[dict[str, Table], str], list[Index]] = lambda tables, prefix: []
+    compared: dict[str, str] = field(default_factory=dict)
+    stage: Callable[[], Stage] | None = None
+    names: tuple[str, ...] = ()
+
+
+class Versions:
+    """The row versions one batch writes, per table: new rows (`open`) and the ends of
+    current ones (`close`). A version opened and closed in the same batch is written once,
+    with its valid_to."""
+
+    def __init__(self, valid_to: dict[str, int | None]) -> None:
+        self.valid_to = valid_to  # table -> the index of valid_to in its rows
+        self.inserts: dict[str, list[list[Any]]] = {name: [] for name in valid_to}
+        self.closes: dict[str, list[tuple[Any, ...]]] = {name: [] for name in valid_to}
+        self.pending: dict[tuple[str, Any], tuple[list[Any], int]] = {}
+
+    def open(self, name: str, pk: tuple[Any, ...], row: list[Any], start: int) -> None:
+        """A new version of `pk` from `start`: `row` holds the table's columns in their
+        declared order, but valid_to (NULL, set here)."""
+        at = self.valid_to[name]
+        assert at is not None, f"{name} is not versioned"
+        row.insert(at, None)
+        self.inserts[name].append(row)
+        self.pending[(name, (*pk, start))] = (row, at)
+
+    def close(self, name: str, pk: tuple[Any, ...], valid_from: int | None, end: int) -> None:
+        """Ends the version of `pk` that started at `valid_from` (None: there is none)."""
+        if valid_from is None:
+            return
+        queued = self.pending.pop((name, (*pk, valid_from)), None)
+        if queued is not None:
+            queued[0][queued[1]] = end
+        else:
+            self.closes[name].append((end, *pk, valid_from))
+
+    def add(self, name: str, row: list[Any]) -> None:
+        """A row of a table that is not versioned."""
+        self.inserts[name].append(row)
+
+
+class Queries:
+    """The base of every view's query mixin: what a mixin may use of `ReadViews` and of
+    the other views' mixins. It comes after every mixin in the method order, so these are
+    only placeholders for the real methods."""
+
+    gen: int
+    at: int | None
+
+    def t(self, name: str) -> str:
+        raise NotImplementedError
+
+    def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
+        raise NotImplementedError
+
+    def _as_of(self) -> str | None:
+        raise NotImplementedError
+
+    def resolve_actor(self, name: str) -> str:
+        raise NotImplementedError
+
+    def _incident_where(self, f: Any) -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
+    def _tally_at(self, by: str, key: str, at: int | None) -> dict[str, int]:
+        raise NotImplementedError
+
+    def _doc(self, kind: str, doc_id: str, at: int | None = None) -> dict[str, Any] | None:
+        raise NotImplementedError

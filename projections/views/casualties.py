@@ -1,0 +1,249 @@
+"""The casualties view: one tally row per (dimension, key) per version — best, low, high,
+civilians, wounded and the incidents counted — by country, admin1, actor, month, type and
+operation (and the total); `tally_keys` lists every key ever tallied, for "as of" seeks.
+And "what changed between two moments": the rows whose validity starts or ends in between,
+with the reports of those units.
+
+Its fold stage moves each tally row by the difference between what each changed incident
+contributed before and after the unit (projections.casualty_tallies), as the incidents
+stage left it in `Unit.incidents`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table
+
+from projections.casualty_tallies import DIMENSIONS, UNKNOWN, tally_changes
+from projections.group_leadership import actor_doc_id
+from projections.readmodel.schema import FIGURE, FOLDED
+from projections.views.base import Queries, Unit, View
+from projections.views.incidents import IncidentFilter, QueryError, valid
+
+if TYPE_CHECKING:
+    from projections.decode import RawEvent
+    from projections.readmodel.fold import BatchFold
+
+FIGS = ("best", "low", "high")
+ZERO6 = (0, 0, 0, 0, 0, 0)
+
+
+def tables(md: MetaData, p: str) -> list[Table]:
+    return [
+        Table(f"{p}tallies", md,
+              Column("dim", String(16), primary_key=True),
+              Column("key", String(FOLDED), primary_key=True),
+              Column("valid_from", BigInteger, primary_key=True, autoincrement=False),
+              Column("valid_to", BigInteger),
+              Column("best", FIGURE, nullable=False), Column("low", FIGURE, nullable=False),
+              Column("high", FIGURE, nullable=False),
+              Column("civilians", FIGURE, nullable=False),
+              Column("wounded", FIGURE, nullable=False),
+              Column("incidents", FIGURE, nullable=False)),
+        Table(f"{p}tally_keys", md,
+              Column("dim", String(16), primary_key=True),
+              Column("key", String(FOLDED), primary_key=True),
+              info={"on_conflict": "ignore"}),
+    ]
+
+
+def indexes(t: dict[str, Table], p: str) -> list[Index]:
+    tallies = t[f"{p}tallies"]
+    return [Index(f"{p}ix_tallies_to", tallies.c.dim, tallies.c.valid_to),
+            Index(f"{p}ix_tallies_from", tallies.c.dim, tallies.c.valid_from)]
+
+
+COMPARED = {
+    "tallies": "dim, key, valid_from, valid_to, best, low, high, civilians, wounded, incidents",
+    "tally_keys": "dim, key",
+}
+
+
+class CasualtiesStage:
+    def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
+        w = fold.w
+        if w.tallies is None:
+            w.tallies = {}
+            for dim, key, vf, *values in fold.store.fetch(
+                    fold.conn, f"SELECT dim, key, valid_from, best, low, high, civilians, "
+                               f"wounded, incidents FROM {fold.t['tallies']} "
+                               "WHERE valid_to IS NULL"):
+                w.tallies[(dim, key)] = [tuple(values), int(vf)]
+            w.tally_keys = {(d, k) for d, k in fold.store.fetch(
+                fold.conn, f"SELECT dim, key FROM {fold.t['tally_keys']}")}
+
+    def apply(self, fold: BatchFold, unit: Unit) -> None:
+        w, v, end = fold.w, fold.versions, unit.end
+        tallies = w.tallies
+        assert tallies is not None
+        deltas: dict[tuple[str, str], list[int]] = {}
+        for old, new in unit.incidents.values():
+            for key, change in tally_changes(old.tallies, new.tallies).items():
+                acc = deltas.get(key)
+                if acc is None:
+                    deltas[key] = change
+                else:
+                    for i in range(6):
+                        acc[i] += change[i]
+        for key, delta in deltas.items():
+            if not any(delta):
+                continue
+            current = tallies.get(key)
+            values = current[0] if current else ZERO6
+            new_values = tuple(a + d for a, d in zip(values, delta, strict=True))
+            v.close("tallies", key, current[1] if current else None, end)
+            if any(new_values):
+                v.open("tallies", key, [*key, end, *new_values], end)
+                tallies[key] = [new_values, end]
+                if key not in w.tally_keys:
+                    w.tally_keys.add(key)
+                    v.add("tally_keys", list(key))
+            else:
+                tallies.pop(key, None)
+
+
+def _tally_row(r: Any) -> dict[str, Any]:
+    key, best, low, high, civilians, wounded, incidents = r
+    return {"key": key if key is not None else UNKNOWN,
+            "killed": {"best": int(best or 0), "low": int(low or 0), "high": int(high or 0)},
+            "civilians": {"best": int(civilians or 0)}, "wounded": {"best": int(wounded or 0)},
+            "incidents": int(incidents)}
+
+
+class CasualtyQueries(Queries):
+    """Casualty tallies (whole, or over filtered incidents) and what changed."""
+
+    def casualties(self, by: str, filters: IncidentFilter | None = None) -> dict[str, Any]:
+        if by not in DIMENSIONS:
+            raise QueryError(f"cannot group casualties by {by!r}; use one of: "
+                             + ", ".join(DIMENSIONS), "by")
+        filters = filters or IncidentFilter()
+        if filters.actor:
+            filters = filters.replace(actor=self.resolve_actor(filters.actor))
+        if filters.any():
+            rows, total = self._filtered_tally(by, filters)
+        else:
+            rows = [_tally_row(r) for r in self._tallies(by)]
+            found = self._tallies("total")
+            total = _tally_row(found[0])["killed"] if found else dict.fromkeys(FIGS, 0)
+        names = self._actor_names([r["key"] for r in rows]) if by == "actor" else {}
+        for r in rows:
+            r["name"] = names.get(r["key"], r["key"])
+        if by == "month":
+            rows.sort(key=lambda r: r["key"])
+        else:
+            rows.sort(key=lambda r: (-r["killed"]["best"], r["key"]))
+        return {"by": by, "as_of": self._as_of(), "filters": filters.echo(),
+                "rows": rows, "total": total}
+
+    def _tallies(self, dim: str) -> list[Any]:
+        """The tally rows of one dimension at this position. As of a past position, one
+        index seek per key (its last version starting by then), however many versions
+        came after."""
+        cols = "t.key, t.best, t.low, t.high, t.civilians, t.wounded, t.incidents"
+        if self.at is None:
+            return self._fetch(f"SELECT {cols} FROM {self.t('tallies')} t WHERE t.dim = ? "
+                               "AND t.valid_to IS NULL", [dim])
+        # CROSS JOIN: SQLite then walks the keys first (its documented way to fix the
+        # join order); PostgreSQL plans it as any join.
+        return self._fetch(
+            f"SELECT {cols} FROM {self.t('tally_keys')} k CROSS JOIN {self.t('tallies')} t "
+            f"WHERE k.dim = ? AND t.dim = k.dim AND t.key = k.key AND t.valid_from = ("
+            f"SELECT max(s.valid_from) FROM {self.t('tallies')} s WHERE s.dim = k.dim "
+            f"AND s.key = k.key AND s.valid_from <= ?) "
+            f"AND (t.valid_to IS NULL OR t.valid_to > ?)",
+            [dim, self.at, self.at])
+
+    def _actor_names(self, keys: list[str]) -> dict[str, str]:
+        names = {}
+        cond, params = valid("d", self.at)
+        for start in range(0, len(keys), 500):
+            chunk = [actor_doc_id(k) for k in keys[start:start + 500]]
+            for (body,) in self._fetch(
+                    f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' AND d.id IN "
+                    f"({','.join('?' * len(chunk))}) AND {cond}", [*chunk, *params]):
+                doc = orjson.loads(body)
+                names[doc["id"]] = doc["name"]
+        return names
+
+    def _filtered_tally(self, by: str, f: IncidentFilter) -> tuple[list[dict[str, Any]],
+                                                                    dict[str, int]]:
+        where, params = self._incident_where(f)
+        if by == "actor":
+            lcond, lparams = valid("a", self.at)
+            sql = (f"SELECT a.ref, sum(COALESCE(a.best, i.best)), sum(COALESCE(a.low, i.low)), "
+                   f"sum(COALESCE(a.high, i.high)), 0, 0, count(*) "
+                   f"FROM {self.t('incidents')} i JOIN {self.t('links')} a ON a.oid = i.oid "
+                   f"AND a.kind = 'a' AND {lcond} WHERE {where} GROUP BY a.ref")
+            rows = [_tally_row(r) for r in self._fetch(sql, [*lparams, *params])]
+        else:
+            column = {"country": "i.country", "admin1": f"COALESCE(i.admin1, '{UNKNOWN}')",
+                      "month": "substr(i.date, 1, 7)", "type": "i.type",
+                      "operation": "i.operation"}[by]
+            sql = (f"SELECT {column}, sum(i.best), sum(i.low), sum(i.high), "
+                   f"sum(COALESCE(i.civilians, 0)), sum(COALESCE(i.wounded, 0)), count(*) "
+                   f"FROM {self.t('incidents')} i WHERE {where} "
+                   + ("AND i.operation IS NOT NULL " if by == "operation" else "")
+                   + f"GROUP BY {column}")
+            rows = [_tally_row(r) for r in self._fetch(sql, params)]
+        found = self._fetch(f"SELECT sum(i.best), sum(i.low), sum(i.high) FROM "
+                            f"{self.t('incidents')} i WHERE {where}", params)
+        total = {k: int(v or 0) for k, v in zip(FIGS, found[0], strict=True)}
+        return rows, total
+
+    # -- what changed -------------------------------------------------------------------
+
+    def changes(self, by: str, p1: int, p2: int, t1: datetime, t2: datetime | None
+                ) -> dict[str, Any]:
+        """Per key of `by` whose tally moved between positions p1 and p2: before, after,
+        and the reports (with source and position) whose units moved it."""
+        if by not in DIMENSIONS:
+            raise QueryError(f"cannot group changes by {by!r}; use one of: "
+                             + ", ".join(DIMENSIONS), "by")
+        t = self.t("tallies")
+        moved = self._fetch(
+            f"SELECT t.key, t.valid_from, t.valid_to FROM {t} t WHERE t.dim = ? AND "
+            f"((t.valid_from > ? AND t.valid_from <= ?) OR (t.valid_to > ? AND t.valid_to <= ?))",
+            [by, p1, p2, p1, p2])
+        causes_at: dict[str, set[int]] = {}
+        for key, vf, vt in moved:
+            if p1 < vf <= p2:
+                causes_at.setdefault(key, set()).add(int(vf))
+            if vt is not None and p1 < vt <= p2:
+                causes_at.setdefault(key, set()).add(int(vt))
+        units: dict[int, tuple[str, str]] = {}
+        wanted = sorted({p for ps in causes_at.values() for p in ps})
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start:start + 500]
+            for pos, report, source in self._fetch(
+                    f"SELECT position, report, source FROM {self.t('units')} WHERE position IN "
+                    f"({','.join('?' * len(chunk))})", chunk):
+                units[int(pos)] = (report, source)
+        rows: list[dict[str, Any]] = []
+        for key in sorted(causes_at):
+            before = self._tally_at(by, key, p1)
+            after = self._tally_at(by, key, p2)
+            if before == after:
+                continue
+            rows.append({"key": key, "before": before, "after": after, "causes": [
+                {"report": units.get(p, (None, None))[0], "source": units.get(p, (None, None))[1],
+                 "position": p} for p in sorted(causes_at[key])]})
+        rows.sort(key=lambda r: (-abs(int(r["after"]["best"]) - int(r["before"]["best"])),
+                                 str(r["key"])))
+        return {"from": t1.isoformat(), "to": t2.isoformat() if t2 else None, "by": by,
+                "positions": {"from": p1, "to": p2}, "rows": rows}
+
+    def _tally_at(self, by: str, key: str, at: int | None) -> dict[str, int]:
+        cond, params = valid("t", at)
+        rows = self._fetch(f"SELECT t.best, t.low, t.high, t.incidents FROM "
+                           f"{self.t('tallies')} t WHERE t.dim = ? AND t.key = ? AND {cond}",
+                           [by, key, *params])
+        values = rows[0] if rows else (0, 0, 0, 0)
+        return dict(zip((*FIGS, "incidents"), (int(v) for v in values), strict=True))
+
+
+VIEW = View("casualties", tables, indexes, compared=COMPARED, stage=CasualtiesStage,
+            names=("casualties",))

@@ -1,0 +1,181 @@
+"""The identity view: what the live reports say about pairs of records — two incident
+records of one event, two actors that are one group (tracker.domain.link). One versioned
+row per pair ever linked: its status (`same`, `distinct` or none, as the live assertions
+leave it), the record each `same` assertion names first (`named`: what the cluster is
+counted under), and the assertions by report.
+
+Its stage runs before the incidents stage and leaves in the unit the pairs whose sameness
+(or name) changed (`Unit.relinked`); the incidents stage regroups their clusters. The
+working set keeps each record's live `same` neighbours (`adjacency`), read from the rows on
+demand, so a cluster is found by a walk over a handful of rows, whatever the log's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text
+
+from projections.readmodel.schema import NAME
+from projections.views.base import Unit, View
+from tracker.domain.base import entity_id
+
+if TYPE_CHECKING:
+    from projections.decode import RawEvent
+    from projections.readmodel.fold import BatchFold
+
+LINK_EVENTS = frozenset({"LinkOpened", "IdentityAsserted", "LinkReportRetracted"})
+
+
+def tables(md: MetaData, p: str) -> list[Table]:
+    return [Table(f"{p}identity", md,
+                  Column("oid", String(32), primary_key=True),  # the Link aggregate
+                  Column("valid_from", BigInteger, primary_key=True, autoincrement=False),
+                  Column("valid_to", BigInteger),
+                  Column("kind", String(16), nullable=False),     # incident | actor
+                  Column("a", String(32), nullable=False),        # the records' aggregates
+                  Column("b", String(32), nullable=False),
+                  Column("a_key", String(NAME), nullable=False),
+                  Column("b_key", String(NAME), nullable=False),
+                  Column("status", String(16)),
+                  Column("named", String(NAME)),
+                  Column("doc", Text, nullable=False))]
+
+
+def indexes(t: dict[str, Table], p: str) -> list[Index]:
+    ident = t[f"{p}identity"]
+    return [Index(f"{p}ix_identity_a", ident.c.kind, ident.c.a, ident.c.valid_to),
+            Index(f"{p}ix_identity_b", ident.c.kind, ident.c.b, ident.c.valid_to)]
+
+
+COMPARED = {"identity": "oid, valid_from, valid_to, kind, a, b, a_key, b_key, status, named, "
+                        "doc"}
+
+
+class LinkEntry:
+    """A pair as the working set holds it."""
+
+    __slots__ = ("kind", "a", "b", "a_key", "b_key", "assertions", "valid_from")
+
+    def __init__(self, kind: str, a_key: str, b_key: str,
+                 assertions: dict[str, dict[str, Any]] | None = None,
+                 valid_from: int | None = None) -> None:
+        self.kind, self.a_key, self.b_key = kind, a_key, b_key
+        self.a, self.b = entity_id(kind, a_key).hex, entity_id(kind, b_key).hex
+        self.assertions = assertions or {}
+        self.valid_from = valid_from
+
+    @property
+    def status(self) -> str | None:
+        relations = {a["relation"] for a in self.assertions.values()}
+        return "distinct" if "distinct" in relations else "same" if "same" in relations \
+            else None
+
+    @property
+    def named(self) -> str | None:
+        names = [a["record"] for a in self.assertions.values() if a["relation"] == "same"]
+        return min(names) if names else None
+
+
+def load_links(fold: BatchFold, oids: Iterable[str]) -> None:
+    cache = fold.w.views.setdefault("links", {})
+    wanted = [o for o in dict.fromkeys(oids) if o not in cache]
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start:start + 500]
+        for oid, kind, a_key, b_key, doc, vf in fold.store.fetch(
+                fold.conn, f"SELECT oid, kind, a_key, b_key, doc, valid_from FROM "
+                           f"{fold.t['identity']} WHERE valid_to IS NULL AND oid IN "
+                           f"({','.join('?' * len(chunk))})", chunk):
+            cache[oid] = LinkEntry(kind, a_key, b_key, orjson.loads(doc), int(vf))
+
+
+def neighbours(fold: BatchFold, kind: str, records: Iterable[str]) -> dict[str, dict[str, str]]:
+    """{record: {linked record: pair's named record}} of the live `same` links of these
+    records (aggregate ids, hex), read once each and kept in the working set."""
+    adjacency: dict[str, dict[str, str]] = fold.w.views.setdefault(f"adjacency:{kind}", {})
+    wanted = [r for r in dict.fromkeys(records) if r not in adjacency]
+    for start in range(0, len(wanted), 250):
+        chunk = wanted[start:start + 250]
+        marks = ",".join("?" * len(chunk))
+        for r in chunk:
+            adjacency[r] = {}
+        for a, b, named in fold.store.fetch(
+                fold.conn, f"SELECT a, b, named FROM {fold.t['identity']} WHERE kind = ? AND "
+                           f"valid_to IS NULL AND status = 'same' AND (a IN ({marks}) OR "
+                           f"b IN ({marks}))", [kind, *chunk, *chunk]):
+            for x, y in ((a, b), (b, a)):
+                if x in adjacency:
+                    adjacency[x][y] = named
+    return adjacency
+
+
+def cluster_of(fold: BatchFold, kind: str, record: str) -> tuple[set[str], set[str]]:
+    """The records linked to `record`, transitively (itself included), and the names the
+    links between them give (the records their facts name first, by key)."""
+    members, names = {record}, set()
+    frontier = [record]
+    while frontier:
+        adjacency = neighbours(fold, kind, frontier)
+        nxt = []
+        for r in frontier:
+            for other, named in adjacency[r].items():
+                if named:
+                    names.add(named)
+                if other not in members:
+                    members.add(other)
+                    nxt.append(other)
+        frontier = nxt
+    return members, names
+
+
+class IdentityStage:
+    def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
+        load_links(fold, [e.oid for e in events if e.name in LINK_EVENTS])
+
+    def apply(self, fold: BatchFold, unit: Unit) -> None:
+        cache: dict[str, LinkEntry] = fold.w.views.setdefault("links", {})
+        touched: dict[str, tuple[str | None, str | None]] = {}
+        for e in unit.events:
+            if e.name not in LINK_EVENTS:
+                continue
+            d = e.data
+            if e.name == "LinkOpened":
+                cache[e.oid] = LinkEntry(d["kind"], d["a"], d["b"])
+            entry = cache.get(e.oid)
+            if entry is None:
+                load_links(fold, [e.oid])
+                entry = cache.get(e.oid)
+                if entry is None:
+                    continue
+            if e.oid not in touched:
+                touched[e.oid] = (entry.status, entry.named)
+            if e.name == "IdentityAsserted":
+                report = d["provenance"]["report"]
+                entry.assertions[report] = {"relation": d["relation"], "record": d["record"],
+                                            "score": d.get("score"), "method": d.get("method")}
+            elif e.name == "LinkReportRetracted":
+                entry.assertions.pop(d["report"], None)
+        v, end = fold.versions, unit.end
+        for oid, (status, named) in touched.items():
+            entry = cache[oid]
+            v.close("identity", (oid,), entry.valid_from, end)
+            v.open("identity", (oid,), [oid, end, entry.kind, entry.a, entry.b, entry.a_key,
+                                        entry.b_key, entry.status, entry.named,
+                                        fold.dumps(entry.assertions)], end)
+            entry.valid_from = end
+            was, now = status == "same", entry.status == "same"
+            if was == now and (not now or named == entry.named):
+                continue
+            adjacency = fold.w.views.get(f"adjacency:{entry.kind}", {})
+            for x, y in ((entry.a, entry.b), (entry.b, entry.a)):
+                if x in adjacency:
+                    if now:
+                        adjacency[x][y] = entry.named or ""
+                    else:
+                        adjacency[x].pop(y, None)
+            unit.relinked.setdefault(entry.kind, set()).update((entry.a, entry.b))
+
+
+VIEW = View("identity", tables, indexes, compared=COMPARED, stage=IdentityStage)

@@ -1,0 +1,58 @@
+"""The operations view: each operation's status and its history, lead and partners, as
+("operation", id) documents (the fold: projections.operation_status); its incidents and
+their killed are read from the incidents and casualties views (`by operation`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+import projections.views.documents as documents
+from projections.decode import RawEvent
+from projections.operation_status import OPERATION_EVENTS, fold_operation, op_doc_id
+from projections.views.base import Queries
+from projections.views.incidents import valid
+from tracker.exceptions import EntityNotFoundError
+
+FIGS = ("best", "low", "high")
+
+
+def _fold(docs: documents.Docs, e: RawEvent) -> None:
+    entry = docs.entry("operation", e.oid)
+    docs.put("operation", e.oid, fold_operation(entry.doc, e))
+
+
+documents.register(OPERATION_EVENTS, _fold, lambda e: [("operation", e.oid)])
+
+
+class OperationQueries(Queries):
+    def operations(self, operation: str | None = None) -> dict[str, Any]:
+        """Operations (status, lead, partners) with their incidents and killed."""
+        if operation is not None:
+            doc = self._doc("operation", op_doc_id(operation))
+            if doc is None or doc.get("retracted"):
+                raise EntityNotFoundError("operation", operation)
+            return {**self._operation_row(doc), "history": doc["history"],
+                    "as_of": self._as_of()}
+        cond, params = valid("d", self.at)
+        docs = [orjson.loads(body) for (body,) in self._fetch(
+            f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = 'operation' AND {cond}",
+            params)]
+        docs = [d for d in docs if not d.get("retracted")]
+        return {"as_of": self._as_of(),
+                "operations": [self._operation_row(d)
+                               for d in sorted(docs, key=lambda d: d["id"])]}
+
+    def _operation_row(self, doc: dict[str, Any]) -> dict[str, Any]:
+        cond, params = valid("t", self.at)
+        tally = self._fetch(f"SELECT t.best, t.low, t.high FROM {self.t('tallies')} t WHERE "
+                            f"t.dim = 'operation' AND t.key = ? AND {cond}", [doc["id"], *params])
+        icond, iparams = valid("i", self.at)
+        ids = [r[0] for r in self._fetch(
+            f"SELECT i.key FROM {self.t('incidents')} i WHERE i.operation = ? AND i.live = 1 "
+            f"AND {icond} ORDER BY i.key", [doc["id"], *iparams])]
+        killed = dict(zip(FIGS, tally[0], strict=True)) if tally else dict.fromkeys(FIGS, 0)
+        return {"id": doc["id"], "name": doc["name"], "status": doc["status"],
+                "lead": doc["lead"], "partners": doc["partners"], "started": doc.get("started"),
+                "incidents": ids, "killed": killed}

@@ -1,0 +1,76 @@
+"""The sources view (the view the read side's structure was proven on): every source live
+reports cite and how many incidents each reported, now and as of any moment; and a read
+model made before a view existed is folded again, not left without it."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from projections.readmodel.queries import open_views
+from projections.readmodel.schema import generation_metadata
+from projections.readmodel.store import ReadModelStore
+from projections.runner import Projector
+from tests.conftest import base_report
+from tracker.config import Settings
+
+
+def report(report_id: str, source: str, incident: str, killed: int = 1) -> dict:
+    return {"report": report_id, "source": {"name": source, "kind": "media"},
+            "facts": [{"fact": "incident", "id": incident, "date": "2021-03-01",
+                       "type": "battle", "location": {"name": "X", "country": "Mali"}},
+                      {"fact": "casualties", "incident": incident, "killed": killed}]}
+
+
+def sources(store, as_of=None) -> dict[str, int]:
+    with open_views(store, as_of) as views:
+        return {r["name"]: r["incidents"] for r in views.sources()["sources"]}
+
+
+def test_sources_count_the_incidents_each_reported_now_and_as_of(database_url, make_tracker):
+    tracker = make_tracker(database_url)
+    store = ReadModelStore(Settings(database_url=database_url).read_model_url())
+    runner = Projector(tracker, store)
+    try:
+        tracker.record_report(base_report("r1"))               # Ministry: niaki
+        tracker.record_report(report("w1", "Wire", "a"))
+        tracker.record_report(report("w2", "WIRE", "b"))       # the same source, cased apart
+        tracker.record_report(report("m2", "Ministry", "a"))   # a second source on "a"
+        runner.catch_up()
+        assert sources(store) == {"Wire": 2, "Ministry": 2}
+        time.sleep(0.01)
+        before = datetime.now(UTC)
+        tracker.record_report({"report": "x", "source": {"name": "Desk", "kind": "analyst"},
+                               "facts": [{"fact": "retraction", "target": {"report": "w2"},
+                                          "reason": "duplicate wire"}]})
+        runner.catch_up()
+        assert sources(store) == {"Wire": 1, "Ministry": 2}
+        assert sources(store, before) == {"Wire": 2, "Ministry": 2}
+        runner.rebuild()
+        assert sources(store) == {"Wire": 1, "Ministry": 2} and runner.verify() == []
+    finally:
+        store.close()
+
+
+def test_a_generation_made_before_a_view_existed_is_folded_again(sqlite_database_url,
+                                                                 make_tracker):
+    tracker = make_tracker(sqlite_database_url)
+    url = Settings(database_url=sqlite_database_url).read_model_url()
+    store = ReadModelStore(url)
+    tracker.record_report(base_report("r1"))
+    Projector(tracker, store).catch_up()
+    gen = store.ensure_active()
+    with store.engine.begin() as conn:
+        generation_metadata(gen).tables[f"g{gen}_sources"].drop(conn)
+    store.close()
+
+    store = ReadModelStore(url)
+    try:
+        runner = Projector(tracker, store)
+        runner.catch_up()
+        gen = store.ensure_active()
+        assert store.position(gen) == tracker.max_position()
+        assert sources(store) == {"Ministry": 1}
+        assert runner.verify() == []
+    finally:
+        store.close()

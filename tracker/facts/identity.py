@@ -1,0 +1,122 @@
+"""Identity: two records (usually from different sources or datasets) of one real event,
+or two actors that are one group — and an analyst's "these are not the same". Identity is a
+fact like any other: it holds from the report that says it until that report is retracted.
+The views count linked records once (a cluster, transitively), under the `incident` or
+`actor` the fact names (see docs/linking.md)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from tracker.domain.link import DISTINCT, SAME, Link, pair_key
+from tracker.exceptions import FactError
+from tracker.facts.base import FactSchema, FactType, Tag, register
+from tracker.fields import Between, Ident, Text
+
+if TYPE_CHECKING:
+    from tracker.facts.base import UnitOfWork
+    from tracker.reports import Fact
+
+
+class SameIncidentFact(FactSchema):
+    """`same_as` is a record of the same real event as `incident`: the views count the
+    two (and every record linked to either) once, under `incident`."""
+
+    fact = Tag("same_incident")
+    incident = Ident(required=True, doc="the record the cluster is counted under")
+    same_as = Ident(required=True, doc="another record of the same event")
+    score = Between(0, 1, doc="how sure the matching was (0..1), e.g. tracker link suggest's")
+    method = Text(doc="how the pair was found, e.g. 'tracker-link-suggest/1 days=1 km=25'")
+
+    @staticmethod
+    def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
+        return _two(data, "incident", "same_as")
+
+
+class DistinctIncidentsFact(FactSchema):
+    """An analyst's "these are not the same event": the pair is never suggested again, and a
+    `same_incident` for it is refused while this stands."""
+
+    fact = Tag("distinct_incidents")
+    incident = Ident(required=True)
+    other = Ident(required=True)
+
+    @staticmethod
+    def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
+        return _two(data, "incident", "other")
+
+
+class SameActorFact(FactSchema):
+    """`same_as` is the same real-world actor as `actor` (e.g. a dataset's "JNIM: Group for
+    Support of Islam and Muslims" and `jnim`): every view counts and finds them as one,
+    under `actor`."""
+
+    fact = Tag("same_actor")
+    actor = Ident(required=True, doc="the actor they are counted under")
+    same_as = Ident(required=True, doc="another record of the same actor")
+    method = Text()
+
+    @staticmethod
+    def check_whole(data: dict[str, Any]) -> list[tuple[str, str]]:
+        return _two(data, "actor", "same_as")
+
+
+def _two(data: dict[str, Any], a: str, b: str) -> list[tuple[str, str]]:
+    if data[a] == data[b]:
+        return [(b, f"names the same record as '{a}'")]
+    return []
+
+
+def _link(uow: UnitOfWork, fact: Fact, kind: str, a: str, b: str) -> Link:
+    key = pair_key(kind, a, b)
+    link = uow.find("link", key)
+    if link is None:
+        first, second = sorted((a, b))
+        link = Link(key=key, kind=kind, a=first, b=second,
+                    provenance=uow.prov(fact, "link", key))
+        uow.add("link", link)
+    return link
+
+
+def apply_same_incident(uow: UnitOfWork, fact: Fact) -> None:
+    d = fact.data
+    uow.require_known(fact, "incident", "incident", d["incident"])
+    uow.require_known(fact, "same_as", "incident", d["same_as"])
+    link = _link(uow, fact, "incident", d["incident"], d["same_as"])
+    if link.status == DISTINCT:
+        raise FactError(fact.index, "same_as", f"incidents '{d['incident']}' and "
+                        f"'{d['same_as']}' were recorded as distinct (distinct_incidents); "
+                        "retract that report first if they are the same after all")
+    link.assert_identity(SAME, d["incident"], d["same_as"], d.get("score"), d.get("method"),
+                         uow.prov(fact, "link", link.key))
+    uow.touch("link", link)
+
+
+def apply_distinct_incidents(uow: UnitOfWork, fact: Fact) -> None:
+    d = fact.data
+    uow.require_known(fact, "incident", "incident", d["incident"])
+    uow.require_known(fact, "other", "incident", d["other"])
+    link = _link(uow, fact, "incident", d["incident"], d["other"])
+    link.assert_identity(DISTINCT, d["incident"], d["other"], None, None,
+                         uow.prov(fact, "link", link.key))
+    uow.touch("link", link)
+
+
+def apply_same_actor(uow: UnitOfWork, fact: Fact) -> None:
+    d = fact.data
+    uow.require_known(fact, "actor", "actor", d["actor"])
+    uow.require_known(fact, "same_as", "actor", d["same_as"])
+    link = _link(uow, fact, "actor", d["actor"], d["same_as"])
+    link.assert_identity(SAME, d["actor"], d["same_as"], None, d.get("method"),
+                         uow.prov(fact, "link", link.key))
+    uow.touch("link", link)
+
+
+register(
+    FactType("same_incident", SameIncidentFact, apply_same_incident,
+             refers=(("incident", "incident"), ("same_as", "incident"))),
+    FactType("distinct_incidents", DistinctIncidentsFact, apply_distinct_incidents,
+             refers=(("incident", "incident"), ("other", "incident"))),
+    FactType("same_actor", SameActorFact, apply_same_actor,
+             refers=(("actor", "actor"), ("same_as", "actor"))),
+)

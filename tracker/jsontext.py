@@ -1,0 +1,81 @@
+"""JSON as users write it: an object naming the same key twice is refused, not read as its
+last value (the standard library, like most parsers, silently keeps the last one; RFC 8259
+leaves the meaning open). Reports (`POST /reports`, `tracker report`, the seeds) and the
+importers' JSON exports are read with `loads`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+
+class DuplicateKeyError(ValueError):
+    """An object names `key` more than once; `path` leads to that object from the top."""
+
+    def __init__(self, key: str, path: Path) -> None:
+        self.key = key
+        self.path = path
+        where = dotted(path) or "the top-level object"
+        super().__init__(f"duplicate key {key!r} in {where}: a JSON object may name each "
+                         "key once (which value was meant?)")
+
+
+def dotted(path: Path) -> str:
+    """facts[2].location as facts.2.location, the way field errors name fields."""
+    return ".".join(str(p) for p in path)
+
+
+def loads(text: str | bytes) -> Any:
+    """json.loads, refusing duplicate keys with DuplicateKeyError (the first one met, in
+    document order)."""
+    seen: list[tuple[int, str]] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        obj = dict(items)
+        if len(obj) != len(items):
+            key = next(k for k, n in Counter(k for k, _ in items).items() if n > 1)
+            seen.append((id(obj), key))
+        return obj
+
+    document = json.loads(text, object_pairs_hook=pairs)
+    if seen:
+        key, path = _locate(document, dict(seen))
+        raise DuplicateKeyError(key, path)
+    return document
+
+
+def _locate(document: Any, duplicated: dict[int, str]) -> tuple[str, Path]:
+    """The first object (depth first, document order) holding a duplicate, and its path."""
+    stack: list[tuple[Any, Path]] = [(document, ())]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, dict):
+            if id(node) in duplicated:
+                return duplicated[id(node)], path
+            stack.extend((v, (*path, k)) for k, v in reversed(node.items()))
+        elif isinstance(node, list):
+            stack.extend((v, (*path, i)) for i, v in reversed(list(enumerate(node))))
+    raise AssertionError("a duplicate was seen but not found")  # pragma: no cover
+
+
+def load_report(text: str | bytes) -> Any:
+    """A report's JSON; a duplicate key is a ReportValidationError naming the fact (its
+    index) and the field, as any other problem of a report is. json.JSONDecodeError (not
+    JSON at all) passes through."""
+    from tracker.exceptions import FactError, ReportValidationError
+
+    try:
+        return loads(text)
+    except DuplicateKeyError as e:
+        path: Path = e.path
+        index = None
+        if len(path) >= 2 and path[0] == "facts" and isinstance(path[1], int):
+            index, path = path[1], path[2:]
+        field = dotted((*path, e.key))
+        raise ReportValidationError([FactError(
+            index, field, "is given twice in one JSON object (the report is refused rather "
+                          "than keep either value)")]) from None
