@@ -12,12 +12,13 @@ and nothing else (no database, no network, nothing else from the tracker):
 3. with `--since OLD`: the log at the old checkpoint is a prefix of the log at the cited one
    (RFC 9162 consistency proof): nothing recorded by then was rewritten or removed;
 4. each cited figure, recomputed from the cited events by the evidence rules
-   (docs/report-format.md, "Rules the views follow"), equals the figure in the answer.
+   (docs/report-format.md, "How figures combine"), equals the figure in the answer.
 
-What it cannot show: that the evidence is complete (that no live report about the same
-incidents was left out). The citation lists every event of each cited incident up to the
-cited position; a reader who doubts it can ask the tracker for an inclusion proof of any
-other position, or for the whole log, and replay it.
+What it cannot show: that the evidence is complete. An event left out of the middle of an
+incident's history is noticed (each aggregate's versions must run 1..k), events after the
+last one cited are not; nor is a report about other records of the same event that no cited
+link names. A reader who doubts it can ask the tracker for an inclusion proof of any other
+position, or for the whole log, and replay it.
 
 This file is meant to be copied and run on its own:
 
