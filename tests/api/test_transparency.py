@@ -208,3 +208,14 @@ def test_a_citation_past_the_evidence_limit_asks_to_narrow_it(app, seeded_api, p
     one = public.get("/cite?view=casualties&by=type&key=battle")
     assert one.status_code == 200, one.json
     assert verify_citation(one.json, signer.verifier_key).ok
+
+
+def test_a_server_with_the_signing_key_signs_when_no_checkpoint_covers(app, seeded_api,
+                                                                       public, tmp_path):
+    signer = generate_signer("tracker.test")
+    private, _ = write_keys(signer, tmp_path / "keys")
+    app.config["SIGNING_KEY"] = str(private)
+    citation = public.get("/cite?view=casualties&by=country&key=Mali")
+    assert citation.status_code == 200, citation.json
+    assert public.get("/checkpoint").json["size"] == citation.json["checkpoint"]["size"]
+    assert verify_citation(citation.json, signer.verifier_key).ok
