@@ -29,12 +29,18 @@ from tracker.exceptions import (
     TrackerError,
     ViewsBehindError,
 )
+from tracker.tlog import TreeError
+from tracker.transparency import NoCheckpointError, ProofError, SigningKeyError
 
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[Exception], int] = {
     ReportValidationError: 422,
     QueryError: 422,
+    ProofError: 422,
+    NoCheckpointError: 409,
+    SigningKeyError: 500,
+    TreeError: 500,
     EntityNotFoundError: 404,
     ReportConflictError: 409,
     ConcurrentWriteError: 409,
