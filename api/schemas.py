@@ -104,12 +104,18 @@ class BestSchema(StrictSchema):
     best = fields.Integer(allow_none=True)
 
 
+class GivenSchema(BestSchema):
+    reported_by = fields.Integer(metadata={
+        "description": "how many of the row's incidents a source gives this count for; "
+                       "best is null where none does (unknown, not zero)"})
+
+
 class TallyRowSchema(StrictSchema):
     key = fields.String(required=True)
     name = fields.String(metadata={"description": "the actor's name (by=actor); else the key"})
     killed = fields.Nested(KilledSchema, required=True)
-    civilians = fields.Nested(BestSchema)
-    wounded = fields.Nested(BestSchema)
+    civilians = fields.Nested(GivenSchema)
+    wounded = fields.Nested(GivenSchema)
     incidents = fields.Integer(required=True)
 
 
@@ -133,6 +139,7 @@ class CasualtiesSchema(StrictSchema):
     filters = fields.Nested(CasualtyFiltersSchema)
     rows = fields.List(fields.Nested(TallyRowSchema), required=True)
     total = fields.Nested(KilledSchema, required=True)
+    total_of = fields.String(metadata={"description": "what total adds up"})
 
 
 class BBox(fields.Field):

@@ -306,7 +306,8 @@ def test_the_explorer_download_imports_with_its_own_columns_totals(sqlite_tracke
     assert country["incidents"] == len(rows)
     assert country["killed"] == {
         name: sum(int(r[f"{name}_est"]) for r in rows) for name in ("best", "low", "high")}
-    assert country["civilians"] == {"best": sum(int(r["deaths_civilians"]) for r in rows)}
+    assert country["civilians"] == {"best": sum(int(r["deaths_civilians"]) for r in rows),
+                                    "reported_by": len(rows)}
     assert (may["date"], may["date_end"], may["date_precision"]) == (
         "2019-05-06", "2019-05-08", "week")
 

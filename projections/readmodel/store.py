@@ -229,11 +229,14 @@ class ReadModelStore:
         gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
         inspector = inspect(conn)
         for gen in gens:
-            # A generation made before a view was added lacks its tables: its rows cannot
-            # be completed in place, so it is dropped and the views are folded again from
-            # the log (as `tracker serve`, `query` and `project` do for a new store).
+            # A generation made before a view (or a column) was added lacks it: its rows
+            # cannot be completed in place, so it is dropped and the views are folded again
+            # from the log (as `tracker serve`, `query` and `project` do for a new store).
             md = generation_metadata(gen)
-            missing = [n for n in md.tables if not inspector.has_table(n, schema=self.schema)]
+            missing = [n for n, t in md.tables.items()
+                       if not inspector.has_table(n, schema=self.schema)
+                       or {c.name for c in t.columns} - {
+                           c["name"] for c in inspector.get_columns(n, schema=self.schema)}]
             if missing:
                 log.warning("read model generation %d lacks %s (made before those views): "
                             "dropped; the views are folded again from the log",

@@ -188,7 +188,7 @@ class IncidentsStage:
                     chunk):
                 entry = cache.get(oid)
                 if entry is not None:
-                    figs = None if best is None else (best, low, high, 0, 0)
+                    figs = None if best is None else (best, low, high, 0, 0, 0, 0)
                     entry.links[(kind, ref)] = (figs, day, int(vf))
             for oid in chunk:
                 cache.setdefault(oid, IncidentEntry())

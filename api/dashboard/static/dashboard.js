@@ -61,7 +61,9 @@ function tallyTable(table, data, label) {
     table.append(el("tr", { "data-key": r.key }, el("td", {}, r.name || r.key),
       el("td", { class: "num best" }, r.killed.best),
       el("td", { class: "num muted" }, range(r.killed)),
-      el("td", { class: "num" }, r.civilians && r.civilians.best !== null ? r.civilians.best : ""),
+      el("td", { class: "num", title: r.civilians && r.civilians.reported_by != null ?
+        `given for ${r.civilians.reported_by} of ${r.incidents} incidents` : "" },
+        r.civilians && r.civilians.best !== null ? r.civilians.best : "—"),
       el("td", { class: "num" }, r.incidents)));
   }
 }
