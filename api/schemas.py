@@ -186,12 +186,47 @@ class ViewArgsSchema(StrictSchema):
         "description": "wait until the views include this log position"})
 
 
+def type_vocabulary() -> dict[str, str]:
+    """Every word the `type` filter takes, folded, and the incident type it means: ours, and
+    the datasets' own labels (ACLED's event types, UCDP's types of violence)."""
+    from tracker.facts.incidents import INCIDENT_TYPES
+    from tracker.ingestion.acled import TYPES as ACLED_TYPES
+    from tracker.ingestion.ucdp import VIOLENCE
+
+    words = {t: t for t in INCIDENT_TYPES}
+    words.update({t.replace("_", " "): t for t in INCIDENT_TYPES})
+    words.update(ACLED_TYPES)
+    words.update({label: ours for ours, label in VIOLENCE.values()})
+    return words
+
+
+class IncidentType(fields.String):
+    """An incident type: ours (battle, …) or a dataset's own label for one (ACLED's
+    "Battles", UCDP's "one-sided violence"), any case; anything else is refused, listing
+    the words it takes."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        words = type_vocabulary()
+        found = words.get(" ".join(text.casefold().split()))
+        if found is None:
+            from tracker.facts.incidents import INCIDENT_TYPES
+
+            labels = sorted(w for w in words if w not in INCIDENT_TYPES and "_" not in w)
+            raise ValidationError(
+                f"unknown incident type {text!r}; use one of: {', '.join(INCIDENT_TYPES)} "
+                f"(or a dataset's label: {', '.join(labels)})")
+        return found
+
+
 class FilterArgsSchema(ViewArgsSchema):
     """The filters of incidents and casualties (the same on the CLI)."""
 
     country = fields.String()
     admin1 = fields.String()
-    type = fields.String()
+    type = IncidentType(metadata={"description": "an incident type, or a dataset's label for "
+                                                 "one (ACLED's event_type, UCDP's type of "
+                                                 "violence), any case"})
     subtype = fields.String()
     actor = fields.String(metadata={"description": "an actor's id, name or alias"})
     operation = fields.String()

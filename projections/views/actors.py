@@ -12,7 +12,7 @@ import orjson
 import projections.views.documents as documents
 from projections.group_leadership import actor_doc_id
 from projections.views.base import Queries
-from projections.views.incidents import decode_cursor, encode_cursor, valid
+from projections.views.incidents import QueryError, decode_cursor, encode_cursor, valid
 
 
 def search_text(doc: dict[str, Any]) -> str:
@@ -68,6 +68,15 @@ class ActorQueries(Queries):
         """An actor's id from its id, a recorded name or an alias (case-insensitive); an
         actor linked to others (same_actor) resolves to the id they are counted under."""
         return self.actor_cluster(self._actor_id(name))[0]
+
+    def actor_filter(self, name: str) -> str:
+        """The actor a filter names, or a 422 naming it when no actor has that id, name or
+        alias (an empty answer would say it took part in nothing)."""
+        key = self.resolve_actor(name)
+        if self._doc("actor", actor_doc_id(key)) is None:
+            raise QueryError(f"unknown actor {name!r}: no actor has that id, name or alias "
+                             "(search them with /actors?q=)", "actor")
+        return key
 
     def _actor_id(self, name: str) -> str:
         if self._doc("actor", actor_doc_id(name)) is not None:

@@ -134,6 +134,9 @@ class Queries:
     def resolve_actor(self, name: str) -> str:
         raise NotImplementedError
 
+    def actor_filter(self, name: str) -> str:
+        raise NotImplementedError
+
     def _incident_where(self, f: Any) -> tuple[str, list[Any]]:
         raise NotImplementedError
 

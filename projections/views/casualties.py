@@ -144,7 +144,7 @@ class CasualtyQueries(Queries):
                              + ", ".join(DIMENSIONS), "by")
         filters = filters or IncidentFilter()
         if filters.actor:
-            filters = filters.replace(actor=self.resolve_actor(filters.actor))
+            filters = filters.replace(actor=self.actor_filter(filters.actor))
         if filters.any():
             rows, total = self._filtered_tally(by, filters)
         else:

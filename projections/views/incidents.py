@@ -401,7 +401,14 @@ class IncidentQueries(Queries):
                        summary: bool = True) -> Any:
         """Every matching incident, in list order, a page at a time: its summary, or
         (summary=False, for exports) its document with the figures already folded into
-        `killed`, `civilians` and `wounded`."""
+        `killed`, `civilians` and `wounded`. The filters are checked now (an unknown actor
+        is refused before an export starts streaming), the rows read as they are taken."""
+        filters = filters or IncidentFilter()
+        if filters.actor:
+            filters = filters.replace(actor=self.actor_filter(filters.actor))
+        return self._iter_incidents(filters, page, summary)
+
+    def _iter_incidents(self, filters: IncidentFilter, page: int, summary: bool) -> Any:
         cursor = None
         extra = "i.best, i.low, i.high, i.civilians, i.wounded"
         while True:
@@ -424,7 +431,7 @@ class IncidentQueries(Queries):
         that actor's link rows (indexed by actor, date, id), so a rare actor costs what a
         common one does."""
         if f.actor:
-            f = f.replace(actor=self.resolve_actor(f.actor))
+            f = f.replace(actor=self.actor_filter(f.actor))
         order = "i"
         if f.actor:
             where, params = self._incident_where(f.replace(actor=None))

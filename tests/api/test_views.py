@@ -236,3 +236,24 @@ def test_linked_records_are_one_incident_in_lists_details_and_exports(reporter, 
     features = public.get("/incidents.geojson").get_json()["features"]
     assert [f["properties"]["members"] for f in features] == [["acled:1", "ucdp:9"]]
     assert public.get("/casualties?by=country").get_json()["rows"][0]["incidents"] == 1
+
+
+def test_type_takes_the_datasets_labels_and_refuses_unknown_words(seeded_api, public):
+    ours = public.get("/incidents?type=battle").get_json()["incidents"]
+    assert ours, "the seed has battles"
+    for label in ("Battles", "BATTLES", "state-based conflict", "Battle"):
+        assert public.get(f"/incidents?type={label}").get_json()["incidents"] == ours, label
+    refused = public.get("/casualties?by=country&type=massacre")
+    assert refused.status_code == 422
+    message = refused.get_json()["errors"][0]["message"]
+    assert "massacre" in message and "violence_against_civilians" in message and (
+        "battles" in message)
+
+
+def test_an_unknown_actor_is_a_422_not_an_empty_answer(seeded_api, public):
+    for path in ("/incidents?actor=Nobody Known", "/casualties?by=country&actor=Nobody Known",
+                 "/incidents.csv?actor=Nobody Known", "/incidents.geojson?actor=Nobody Known"):
+        answer = public.get(path)
+        assert answer.status_code == 422, path
+        assert answer.get_json()["errors"][0]["field"] == "actor"
+    assert public.get("/incidents?actor=JNIM").status_code == 200
