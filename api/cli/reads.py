@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from api.cli.common import _dump, _fail, _print_json, _services, _tracker, main
-from api.services import parse_as_of
-from projections.casualty_tallies import DIMENSIONS
-from projections.readmodel.queries import IncidentFilter, QueryError
+from api.cli.common import (
+    LazyChoice,
+    _dump,
+    _fail,
+    _print_json,
+    _services,
+    _tracker,
+    dimensions,
+    main,
+)
 from tracker.exceptions import TrackerError
+
+if TYPE_CHECKING:
+    from projections.readmodel.queries import IncidentFilter
 
 
 @main.command()
@@ -93,6 +102,8 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print the API's JSO
 
 
 def _views(as_of: str | None) -> Any:
+    from api.services import parse_as_of
+
     services = _services()
     if services.settings.inline_projection:
         services.runner.catch_up()
@@ -125,6 +136,7 @@ def _filter(kw: dict[str, Any]) -> IncidentFilter:
     from marshmallow import ValidationError
 
     from api.schemas import FilterArgsSchema
+    from projections.readmodel.queries import IncidentFilter, QueryError
 
     raw = {"country": kw.pop("country"), "admin1": kw.pop("admin1"), "type": kw.pop("type_"),
            "subtype": kw.pop("subtype"), "actor": kw.pop("actor"),
@@ -169,7 +181,7 @@ FIELDS = click.option("--fields", default=None, help="CSV columns, in order (a,b
 
 
 @query.command("casualties")
-@click.option("--by", "by", required=True, type=click.Choice(DIMENSIONS))
+@click.option("--by", "by", required=True, type=LazyChoice(dimensions))
 @_filter_options
 @AS_OF
 @JSON
@@ -267,7 +279,7 @@ def query_incidents(limit: int, cursor: str | None, as_of: str | None, as_json: 
 @click.option("--from", "date_from", required=True,
               help="Knowledge time: YYYY-MM-DD (end of that day, UTC) or ISO datetime.")
 @click.option("--to", "date_to", default=None, help="Knowledge time; default now.")
-@click.option("--by", "by", required=True, type=click.Choice(DIMENSIONS))
+@click.option("--by", "by", required=True, type=LazyChoice(dimensions))
 @JSON
 def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -> None:
     """What changed between two knowledge times, per key, and the reports behind it."""

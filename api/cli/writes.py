@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,6 @@ import click
 
 from api.cli.common import _fail, _print_json, _progress_bar, _services, main
 from tracker.exceptions import TrackerError
-from tracker.jsontext import load_report
 
 
 @main.command()
@@ -41,6 +39,10 @@ def seed(as_json: bool) -> None:
               help="Who is recording (kept in every event's provenance).")
 def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
     """Record fact reports from FILES ('-' reads standard input)."""
+    import json
+
+    from tracker.jsontext import load_report
+
     services = _services()
     results = []
     for f in files:
