@@ -162,3 +162,14 @@ def dimensions() -> tuple[str, ...]:
     from projections.casualty_tallies import DIMENSIONS
 
     return tuple(DIMENSIONS)
+
+
+def _spans(positions: list[int]) -> str:
+    """Positions as spans: 3, 5-9, 12."""
+    out: list[str] = []
+    for p in positions:
+        if out and out[-1].rpartition("-")[2] == str(p - 1):
+            out[-1] = f"{out[-1].partition('-')[0]}-{p}"
+        else:
+            out.append(str(p))
+    return ", ".join(out)

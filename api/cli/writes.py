@@ -10,6 +10,7 @@ import click
 
 from api.cli.common import _fail, _print_json, _progress_bar, _services, main
 from tracker.exceptions import TrackerError
+from tracker.wording import counted
 
 
 @main.command()
@@ -29,7 +30,8 @@ def seed(as_json: bool) -> None:
         return
     new = sum(len(r.positions) for r in results)
     fresh = sum(r.recorded for r in results)
-    click.echo(f"seeded: {fresh} of {len(results)} reports new, {new} events recorded")
+    click.echo(f"seeded: {fresh} of {counted(len(results), 'report')} new, "
+               f"{counted(new, 'event')} recorded")
 
 
 @main.command()
@@ -61,7 +63,7 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
         if not as_json:
             if result.recorded:
                 click.echo(f"{f.name}: report '{result.report}' recorded, "
-                           f"{len(result.positions)} events "
+                           f"{counted(len(result.positions), 'event')} "
                            f"(positions {result.positions[0]}-{result.positions[-1]})")
             else:
                 click.echo(f"{f.name}: report '{result.report}' was already recorded; "
@@ -119,9 +121,11 @@ def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
     for line in summary.errors[:20]:
         click.echo(f"rejected: {line}", err=True)
     if len(summary.errors) > 20:
-        click.echo(f"... and {len(summary.errors) - 20} more rejected rows", err=True)
+        click.echo(f"... and {counted(len(summary.errors) - 20, 'more rejected row')}",
+                   err=True)
     if summary.flagged:
-        click.echo(f"note: {summary.flagged} rows have low/high not bracketing best "
+        click.echo(f"note: {counted(summary.flagged, 'row')} "
+                   f"{'has' if summary.flagged == 1 else 'have'} low/high not bracketing best "
                    "(kept as given, flagged in the views)", err=True)
     click.echo(summary.line())
     sys.exit(_import_status(summary))
@@ -151,7 +155,8 @@ def _import_options(f: Any) -> Any:
 @_import_options
 def import_acled(path: str, strict: bool, retract_missing: bool, batch_size: int,
                  as_json: bool, parallel_views: bool) -> None:
-    """An ACLED CSV export (dyadic or monadic; pre- or post-2023 columns)."""
+    """An ACLED export: CSV (dyadic or monadic; pre- or post-2023 columns; HDX files) or
+    JSON (API responses, one page or a list of pages), told apart by content."""
     _run_import("acled", path, strict, retract_missing, batch_size, "", as_json,
                 parallel_views)
 
@@ -163,7 +168,8 @@ def import_acled(path: str, strict: bool, retract_missing: bool, batch_size: int
               help="The GED release, e.g. 23.1 (kept in provenance).")
 def import_ucdp(path: str, strict: bool, retract_missing: bool, batch_size: int,
                 as_json: bool, parallel_views: bool, release: str) -> None:
-    """A UCDP GED bulk CSV."""
+    """A UCDP GED export: the bulk CSV, or JSON (API pages, one or a list; GeoJSON),
+    told apart by content."""
     _run_import("ucdp", path, strict, retract_missing, batch_size, release, as_json,
                 parallel_views)
 
@@ -184,6 +190,7 @@ def import_acled_deletions(path: str, as_json: bool) -> None:
     if as_json:
         _print_json(summary.to_dict())
     else:
-        click.echo(f"{summary.rows} rows read: {summary.retracted} incidents retracted, "
+        click.echo(f"{counted(summary.rows, 'row')} read: "
+                   f"{counted(summary.retracted, 'incident')} retracted, "
                    f"{summary.unchanged} unknown or already retracted, "
                    f"{summary.rejected} rejected")
