@@ -11,7 +11,6 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from eventsourcing.persistence import OperationalError as StoreOperationalError
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -30,12 +29,18 @@ from tracker.exceptions import (
     TrackerError,
     ViewsBehindError,
 )
+from tracker.tlog import TreeError
+from tracker.transparency import NoCheckpointError, ProofError, SigningKeyError
 
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[Exception], int] = {
     ReportValidationError: 422,
     QueryError: 422,
+    ProofError: 422,
+    NoCheckpointError: 409,
+    SigningKeyError: 500,
+    TreeError: 500,
     EntityNotFoundError: 404,
     ReportConflictError: 409,
     ConcurrentWriteError: 409,
@@ -152,19 +157,13 @@ def _unexpected(e: Exception) -> Any:
 
 
 def register_error_handlers(app: Flask) -> None:
-    import psycopg
-    import redis
-    from eventsourcing.persistence import InterfaceError as StoreInterfaceError
-    from sqlalchemy.exc import OperationalError as ViewsOperationalError
-    from sqlalchemy.exc import TimeoutError as ViewsPoolTimeout
+    from tracker.outages import outage_types
 
     app.register_error_handler(TrackerError, _tracker_error)
-    app.register_error_handler(ViewsOperationalError, _store_unavailable)
-    app.register_error_handler(ViewsPoolTimeout, _store_unavailable)
-    app.register_error_handler(StoreInterfaceError, _store_unavailable)
-    app.register_error_handler(psycopg.OperationalError, _store_unavailable)
+    # One list of what an outage is (tracker.outages), for the API, the follower and the
+    # projector alike: each answers a JSON 503.
+    for outage in outage_types():
+        if issubclass(outage, Exception) and not issubclass(outage, TrackerError):
+            app.register_error_handler(outage, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(StoreOperationalError, _store_unavailable)
-    app.register_error_handler(redis.ConnectionError, _store_unavailable)
-    app.register_error_handler(redis.TimeoutError, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)

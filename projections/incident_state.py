@@ -45,7 +45,9 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
         extra = data.get("extra") or {}
         figure = {"source": data["source"], "actor": data["actor"], "killed": data["killed"],
                   "low": data["low"], "high": data["high"], "report": prov["report"],
-                  "published": published(prov), "seq": event.position, **extra}
+                  "seq": event.position, **extra,
+                  # The figure's own publication date (a dataset row's), else its report's.
+                  "published": extra.get("published") or published(prov)}
         breakdown = extra.get("breakdown") or {}
         if figure.get("civilians") is None and breakdown.get("civilians") is not None:
             figure["civilians"] = breakdown["civilians"]

@@ -52,6 +52,7 @@ def heavy(modules: list[str], allowed: tuple[str, ...] = ()) -> list[str]:
     ["query", "changes", "--help"], ["import", "--help"], ["import", "acled", "--help"],
     ["serve", "--help"], ["token", "--help"], ["token", "create"], ["nosuch"],
     ["query", "casualties", "--by", "nope"], ["history", "planet", "x"], ["log", "--limit", "x"],
+    ["cite", "--help"], ["keygen", "--help"], ["verify-citation", "--help"],
 ])
 def test_help_and_usage_errors_load_no_store_library(args):
     result = run_cli(*args)

@@ -26,11 +26,16 @@ def test_the_image_is_built_once_and_the_follower_runs_it(services):
     assert builders == ["api"]
     image = services["api"].get("image")
     assert image, "the service that builds the image tags it, for the others to use"
-    follower = services["follower"]
-    assert follower["image"] == image and "build" not in follower
-    assert follower.get("pull_policy") == "never"   # a local image: no registry has it
-    assert follower["command"][:2] == ["tracker", "project"]
-    assert follower["environment"] == services["api"]["environment"]
+    runners = [name for name, s in services.items()
+               if name != "api" and s.get("command", [""])[0] == "tracker"]
+    assert "follower" in runners
+    for name in runners:
+        assert services[name]["image"] == image, name
+        assert services[name].get("pull_policy") == "never", name  # no registry has it
+        # started after `api`, so that `up` of this service alone builds the image first
+        assert "api" in services[name]["depends_on"], name
+    assert services["follower"]["command"][:2] == ["tracker", "project"]
+    assert services["follower"]["environment"] == services["api"]["environment"]
 
 
 def test_the_tracker_services_wait_for_healthy_stores(services):

@@ -13,8 +13,9 @@ upgrade fails there, loudly, not somewhere in production. Checked against events
   store checkpoints its WAL every 32 MB instead of 4 MB: each checkpoint's fsyncs cost an
   import more than the bigger WAL does).
 - The chained recorders (tracker.integrity, tracker.integrity_postgres) override
-  `_insert_events` and `_fetch_ids_after_insert_events`: that is where the hash chain is
-  written in the same transaction as the events (not an optimisation: the chain needs it).
+  `_insert_events` and `_fetch_ids_after_insert_events`: that is where the hash chain and
+  the log's Merkle tree (tracker.tlog) are written in the same transaction as the events
+  (not an optimisation: the chain and the tree need it).
 - The PostgreSQL recorder overrides `_insert_stored_events` (calling the library's
   `_lock_table` and `_notify_channel`, as the library's does): the events go as four binary
   arrays instead of one array of a composite type, which psycopg sends as text with every

@@ -45,7 +45,20 @@ def read_view(args: dict[str, Any], query: Callable[[ReadViews], dict[str, Any]]
             data = query(views)
             cache_put(tag, data)
     extra = headers(data) if headers else {}
-    return data, 200, {"ETag": tag, "Cache-Control": "no-cache", **extra}
+    return data, 200, {"ETag": tag, "Cache-Control": "no-cache", **extra,
+                       **position_headers(views)}
+
+
+def position_headers(views: ReadViews) -> dict[str, str]:
+    """Every view answer says the log position it was read at and the latest signed
+    checkpoint (`<size> <root hex>`), so a reader can cite it (GET /cite) and check it."""
+    from api.routes.transparency import latest_checkpoint_header
+
+    out = {"X-Tracker-Position": str(views.at if views.as_of is not None else views.position)}
+    checkpoint = latest_checkpoint_header()
+    if checkpoint:
+        out["X-Tracker-Checkpoint"] = checkpoint
+    return out
 
 
 def view_etag(views: ReadViews) -> str:

@@ -32,6 +32,8 @@ class ActorQueries(Queries):
     def actor_cluster(self, key: str) -> tuple[str, list[str]]:
         """(the id an actor is counted under, every actor linked to it by same_actor) at
         this position: a walk over the few identity rows of its cluster."""
+        if not self._actor_links():
+            return key, [key]
         cond, params = valid("x", self.at)
         start = actor_doc_id(key)
         keys, names, frontier = {start: key}, set(), [start]
@@ -53,6 +55,14 @@ class ActorQueries(Queries):
             frontier = nxt
         members = sorted(set(keys.values()))
         return min(names & set(members) or members), members
+
+    def _actor_links(self) -> bool:
+        """Whether any same_actor link was ever recorded (asked once per read)."""
+        found = self.__dict__.get("_has_actor_links")
+        if found is None:
+            found = self.__dict__["_has_actor_links"] = bool(self._fetch(
+                f"SELECT 1 FROM {self.t('identity')} WHERE kind = 'actor' LIMIT 1", []))
+        return bool(found)
 
     def resolve_actor(self, name: str) -> str:
         """An actor's id from its id, a recorded name or an alias (case-insensitive); an
