@@ -181,7 +181,7 @@ def test_rebuild_verify_passes_then_fails_on_a_hand_altered_view(cli, tmp_path):
 
 def test_rebuild_of_an_unknown_view_fails_clearly(cli):
     result = CliRunner().invoke(main, ["rebuild", "tallies"])
-    assert result.exit_code == 1 and "unknown view(s): tallies" in result.output
+    assert result.exit_code == 1 and "unknown view: tallies; known: " in result.output
 
 
 def test_as_of_before_the_seed_gives_empty_views(cli):

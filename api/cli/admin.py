@@ -26,7 +26,8 @@ def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
     generation has caught up."""
     unknown = [n for n in names if n not in VIEWS]
     if unknown:
-        _fail(ValueError(f"unknown view(s): {', '.join(unknown)}; known: {', '.join(VIEWS)}"))
+        _fail(ValueError(f"unknown {'view' if len(unknown) == 1 else 'views'}: "
+                         f"{', '.join(unknown)}; known: {', '.join(VIEWS)}"))
     services = _services(batch_work=True)
     update, finish = _progress_bar("verifying" if verify_only else "rebuilding")
     if verify_only:
