@@ -1,12 +1,20 @@
 """The `tracker` command, driven with click's CliRunner (flaskr's init-db test is the model)."""
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from api.cli import main
 from tests.conftest import base_report
+
+DATASETS = Path(__file__).parent / "fixtures" / "datasets"
 
 
 @pytest.fixture
@@ -166,14 +174,14 @@ def test_rebuild_verify_passes_then_fails_on_a_hand_altered_view(cli, tmp_path):
         assert changed == 1
     result = CliRunner().invoke(main, ["rebuild", "--verify"])
     assert result.exit_code == 1
-    assert "2 difference(s)" in result.output
+    assert "2 differences between" in result.output
     assert "tallies: in the live view only: ('admin1', 'Mopti'" in result.output
     assert "tallies: missing from the live view: ('admin1', 'Mopti'" in result.output
 
 
 def test_rebuild_of_an_unknown_view_fails_clearly(cli):
     result = CliRunner().invoke(main, ["rebuild", "tallies"])
-    assert result.exit_code == 1 and "unknown view(s): tallies" in result.output
+    assert result.exit_code == 1 and "unknown view: tallies; known: " in result.output
 
 
 def test_as_of_before_the_seed_gives_empty_views(cli):
@@ -211,3 +219,102 @@ def test_a_revoked_token_name_can_be_created_again(cli):
     # the views fold past the new event as past any other
     cli("seed")
     assert cli("rebuild", "--verify").exit_code == 0
+
+
+def test_the_log_describes_token_events_and_who_recorded_them(cli):
+    cli("token", "create", "--role", "reporter", "--name", "fixture-token")
+    cli("token", "revoke", "fixture-token", "--reason", "left the team")
+    lines = cli("log").output.splitlines()
+    assert "None" not in cli("log").output
+    issued, revoked = lines
+    assert "TokenIssued" in issued and "token fixture-token issued (reporter)" in issued
+    assert issued.endswith("[by cli]")
+    assert "token fixture-token revoked (left the team)" in revoked
+
+
+def test_history_starts_with_its_first_event_and_names_a_retracted_report(cli, tmp_path):
+    cli("seed")
+    retraction = {"report": "editor-2020-12", "source": {"name": "Editor", "kind": "other"},
+                  "facts": [{"fact": "retraction",
+                             "target": {"report": "corrections-2020-11-article-errors"},
+                             "reason": "checked again"}]}
+    path = tmp_path / "retraction.json"
+    path.write_text(json.dumps(retraction))
+    assert cli("report", str(path)).exit_code == 0
+    events = json.loads(cli("history", "actor", "soumaila-cisse", "--json").output)["events"]
+
+    lines = cli("history", "actor", "soumaila-cisse").output.splitlines()
+
+    assert len(lines) == len(events)
+    assert lines[0].split()[0] == str(events[0]["position"])
+    assert lines[-1].split()[2] == "ActorReportRetracted"
+    assert ("report corrections-2020-11-article-errors withdrawn (checked again)"
+            in lines[-1])
+    assert lines[-1].endswith("[editor-2020-12]")
+    report = cli("history", "report", "corrections-2020-11-article-errors").output
+    assert "report corrections-2020-11-article-errors retracted (checked again)" in report
+
+
+def test_changes_without_a_change_say_so(cli):
+    cli("seed")
+    result = cli("query", "changes", "--from", "2030-01-01", "--by", "country")
+    assert result.exit_code == 0
+    head = json.loads(cli("log", "--limit", "1000", "--json").output)["events"][-1]["position"]
+    assert result.output == (f"no change by country between 2030-01-01T23:59:59.999999+00:00 "
+                             f"(position {head}) and now (position {head})\n")
+    moved = cli("query", "changes", "--from", "2020-01-01", "--by", "country").output
+    assert "no change" not in moved and moved.startswith("Mali")
+
+
+def test_counts_in_summaries_are_singular_for_one(cli, tmp_path):
+    lines = (DATASETS / "acled_labels.csv").read_text().splitlines()
+    path = tmp_path / "one-bad-row.csv"
+    path.write_text("\n".join([lines[0], lines[1], lines[2].replace(",", ",,", 1)]) + "\n")
+    result = CliRunner().invoke(main, ["import", "acled", str(path), "--no-parallel-views"])
+    assert result.exit_code == 3, result.output
+    summary = result.output.splitlines()[-1]
+    assert summary.startswith("2 rows read (1 dataset event): 1 incident new")
+    assert "1 row rejected" in summary and "rows rejected" not in summary
+    other = tmp_path / "other.csv"
+    other.write_text("a,b\n1,2\n")
+    refused = CliRunner().invoke(main, ["import", "acled", str(other)])
+    assert refused.exit_code == 1 and "not an ACLED export" in refused.output
+
+
+def test_import_help_says_it_reads_json_too(cli):
+    for dataset in ("acled", "ucdp"):
+        about = cli("import", dataset, "--help").output.partition("Options:")[0]
+        assert "CSV" in about and "JSON" in about
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_1(cli):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(main, ["serve", "--port", str(port)])
+    assert result.exit_code == 1
+    assert result.output == (f"tracker: cannot serve on 127.0.0.1:{port}: port {port} is in "
+                             "use by another program; stop it, or serve on another port "
+                             "(--port)\n")
+
+
+def test_serve_prints_the_dashboard_and_api_urls_and_serves_them(tmp_path):
+    from tests.api.test_gunicorn import free_port, wait_until_serving
+
+    port = free_port()
+    env = {**os.environ, "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}"}
+    env.pop("TRACKER_REDIS_URL", None)
+    server = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until_serving(server, f"{base}/api/v1")
+        with urllib.request.urlopen(f"{base}/", timeout=10) as page:
+            assert page.status == 200 and "text/html" in page.headers["Content-Type"]
+    finally:
+        server.terminate()
+        server.wait(10)
+    said = server.stderr.read().decode().splitlines()
+    assert said[:3] == [f"dashboard: {base}/", f"API:       {base}/api/v1",
+                        f"API docs:  {base}/api/v1/docs"]

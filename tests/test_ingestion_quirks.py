@@ -200,7 +200,7 @@ def test_a_row_cut_inside_a_quote_mid_file_does_not_swallow_the_rows_after_it(
     summary = Importer(sqlite_tracker, "acled").run(path)
     assert (summary.rows, summary.new, summary.rejected) == (3, 2, 1)
     assert len(summary.errors) == 1 and summary.errors[0].startswith(f"{path}:2: a quoted")
-    assert "1 rows rejected" in summary.line()
+    assert "1 row rejected" in summary.line()
     sqlite_tracker.get_history("incident", "acled:SOM9002")
     sqlite_tracker.get_history("incident", "acled:SOM9003")
     with pytest.raises(EntityNotFoundError):
@@ -348,7 +348,7 @@ def test_a_ucdp_api_page_and_geojson_give_the_same_incidents_as_the_csv(sqlite_t
 
 def test_json_of_the_other_dataset_is_refused_clearly(sqlite_tracker, tmp_path):
     (tmp_path / "page.json").write_text(json.dumps({"TotalCount": 0, "Result": []}))
-    with pytest.raises(IngestionError, match="JSON, but not a ACLED export|not an? ACLED"):
+    with pytest.raises(IngestionError, match="JSON, but not an ACLED export"):
         Importer(sqlite_tracker, "acled").run(tmp_path / "page.json")
     (tmp_path / "broken.json").write_text('{"data": [')
     with pytest.raises(IngestionError, match=r"broken\.json:1: not valid JSON"):

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
-from api.cli.common import _fail, _print_json, _progress_bar, _services, _tracker, main
+from api.cli.common import _fail, _print_json, _progress_bar, _services, _spans, _tracker, main
 from tracker.exceptions import TrackerError
+from tracker.wording import counted
 
 VIEWS = ("leadership", "casualties", "operations", "incidents", "actors")
 
@@ -24,15 +26,16 @@ def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
     generation has caught up."""
     unknown = [n for n in names if n not in VIEWS]
     if unknown:
-        _fail(ValueError(f"unknown view(s): {', '.join(unknown)}; known: {', '.join(VIEWS)}"))
+        _fail(ValueError(f"unknown {'view' if len(unknown) == 1 else 'views'}: "
+                         f"{', '.join(unknown)}; known: {', '.join(VIEWS)}"))
     services = _services(batch_work=True)
     update, finish = _progress_bar("verifying" if verify_only else "rebuilding")
     if verify_only:
         differences = services.runner.verify(progress=update)
         finish()
         if differences:
-            click.echo(f"{len(differences)} difference(s) between the live views and a "
-                       "rebuild from the log:", err=True)
+            click.echo(f"{counted(len(differences), 'difference')} between the live views "
+                       "and a rebuild from the log:", err=True)
             for line in differences:
                 click.echo(f"  {line}", err=True)
             sys.exit(1)
@@ -61,7 +64,7 @@ def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | 
     services.batch_size = batch_size
     if not follow:
         done = services.runner.catch_up()
-        click.echo(f"caught up: {done} events folded, views at position "
+        click.echo(f"caught up: {counted(done, 'event')} folded, views at position "
                    f"{services.tracker.max_position()}")
         return
     try:
@@ -78,13 +81,15 @@ def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | 
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 def serve(host: str, port: int) -> None:
-    """Serve the HTTP API (development server; use gunicorn in production)."""
-    from werkzeug.serving import run_simple
+    """Serve the dashboard and the HTTP API (development server; use gunicorn in
+    production). A port in use is one line and exit 1, before anything is loaded."""
+    from werkzeug.serving import make_server
 
     from api import create_app
 
+    listening = _listen(host, port)
     app = create_app()
     services = app.extensions["tracker"]
     if services.settings.inline_projection:
@@ -93,9 +98,43 @@ def serve(host: str, port: int) -> None:
         update, finish = _progress_bar("folding the log into the views")
         services.runner.catch_up(progress=update)
         finish()
-    click.echo(f"serving the API on http://{host}:{port}/api/v1 "
-               f"(docs: http://{host}:{port}/api/v1/docs)", err=True)
-    run_simple(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, fd=listening.fileno())
+    listening.close()  # the server holds its own copy of the socket
+    base = f"http://{host if ':' not in host else f'[{host}]'}:{server.port}"
+    click.echo(f"dashboard: {base}/\nAPI:       {base}/api/v1\n"
+               f"API docs:  {base}/api/v1/docs\n(Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+def _listen(host: str, port: int) -> Any:
+    """A socket bound to HOST:PORT and listening, or one line and exit 1 (a port in use,
+    an address this machine does not have)."""
+    import errno
+    import socket
+
+    from werkzeug.serving import get_sockaddr, select_address_family
+
+    family = select_address_family(host, port)
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(get_sockaddr(host, port, family))
+        sock.listen(128)
+    except OSError as e:
+        sock.close()
+        if e.errno == errno.EADDRINUSE:
+            why = (f"port {port} is in use by another program; stop it, or serve on "
+                   "another port (--port)")
+        else:
+            why = f"{e.strerror or e}"
+        click.echo(f"tracker: cannot serve on {host}:{port}: {why}", err=True)
+        sys.exit(1)
+    return sock
 
 
 @main.group()
@@ -171,8 +210,8 @@ def quarantine(positions: tuple[str, ...], reason: str) -> None:
         new = services.tracker.quarantine(wanted, reason)
     except TrackerError as e:
         _fail(e)
-    click.echo(f"set aside {len(new)} event(s)" + (f": {_spans(new)}" if new else
-                                                    " (all were already)"))
+    click.echo(f"set aside {counted(len(new), 'event')}" + (f": {_spans(new)}" if new else
+                                                           " (all were already)"))
     services.after_write()
     if not services.settings.inline_projection:
         click.echo("the follower folds past them at its next try", err=True)
@@ -184,12 +223,3 @@ def quarantine(positions: tuple[str, ...], reason: str) -> None:
         click.echo(f"the views are still stuck: {describe_failure(stuck)}", err=True)
         sys.exit(1)
 
-
-def _spans(positions: list[int]) -> str:
-    out: list[str] = []
-    for p in positions:
-        if out and out[-1].rpartition("-")[2] == str(p - 1):
-            out[-1] = f"{out[-1].partition('-')[0]}-{p}"
-        else:
-            out.append(str(p))
-    return ", ".join(out)

@@ -1,34 +1,50 @@
 """The `tracker` command group and what its commands share: building the services from
-the environment's settings, printing JSON, failing with one clear message."""
+the environment's settings, printing JSON, failing with one clear message.
+
+Help and usage errors answer without loading the stores: the modules of the commands import
+click and light modules only (no SQLAlchemy, Flask, eventsourcing, psycopg, redis,
+marshmallow); each command imports what it uses in its body. tests/test_cli_startup.py
+holds them to it."""
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from api.services import Services, build_tracker, tune_gc_for_batch_work
-from tracker.application import ConflictTracker
-from tracker.audit import to_jsonable
-from tracker.config import Settings
 from tracker.exceptions import ReportValidationError
+
+if TYPE_CHECKING:
+    from api.services import Services
+    from tracker.application import ConflictTracker
+    from tracker.config import Settings
 
 
 def _tracker() -> ConflictTracker:
+    from api.services import build_tracker
+    from tracker.config import Settings
+
     return build_tracker(Settings.from_env())
 
 
 def _services(batch_work: bool = False, connect: bool = True) -> Services:
     """The services of this command; `batch_work` for imports, rebuilds and followers;
     `connect=False` connects to the event store on first use (the supervised follower)."""
+    from api.services import Services, tune_gc_for_batch_work
+    from tracker.config import Settings
+
     if batch_work:
         tune_gc_for_batch_work()
     return Services.from_settings(Settings.from_env(), connect=connect)
 
 
 def _print_json(data: Any) -> None:
+    import json
+
+    from tracker.audit import to_jsonable
+
     click.echo(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False))
 
 
@@ -68,12 +84,16 @@ class TrackerGroup(click.Group):
     and exit code 3 (EXIT_UNAVAILABLE), never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        from tracker.outages import is_outage
-
         try:
             return super().invoke(ctx)
         except Exception as e:
-            if not is_outage(e) or isinstance(e, click.ClickException):
+            # Help, usage errors and exits first: they need no store's exception classes.
+            if isinstance(e, click.ClickException | click.exceptions.Exit | click.Abort):
+                raise
+            from tracker.config import Settings
+            from tracker.outages import is_outage
+
+            if not is_outage(e):
                 raise
             try:
                 settings = Settings.from_env()
@@ -114,3 +134,42 @@ def _dump(schema_name: str, data: Any) -> Any:
     from api import schemas
 
     return getattr(schemas, schema_name)().dump(data)
+
+
+class LazyChoice(click.Choice):  # type: ignore[type-arg]
+    """A choice whose values are read from the module that owns them when they are first
+    needed (to parse the option or to show a command's help): `tracker --help` and the
+    other commands do not load that module."""
+
+    def __init__(self, load: Callable[[], Iterable[str]]) -> None:
+        self._load = load
+        self._choices: tuple[str, ...] | None = None
+        self.case_sensitive = True
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        if self._choices is None:
+            self._choices = tuple(self._load())
+        return self._choices
+
+    @choices.setter
+    def choices(self, value: Iterable[str]) -> None:
+        self._choices = tuple(value)
+
+
+def dimensions() -> tuple[str, ...]:
+    """The dimensions of the casualty tallies (`--by`)."""
+    from projections.casualty_tallies import DIMENSIONS
+
+    return tuple(DIMENSIONS)
+
+
+def _spans(positions: list[int]) -> str:
+    """Positions as spans: 3, 5-9, 12."""
+    out: list[str] = []
+    for p in positions:
+        if out and out[-1].rpartition("-")[2] == str(p - 1):
+            out[-1] = f"{out[-1].partition('-')[0]}-{p}"
+        else:
+            out.append(str(p))
+    return ", ".join(out)

@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from api.cli.common import _dump, _fail, _print_json, _services, _tracker, main
-from api.services import parse_as_of
-from projections.casualty_tallies import DIMENSIONS
-from projections.readmodel.queries import IncidentFilter, QueryError
+from api.cli.common import (
+    LazyChoice,
+    _dump,
+    _fail,
+    _print_json,
+    _services,
+    _spans,
+    _tracker,
+    dimensions,
+    main,
+)
 from tracker.exceptions import TrackerError
+from tracker.wording import counted
+
+if TYPE_CHECKING:
+    from projections.readmodel.queries import IncidentFilter
 
 
 @main.command()
@@ -29,8 +40,10 @@ def log(after: int, limit: int, as_json: bool) -> None:
         return
     for e in page["events"]:
         entity = e["entity"]
-        click.echo(f"{e['position']:>8}  {e['recorded'][:19]}  {e['type']:<24} "
-                   f"{entity['kind']}/{entity['id']}  [{e['provenance'].get('report')}]")
+        what = _what(e)
+        subject = f"{entity['kind']}/{entity['id'] or e['payload'].get('key')}"
+        click.echo(f"{e['position']:>8}  {e['recorded'][:19]}  {e['type']:<24} {subject}  "
+                   + (f"{what}  " if what else "") + _by(e))
     if page["next"] is not None:
         click.echo(f"more: tracker log --after {page['next']}")
 
@@ -49,11 +62,45 @@ def history(kind: str, entity_id: str, as_json: bool) -> None:
         _print_json({"kind": kind, "id": entity_id, "events": events})
         return
     for event in events:
-        p = event["payload"]
-        line = f"{event['position']:>8}  {event['recorded'][:19]}  {event['type']}"
-        if "field" in p:
-            line += f"  {p['field']}: {p.get('previous')!r} -> {p.get('value')!r} ({p['reason']})"
-        click.echo(f"{line}  [{event['provenance'].get('report')}]")
+        what = _what(event)
+        click.echo(f"{event['position']:>8}  {event['recorded'][:19]}  {event['type']}  "
+                   + (f"{what}  " if what else "") + _by(event))
+
+
+def _what(event: dict[str, Any]) -> str:
+    """What an event did, in words, where its type alone does not say it: a correction's
+    before and after, the report a retraction withdraws, a token's name and role, the
+    positions set aside."""
+    p, kind = event["payload"], event["type"]
+    key = event["entity"]["id"] or p.get("key")
+    if kind in ("TokenIssued", "TokenReissued"):
+        again = " again" if kind == "TokenReissued" else ""
+        return f"token {p.get('key', key)} issued{again} ({p.get('role')})"
+    if kind == "TokenRevoked":
+        return f"token {key} revoked ({p.get('reason')})"
+    if kind == "EventsQuarantined":
+        positions = p.get("positions", [])
+        return (f"{'position' if len(positions) == 1 else 'positions'} {_spans(positions)} "
+                "set aside from the views "
+                f"({p.get('reason')})")
+    if "field" in p:
+        return f"{p['field']}: {p.get('previous')!r} -> {p.get('value')!r} ({p.get('reason')})"
+    if kind.endswith("ReportRetracted") and "report" in p:
+        return f"report {p['report']} withdrawn ({p.get('reason')})"
+    if kind.endswith("Retracted"):
+        return f"{event['entity']['kind']} {key} retracted ({p.get('reason')})"
+    if kind == "QuarantineOpened":
+        return "the list of events set aside from the views is opened"
+    return ""
+
+
+def _by(event: dict[str, Any]) -> str:
+    """The report an event came from, or who recorded it when no report did (tokens,
+    quarantines: administration)."""
+    provenance = event["provenance"]
+    if provenance.get("report"):
+        return f"[{provenance['report']}]"
+    return f"[by {provenance.get('recorded_by') or 'the tracker'}]"
 
 
 @main.command()
@@ -68,14 +115,17 @@ def verify(as_json: bool) -> None:
         _print_json(result)
     else:
         if result["ok"]:
-            click.echo(f"ok: {result['checked']} events verified, chain head {result['head']}")
+            click.echo(f"ok: {counted(result['checked'], 'event')} verified, "
+                       f"chain head {result['head']}")
         else:
-            click.echo(f"FAILED after {result['checked']} good events: {result['problem']}",
+            click.echo(f"FAILED after {counted(result['checked'], 'good event')}: "
+                       f"{result['problem']}",
                        err=True)
         if views["stuck"]:
             click.echo(f"views STUCK: {views['stuck']['message']}", err=True)
         if views["quarantined"]:
-            click.echo(f"{len(views['quarantined'])} event(s) set aside from the views: "
+            click.echo(f"{counted(len(views['quarantined']), 'event')} set aside from the "
+                       "views: "
                        + ", ".join(f"{p} ({r})" for p, r in views["quarantined"].items()),
                        err=True)
     if not result["ok"] or not views["ok"]:
@@ -93,6 +143,8 @@ JSON = click.option("--json", "as_json", is_flag=True, help="Print the API's JSO
 
 
 def _views(as_of: str | None) -> Any:
+    from api.services import parse_as_of
+
     services = _services()
     if services.settings.inline_projection:
         services.runner.catch_up()
@@ -125,6 +177,7 @@ def _filter(kw: dict[str, Any]) -> IncidentFilter:
     from marshmallow import ValidationError
 
     from api.schemas import FilterArgsSchema
+    from projections.readmodel.queries import IncidentFilter, QueryError
 
     raw = {"country": kw.pop("country"), "admin1": kw.pop("admin1"), "type": kw.pop("type_"),
            "subtype": kw.pop("subtype"), "actor": kw.pop("actor"),
@@ -169,7 +222,7 @@ FIELDS = click.option("--fields", default=None, help="CSV columns, in order (a,b
 
 
 @query.command("casualties")
-@click.option("--by", "by", required=True, type=click.Choice(DIMENSIONS))
+@click.option("--by", "by", required=True, type=LazyChoice(dimensions))
 @_filter_options
 @AS_OF
 @JSON
@@ -267,7 +320,7 @@ def query_incidents(limit: int, cursor: str | None, as_of: str | None, as_json: 
 @click.option("--from", "date_from", required=True,
               help="Knowledge time: YYYY-MM-DD (end of that day, UTC) or ISO datetime.")
 @click.option("--to", "date_to", default=None, help="Knowledge time; default now.")
-@click.option("--by", "by", required=True, type=click.Choice(DIMENSIONS))
+@click.option("--by", "by", required=True, type=LazyChoice(dimensions))
 @JSON
 def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -> None:
     """What changed between two knowledge times, per key, and the reports behind it."""
@@ -282,6 +335,10 @@ def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -
     if as_json:
         _print_json(data)
         return
+    if not data["rows"]:
+        positions = data["positions"]
+        click.echo(f"no change by {by} between {data['from']} (position {positions['from']}) "
+                   f"and {data['to'] or 'now'} (position {positions['to']})")
     for r in data["rows"]:
         b, a = r["before"], r["after"]
         causes = ", ".join(f"{c['report']} ({c['source']})" for c in r["causes"])

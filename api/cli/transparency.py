@@ -20,6 +20,7 @@ from tracker.transparency import (
     load_signer,
     write_keys,
 )
+from tracker.wording import counted
 
 
 def _transparency() -> Transparency:
@@ -216,7 +217,7 @@ def verify_citation(citation: str, key: str, since: str | None, as_json: bool) -
         for line in result.failures:
             click.echo(f"FAILED: {line}", err=True)
         click.echo("citation verified" if result.ok else
-                   f"citation NOT verified: {len(result.failures)} problem(s)",
+                   f"citation NOT verified: {counted(len(result.failures), 'problem')}",
                    err=not result.ok)
     if not result.ok:
         sys.exit(1)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +10,7 @@ import click
 
 from api.cli.common import _fail, _print_json, _progress_bar, _services, main
 from tracker.exceptions import TrackerError
-from tracker.jsontext import load_report
+from tracker.wording import counted
 
 
 @main.command()
@@ -31,7 +30,8 @@ def seed(as_json: bool) -> None:
         return
     new = sum(len(r.positions) for r in results)
     fresh = sum(r.recorded for r in results)
-    click.echo(f"seeded: {fresh} of {len(results)} reports new, {new} events recorded")
+    click.echo(f"seeded: {fresh} of {counted(len(results), 'report')} new, "
+               f"{counted(new, 'event')} recorded")
 
 
 @main.command()
@@ -41,6 +41,10 @@ def seed(as_json: bool) -> None:
               help="Who is recording (kept in every event's provenance).")
 def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
     """Record fact reports from FILES ('-' reads standard input)."""
+    import json
+
+    from tracker.jsontext import load_report
+
     services = _services()
     results = []
     for f in files:
@@ -59,7 +63,7 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
         if not as_json:
             if result.recorded:
                 click.echo(f"{f.name}: report '{result.report}' recorded, "
-                           f"{len(result.positions)} events "
+                           f"{counted(len(result.positions), 'event')} "
                            f"(positions {result.positions[0]}-{result.positions[-1]})")
             else:
                 click.echo(f"{f.name}: report '{result.report}' was already recorded; "
@@ -118,9 +122,11 @@ def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
     for line in summary.errors[:20]:
         click.echo(f"rejected: {line}", err=True)
     if len(summary.errors) > 20:
-        click.echo(f"... and {len(summary.errors) - 20} more rejected rows", err=True)
+        click.echo(f"... and {counted(len(summary.errors) - 20, 'more rejected row')}",
+                   err=True)
     if summary.flagged:
-        click.echo(f"note: {summary.flagged} rows have low/high not bracketing best "
+        click.echo(f"note: {counted(summary.flagged, 'row')} "
+                   f"{'has' if summary.flagged == 1 else 'have'} low/high not bracketing best "
                    "(kept as given, flagged in the views)", err=True)
     click.echo(summary.line())
     sys.exit(_import_status(summary))
@@ -150,7 +156,8 @@ def _import_options(f: Any) -> Any:
 @_import_options
 def import_acled(path: str, strict: bool, retract_missing: bool, batch_size: int,
                  as_json: bool, parallel_views: bool) -> None:
-    """An ACLED CSV export (dyadic or monadic; pre- or post-2023 columns)."""
+    """An ACLED export: CSV (dyadic or monadic; pre- or post-2023 columns; HDX files) or
+    JSON (API responses, one page or a list of pages), told apart by content."""
     _run_import("acled", path, strict, retract_missing, batch_size, "", as_json,
                 parallel_views)
 
@@ -178,8 +185,8 @@ def _publication_day(ctx: click.Context, param: click.Parameter, value: str | No
 def import_ucdp(path: str, strict: bool, retract_missing: bool, batch_size: int,
                 as_json: bool, parallel_views: bool, release: str | None,
                 published: str | None) -> None:
-    """A UCDP GED bulk CSV (also the API's JSON, GeoJSON, and the web explorer's
-    download)."""
+    """A UCDP GED export: the bulk CSV (also the web explorer's download), or JSON (API
+    pages, one or a list; GeoJSON), told apart by content."""
     _run_import("ucdp", path, strict, retract_missing, batch_size, release, as_json,
                 parallel_views, published)
 
@@ -200,6 +207,7 @@ def import_acled_deletions(path: str, as_json: bool) -> None:
     if as_json:
         _print_json(summary.to_dict())
     else:
-        click.echo(f"{summary.rows} rows read: {summary.retracted} incidents retracted, "
+        click.echo(f"{counted(summary.rows, 'row')} read: "
+                   f"{counted(summary.retracted, 'incident')} retracted, "
                    f"{summary.unchanged} unknown or already retracted, "
                    f"{summary.rejected} rejected")

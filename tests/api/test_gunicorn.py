@@ -1,11 +1,14 @@
 """The production server: gunicorn with 2 workers on loopback, as the README runs it."""
 
+import http.client
+import io
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -20,9 +23,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def get(url: str) -> tuple[int, dict]:
+def get(url: str, timeout: float = 5) -> tuple[int, dict]:
     try:
-        with urllib.request.urlopen(url, timeout=5) as response:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as e:
         return e.code, json.loads(e.read())
@@ -39,18 +42,88 @@ def start_gunicorn(gunicorn: str, env: dict) -> tuple[subprocess.Popen, str]:
     return server, base
 
 
-def wait_until_serving(server: subprocess.Popen, base: str) -> None:
-    """Until `base`/healthz answers; fails with the server's output if it exits first."""
-    deadline = time.monotonic() + 30
+# What a server that is starting (or a loaded machine) answers before it serves: refused or
+# reset connections, a connect or read timeout (a bare TimeoutError when the request was
+# sent and the answer is late), a connection closed before the status line.
+NOT_YET = (urllib.error.URLError, ConnectionError, TimeoutError, http.client.HTTPException)
+
+
+def wait_until_serving(server: Any, base: str, deadline_s: float = 30,
+                       per_try_s: float = 5) -> None:
+    """Until `base`/healthz answers (any status, JSON); fails with the server's output and
+    the last error if the server exits first or does not answer within `deadline_s`."""
+    deadline = time.monotonic() + deadline_s
     while True:
         try:
-            get(f"{base}/healthz")
+            get(f"{base}/healthz", timeout=per_try_s)
             return
-        except (urllib.error.URLError, ConnectionError):
+        except NOT_YET as e:
             if time.monotonic() > deadline or server.poll() is not None:
                 server.kill()
-                pytest.fail(f"the server did not start: {server.stderr.read().decode()}")
+                pytest.fail(f"the server did not start (last: {e!r}): "
+                            f"{server.stderr.read().decode()}")
             time.sleep(0.1)
+
+
+class FakeProcess:
+    """Stands for the server process: running, or gone with an exit code."""
+
+    def __init__(self, exited: int | None = None) -> None:
+        self.exited, self.killed = exited, False
+        self.stderr = io.BytesIO(b"the server's last words")
+
+    def poll(self) -> int | None:
+        return self.exited
+
+    def kill(self) -> None:
+        self.killed = True
+
+
+def test_waiting_takes_a_late_answer_for_not_yet_and_retries():
+    """A server under load accepts the connection and answers too late (the client's read
+    times out: a bare TimeoutError); then it answers: the wait goes on to the answer."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        late, _ = listener.accept()     # the first request is never answered
+        accepted.append(late)
+        ok, _ = listener.accept()
+        accepted.append(ok)
+        ok.recv(65536)
+        ok.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: application/json\r\n"
+                   b"Content-Length: 2\r\n\r\n{}")
+        ok.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        wait_until_serving(FakeProcess(), f"http://127.0.0.1:{port}", deadline_s=10,
+                           per_try_s=0.3)
+        thread.join(5)
+        assert len(accepted) == 2
+    finally:
+        for s in accepted:
+            s.close()
+        listener.close()
+
+
+def test_waiting_still_fails_when_nothing_answers_or_the_server_exits():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]        # closed again: connections are refused
+    gone = FakeProcess(exited=1)
+    with pytest.raises(pytest.fail.Exception, match="the server's last words"):
+        wait_until_serving(gone, f"http://127.0.0.1:{port}")
+    assert gone.killed
+    silent = socket.create_server(("127.0.0.1", 0))   # accepts, never answers
+    try:
+        with pytest.raises(pytest.fail.Exception, match="did not start.*timed out"):
+            wait_until_serving(FakeProcess(), f"http://127.0.0.1:{silent.getsockname()[1]}",
+                               deadline_s=0.5, per_try_s=0.2)
+    finally:
+        silent.close()
 
 
 def test_gunicorn_serves_the_app_factory(tmp_path: Path):

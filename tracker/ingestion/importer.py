@@ -47,6 +47,7 @@ from tracker.ingestion.rows import (
     where,
 )
 from tracker.ingestion.sources import Progress, Reading, open_rows, scan
+from tracker.wording import counted
 
 if TYPE_CHECKING:
     from tracker.application import ConflictTracker
@@ -96,16 +97,18 @@ class ImportSummary:
         return self.new + self.corrected + self.unchanged
 
     def line(self) -> str:
-        unit = "records" if self.format == "json" else "rows"
-        read = [f"{self.incidents} dataset events"]
+        unit = "record" if self.format == "json" else "row"
+        read = [counted(self.incidents, "dataset event")]
         if self.duplicates:
-            read.append(f"{self.duplicates} exact duplicate rows counted once")
+            read.append(f"{counted(self.duplicates, 'exact duplicate row')} counted once")
         if self.hxl:
             read.append("HXL hashtag row skipped")
-        return (f"{self.rows} {unit} read ({'; '.join(read)}): {self.new} incidents new, "
+        return (f"{counted(self.rows, unit)} read ({'; '.join(read)}): "
+                f"{counted(self.new, 'incident')} new, "
                 f"{self.corrected} corrected, {self.unchanged} unchanged, {self.retracted} "
-                f"retracted, {self.rejected} {unit} rejected; {self.actors_new} new actors, "
-                f"{self.events} events recorded{self._dates()}")
+                f"retracted, {counted(self.rejected, unit)} rejected; "
+                f"{counted(self.actors_new, 'new actor')}, "
+                f"{counted(self.events, 'event')} recorded{self._dates()}")
 
     def _dates(self) -> str:
         if self.release is None:  # ACLED: each row's own date

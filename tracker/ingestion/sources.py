@@ -28,6 +28,7 @@ from typing import Any, cast
 
 from tracker import jsontext
 from tracker.ingestion.rows import IngestionError, RowError
+from tracker.wording import article
 
 Progress = Callable[[int, int], None]  # (bytes read, file size)
 Row = tuple[int, dict[str, str]]
@@ -105,8 +106,8 @@ def _csv_rows(path: Path, reading: Reading, required: Callable[[list[str]], list
                                  "imported")
         missing = required(header)
         if missing:
-            raise IngestionError(f"{path}: not a {source_name} export: missing column(s) "
-                                 f"{', '.join(missing)}")
+            raise IngestionError(f"{path}: not {article(source_name)} {source_name} export: "
+                                 f"missing column(s) {', '.join(missing)}")
         reading.columns = header
         width = len(header)
         previous: list[str] | None = None
@@ -220,8 +221,8 @@ def _json_rows(path: Path, reading: Reading, required: Callable[[list[str]], lis
             keys.update(dict.fromkeys(record))
     missing = required(list(keys))
     if missing:
-        raise IngestionError(f"{path}: not a {source_name} export: its records lack "
-                             f"{', '.join(missing)}")
+        raise IngestionError(f"{path}: not {article(source_name)} {source_name} export: "
+                             f"its records lack {', '.join(missing)}")
     reading.columns = list(keys)
     return _json_records(records, reading)
 
@@ -251,7 +252,7 @@ def _records(document: Any, path: Path, source_name: str, json_key: str) -> list
             records.extend(page[json_key])
         else:
             raise IngestionError(
-                f"{path}: JSON, but not a {source_name} export: expected "
+                f"{path}: JSON, but not {article(source_name)} {source_name} export: expected "
                 + ("an API response with a 'data' list" if json_key == "data" else
                    "an API page with a 'Result' list, or GeoJSON features"))
     return records
