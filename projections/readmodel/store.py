@@ -233,12 +233,15 @@ class ReadModelStore:
             # cannot be completed in place, so it is dropped and the views are folded again
             # from the log (as `tracker serve`, `query` and `project` do for a new store).
             md = generation_metadata(gen)
-            missing = [n for n, t in md.tables.items()
-                       if not inspector.has_table(n, schema=self.schema)
-                       or {c.name for c in t.columns} - {
-                           c["name"] for c in inspector.get_columns(n, schema=self.schema)}]
+            missing: list[str] = []
+            for name, tbl in md.tables.items():
+                if not inspector.has_table(name, schema=self.schema):
+                    missing.append(f"table {name}")
+                    continue
+                held = {c["name"] for c in inspector.get_columns(name, schema=self.schema)}
+                missing += [f"{name}.{c.name}" for c in tbl.columns if c.name not in held]
             if missing:
-                log.warning("read model generation %d lacks %s (made before those views): "
+                log.warning("read model generation %d lacks %s (made by an older version): "
                             "dropped; the views are folded again from the log",
                             gen, ", ".join(missing))
                 md.drop_all(conn, checkfirst=True)
