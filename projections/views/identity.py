@@ -168,7 +168,10 @@ class IdentityStage:
             was, now = status == "same", entry.status == "same"
             if was == now and (not now or named == entry.named):
                 continue
-            adjacency = fold.w.views.get(f"adjacency:{entry.kind}", {})
+            # Both ends' links as they stood before this change (read from the rows when
+            # this process has not yet: the change itself is not in the rows until the
+            # batch commits), then the change.
+            adjacency = neighbours(fold, entry.kind, (entry.a, entry.b))
             for x, y in ((entry.a, entry.b), (entry.b, entry.a)):
                 if x in adjacency:
                     if now:
