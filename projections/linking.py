@@ -299,15 +299,16 @@ def score_pair(a: LinkRecord, b: LinkRecord, params: LinkParams
     return round(total, 3), reasons, {k: round(v, 3) for k, v in scores.items()}
 
 
-def _cell(lat: float, lon: float, size: float) -> tuple[int, int]:
-    return int(math.floor(lat / size)), int(math.floor(lon / size))
-
-
 def _reach_cells(lat: float, radius_km: float, size: float) -> tuple[int, int]:
     """How many cells of `size` degrees a radius spans in latitude and in longitude."""
     dy = math.ceil(radius_km / (size * 111.2))
     coslat = max(math.cos(math.radians(min(89.0, abs(lat) + size * dy))), 0.01)
     return dy, math.ceil(radius_km / (size * 111.2 * coslat))
+
+
+def _key(bucket: int, y: int, x: int) -> int:
+    """One int per (day bucket, cell row, cell column): cheaper to hash than a tuple."""
+    return (bucket << 44) + ((y + 2**21) << 22) + (x + 2**21)
 
 
 def pairs_within_reach(records: list[LinkRecord], params: LinkParams
@@ -317,47 +318,66 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
     comparing all pairs. Records are taken in turn: each looks up the buckets and cells its
     window (`days`, `km`, plus its own precision) reaches among the records before it, then
     is indexed under the buckets and cells its own precision spans — so each pair is found
-    once, by the later record."""
+    once, by the later record. What the buckets and cells bring is checked against the
+    exact windows before it is yielded (the dates, an equirectangular distance)."""
     size = 2 * max(params.km, 5.0) / 111.2  # cell side: twice `km` (at the equator)
     width = 2 * params.days + 1  # days per bucket
-    grid: dict[tuple[int, int, int], list[int]] = {}
+    days, km = params.days, params.km
+    grid: dict[int, list[int]] = {}
     by_place: dict[tuple[int, tuple[str, str]], list[int]] = {}
     by_place_nocoord: dict[tuple[int, tuple[str, str]], list[int]] = {}
+    km_per_deg = 111.2
     for j, r in enumerate(records):
-        buckets = range((r.start - r.slack - params.days) // width,
-                        (r.end + r.slack + params.days) // width + 1)
-        found: set[int] = set()
-        if r.lat is not None:
-            cy, cx = _cell(r.lat, r.lon, size)  # type: ignore[arg-type]
-            dy, dx = _reach_cells(r.lat, params.km + r.geo_slack, size)
-            for bucket in buckets:
+        lo, hi = (r.start - r.slack - days) // width, (r.end + r.slack + days) // width
+        found: list[int] = []
+        lat, lon = r.lat, r.lon
+        if lat is not None and lon is not None:
+            cy, cx = int(math.floor(lat / size)), int(math.floor(lon / size))
+            dy, dx = _reach_cells(lat, km + r.geo_slack, size)
+            for bucket in range(lo, hi + 1):
                 for y in range(cy - dy, cy + dy + 1):
-                    for x in range(cx - dx, cx + dx + 1):
-                        hit = grid.get((bucket, y, x))
+                    base = _key(bucket, y, cx)
+                    for x in range(-dx, dx + 1):
+                        hit = grid.get(base + x)
                         if hit:
-                            found.update(hit)
+                            found += hit
             if r.place is not None and by_place_nocoord:
-                for bucket in buckets:
-                    found.update(by_place_nocoord.get((bucket, r.place), ()))
+                for bucket in range(lo, hi + 1):
+                    found += by_place_nocoord.get((bucket, r.place), ())
         elif r.place is not None:
-            for bucket in buckets:
-                found.update(by_place.get((bucket, r.place), ()))
-        sources = r.sources
-        for i in found:
-            if not sources & records[i].sources:
+            for bucket in range(lo, hi + 1):
+                found += by_place.get((bucket, r.place), ())
+        if found:
+            sources, start, end, slack = r.sources, r.start, r.end, r.slack + days
+            coslat = math.cos(math.radians(lat)) if lat is not None else 0.0
+            for i in set(found):
+                o = records[i]
+                if sources & o.sources:
+                    continue
+                if o.start - end > slack + o.slack or start - o.end > slack + o.slack:
+                    continue
+                if lat is not None and o.lat is not None:
+                    # Equirectangular: within 1% of the great circle at these distances.
+                    dlat = (lat - o.lat) * km_per_deg
+                    dlon = (lon - o.lon) * km_per_deg * coslat  # type: ignore[operator]
+                    reach = (km + r.geo_slack + o.geo_slack) * 1.02
+                    if dlat * dlat + dlon * dlon > reach * reach:
+                        continue
+                elif r.place != o.place:
+                    continue
                 yield i, j
         own = range((r.start - r.slack) // width, (r.end + r.slack) // width + 1)
-        if r.lat is not None:
-            cy, cx = _cell(r.lat, r.lon, size)  # type: ignore[arg-type]
-            dy, dx = _reach_cells(r.lat, r.geo_slack, size) if r.geo_slack else (0, 0)
+        if lat is not None and lon is not None:
+            cy, cx = int(math.floor(lat / size)), int(math.floor(lon / size))
+            dy, dx = _reach_cells(lat, r.geo_slack, size) if r.geo_slack else (0, 0)
             for bucket in own:
                 for y in range(cy - dy, cy + dy + 1):
                     for x in range(cx - dx, cx + dx + 1):
-                        grid.setdefault((bucket, y, x), []).append(j)
+                        grid.setdefault(_key(bucket, y, x), []).append(j)
         if r.place is not None:
             for bucket in own:
                 by_place.setdefault((bucket, r.place), []).append(j)
-                if r.lat is None:
+                if lat is None:
                     by_place_nocoord.setdefault((bucket, r.place), []).append(j)
 
 
