@@ -32,6 +32,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 METHOD = "tracker-link-suggest"
@@ -133,6 +134,7 @@ def _ordinal(day: str | None) -> int | None:
         return None
 
 
+@lru_cache(maxsize=65536)  # a dataset names a few thousand actors, over and over
 def actor_words(actor_id: str, country_words: frozenset[str] = frozenset()) -> frozenset[str]:
     """The distinctive words of an actor id or name: the dataset prefix, hash tail, years,
     stop words and the country's own words dropped; state forces reduced to `state`."""
