@@ -57,6 +57,7 @@ MAX_RANGE_DAYS = 62  # a date range longer than this is searched from its start 
 # 1-7: 1 exact place, 2 within ~25 km, 3 district, 4 province, 5+ vaguer).
 GEO_SLACK = {1: 0.0, 2: 25.0, 3: 50.0, 4: 100.0, 5: 150.0, 6: 150.0, 7: 150.0}
 EARTH_KM = 6371.0088
+KM_PER_DEGREE = math.pi * EARTH_KM / 180  # along a meridian
 
 # Event families: state-based, non-state, one-sided violence, unrest, other.
 STATE, NONSTATE, ONESIDED, UNREST, OTHER = "state", "nonstate", "onesided", "unrest", "other"
@@ -301,11 +302,15 @@ def score_pair(a: LinkRecord, b: LinkRecord, params: LinkParams
     return round(total, 3), reasons, {k: round(v, 3) for k, v in scores.items()}
 
 
-def _reach_cells(lat: float, radius_km: float, size: float) -> tuple[int, int]:
-    """How many cells of `size` degrees a radius spans in latitude and in longitude."""
-    dy = math.ceil(radius_km / (size * 111.2))
-    coslat = max(math.cos(math.radians(min(89.0, abs(lat) + size * dy))), 0.01)
-    return dy, math.ceil(radius_km / (size * 111.2 * coslat))
+def _cells(lat: float, lon: float, radius_km: float, size: float
+           ) -> tuple[int, int, int, int]:
+    """The rows and columns (first, last) of the cells of `size` degrees that a circle of
+    `radius_km` around the point touches."""
+    dlat = radius_km * 1.01 / KM_PER_DEGREE  # 1% to spare: a cap is not quite a box
+    coslat = max(math.cos(math.radians(min(89.0, abs(lat) + dlat))), 0.01)
+    dlon = dlat / coslat
+    return (int(math.floor((lat - dlat) / size)), int(math.floor((lat + dlat) / size)),
+            int(math.floor((lon - dlon) / size)), int(math.floor((lon + dlon) / size)))
 
 
 def _key(bucket: int, y: int, x: int) -> int:
@@ -322,24 +327,23 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
     is indexed under the buckets and cells its own precision spans — so each pair is found
     once, by the later record. What the buckets and cells bring is checked against the
     exact windows before it is yielded (the dates, an equirectangular distance)."""
-    size = 2 * max(params.km, 5.0) / 111.2  # cell side: twice `km` (at the equator)
+    size = 2 * max(params.km, 5.0) / KM_PER_DEGREE  # cell side: twice `km` (at the equator)
     width = 2 * params.days + 1  # days per bucket
     days, km = params.days, params.km
     grid: dict[int, list[int]] = {}
     by_place: dict[tuple[int, tuple[str, str]], list[int]] = {}
     by_place_nocoord: dict[tuple[int, tuple[str, str]], list[int]] = {}
-    km_per_deg = 111.2
+    km_per_deg = KM_PER_DEGREE
     for j, r in enumerate(records):
         lo, hi = (r.start - r.slack - days) // width, (r.end + r.slack + days) // width
         found: list[int] = []
         lat, lon = r.lat, r.lon
         if lat is not None and lon is not None:
-            cy, cx = int(math.floor(lat / size)), int(math.floor(lon / size))
-            dy, dx = _reach_cells(lat, km + r.geo_slack, size)
+            ylo, yhi, xlo, xhi = _cells(lat, lon, km + r.geo_slack, size)
             for bucket in range(lo, hi + 1):
-                for y in range(cy - dy, cy + dy + 1):
-                    base = _key(bucket, y, cx)
-                    for x in range(-dx, dx + 1):
+                for y in range(ylo, yhi + 1):
+                    base = _key(bucket, y, 0)
+                    for x in range(xlo, xhi + 1):
                         hit = grid.get(base + x)
                         if hit:
                             found += hit
@@ -370,11 +374,10 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
                 yield i, j
         own = range((r.start - r.slack) // width, (r.end + r.slack) // width + 1)
         if lat is not None and lon is not None:
-            cy, cx = int(math.floor(lat / size)), int(math.floor(lon / size))
-            dy, dx = _reach_cells(lat, r.geo_slack, size) if r.geo_slack else (0, 0)
+            ylo, yhi, xlo, xhi = _cells(lat, lon, r.geo_slack, size)
             for bucket in own:
-                for y in range(cy - dy, cy + dy + 1):
-                    for x in range(cx - dx, cx + dx + 1):
+                for y in range(ylo, yhi + 1):
+                    for x in range(xlo, xhi + 1):
                         grid.setdefault(_key(bucket, y, x), []).append(j)
         if r.place is not None:
             for bucket in own:
