@@ -58,6 +58,7 @@ def main() -> None:
         print(f"setup: {len(syn.a_ids)} + {len(syn.b_ids)} records, {len(syn.true_pairs)} "
               f"true pairs, recorded and folded in {time.perf_counter() - t0:.1f} s")
 
+        reads_before = _reads(services)
         with services.views(None) as views:
             t = time.perf_counter()
             rows = views.link_rows(IncidentFilter())
@@ -77,6 +78,7 @@ def main() -> None:
         services.runner.catch_up()  # folded in the timing, whatever the projection mode
         accept = time.perf_counter() - t
         assert result.recorded
+        reads_after = _reads(services)
         with services.views(None) as views:
             counted = sum(r["incidents"] for r in views.casualties("country")["rows"])
         print(f"records searched   {found['records']}")
@@ -89,9 +91,46 @@ def main() -> None:
         print(f"(suggest+accept)/read  {(suggest + accept) / read:.1f}x   (target <= 10x)")
         print(f"incidents counted after accept: {counted} "
               f"(= {found['records']} - {len(pairs)}: {counted == found['records'] - len(pairs)})")
+        print("reads in process, p99 ms (p50): before links -> after links")
+        for name in reads_before:
+            b, a = reads_before[name], reads_after[name]
+            print(f"  {name:<28} {b[1]:6.1f} ({b[0]:.1f}) -> {a[1]:6.1f} ({a[0]:.1f})")
         services.close()
         if schema:
             _drop(args.postgres, schema)
+
+
+def _reads(services: object, n: int = 200) -> dict[str, tuple[float, float]]:
+    """p50 and p99 (ms) of the reads linking must not slow: a tally, the first and a deep
+    incidents page, and the tally as of a moment before the last report."""
+    import statistics
+
+    from projections.readmodel.queries import IncidentFilter
+
+    queries = {
+        "casualties by country": lambda v: v.casualties("country"),
+        "casualties by actor": lambda v: v.casualties("actor"),
+        "incidents, first page": lambda v: v.incidents(IncidentFilter(), limit=50),
+        "incidents, Mali, 2019": lambda v: v.incidents(IncidentFilter(
+            country="Mali", date_from=_day("2019-01-01"), date_to=_day("2019-12-31"))),
+    }
+    out = {}
+    for name, query in queries.items():
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            with services.views(None) as views:  # type: ignore[attr-defined]
+                query(views)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        out[name] = (statistics.median(times), times[int(0.99 * (n - 1))])
+    return out
+
+
+def _day(text: str) -> object:
+    from datetime import date
+
+    return date.fromisoformat(text)
 
 
 def _drop(url: str, schema: str) -> None:
