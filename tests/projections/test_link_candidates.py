@@ -5,6 +5,9 @@ once, and a second search finds nothing more to link."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 
 from api.linking import link_report
@@ -29,8 +32,8 @@ def linked_world(database_url, make_tracker, read_model):
             projector.catch_up()
             return result
 
-        def views(self):
-            return open_views(read_model)
+        def views(self, as_of=None):
+            return open_views(read_model, as_of)
 
     w = World()
     w.syn = syn  # type: ignore[attr-defined]
@@ -89,6 +92,9 @@ def test_accepted_candidates_count_each_event_once_and_leave_nothing_to_link(lin
         before = v.casualties("country")
         found = v.link_candidates()
     pairs = found["candidates"]
+    time.sleep(0.01)
+    before_accept = datetime.now(UTC)
+    time.sleep(0.01)
     report = link_report(pairs, found["method"])
     assert report["source"] == {"name": "tracker link suggest", "kind": "analyst"}
     assert {f["method"] for f in report["facts"]} == {
@@ -105,3 +111,5 @@ def test_accepted_candidates_count_each_event_once_and_leave_nothing_to_link(lin
         detail = v.incident(pairs[0]["other"])
         assert set(detail["members"]) == {pairs[0]["incident"], pairs[0]["other"]}
         assert set(detail["sources"]) == {A_SOURCE, B_SOURCE}
+    with linked_world.views(before_accept) as v:  # as of before the links: apart again
+        assert pairs_of(v.link_candidates()) == pairs_of(found)
