@@ -22,7 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from api.adapters import TrackerApi, document_facts
     from api.errors import register_error_handlers
     from api.hygiene import register_hygiene
-    from api.routes import audit, docs, links, live, reports, views
+    from api.routes import audit, docs, links, live, reports, transparency, views
     from api.wiring import init_services
 
     app = Flask(__name__)
@@ -34,7 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_services(app)
     api = TrackerApi(app)
     document_facts(api)
-    for blueprint in (reports.blp, views.blp, audit.blp, links.blp):
+    for blueprint in (reports.blp, views.blp, audit.blp, transparency.blp, links.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.register_blueprint(live.bp)
@@ -42,7 +42,36 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_hygiene(app)
     app.after_request(etag_everything)
+    bound_requests(app)
     return app
+
+
+def bound_requests(app: Flask) -> None:
+    """Every request's waits on PostgreSQL end by REQUEST_TIMEOUT seconds (then: JSON 503
+    with Retry-After), whatever the server does (tracker.deadlines). A streamed body (an
+    export, the live feed) is not bounded by it once its answer has begun; /verify, which
+    reads the whole log, has VERIFY_TIMEOUT."""
+    from flask import request
+
+    from tracker import deadlines
+
+    seconds = float(app.config.get("REQUEST_TIMEOUT") or 0) or None
+    longer = {"audit.Verify": float(app.config.get("VERIFY_TIMEOUT") or 0) or None}
+
+    def begin() -> None:
+        deadlines.start(longer.get(request.endpoint or "", seconds))
+
+    def end(response: Response) -> Response:
+        if response.is_streamed:
+            deadlines.clear()
+        return response
+
+    def teardown(_error: BaseException | None) -> None:
+        deadlines.clear()
+
+    app.before_request(begin)
+    app.after_request(end)
+    app.teardown_request(teardown)
 
 
 def etag_everything(response: Response) -> Response:

@@ -26,6 +26,13 @@ INLINE_PROJECTION = None
 READ_REQUIRES_TOKEN = False
 # A report body above this size is refused with 413.
 MAX_CONTENT_LENGTH = 8 * 1024 * 1024
+# Every request's waits on PostgreSQL end within this many seconds (then 503 with
+# Retry-After). A connection being opened when it passes still takes up to its connect
+# timeout (2 s, libpq's least), so a request answers within ~8.5 s, under the 10 s
+# promised, gunicorn's timeout and a client's patience. 0 turns it off.
+REQUEST_TIMEOUT = 6.0
+# /verify reads the whole log: its own, longer deadline (0: none).
+VERIFY_TIMEOUT = 300.0
 # Request headers: one line over MAX_HEADER_FIELD_BYTES, or all together over
 # MAX_HEADER_BYTES, are refused with a JSON 431 (api.hygiene); gunicorn's own bounds
 # (api/gunicorn_conf.py) are set above these so that the app is the one answering.

@@ -11,7 +11,6 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from eventsourcing.persistence import OperationalError as StoreOperationalError
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
@@ -30,12 +29,18 @@ from tracker.exceptions import (
     TrackerError,
     ViewsBehindError,
 )
+from tracker.tlog import TreeError
+from tracker.transparency import NoCheckpointError, ProofError, SigningKeyError
 
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[Exception], int] = {
     ReportValidationError: 422,
     QueryError: 422,
+    ProofError: 422,
+    NoCheckpointError: 409,
+    SigningKeyError: 500,
+    TreeError: 500,
     EntityNotFoundError: 404,
     ReportConflictError: 409,
     ConcurrentWriteError: 409,
@@ -109,24 +114,36 @@ def _http_error(e: HTTPException) -> Any:
     return response
 
 
-RETRY_AFTER = 5
+# Seconds a client should wait before sending again after a 503 for an outage: the API
+# tries the store again FAIL_FAST (0.5 s) after it failed, so it serves within about a
+# second of the store's return.
+RETRY_AFTER = 1
 
 
 def _store_unavailable(e: Exception) -> Any:
-    """An outage of PostgreSQL (or the SQLite files): a JSON 503 with Retry-After. The
-    process answers the next requests at once with the same, without waiting on the store
-    again, for a few seconds (then it tries again)."""
+    """An outage of PostgreSQL (or the SQLite files): a JSON 503 with Retry-After, saying
+    what failed (the disk is full; no answer in time; connection refused…) without any
+    secret. The process answers the next requests at once with the same, without waiting
+    on the store again, for FAIL_FAST seconds (then it tries again)."""
+    import redis
     from flask import current_app
 
-    log.warning("store unavailable: %s: %s", type(e).__name__, str(e).splitlines()[0][:200]
-                if str(e) else "")
-    import redis
+    from api.services import FAIL_FAST, describe_outage
 
+    what = describe_outage(e)
+    log.warning("store unavailable: %s (%s)", what, type(e).__name__)
     services = current_app.extensions.get("tracker")
-    if services is not None and not isinstance(e, redis.RedisError):
-        services.mark_unavailable(RETRY_AFTER)
-    response = jsonify(error_body(503, f"storage unavailable ({type(e).__name__}); try again "
-                                       f"in {RETRY_AFTER} s"))
+    if services is not None and not isinstance(e, redis.RedisError) and what != "disk full":
+        services.mark_unavailable(FAIL_FAST)
+    if what == "disk full":
+        from flask import request
+
+        nothing = ", nothing was recorded" if request.method not in ("GET", "HEAD") else ""
+        message = (f"storage full: the disk is full{nothing}; free space on the server, "
+                   "then try again")
+    else:
+        message = f"storage unavailable ({what}); try again in {RETRY_AFTER} s"
+    response = jsonify(error_body(503, message))
     response.status_code = 503
     response.headers["Retry-After"] = str(RETRY_AFTER)
     return response
@@ -140,19 +157,13 @@ def _unexpected(e: Exception) -> Any:
 
 
 def register_error_handlers(app: Flask) -> None:
-    import psycopg
-    import redis
-    from eventsourcing.persistence import InterfaceError as StoreInterfaceError
-    from sqlalchemy.exc import OperationalError as ViewsOperationalError
-    from sqlalchemy.exc import TimeoutError as ViewsPoolTimeout
+    from tracker.outages import outage_types
 
     app.register_error_handler(TrackerError, _tracker_error)
-    app.register_error_handler(ViewsOperationalError, _store_unavailable)
-    app.register_error_handler(ViewsPoolTimeout, _store_unavailable)
-    app.register_error_handler(StoreInterfaceError, _store_unavailable)
-    app.register_error_handler(psycopg.OperationalError, _store_unavailable)
+    # One list of what an outage is (tracker.outages), for the API, the follower and the
+    # projector alike: each answers a JSON 503.
+    for outage in outage_types():
+        if issubclass(outage, Exception) and not issubclass(outage, TrackerError):
+            app.register_error_handler(outage, _store_unavailable)
     app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(StoreOperationalError, _store_unavailable)
-    app.register_error_handler(redis.ConnectionError, _store_unavailable)
-    app.register_error_handler(redis.TimeoutError, _store_unavailable)
     app.register_error_handler(Exception, _unexpected)

@@ -17,7 +17,8 @@ from projections.readmodel.queries import QueryError
 INCIDENT_COLUMNS = (
     "id", "date", "date_precision", "type", "subtype", "country", "admin1", "admin2",
     "location", "latitude", "longitude", "operation", "actors", "killed_best", "killed_low",
-    "killed_high", "civilians_best", "wounded_best", "sources", "basis_rule", "basis_report")
+    "killed_high", "civilians_best", "wounded_best", "sources", "basis_rule", "basis_report",
+    "members")
 CASUALTY_COLUMNS = ("key", "name", "killed_best", "killed_low", "killed_high",
                     "civilians_best", "wounded_best", "incidents")
 
@@ -50,6 +51,7 @@ def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
         "killed_high": doc["killed"]["high"], "civilians_best": doc["civilians"]["best"],
         "wounded_best": doc["wounded"]["best"], "sources": "; ".join(doc.get("sources") or []),
         **basis_columns(doc),
+        "members": "; ".join(doc.get("members") or [doc["id"]]),
     }
 
 

@@ -60,28 +60,51 @@ def follow(services: Services, poll: float, exit_with_parent: int | None = None,
 
 
 def supervise(services: Services, stop: threading.Event, poll: float,
-              say: Callable[[str], None] | None = None, max_backoff: float = 30.0) -> None:
+              say: Callable[[str], None] | None = None, max_backoff: float = 1.0) -> None:
     """Follows the log until `stop`, surviving outages: a failure of the event store, the
     read model or the bus is one log line, then a retry after a capped exponential
     backoff; folding resumes from the read model's stored position (each batch lands
     once, whatever was in flight). If the read model came back empty, that position is 0:
-    it is rebuilt from the log."""
-    backoff = 0.5
+    it is rebuilt from the log.
+
+    The backoff starts again from its first step as soon as the follower is back at
+    work (it has caught up once and waits for news): each outage is waited out on its
+    own, never on the delays the previous ones grew. It is capped low (1 s: a failed try
+    costs little), so the views follow within a second or two of the stores' return. A
+    long outage is logged on its 1st, 2nd, 4th, 8th… failure, not on every one."""
+    first = 0.25
+    backoff = first
+    failures = 0
     while not stop.is_set():
         close: Callable[[], None] = lambda: None  # noqa: E731
         try:
             wait, close = waiter_for(services.tracker, services.bus)
-            services.runner.follow(stop, wait, poll_interval=poll)
+
+            def wait_reset(event: threading.Event, seconds: float,
+                           wait: Callable[[threading.Event, float], None] = wait) -> None:
+                nonlocal backoff, failures
+                if failures:
+                    log.warning("follower: the stores are back after %d failed tries",
+                                failures)
+                    if say is not None:
+                        say(f"follower: the stores are back after {failures} failed tries")
+                backoff, failures = first, 0  # caught up: reconnected
+                wait(event, seconds)
+
+            services.runner.follow(stop, wait_reset, poll_interval=poll)
         except Exception as e:  # noqa: BLE001 - logged, retried: that is the supervisor's job
-            first = (str(e).splitlines() or [""])[0][:200]
-            line = (f"follower: {type(e).__name__}: {first}; retrying in {backoff:.1f}s")
-            log.warning(line)
-            if say is not None:
-                say(line)
+            failures += 1
+            if failures & (failures - 1) == 0:  # 1, 2, 4, 8…
+                head = (str(e).splitlines() or [""])[0][:200]
+                line = (f"follower: {type(e).__name__}: {head}; retrying in {backoff:g}s"
+                        + (f" (failed {failures} times)" if failures > 1 else ""))
+                log.warning(line)
+                if say is not None:
+                    say(line)
             services.store.reset()  # it may come back empty: made again, folded again
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)
         else:
-            backoff = 0.5
+            backoff = first
         finally:
             close()

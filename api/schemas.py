@@ -66,6 +66,10 @@ class ReportResultSchema(StrictSchema):
         "description": "false when the same report had already been recorded"})
     events = fields.Integer(required=True)
     positions = fields.List(fields.Integer(), required=True)
+    warning = fields.String(metadata={
+        "description": "present when the report was recorded but the views could not be "
+                       "brought up to date (e.g. the disk is full); they catch up by "
+                       "themselves once the cause is fixed: do not send the report again"})
 
 
 # -- leadership ------------------------------------------------------------------------------
@@ -100,12 +104,18 @@ class BestSchema(StrictSchema):
     best = fields.Integer(allow_none=True)
 
 
+class GivenSchema(BestSchema):
+    reported_by = fields.Integer(metadata={
+        "description": "how many of the row's incidents a source gives this count for; "
+                       "best is null where none does (unknown, not zero)"})
+
+
 class TallyRowSchema(StrictSchema):
     key = fields.String(required=True)
     name = fields.String(metadata={"description": "the actor's name (by=actor); else the key"})
     killed = fields.Nested(KilledSchema, required=True)
-    civilians = fields.Nested(BestSchema)
-    wounded = fields.Nested(BestSchema)
+    civilians = fields.Nested(GivenSchema)
+    wounded = fields.Nested(GivenSchema)
     incidents = fields.Integer(required=True)
 
 
@@ -129,6 +139,7 @@ class CasualtiesSchema(StrictSchema):
     filters = fields.Nested(CasualtyFiltersSchema)
     rows = fields.List(fields.Nested(TallyRowSchema), required=True)
     total = fields.Nested(KilledSchema, required=True)
+    total_of = fields.String(metadata={"description": "what total adds up"})
 
 
 class BBox(fields.Field):
@@ -252,6 +263,9 @@ class IncidentSchema(StrictSchema):
     notes = fields.String(allow_none=True)
     details_withdrawn = fields.String(allow_none=True, metadata={
         "description": "the retracted report the details come from, until corrected"})
+    members = fields.List(fields.String(), metadata={
+        "description": "the records counted in this incident: its own id, and the records "
+                       "linked to it by same_incident (a cluster)"})
 
 
 class IncidentDetailSchema(IncidentSchema):
@@ -344,6 +358,8 @@ class ActorRowSchema(StrictSchema):
     aliases = fields.List(fields.String(), required=True)
     country = fields.String(allow_none=True)
     incidents = fields.Integer(required=True)
+    linked = fields.List(fields.String(), metadata={
+        "description": "the other actor records counted as this one (same_actor)"})
 
 
 class ActorsPageSchema(StrictSchema):

@@ -3,7 +3,9 @@ the API factory and the follower process get them from."""
 
 from __future__ import annotations
 
+import dataclasses
 import gc
+import logging
 import os
 import signal
 import subprocess
@@ -20,10 +22,17 @@ from projections.notify import RedisBus
 from projections.readmodel.queries import QueryError, ReadViews, open_views
 from projections.readmodel.store import ReadModelStore
 from projections.runner import VIEW_NAMES, Projector
+from tracker import deadlines
 from tracker.application import ConflictTracker, RecordResult
-from tracker.config import Settings
+from tracker.config import Settings, redact_url
 from tracker.exceptions import StoreUnavailableError, describe_failure
 from tracker.outages import is_outage
+
+# After an outage is seen, calls fail fast this long before one tries the store again:
+# short, so the API serves again within about a second of the store's return.
+FAIL_FAST = 0.5
+
+log = logging.getLogger(__name__)
 
 
 def tune_gc_for_batch_work() -> None:
@@ -54,8 +63,12 @@ class Services:
 
     The event store is connected on first use, not at start-up, so a process starts (and
     answers 503) while PostgreSQL is down and serves again as soon as it is back. After an
-    outage is seen, calls fail fast for a few seconds instead of each waiting on the
-    store again."""
+    outage is seen, calls fail fast for FAIL_FAST (0.5 s) instead of each waiting on the
+    store again.
+
+    A fold that fails after a write landed (e.g. the disk is full) is remembered: the
+    answer says the report was recorded with the views behind, /healthz says degraded
+    until the views have caught up, and in embedded mode the next read tries again."""
 
     def __init__(self, settings: Settings, tracker: ConflictTracker | None,
                  store: ReadModelStore, bus: RedisBus | None = None) -> None:
@@ -66,6 +79,7 @@ class Services:
         self._runner: Projector | None = None
         self._down_until = 0.0
         self._behind_since: float | None = None
+        self.fold_failure: str | None = None
         self.batch_size = 2000
         self._lock = threading.Lock()
 
@@ -88,9 +102,9 @@ class Services:
                     except Exception as e:
                         if not is_outage(e):
                             raise
-                        self.mark_unavailable(5)
+                        self.mark_unavailable(FAIL_FAST)
                         raise StoreUnavailableError(
-                            f"the event store cannot be reached ({type(e).__name__}); "
+                            f"the event store cannot be reached ({describe_outage(e)}); "
                             "try again shortly") from e
         elif time.monotonic() < self._down_until:
             raise StoreUnavailableError("the event store is unavailable; try again shortly")
@@ -102,7 +116,7 @@ class Services:
             self._runner = Projector(self.tracker, self.store, batch_size=self.batch_size)
         return self._runner
 
-    def mark_unavailable(self, seconds: float) -> None:
+    def mark_unavailable(self, seconds: float = FAIL_FAST) -> None:
         """An outage was seen: fail fast for `seconds`."""
         self._down_until = time.monotonic() + seconds
 
@@ -128,6 +142,10 @@ class Services:
             body["view_store"] = {"ok": False, "error": type(e).__name__}
             body["status"] = "unavailable"
             position = None
+        if head is not None and position is not None and self.fold_failure is not None:
+            self.retry_failed_fold()
+            gen, position = self.store.active_and_position()
+            body["view_store"]["position"] = position
         try:
             stuck = self.store.failure() if position is not None else None
         except Exception:  # noqa: BLE001 - the view store's reachability is reported above
@@ -141,6 +159,11 @@ class Services:
         if head is not None and position is not None:
             lag = max(0, head - position)
             body["behind"] = dict.fromkeys(VIEW_NAMES, lag)
+            if lag and self.fold_failure is not None:
+                # The views are stuck, not merely late: say so at once, not after `grace`.
+                body["view_store"]["error"] = self.fold_failure
+                if body["status"] == "ok":
+                    body["status"] = "degraded"
             if lag > max_lag:
                 self._behind_since = self._behind_since or time.monotonic()
                 if time.monotonic() - self._behind_since > grace and body["status"] == "ok":
@@ -166,16 +189,46 @@ class Services:
         return result
 
     def record_report(self, data: Any, recorded_by: str) -> RecordResult:
-        """Records a report; in embedded mode the views catch up before returning."""
+        """Records a report; in embedded mode the views catch up before returning. If the
+        report landed but the views could not follow (the disk filled up between the two,
+        the view store is away), the answer still says it was recorded, with a warning:
+        the client must not send it as if it were lost."""
         result = self.tracker.record_report(data, recorded_by=recorded_by)
-        self.after_write()
+        try:
+            self.after_write()
+        except Exception as e:  # noqa: BLE001 - the report is recorded: say so, and why not more
+            if not is_outage(e):
+                log.exception("the views could not fold a recorded report")
+            result = dataclasses.replace(result, warning=(
+                "recorded, but the views could not be brought up to date "
+                f"({describe_outage(e)}); they catch up once that is fixed"))
         return result
 
     def after_write(self) -> None:
         if self.bus is not None:
             self.bus.publish(self.tracker.max_position())
         if self.settings.inline_projection:
-            self.runner.catch_up()
+            self.fold()
+
+    def fold(self) -> int:
+        """Catches the views up in process, remembering a failure for /healthz."""
+        try:
+            done = self.runner.catch_up()
+        except Exception as e:
+            self.fold_failure = describe_outage(e) if is_outage(e) else type(e).__name__
+            raise
+        self.fold_failure = None
+        return done
+
+    def retry_failed_fold(self) -> None:
+        """After a failed fold, embedded mode tries again on the next read (a follower
+        retries by itself); a second failure leaves the views as they are, still read."""
+        if self.fold_failure is None or not self.settings.inline_projection:
+            return
+        try:
+            self.fold()
+        except Exception as e:  # noqa: BLE001 - remembered in fold_failure, reported there
+            log.warning("the views are still behind: %s", describe_outage(e))
 
     @contextmanager
     def projecting_alongside(self, poll: float = 0.1) -> Iterator[None]:
@@ -209,6 +262,7 @@ class Services:
     def views(self, as_of: datetime | None = None) -> AbstractContextManager[ReadViews]:
         """The views in one read snapshot: the present, or as they stood at knowledge
         time `as_of` (the last report recorded by then)."""
+        self.retry_failed_fold()
         return open_views(self.store, as_of)
 
     def close(self) -> None:
@@ -217,6 +271,56 @@ class Services:
         self.store.close()
         if self._tracker is not None:
             self._tracker.close()
+
+
+DISK_FULL = ("database or disk is full", "no space left on device", "disk full",
+             "could not extend file", "could not write")
+
+
+def describe_outage(error: BaseException) -> str:
+    """What an outage error means, in a few words and without secrets: "the disk is full",
+    "no answer within the deadline", "connection refused"…"""
+    text = " ".join(str(error).split()).lower()
+    cause = error.__cause__ or error.__context__
+    if cause is not None:
+        text += " " + " ".join(str(cause).split()).lower()
+    if any(marker in text for marker in DISK_FULL) or getattr(error, "errno", None) == 28:
+        return "disk full"
+    if deadlines.timed_out():
+        return "no answer in time: the server is stalled or unreachable"
+    for marker, meaning in (
+            ("connection refused", "connection refused"),
+            ("could not translate host name", "unknown host name"),
+            ("name or service not known", "unknown host name"),
+            ("password authentication failed", "password authentication failed"),
+            ("no password supplied", "no password supplied"),
+            ("does not exist", "the database does not exist"),
+            ("timeout expired", "no answer within the connect timeout"),
+            ("couldn't get a connection", "no connection within the pool's timeout"),
+            ("time for the store is up", "no answer in time"),
+            ("time for the views is up", "no answer in time"),
+            ("server closed the connection", "the server closed the connection"),
+            ("terminating connection", "the server is shutting down"),
+            ("the database system is starting up", "the server is starting up"),
+            ("the database system is shutting down", "the server is shutting down"),
+            ("no route to host", "no route to host"),
+            ("network is unreachable", "network unreachable"),
+            ("statement timeout", "a statement ran past its timeout"),
+            ("lock timeout", "a lock was not granted in time"),
+            ("database is locked", "the database is locked by another process"),
+            ("unable to open database file", "the database file cannot be opened")):
+        if marker in text:
+            return meaning
+    return type(error).__name__
+
+
+def where(settings: Settings, error: BaseException) -> tuple[str, str]:
+    """Which store an outage error is about, and its URL fit to print."""
+    import sqlalchemy.exc
+
+    if isinstance(error, sqlalchemy.exc.SQLAlchemyError):
+        return "the view store", redact_url(settings.read_model_url())
+    return "the event store", redact_url(settings.database_url)
 
 
 def parse_as_of(value: str | None) -> datetime | None:

@@ -2,6 +2,7 @@
 
     python -m bench.api [--sizes 10000,1000000] [--requests 600] [--concurrency 4]
                         [--views-url postgresql://…]   # PostgreSQL read model
+                        [--links 25000]                # first link that many pairs
 
 For each synthetic log size (built once and cached, see bench.synthetic.cached_log; its
 views are folded once beside it), starts gunicorn on 127.0.0.1 on the embedded default (no
@@ -15,12 +16,17 @@ bounded number of requests per endpoint (stopping after 60 s whatever happens):
   incidents_deep     /incidents?cursor=… (a page 90% of the way down the list)
   incidents_as_of    /incidents?as_of=… (50% into the recording)
   changes_slice      /changes?by=country over 1% of the log's recording span
+  incident_member    /incidents/{a linked record}: answered with its cluster
+  actors_search      /actors?q=group
   incidents_csv      one download of /incidents.csv: every incident, streamed (req/s
                      column: rows per second)
 Prints requests/s, p50 and p99 latency per endpoint and size, p99 ratios between the
 largest and the smallest log, and the workers' peak RSS.
 Targets (issue "Read model v2"): p99 < 50 ms for each; p99 at 1M <= 2x p99 at 10k;
 worker RSS < 300 MB; /incidents.csv >= 50,000 rows/s with flat worker memory.
+With --links N, a copy of each log first records N `same_incident` links (pairs of
+synthetic incidents, in reports of 1,000 facts), so every read runs over clusters
+(issue "Many sources, one picture": reads after 25k links keep p99 < 50 ms at 1M).
 """
 
 from __future__ import annotations
@@ -92,7 +98,39 @@ def prepare(db_url: str, views_url: str) -> dict[str, str]:
         "incidents_deep": f"/api/v1/incidents?cursor={encode_cursor((day, key))}",
         "incidents_as_of": f"/api/v1/incidents?as_of={at(0.5)}",
         "changes_slice": f"/api/v1/changes?by=country&from={at(0.5)}&to={at(0.51)}",
+        "incident_member": "/api/v1/incidents/syn-inc-1",
+        "actors_search": "/api/v1/actors?q=group",
     }
+
+
+def with_links(db_url: str, links: int) -> str:
+    """A copy of the cached log with `links` same_incident links recorded (cached too)."""
+    import shutil as sh
+
+    from api.services import build_tracker
+    from tracker.config import Settings
+
+    path = Path(db_url[len("sqlite:///"):])
+    linked = path.with_name(f"{path.stem}-links-{links}.sqlite")
+    done = linked.with_suffix(".done")
+    if not done.exists():
+        for stale in path.parent.glob(f"{linked.stem}*"):
+            stale.unlink()
+        sh.copy(path, linked)
+        tracker = build_tracker(Settings(database_url=f"sqlite:///{linked}"))
+        started = time.perf_counter()
+        pairs = [(f"syn-inc-{2 * i}", f"syn-inc-{2 * i + 1}") for i in range(links)]
+        for n, start in enumerate(range(0, len(pairs), 1000)):
+            tracker.record_report({
+                "report": f"bench-links-{n}", "source": {"name": "Bench desk",
+                                                         "kind": "analyst"},
+                "facts": [{"fact": "same_incident", "incident": a, "same_as": b}
+                          for a, b in pairs[start:start + 1000]]}, recorded_by="bench")
+        tracker.close()
+        done.write_text("ok")
+        print(f"  recorded {links:,} links in {time.perf_counter() - started:.0f}s",
+              flush=True)
+    return f"sqlite:///{linked}"
 
 
 def load(port: int, path: str, requests: int, concurrency: int, limit_s: float) -> dict:
@@ -214,6 +252,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=4)
     parser.add_argument("--views-url", default=None,
                         help="a PostgreSQL read model (?schema=…; one per size is made)")
+    parser.add_argument("--links", type=int, default=0,
+                        help="record this many same_incident links first (on a copy)")
     parser.add_argument("--load", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--path", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -226,6 +266,8 @@ def main() -> None:
     results, rss = {}, {}
     for events in sizes:
         db_url = cached_log(events)
+        if args.links:
+            db_url = with_links(db_url, min(args.links, events // 10))
         views = views_url_for(db_url, args.views_url and
                               f"{args.views_url}{'&' if '?' in args.views_url else '?'}"
                               f"schema=bench_views_{events}")

@@ -17,8 +17,10 @@ from tracker.figures import incident_killed, killed_by_actor, other_counts
 DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
 UNKNOWN = "(unknown)"
 
-# A tally row's values: best, low, high, civilians, wounded (incidents counted apart).
-Figures = tuple[int, int, int, int, int]
+# A tally row's values: best, low, high, civilians, wounded, and how many incidents a
+# source gives civilians or wounded for (an unknown is not a zero); incidents counted apart.
+Figures = tuple[int, int, int, int, int, int, int]
+FIGURES = 7
 Rows = dict[tuple[str, str], Figures]
 
 
@@ -47,8 +49,9 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
     if state["retracted"]:
         return IncidentRows(k, others, {}, {})
     d = state["details"]
-    total: Figures = (k["best"], k["low"], k["high"], others["civilians"] or 0,
-                      others["wounded"] or 0)
+    civilians, wounded = others["civilians"], others["wounded"]
+    total: Figures = (k["best"], k["low"], k["high"], civilians or 0, wounded or 0,
+                      0 if civilians is None else 1, 0 if wounded is None else 1)
     loc = d.get("location") or {}
     tallies: Rows = {
         ("country", loc.get("country") or UNKNOWN): total,
@@ -66,12 +69,12 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
     links: dict[tuple[str, str], Figures | None] = {}
     if named:
         for actor, f in killed_by_actor(figures, involved_actors(state), k).items():
-            figs = (f["best"], f["low"], f["high"], 0, 0)
+            figs = (f["best"], f["low"], f["high"], 0, 0, 0, 0)
             tallies[("actor", actor)] = figs
             links[("a", actor)] = figs
     else:
         # No figure names an actor (most incidents): each involved actor counts the whole.
-        figs = (k["best"], k["low"], k["high"], 0, 0)
+        figs = (k["best"], k["low"], k["high"], 0, 0, 0, 0)
         for a in d.get("actors") or ():
             tallies[("actor", a["actor"])] = figs
             links[("a", a["actor"])] = None
@@ -86,10 +89,10 @@ def contributions(state: dict[str, Any] | None) -> Rows:
 
 
 def tally_changes(old: Rows, new: Rows) -> dict[tuple[str, str], list[int]]:
-    """The pure change function: per tally row, how best, low, high, civilians, wounded
-    and the incident count move when an incident's contributions go from `old` to `new`
-    (`contributions` of its state before and after a unit). Rows that do not move are
-    left out."""
+    """The pure change function: per tally row, how best, low, high, civilians, wounded,
+    the incidents giving civilians and wounded, and the incident count move when an
+    incident's contributions go from `old` to `new` (`contributions` of its state before
+    and after a unit). Rows that do not move are left out."""
     changes: dict[tuple[str, str], list[int]] = {}
     # Most rows of one incident share one figure tuple: each (old, new) pair is worked out
     # once (a fresh list each time, as callers add to them).
@@ -100,7 +103,7 @@ def tally_changes(old: Rows, new: Rows) -> dict[tuple[str, str], list[int]]:
             continue
         pair = (o, n)
         if pair not in seen:
-            delta = [(n[i] if n else 0) - (o[i] if o else 0) for i in range(5)]
+            delta = [(n[i] if n else 0) - (o[i] if o else 0) for i in range(FIGURES)]
             delta.append((1 if n else 0) - (1 if o else 0))
             seen[pair] = delta if any(delta) else None
         found = seen[pair]

@@ -53,6 +53,9 @@ def _alias_added(docs: Docs, event: RawEvent) -> None:
     actor = docs.get("actor", event.oid)
     if actor is not None and event.data["alias"] not in actor["aliases"]:
         actor["aliases"].append(event.data["alias"])
+        # The report that gave it: retracting that report withdraws the alias.
+        actor.setdefault("alias_reports", {})[event.data["alias"]] = (
+            event.data["provenance"]["report"])
         docs.put("actor", event.oid, actor)
 
 
@@ -158,6 +161,12 @@ def _report_retracted(docs: Docs, event: RawEvent) -> None:
     report = event.data["report"]
     if actor.get("report", report) == report:
         actor["registration_withdrawn"] = report
+        docs.put("actor", event.oid, actor)
+    given = actor.get("alias_reports") or {}
+    withdrawn = {a for a, r in given.items() if r == report}
+    if withdrawn:
+        actor["aliases"] = [a for a in actor["aliases"] if a not in withdrawn]
+        actor["alias_reports"] = {a: r for a, r in given.items() if a not in withdrawn}
         docs.put("actor", event.oid, actor)
     for group_key in actor["groups"]:
         group = docs.get("group", group_key)

@@ -8,6 +8,7 @@ what they need from it before calling. Nothing here reads or writes a store.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from projections.decode import RawEvent
@@ -44,7 +45,9 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
         extra = data.get("extra") or {}
         figure = {"source": data["source"], "actor": data["actor"], "killed": data["killed"],
                   "low": data["low"], "high": data["high"], "report": prov["report"],
-                  "published": published(prov), "seq": event.position, **extra}
+                  "seq": event.position, **extra,
+                  # The figure's own publication date (a dataset row's), else its report's.
+                  "published": extra.get("published") or published(prov)}
         breakdown = extra.get("breakdown") or {}
         if figure.get("civilians") is None and breakdown.get("civilians") is not None:
             figure["civilians"] = breakdown["civilians"]
@@ -166,8 +169,14 @@ def merge_cluster(canonical: str, members: dict[str, dict[str, Any]]) -> dict[st
         corrections += doc["corrections"]
     assessments.sort(key=lambda a: a["seq"])
     corrections.sort(key=lambda c: c["position"])
+    actors = list(base["details"].get("actors") or [])
+    for key in counted:
+        for a in live[key]["details"].get("actors") or []:
+            if all(b["actor"] != a["actor"] for b in actors):
+                actors.append(a)
+    details = {**base["details"], "actors": actors} if actors else base["details"]
     return {
-        "id": canonical, "details": base["details"], "report": base["report"],
+        "id": canonical, "details": details, "report": base["report"],
         "figures": figures, "retracted": None if counted else base["retracted"],
         "reports": reports, "withdrawn": withdrawn,
         "details_withdrawn": base.get("details_withdrawn"), "assessments": assessments,
@@ -185,3 +194,22 @@ def canonical_of(keys: dict[str, dict[str, Any]], names: set[str]) -> str:
         if pool:
             return min(pool)
     raise ValueError("an empty cluster")
+
+
+def with_actors(state: dict[str, Any], resolve: Callable[[str], str]) -> dict[str, Any]:
+    """`state` as counted when actors are linked (same_actor): each actor named by the
+    details or a figure under the actor its cluster is counted under. The state itself is
+    not changed; it is returned as is when no actor maps elsewhere."""
+    actors = state["details"].get("actors") or []
+    if not any(resolve(a["actor"]) != a["actor"] for a in actors) and not any(
+            f.get("actor") and resolve(f["actor"]) != f["actor"]
+            for f in state["figures"].values()):
+        return state
+    mapped: list[dict[str, Any]] = []
+    for a in actors:
+        entry = {**a, "actor": resolve(a["actor"])}
+        if all(m["actor"] != entry["actor"] for m in mapped):
+            mapped.append(entry)
+    figures = {k: ({**f, "actor": resolve(f["actor"])} if f.get("actor") else f)
+               for k, f in state["figures"].items()}
+    return {**state, "details": {**state["details"], "actors": mapped}, "figures": figures}

@@ -3,14 +3,21 @@ project relies on (tracker/adapters.py, api/adapters.py) are still there, with t
 parameters, and still behave as assumed. An upgrade of either library fails here."""
 
 import inspect
+import time
 from uuid import uuid4
 
+import psycopg
 import pytest
 from eventsourcing.application import Application
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import OperationalError, StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from tracker.adapters import PRIVATE_METHODS, on_new_sqlite_connection, save_aggregates
+from tracker.adapters import (
+    PRIVATE_METHODS,
+    RETRIED_METHODS,
+    on_new_sqlite_connection,
+    save_aggregates,
+)
 from tracker.domain.actor import Actor
 
 
@@ -119,3 +126,100 @@ def test_the_postgres_binary_insert_holds_the_table_lock_until_commit(pg_databas
             # (an insert alone takes ROW EXCLUSIVE, which this would not wait for)
             other.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE NOWAIT")
     assert ours.select_events(event.originator_id)[0].topic == "t"
+
+
+# -- bounded waits on PostgreSQL (tracker.adapters.bounded_retry, bound_postgres_pool) ----
+
+
+@pytest.mark.parametrize("name", RETRIED_METHODS)
+def test_the_librarys_retried_methods_still_expose_the_undecorated_function(name):
+    from eventsourcing.postgres import PostgresApplicationRecorder
+
+    method = getattr(PostgresApplicationRecorder, name)
+    assert callable(getattr(method, "__wrapped__", None)), \
+        f"{name} has no __wrapped__: see tracker.adapters.bounded_retry"
+
+
+def test_an_event_store_call_is_tried_pg_attempts_times_not_ten(pg_database_url, make_tracker):
+    from tracker.config import PG_ATTEMPTS
+
+    recorder = make_tracker(pg_database_url).recorder
+    tries = []
+
+    def refused() -> None:
+        tries.append(1)
+        raise OperationalError("connection refused")
+
+    recorder.datastore.get_connection = refused
+    with pytest.raises(OperationalError):
+        recorder.max_notification_id()
+    assert len(tries) == PG_ATTEMPTS < 10
+
+
+def test_the_pool_is_bounded_and_its_lent_connections_watched(pg_database_url, make_tracker):
+    import psycopg_pool
+
+    from tracker import deadlines
+    from tracker.adapters import POOL_ATTRIBUTES
+    from tracker.config import PG_CONNECT_TIMEOUT, PG_POOL_TIMEOUT, PG_RECONNECT_TIMEOUT
+
+    datastore = make_tracker(pg_database_url).recorder.datastore
+    pool = datastore.pool
+    assert isinstance(pool, psycopg_pool.ConnectionPool)
+    for name in POOL_ATTRIBUTES:
+        assert hasattr(pool, name), f"psycopg_pool.ConnectionPool.{name} is gone"
+    assert pool.kwargs["connect_timeout"] == PG_CONNECT_TIMEOUT
+    assert pool.kwargs["keepalives"] == 1 and "statement_timeout" in pool.kwargs["options"]
+    assert (pool.timeout, pool.reconnect_timeout) == (PG_POOL_TIMEOUT, PG_RECONNECT_TIMEOUT)
+
+    # The pool still checks each connection it lends with its `_check`.
+    checked = []
+    bounded_check = pool._check
+    pool._check = lambda conn: (checked.append(conn), bounded_check(conn))
+    with datastore.get_connection() as conn:
+        # Every connection the pool makes carries the bounds (the pool opens after them).
+        assert conn.execute("SHOW statement_timeout").fetchone()["statement_timeout"] == "1min"
+        assert conn.execute("SHOW lock_timeout").fetchone()["lock_timeout"] == "10s"
+        assert conn.info.get_parameters()["connect_timeout"] == str(PG_CONNECT_TIMEOUT)
+    assert checked == [conn]
+
+    # connection() still lends through the instance's getconn/putconn: the connection is
+    # watched against the holder's deadline.
+    started = time.monotonic()
+    with deadlines.bounded(0.5), pytest.raises((psycopg.OperationalError, OperationalError)), \
+            datastore.get_connection() as conn:
+        conn.execute("SELECT pg_sleep(10)")
+    assert time.monotonic() - started < 2
+    deadlines.clear()
+    with datastore.get_connection() as conn:  # the pool dropped the cut one, lends anew
+        assert conn.execute("SELECT 1").fetchone() is not None
+
+
+def test_a_pool_of_stale_connections_lends_a_fresh_one_at_once(pg_database_url, make_tracker):
+    """After a server restart every idle connection is dead: the pool goes through them
+    (a failed check, a short pause, the next) and lends a new one well within its wait,
+    instead of sleeping a second after the first failed check (tracker.adapters)."""
+    from psycopg_pool.base import AttemptWithBackoff
+
+    from tracker.adapters import POOL_BACKOFF
+    from tracker.config import PG_POOL_TIMEOUT, eventsourcing_env
+
+    datastore = make_tracker(pg_database_url).recorder.datastore
+    for name, value in POOL_BACKOFF.items():
+        assert getattr(AttemptWithBackoff, name) == value
+    lent = [datastore.pool.getconn() for _ in range(datastore.pool.max_size)]
+    pids = [conn.info.backend_pid for conn in lent]
+    for conn in lent:
+        datastore.pool.putconn(conn)
+    env = eventsourcing_env(pg_database_url)
+    with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                         port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                         autocommit=True) as admin:
+        for pid in pids:  # only this pool's own connections
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    time.sleep(0.2)
+    started = time.monotonic()
+    with datastore.get_connection() as conn:
+        assert conn.execute("SELECT 1").fetchone() is not None
+        assert conn.info.backend_pid not in pids
+    assert time.monotonic() - started < PG_POOL_TIMEOUT

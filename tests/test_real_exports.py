@@ -37,6 +37,18 @@ def test_acled_burkina_faso_totals(shared_data, tmp_path, monkeypatch):
                                   "month", "--from", "2019-01-01", "--to", "2019-12-31",
                                   "--json"))
     assert by_month["total"]["best"] == 2219
+    # Each figure is published when ACLED last revised its row (`timestamp`, UTC).
+    from datetime import UTC, datetime
+
+    with open(shared_data / "acled_Burkina_Faso.csv", newline="", encoding="utf-8") as f:
+        revised = {f"acled:{r['event_id_cnty']}":
+                   datetime.fromtimestamp(int(r["timestamp"]), UTC).date().isoformat()
+                   for r in csv.DictReader(f)}
+    page = json.loads(run_cli(monkeypatch, tmp_path, "a", "query", "incidents", "--limit",
+                              "200", "--json"))["incidents"]
+    assert len(page) == 200
+    assert {i["id"]: i["killed"]["basis"]["published"] for i in page} == {
+        i["id"]: revised[i["id"]] for i in page}
     again = json.loads(run_cli(monkeypatch, tmp_path, "a", "import", "acled",
                                str(shared_data / "acled_Burkina_Faso.csv"), "--json"))
     assert (again["new"], again["events"]) == (0, 0)
@@ -49,10 +61,12 @@ def test_ucdp_car_totals(shared_data, tmp_path, monkeypatch):
                               "country", "--json"))
     assert [(r["key"], r["incidents"], r["killed"]) for r in data["rows"]] == [
         ("Central African Republic", 250, {"best": 1342, "low": 1299, "high": 2093})]
-    # The civilian toll is tallied: the sum of the file's deaths_civilians.
+    # The civilian toll is tallied: the sum of the file's deaths_civilians, given by every
+    # row (UCDP counts civilians in each event).
     with open(shared_data / "ucdp_ged_CAR_sample.csv", newline="", encoding="utf-8") as f:
         civilians = sum(int(row["deaths_civilians"] or 0) for row in csv.DictReader(f))
-    assert civilians > 0 and data["rows"][0]["civilians"] == {"best": civilians}
+    assert civilians > 0 and data["rows"][0]["civilians"] == {"best": civilians,
+                                                               "reported_by": 250}
 
 
 def comparable_log(env):
@@ -155,3 +169,45 @@ def run_date(text: str) -> str:
     from tracker.ingestion.rows import parse_day
 
     return parse_day(text, "event_date")
+
+
+def test_ucdp_car_as_the_web_explorer_downloads_it(shared_data, tmp_path, monkeypatch):
+    """The real CAR sample in the explorer's layout (figures *_est, MM/DD/YYYY hh:mm:ss
+    dates, active_year True/False, no gwnoa/gwnob): the same incidents and totals as the
+    bulk CSV, published with the release."""
+    with open(shared_data / "ucdp_ged_CAR_sample.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    names = {"best": "best_est", "low": "low_est", "high": "high_est"}
+    explorer = []
+    for row in rows:
+        out = {names.get(k, k): v for k, v in row.items() if k not in ("gwnoa", "gwnob")}
+        for column in ("date_start", "date_end"):
+            day = run_date(row[column])
+            out[column] = f"{day[5:7]}/{day[8:10]}/{day[:4]} 00:00:00"
+        out["active_year"] = "True" if row["active_year"] == "1" else "False"
+        explorer.append(out)
+    path = tmp_path / "explorer.csv"
+    with open(path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=list(explorer[0]))
+        writer.writeheader()
+        writer.writerows(explorer)
+    totals = []
+    for name, source in (("bulk", shared_data / "ucdp_ged_CAR_sample.csv"), ("exp", path)):
+        summary = json.loads(run_cli(monkeypatch, tmp_path, name, "import", "ucdp",
+                                     "--release", "23.1", str(source), "--json"))
+        assert (summary["new"], summary["rejected"], summary["published"]) == (
+            250, 0, "2023-06-01")
+        data = json.loads(run_cli(monkeypatch, tmp_path, name, "query", "casualties", "--by",
+                                  "country", "--json"))
+        totals.append([(r["key"], r["incidents"], r["killed"], r["civilians"])
+                       for r in data["rows"]])
+    assert totals[0] == totals[1]
+    assert totals[1][0][:3] == ("Central African Republic", 250,
+                                {"best": 1342, "low": 1299, "high": 2093})
+    # Both in one store: the explorer's rows are the bulk CSV's incidents, nothing new.
+    again = json.loads(run_cli(monkeypatch, tmp_path, "bulk", "import", "ucdp", "--release",
+                               "23.1", str(path), "--json"))
+    assert (again["unchanged"], again["events"]) == (250, 0)
+    incidents = json.loads(run_cli(monkeypatch, tmp_path, "bulk", "query", "incidents",
+                                   "--limit", "5", "--json"))
+    assert {i["killed"]["basis"]["published"] for i in incidents["incidents"]} == {"2023-06-01"}

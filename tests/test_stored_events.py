@@ -9,7 +9,9 @@ registration stored in the same save as later facts about the entity carried tho
 too (JNIM's ActorRegistered holds its affiliation). No store outside the tests was written
 by it; v1 stays to prove such events still load. v2 is what the fixed code stores. v3 adds
 the analysts' assessment (AssessmentRecorded), the evidence model's new event. v4 adds a
-revoked token's name issued again (TokenReissued).
+revoked token's name issued again (TokenReissued). v5 adds identity links (LinkOpened,
+IdentityAsserted, LinkReportRetracted) and a quarantine decision (QuarantineOpened,
+EventsQuarantined).
 """
 
 import json
@@ -24,7 +26,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 
 VERSIONS = ["seed_stored_events_v1.json", "seed_stored_events_v2.json",
-            "seed_stored_events_v3.json", "seed_stored_events_v4.json"]
+            "seed_stored_events_v3.json", "seed_stored_events_v4.json",
+            "seed_stored_events_v5.json"]
 
 
 @pytest.fixture(params=VERSIONS)
@@ -54,10 +57,12 @@ def test_the_newest_fixture_covers_every_event_class_of_the_domain():
     stored = json.loads((FIXTURES / VERSIONS[-1]).read_text(encoding="utf-8"))["events"]
 
     from tracker.application import AGGREGATES
+    from tracker.domain.quarantine import Quarantine
     from tracker.domain.token import Token
 
     defined = {f"{cls.__module__}:{cls.__qualname__}.{name}"
-               for cls in [*AGGREGATES.values(), Token] for name, value in vars(cls).items()
+               for cls in [*AGGREGATES.values(), Token, Quarantine]
+               for name, value in vars(cls).items()
                if isinstance(value, type) and issubclass(value, CanMutateAggregate)
                and name not in ("Event", "Created")}
     assert defined - {e["topic"] for e in stored} == set()

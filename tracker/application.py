@@ -60,10 +60,15 @@ class RecordResult:
     report: str
     recorded: bool
     positions: list[int] = field(default_factory=list)
+    # Set when the report was recorded but something after it failed (the views' fold).
+    warning: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"report": self.report, "recorded": self.recorded,
-                "events": len(self.positions), "positions": self.positions}
+        body: dict[str, Any] = {"report": self.report, "recorded": self.recorded,
+                                "events": len(self.positions), "positions": self.positions}
+        if self.warning:
+            body["warning"] = self.warning
+        return body
 
 
 class ConflictTracker(Application[UUID]):

@@ -6,6 +6,7 @@ Nothing here runs at import time: call `Settings.from_env()` in the factory or t
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,50 @@ from urllib.parse import parse_qs, unquote, urlencode, urlparse, urlunparse
 from tracker.exceptions import ConfigurationError
 
 DEFAULT_DATABASE_URL = "sqlite:///var/tracker.sqlite"
+
+# Bounds on every PostgreSQL connection (event store, read model, start-up locks); the
+# README's "When a service fails" lists them with what each one ends.
+PG_CONNECT_TIMEOUT = 2          # s, a new connection (libpq's smallest useful value)
+PG_CHECK_TIMEOUT = 1.0          # s, the check of a pooled connection before each use
+PG_POOL_TIMEOUT = 0.5           # s, waiting for a pooled connection, per attempt
+PG_ATTEMPTS = 2                 # tries of one event-store call (the library's default: 10)
+# s, a pool's background reconnection before it gives up: short, so that each request
+# for a connection while the pool is empty tries the server itself (at once, or within
+# this time), and the pool is back as soon as the server is.
+PG_RECONNECT_TIMEOUT = 0.2
+PG_STATEMENT_TIMEOUT = 60_000   # ms, event store (views: 30 s; index builds: none)
+PG_LOCK_TIMEOUT = 10_000        # ms, any lock, the start-up advisory locks included
+PG_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 10, "keepalives_interval": 3,
+                 "keepalives_count": 3, "tcp_user_timeout": 10_000}
+
+
+def postgres_bounds(statement_timeout: int = PG_STATEMENT_TIMEOUT,
+                    lock_timeout: int = PG_LOCK_TIMEOUT) -> dict[str, Any]:
+    """libpq parameters bounding a connection: connect timeout, TCP keepalives (a peer gone
+    silent is noticed in ~20 s, unacknowledged data in 10 s), statement and lock timeouts.
+    A server that is paused keeps TCP alive: tracker.deadlines bounds that case."""
+    return {"connect_timeout": PG_CONNECT_TIMEOUT, **PG_KEEPALIVES,
+            "options": f"-c statement_timeout={statement_timeout} "
+                       f"-c lock_timeout={lock_timeout}"}
+
+
+def redact_url(url: str | None) -> str:
+    """A database or Redis URL fit to print: the password replaced by ***."""
+    if not url:
+        return str(url)
+    try:
+        parsed = urlparse(url)
+        if parsed.password is None:
+            return url
+        user = parsed.username or ""
+        host = parsed.hostname or ""
+        if ":" in host:
+            host = f"[{host}]"
+        netloc = f"{user}:***@{host}" + (f":{parsed.port}" if parsed.port else "")
+        return urlunparse(parsed._replace(netloc=netloc))
+    except ValueError:
+        # Unparseable (e.g. a bad port): hide everything between '//' and the last '@'.
+        return re.sub(r"(//[^/@]*?:)[^/]*@", r"\1***@", url)
 
 
 @dataclass(frozen=True)
@@ -100,7 +145,7 @@ def sqlite_path(url: str) -> str:
     """'sqlite:///var/x.sqlite' -> 'var/x.sqlite'; 'sqlite:////abs/x' -> '/abs/x'."""
     path = url[len("sqlite:///"):]
     if not path:
-        raise ConfigurationError(f"TRACKER_DATABASE_URL {url!r} names no file")
+        raise ConfigurationError(f"TRACKER_DATABASE_URL {redact_url(url)!r} names no file")
     return path
 
 
@@ -118,9 +163,14 @@ def eventsourcing_env(url: str) -> dict[str, str]:
     if url.startswith(("postgresql://", "postgres://")):
         parsed = urlparse(url)
         dbname = parsed.path.lstrip("/")
+        try:
+            port = parsed.port or 5432
+        except ValueError:
+            raise ConfigurationError(f"TRACKER_DATABASE_URL {redact_url(url)!r}: the port "
+                                     "is not a number") from None
         if not dbname or not parsed.hostname:
             raise ConfigurationError(
-                f"TRACKER_DATABASE_URL {url!r} must name a host and a database, "
+                f"TRACKER_DATABASE_URL {redact_url(url)!r} must name a host and a database, "
                 "e.g. postgresql://postgres@127.0.0.1:5432/tracker"
             )
         query = parse_qs(parsed.query)
@@ -128,17 +178,17 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
             "POSTGRES_DBNAME": dbname,
             "POSTGRES_HOST": parsed.hostname,
-            "POSTGRES_PORT": str(parsed.port or 5432),
+            "POSTGRES_PORT": str(port),
             "POSTGRES_USER": unquote(parsed.username or "postgres"),
             "POSTGRES_PASSWORD": unquote(parsed.password or ""),
             # Off on purpose: the stored function path skips our chained insert.
             "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-            "POSTGRES_LOCK_TIMEOUT": "10",
+            "POSTGRES_LOCK_TIMEOUT": str(PG_LOCK_TIMEOUT // 1000),
             "POSTGRES_POOL_SIZE": "5",
-            # Bounded waits: the library retries a failed call ten times, each waiting at
-            # most this long for a connection, so an outage answers within seconds
-            # instead of minutes; connections are checked before use, so the pool
-            # recovers by itself when the server is back.
+            # Bounded waits (the pool's wait for a connection, made shorter than a whole
+            # second, the connect, statement and keepalive bounds and the bounded pre-use
+            # check are set on the pool by tracker.adapters.bound_postgres_pool); the
+            # pool recovers by itself when the server is back.
             "POSTGRES_CONNECT_TIMEOUT": "1",
             "POSTGRES_PRE_PING": "y",
             "POSTGRES_IDLE_IN_TRANSACTION_SESSION_TIMEOUT": "10",
@@ -149,7 +199,7 @@ def eventsourcing_env(url: str) -> dict[str, str]:
             env["POSTGRES_SCHEMA"] = query["schema"][0]
         return env
     raise ConfigurationError(
-        f"TRACKER_DATABASE_URL {url!r} is not supported: use sqlite:///PATH "
+        f"TRACKER_DATABASE_URL {redact_url(url)!r} is not supported: use sqlite:///PATH "
         "or postgresql://USER@HOST:PORT/DB"
     )
 
@@ -163,13 +213,17 @@ def postgres_setup_lock(url: str) -> Iterator[None]:
     import psycopg
     from psycopg import sql
 
+    from tracker import deadlines
+
     schema = parse_qs(urlparse(url).query).get("schema", ["public"])[0]
     env = eventsourcing_env(url)
     with psycopg.connect(
         dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"], port=env["POSTGRES_PORT"],
         user=env["POSTGRES_USER"], password=env["POSTGRES_PASSWORD"] or None, autocommit=True,
-        connect_timeout=5,
-    ) as conn:
+        **postgres_bounds(),
+    ) as conn, deadlines.watching(conn):
+        # lock_timeout (above) bounds the wait for another process's set-up; a request's
+        # deadline, if any, bounds the rest (tracker.deadlines).
         conn.execute("SELECT pg_advisory_lock(hashtext(%s))",
                      (f"tracker-event-store:{schema}",))
         try:

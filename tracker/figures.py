@@ -3,12 +3,14 @@ Incident aggregate (tracker.domain.incident), the importers' "unchanged" check a
 view that shows figures (projections).
 
 An incident holds every figure every live report gave it, per (source, actor, report):
-`figure_key`. Each figure carries its report's publication date (`published_on`) and a
-sequence number that orders figures recorded for the same incident (`seq`).
+`figure_key`. Each figure carries its publication date (`published`) and a sequence
+number that orders figures recorded for the same incident (`seq`).
 The views depend on the set of live reports, never on the order they were recorded in:
 
-- a report's date is its source's `published` date; a report without one counts as
-  published on the day it was recorded. Ties go to the report recorded later;
+- a figure's date is its own `published` where the fact gives one (a dataset row's
+  revision date, a dataset release's date), else its report's (`published_on`): the
+  source's `published` date, or for a report without one, the day it was recorded. Ties go
+  to the figure recorded later;
 - a source's current figure (per actor) is the one of its most recently published report;
   a source's total is its current figure without actor if it gave one, else the sum of its
   per-actor figures;

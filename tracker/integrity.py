@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from tracker.adapters import on_new_sqlite_connection
+from tracker.tlog import TreeStorage, chain_and_leaves
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -49,8 +50,9 @@ def chain_entries(previous: str, ids: Sequence[int],
     return rows
 
 
-class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
-    """The SQLite application recorder, plus the chain table written atomically."""
+class ChainedSQLiteApplicationRecorder(TreeStorage, SQLiteApplicationRecorder):
+    """The SQLite application recorder, plus the chain table and the log's Merkle tree
+    (tracker.tlog) written atomically."""
 
     # WAL pages between automatic checkpoints (SQLite's default is 1,000, ~4 MB). Each
     # checkpoint copies the WAL into the file and fsyncs it; an import writes ~100 MB.
@@ -78,6 +80,7 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
             "(notification_id INTEGER PRIMARY KEY, hash TEXT NOT NULL)",
             f"CREATE TABLE IF NOT EXISTS {self.fingerprints_table_name} "
             "(incident TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)",
+            *self.tree_create_statements(),
         ]
 
     def fingerprints(self, keys: list[str]) -> dict[str, str]:
@@ -116,11 +119,13 @@ class ChainedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                  for position, s in zip(ids[1:], stored_events[1:], strict=True)])
         if ids:
             # The inserts above hold SQLite's write lock, so nobody writes between.
-            c.execute(f"SELECT hash FROM {self.chain_table_name} "
+            c.execute(f"SELECT notification_id, hash FROM {self.chain_table_name} "
                       "ORDER BY notification_id DESC LIMIT 1")
             row = c.fetchone()
-            rows = chain_entries(row[0] if row else GENESIS, ids, stored_events)
+            last, previous = (row[0], row[1]) if row else (0, GENESIS)
+            rows, leaves = chain_and_leaves(previous, ids, stored_events)
             c.executemany(f"INSERT INTO {self.chain_table_name} VALUES (?, ?)", rows)
+            self.append_tree(c, last, ids, leaves)
         return ids
 
     def existing(self, ids: list[UUID]) -> set[UUID]:

@@ -12,16 +12,33 @@ from uuid import UUID
 from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-from tracker.integrity import GENESIS, chain_entries
+from tracker.adapters import bound_postgres_pool, bounded_retry
+from tracker.integrity import GENESIS
+from tracker.tlog import TreeStorage, chain_and_leaves
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import StoredEvent
 
 
-class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
-    """The PostgreSQL application recorder, plus the chain table written atomically."""
+class ChainedPostgresApplicationRecorder(TreeStorage, PostgresApplicationRecorder):
+    """The PostgreSQL application recorder, plus the chain table and the log's Merkle
+    tree (tracker.tlog) written atomically."""
+
+    placeholder = "%s"
+    position_column = "notification_id"
+    blob_type = "bytea"
+    int_type = "bigint"
+
+    # Two tries, not the library's ten: an outage answers within 2 s (tracker.adapters).
+    insert_events = bounded_retry(PostgresApplicationRecorder.insert_events)
+    select_events = bounded_retry(PostgresApplicationRecorder.select_events)
+    select_notifications = bounded_retry(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = bounded_retry(PostgresApplicationRecorder.max_notification_id)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Before the library's __init__, which opens the pool (its type adapters' query):
+        # every connection the pool makes carries the bounds (tracker.adapters).
+        bound_postgres_pool((kwargs["datastore"] if "datastore" in kwargs else args[0]).pool)
         super().__init__(*args, **kwargs)
         # The events as four parallel arrays in binary, instead of the library's one array of
         # a composite type, which psycopg sends as text: every event's state escaped by a
@@ -46,6 +63,23 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
             SQL("CREATE TABLE IF NOT EXISTS {0} "
                 "(incident text PRIMARY KEY, fingerprint text NOT NULL)")
             .format(self.fingerprints_table))
+        for statement in self.tree_create_statements():
+            self.sql_create_statements.append(SQL(statement).format())
+
+    def _name(self, suffix: str) -> str:
+        return f'"{self.datastore.schema}"."{self.events_table_name}{suffix}"'
+
+    def _events(self) -> str:
+        return f'"{self.datastore.schema}"."{self.events_table_name}"'
+
+    def _insert_nodes(self, c: Any, nodes: list[tuple[int, int, bytes]]) -> None:
+        c.execute(SQL("INSERT INTO {0} SELECT * FROM unnest(%b::bigint[], %b::bigint[], "
+                      "%b::bytea[])").format(SQL(self._name("_tree"))),
+                  ([n[0] for n in nodes], [n[1] for n in nodes], [n[2] for n in nodes]))
+
+    def _lock_for_build(self, c: Any) -> None:
+        """The writers' lock (EXCLUSIVE on the events table) for the migration."""
+        c.execute(SQL("LOCK TABLE {0} IN EXCLUSIVE MODE").format(SQL(self._events())))
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                               **kwargs: Any) -> None:
@@ -66,13 +100,15 @@ class ChainedPostgresApplicationRecorder(PostgresApplicationRecorder):
         if ids:
             # The library holds an EXCLUSIVE lock on the events table for this
             # transaction, so the last chain entry cannot move under us.
-            curs.execute(SQL("SELECT hash FROM {0} ORDER BY notification_id DESC LIMIT 1")
-                         .format(self.chain_table))
+            curs.execute(SQL("SELECT notification_id, hash FROM {0} "
+                             "ORDER BY notification_id DESC LIMIT 1").format(self.chain_table))
             row = curs.fetchone()
-            rows = chain_entries(row["hash"] if row else GENESIS, ids, stored_events)
+            last, previous = (row["notification_id"], row["hash"]) if row else (0, GENESIS)
+            rows, leaves = chain_and_leaves(previous, ids, stored_events)
             curs.execute(SQL("INSERT INTO {0} SELECT * FROM unnest(%b::bigint[], %b::text[])")
                          .format(self.chain_table),
                          ([r[0] for r in rows], [r[1] for r in rows]))
+            self.append_tree(curs, last, ids, leaves)
         return ids
 
     def existing(self, ids: list[UUID]) -> set[UUID]:

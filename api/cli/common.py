@@ -43,7 +43,47 @@ def _fail(error: Exception) -> None:
     sys.exit(1)
 
 
-@click.group()
+# The exit code of a command that could not reach a store (1: any other error).
+EXIT_UNAVAILABLE = 3
+
+
+def unreachable_line(settings: Settings, error: BaseException) -> str:
+    """One line for a store that cannot be reached: which one, where (no password), why,
+    and what to check."""
+    from api.services import describe_outage, where
+
+    store, url = where(settings, error)
+    why = describe_outage(error)
+    # The views are folded from the log: what was written to it stays written.
+    views = " (the event log is not affected)" if store == "the view store" else ""
+    if why == "disk full":
+        return (f"tracker: {store} at {url} is full (disk full); free space, then try "
+                f"again{views}")
+    hint = "is PostgreSQL running?" if url.startswith("postgres") else "is the path right?"
+    return f"tracker: cannot reach {store} at {url} ({why}); {hint}{views}"
+
+
+class TrackerGroup(click.Group):
+    """The command group: an outage of a store ends any command with one line on stderr
+    and exit code 3 (EXIT_UNAVAILABLE), never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from tracker.outages import is_outage
+
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            if not is_outage(e) or isinstance(e, click.ClickException):
+                raise
+            try:
+                settings = Settings.from_env()
+            except Exception:  # noqa: BLE001 - the message below still says what failed
+                settings = Settings()
+            click.echo(unreachable_line(settings, e), err=True)
+            sys.exit(EXIT_UNAVAILABLE)
+
+
+@click.group(cls=TrackerGroup)
 def main() -> None:
     """Conflict tracker: every reported fact is an immutable event with its source."""
 

@@ -54,6 +54,8 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
             click.echo(f"{f.name}:", err=True)
             _fail(e)
         results.append(result)
+        if result.warning:
+            click.echo(f"{f.name}: warning: {result.warning}", err=True)
         if not as_json:
             if result.recorded:
                 click.echo(f"{f.name}: report '{result.report}' recorded, "
@@ -88,14 +90,15 @@ PARALLEL_VIEWS_MIN_BYTES = 256 * 1024
 
 
 def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
-                batch_size: int, release: str, as_json: bool, parallel_views: bool) -> None:
+                batch_size: int, release: str | None, as_json: bool, parallel_views: bool,
+                published: str | None = None) -> None:
     from contextlib import nullcontext
 
     from tracker.ingestion.importer import Importer
 
     services = _services(batch_work=True)
     importer = Importer(services.tracker, dataset, batch_size=batch_size, strict=strict,
-                        release=release)
+                        release=release, published=published)
     update, finish = _progress_bar(f"importing {Path(path).name}")
     big = Path(path).is_file() and Path(path).stat().st_size >= PARALLEL_VIEWS_MIN_BYTES
     alongside = (services.projecting_alongside()
@@ -152,16 +155,33 @@ def import_acled(path: str, strict: bool, retract_missing: bool, batch_size: int
                 parallel_views)
 
 
+def _publication_day(ctx: click.Context, param: click.Parameter, value: str | None
+                     ) -> str | None:
+    from tracker.ingestion.importer import publication_day
+    from tracker.ingestion.rows import IngestionError
+
+    try:
+        return publication_day(value) if value is not None else None
+    except IngestionError as e:
+        raise click.BadParameter(str(e)) from None
+
+
 @import_.command("ucdp")
 @click.argument("path", type=click.Path(dir_okay=False))
 @_import_options
-@click.option("--release", default="unknown", show_default=True,
-              help="The GED release, e.g. 23.1 (kept in provenance).")
+@click.option("--release", default=None,
+              help="The GED release, e.g. 23.1 (kept in provenance); default: read from the "
+                   "file's name (GEDEvent_v23_1.csv, ged231.csv), else 'unknown'.")
+@click.option("--published", default=None, metavar="YYYY-MM-DD", callback=_publication_day,
+              help="When the release was published: its figures' date. Default: derived "
+                   "from the release (YY.1 -> 20YY-06-01), else the import's day.")
 def import_ucdp(path: str, strict: bool, retract_missing: bool, batch_size: int,
-                as_json: bool, parallel_views: bool, release: str) -> None:
-    """A UCDP GED bulk CSV."""
+                as_json: bool, parallel_views: bool, release: str | None,
+                published: str | None) -> None:
+    """A UCDP GED bulk CSV (also the API's JSON, GeoJSON, and the web explorer's
+    download)."""
     _run_import("ucdp", path, strict, retract_missing, batch_size, release, as_json,
-                parallel_views)
+                parallel_views, published)
 
 
 @import_.command("acled-deletions")

@@ -123,6 +123,9 @@ class Health(MethodView):
     def get(self) -> Any:
         """Event store and read model reachable; how far behind the views are; ok,
         degraded or unavailable (503)"""
+        from api.errors import RETRY_AFTER
+
         config = current_app.config
-        return get_services().health(int(config.get("HEALTH_MAX_LAG", 1000)),
-                                     float(config.get("HEALTH_GRACE", 10.0)))
+        body, status = get_services().health(int(config.get("HEALTH_MAX_LAG", 1000)),
+                                             float(config.get("HEALTH_GRACE", 10.0)))
+        return body, status, ({"Retry-After": str(RETRY_AFTER)} if status == 503 else {})

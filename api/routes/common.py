@@ -17,6 +17,7 @@ from api.auth import check_read
 from api.services import parse_as_of
 from api.wiring import get_services
 from projections.readmodel.queries import QueryError, ReadViews
+from tracker import deadlines
 from tracker.exceptions import ViewsBehindError
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,20 @@ def read_view(args: dict[str, Any], query: Callable[[ReadViews], dict[str, Any]]
             data = query(views)
             cache_put(tag, data)
     extra = headers(data) if headers else {}
-    return data, 200, {"ETag": tag, "Cache-Control": "no-cache", **extra}
+    return data, 200, {"ETag": tag, "Cache-Control": "no-cache", **extra,
+                       **position_headers(views)}
+
+
+def position_headers(views: ReadViews) -> dict[str, str]:
+    """Every view answer says the log position it was read at and the latest signed
+    checkpoint (`<size> <root hex>`), so a reader can cite it (GET /cite) and check it."""
+    from api.routes.transparency import latest_checkpoint_header
+
+    out = {"X-Tracker-Position": str(views.at if views.as_of is not None else views.position)}
+    checkpoint = latest_checkpoint_header()
+    if checkpoint:
+        out["X-Tracker-Checkpoint"] = checkpoint
+    return out
 
 
 def view_etag(views: ReadViews) -> str:
@@ -113,23 +127,25 @@ def cache_put(tag: str, data: dict[str, Any]) -> None:
 
 
 def wait_for(position: int) -> None:
-    """Blocks until the views include `position` (a write's), or answers 503."""
+    """Blocks until the views include `position` (a write's), or answers 503. The timeout
+    bounds the whole wait, each call to the stores included (tracker.deadlines)."""
     services = get_services()
-    head = services.tracker.max_position()
-    if position > head:
-        raise QueryError(f"min_position {position} is beyond the end of the log ({head}); "
-                         "pass a position a write returned", "min_position")
-    if services.settings.inline_projection:
-        services.runner.catch_up()
     timeout = float(current_app.config.get("MIN_POSITION_TIMEOUT", 5.0))
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while services.store.active_and_position()[1] < position:
-        if time.monotonic() > deadline:
-            raise ViewsBehindError(f"the views did not reach position {position} within "
-                                   f"{timeout}s; try again shortly")
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
+    with deadlines.bounded(timeout):
+        head = services.tracker.max_position()
+        if position > head:
+            raise QueryError(f"min_position {position} is beyond the end of the log "
+                             f"({head}); pass a position a write returned", "min_position")
+        if services.settings.inline_projection:
+            services.runner.catch_up()
+        delay = 0.005
+        while services.store.active_and_position()[1] < position:
+            left = deadlines.remaining()
+            if left is None or left <= delay:
+                raise ViewsBehindError(f"the views did not reach position {position} within "
+                                       f"{timeout}s; try again shortly")
+            time.sleep(delay)
+            delay = min(delay * 2, 0.2)
 
 
 def not_modified(etag: str) -> Response | None:

@@ -20,11 +20,15 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from api.wiring import get_services
+from tracker import deadlines
 
 bp = Blueprint("live", __name__)
 
 KEEPALIVE = 10.0
 WAKE = 0.5  # the longest a moved position waits to be seen
+# Each look at the stores ends within this (the request's own deadline ends when the
+# stream begins): a stalled PostgreSQL ends the stream, it does not hold its thread.
+STEP_BOUND = 5.0
 # Which views an event class moves (by the aggregate in its topic).
 VIEWS_OF = {"Incident": ("casualties", "incidents", "operations", "changes", "sources"),
             "Actor": ("leadership", "actors"), "Operation": ("operations",)}
@@ -74,14 +78,16 @@ def stream() -> Response:
             quiet_since = time.monotonic()
             while time.monotonic() < deadline:
                 try:
-                    _, position = services.store.active_and_position()
+                    with deadlines.bounded(STEP_BOUND, fresh=True):
+                        _, position = services.store.active_and_position()
                 except Exception:  # noqa: BLE001 - the read model is away: say so, end
                     yield "event: unavailable\ndata: {}\n\n"
                     return
                 if seen is None or position != seen:
                     try:
-                        views = (list(ALL_VIEWS) if seen is None else
-                                 moved_views(services.tracker, seen, position))
+                        with deadlines.bounded(STEP_BOUND, fresh=True):
+                            views = (list(ALL_VIEWS) if seen is None else
+                                     moved_views(services.tracker, seen, position))
                     except Exception:  # noqa: BLE001 - the event store is away
                         views = list(ALL_VIEWS)
                     yield message(position, views)

@@ -70,6 +70,13 @@ class Working:
         for cache in (self.incidents, self.docs):
             while len(cache) > self.max_entries:
                 cache.popitem(last=False)  # type: ignore[arg-type]
+        # The identity caches (links, neighbours and their keys, canonical actors) are read
+        # again on demand: past the bound they are dropped, all together, between batches.
+        identity = [n for n in self.views if n == "links" or n.startswith(
+            ("adjacency:", "keys:", "canon:"))]
+        if any(len(self.views[n]) > self.max_entries for n in identity):
+            for name in identity:
+                del self.views[name]
 
 
 class BatchFold:

@@ -35,6 +35,8 @@ from projections.readmodel.schema import (
     generation_metadata,
     meta_metadata,
 )
+from tracker import deadlines
+from tracker.config import PG_CHECK_TIMEOUT, PG_LOCK_TIMEOUT, postgres_bounds, redact_url
 from tracker.exceptions import ConfigurationError
 
 log = logging.getLogger(__name__)
@@ -82,6 +84,31 @@ def _use_wal(dbapi: Any) -> None:
             time.sleep(0.02 * (attempt + 1))
 
 
+def bound_checkouts(engine: Engine) -> None:
+    """Each connection lent by the engine's pool is checked first within PG_CHECK_TIMEOUT
+    (a failed check: SQLAlchemy drops it and connects anew), then watched against the
+    holder's deadline until it is handed back (tracker.deadlines)."""
+    import sqlalchemy.exc
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi: Any, record: Any, _proxy: Any) -> None:
+        if deadlines.expired():
+            raise sqlalchemy.exc.TimeoutError("the request's time for the views is up")
+        try:
+            with deadlines.watching(dbapi, PG_CHECK_TIMEOUT):
+                alive = engine.dialect.do_ping(dbapi)
+        except Exception as e:  # noqa: BLE001 - any failed check means: connect anew
+            raise sqlalchemy.exc.DisconnectionError(str(e)) from e
+        if not alive:
+            raise sqlalchemy.exc.DisconnectionError("the pooled connection is gone")
+        record.info["tracker_watch"] = deadlines.watch(dbapi)
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi: Any, record: Any) -> None:
+        if record is not None:
+            deadlines.unwatch(record.info.pop("tracker_watch", None))
+
+
 def _postgres_engine(url: str) -> tuple[Engine, str]:
     parsed = urlparse(url)
     query = parse_qs(parsed.query)
@@ -90,11 +117,12 @@ def _postgres_engine(url: str) -> tuple[Engine, str]:
         raise ConfigurationError(f"views schema {schema!r}: use letters, digits and _")
     rest = urlencode({k: v[0] for k, v in query.items()})
     sa_url = urlunparse(parsed._replace(scheme="postgresql+psycopg", query=rest))
-    engine = create_engine(
-        sa_url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=10,
-        connect_args={"connect_timeout": 5,
-                      "options": f"-c search_path={schema} -c statement_timeout=30000 "
-                                 "-c lock_timeout=20000"})
+    bounds = postgres_bounds(statement_timeout=30_000, lock_timeout=PG_LOCK_TIMEOUT)
+    bounds["options"] = f"-c search_path={schema} " + bounds["options"]
+    # No pool_pre_ping: its ping has no bound; the check at checkout below has one.
+    engine = create_engine(sa_url, pool_size=5, max_overflow=5, pool_timeout=2,
+                           connect_args=bounds)
+    bound_checkouts(engine)
     return engine, schema
 
 
@@ -111,8 +139,9 @@ class ReadModelStore:
             self.dialect = "postgresql"
             self.engine, self.schema = _postgres_engine(url)
         else:
-            raise ConfigurationError(f"TRACKER_VIEWS_URL {url!r}: use sqlite:///PATH or "
-                                     "postgresql://USER@HOST:PORT/DB?schema=NAME")
+            raise ConfigurationError(f"TRACKER_VIEWS_URL {redact_url(url)!r}: use "
+                                     "sqlite:///PATH or postgresql://USER@HOST:PORT/DB"
+                                     "?schema=NAME")
         self._ready = False
         self._lock = threading.Lock()
         self._statements: dict[int, Statements] = {}
@@ -200,11 +229,14 @@ class ReadModelStore:
         gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
         inspector = inspect(conn)
         for gen in gens:
-            # A generation made before a view was added lacks its tables: its rows cannot
-            # be completed in place, so it is dropped and the views are folded again from
-            # the log (as `tracker serve`, `query` and `project` do for a new store).
+            # A generation made before a view (or a column) was added lacks it: its rows
+            # cannot be completed in place, so it is dropped and the views are folded again
+            # from the log (as `tracker serve`, `query` and `project` do for a new store).
             md = generation_metadata(gen)
-            missing = [n for n in md.tables if not inspector.has_table(n, schema=self.schema)]
+            missing = [n for n, t in md.tables.items()
+                       if not inspector.has_table(n, schema=self.schema)
+                       or {c.name for c in t.columns} - {
+                           c["name"] for c in inspector.get_columns(n, schema=self.schema)}]
             if missing:
                 log.warning("read model generation %d lacks %s (made before those views): "
                             "dropped; the views are folded again from the log",

@@ -29,8 +29,47 @@ def like_literal(text: str) -> str:
 
 
 class ActorQueries(Queries):
+    def actor_cluster(self, key: str) -> tuple[str, list[str]]:
+        """(the id an actor is counted under, every actor linked to it by same_actor) at
+        this position: a walk over the few identity rows of its cluster."""
+        if not self._actor_links():
+            return key, [key]
+        cond, params = valid("x", self.at)
+        start = actor_doc_id(key)
+        keys, names, frontier = {start: key}, set(), [start]
+        while frontier:
+            marks = ",".join("?" * len(frontier))
+            # One index seek per side (an OR of the two would scan every pair).
+            rows = [row for side in ("a", "b") for row in self._fetch(
+                f"SELECT x.a, x.b, x.named, x.a_key, x.b_key FROM {self.t('identity')} x "
+                f"WHERE x.kind = 'actor' AND x.{side} IN ({marks}) AND {cond} AND "
+                f"x.status = 'same'", [*frontier, *params])]
+            nxt = []
+            for a, b, named, a_key, b_key in rows:
+                if named:
+                    names.add(named)
+                for oid, k in ((a, a_key), (b, b_key)):
+                    if oid not in keys:
+                        keys[oid] = k
+                        nxt.append(oid)
+            frontier = nxt
+        members = sorted(set(keys.values()))
+        return min(names & set(members) or members), members
+
+    def _actor_links(self) -> bool:
+        """Whether any same_actor link was ever recorded (asked once per read)."""
+        found = self.__dict__.get("_has_actor_links")
+        if found is None:
+            found = self.__dict__["_has_actor_links"] = bool(self._fetch(
+                f"SELECT 1 FROM {self.t('identity')} WHERE kind = 'actor' LIMIT 1", []))
+        return bool(found)
+
     def resolve_actor(self, name: str) -> str:
-        """An actor's id from its id, a recorded name or an alias (case-insensitive)."""
+        """An actor's id from its id, a recorded name or an alias (case-insensitive); an
+        actor linked to others (same_actor) resolves to the id they are counted under."""
+        return self.actor_cluster(self._actor_id(name))[0]
+
+    def _actor_id(self, name: str) -> str:
         if self._doc("actor", actor_doc_id(name)) is not None:
             return name
         cond, params = valid("d", self.at)
@@ -61,15 +100,30 @@ class ActorQueries(Queries):
         rows = self._fetch(sql + " ORDER BY d.id LIMIT ?", [*params, limit + 1])
         docs = [(doc_id, orjson.loads(body)) for doc_id, body in rows[:limit]]
         out = []
-        for _, doc in docs:
-            if doc.get("retracted"):
+        listed: set[str] = set()
+        for _, found in docs:
+            # An actor linked to others is listed once, under the id they are counted
+            # under, with every linked record's names among its aliases.
+            canonical, members = self.actor_cluster(found["id"])
+            doc = found if canonical == found["id"] else self._doc(
+                "actor", actor_doc_id(canonical)) or found
+            if doc["id"] in listed or doc.get("retracted"):
                 continue
             incidents = self._tally_at("actor", doc["id"], self.at)["incidents"]
             if doc.get("registration_withdrawn") and not incidents and not doc["groups"]:
                 continue  # registered by a withdrawn report, and no live report refers to it
+            aliases = list(doc.get("aliases", []))
+            for key in members:
+                other = self._doc("actor", actor_doc_id(key)) if key != doc["id"] else None
+                for name in ([other["name"], *other.get("aliases", [])] if other else []):
+                    if name not in aliases and name != doc["name"]:
+                        aliases.append(name)
+            listed.add(doc["id"])
             out.append({"id": doc["id"], "name": doc["name"], "kind": doc["kind"],
-                        "aliases": doc.get("aliases", []), "country": doc.get("country"),
-                        "incidents": incidents})
+                        "aliases": aliases, "country": doc.get("country"),
+                        "incidents": incidents,
+                        **({"linked": [k for k in members if k != doc["id"]]}
+                           if len(members) > 1 else {})})
         more = len(rows) > limit
         return {"as_of": self._as_of(), "actors": out,
                 "next": encode_cursor(("", docs[-1][0])) if more and docs else None}

@@ -36,7 +36,7 @@ class Unit:
     for later ones (`incidents`: oid -> (rows before, rows after) of each incident whose
     contributions the unit changed; `relinked`: the records whose identity links did)."""
 
-    __slots__ = ("events", "end", "incidents", "relinked")
+    __slots__ = ("events", "end", "incidents", "relinked", "recount")
 
     def __init__(self, events: list[RawEvent]) -> None:
         self.events = events
@@ -44,6 +44,8 @@ class Unit:
         self.incidents: dict[str, tuple[Any, Any]] = {}
         # kind -> records whose links changed (identity stage -> incidents, actors)
         self.relinked: dict[str, set[str]] = {}
+        # incidents to count again (their actors' identity changed)
+        self.recount: set[str] = set()
 
 
 class Stage(Protocol):

@@ -28,7 +28,17 @@ if TYPE_CHECKING:
     from projections.readmodel.fold import BatchFold
 
 FIGS = ("best", "low", "high")
-ZERO6 = (0, 0, 0, 0, 0, 0)
+# What `total` adds up, by dimension.
+TOTAL_OF = {
+    "": "every matching incident, once",
+    "actor": "every matching incident, once (an incident with several actors is in each "
+             "of their rows)",
+    "operation": "the matching incidents of an operation (the rows' sum)",
+}
+# What the stage keeps per tally row: best, low, high, civilians, wounded, civilians_n,
+# wounded_n, incidents (tally_changes' order).
+ZERO8 = (0, 0, 0, 0, 0, 0, 0, 0)
+VALUES = "best, low, high, civilians, wounded, civilians_n, wounded_n, incidents"
 
 
 def tables(md: MetaData, p: str) -> list[Table]:
@@ -42,7 +52,11 @@ def tables(md: MetaData, p: str) -> list[Table]:
               Column("high", FIGURE, nullable=False),
               Column("civilians", FIGURE, nullable=False),
               Column("wounded", FIGURE, nullable=False),
-              Column("incidents", FIGURE, nullable=False)),
+              Column("incidents", FIGURE, nullable=False),
+              # How many incidents a source gives civilians (wounded) for: where none
+              # does, the tally's civilians are unknown, not zero.
+              Column("civilians_n", FIGURE, nullable=False),
+              Column("wounded_n", FIGURE, nullable=False)),
         Table(f"{p}tally_keys", md,
               Column("dim", String(16), primary_key=True),
               Column("key", String(FOLDED), primary_key=True),
@@ -57,7 +71,8 @@ def indexes(t: dict[str, Table], p: str) -> list[Index]:
 
 
 COMPARED = {
-    "tallies": "dim, key, valid_from, valid_to, best, low, high, civilians, wounded, incidents",
+    "tallies": "dim, key, valid_from, valid_to, best, low, high, civilians, wounded, "
+               "incidents, civilians_n, wounded_n",
     "tally_keys": "dim, key",
 }
 
@@ -68,9 +83,8 @@ class CasualtiesStage:
         if w.tallies is None:
             w.tallies = {}
             for dim, key, vf, *values in fold.store.fetch(
-                    fold.conn, f"SELECT dim, key, valid_from, best, low, high, civilians, "
-                               f"wounded, incidents FROM {fold.t['tallies']} "
-                               "WHERE valid_to IS NULL"):
+                    fold.conn, f"SELECT dim, key, valid_from, {VALUES} FROM "
+                               f"{fold.t['tallies']} WHERE valid_to IS NULL"):
                 w.tallies[(dim, key)] = [tuple(values), int(vf)]
             w.tally_keys = {(d, k) for d, k in fold.store.fetch(
                 fold.conn, f"SELECT dim, key FROM {fold.t['tally_keys']}")}
@@ -86,17 +100,18 @@ class CasualtiesStage:
                 if acc is None:
                     deltas[key] = change
                 else:
-                    for i in range(6):
+                    for i in range(8):
                         acc[i] += change[i]
         for key, delta in deltas.items():
             if not any(delta):
                 continue
             current = tallies.get(key)
-            values = current[0] if current else ZERO6
+            values = current[0] if current else ZERO8
             new_values = tuple(a + d for a, d in zip(values, delta, strict=True))
             v.close("tallies", key, current[1] if current else None, end)
             if any(new_values):
-                v.open("tallies", key, [*key, end, *new_values], end)
+                b, lo, hi, civ, wnd, civ_n, wnd_n, inc = new_values
+                v.open("tallies", key, [*key, end, b, lo, hi, civ, wnd, inc, civ_n, wnd_n], end)
                 tallies[key] = [new_values, end]
                 if key not in w.tally_keys:
                     w.tally_keys.add(key)
@@ -106,11 +121,18 @@ class CasualtiesStage:
 
 
 def _tally_row(r: Any) -> dict[str, Any]:
-    key, best, low, high, civilians, wounded, incidents = r
+    key, best, low, high, civilians, wounded, civilians_n, wounded_n, incidents = r
     return {"key": key if key is not None else UNKNOWN,
             "killed": {"best": int(best or 0), "low": int(low or 0), "high": int(high or 0)},
-            "civilians": {"best": int(civilians or 0)}, "wounded": {"best": int(wounded or 0)},
+            "civilians": _given(civilians, civilians_n), "wounded": _given(wounded, wounded_n),
             "incidents": int(incidents)}
+
+
+def _given(total: Any, reported_by: Any) -> dict[str, Any]:
+    """A count some incidents give: their sum, and how many give it (None where none
+    does: unknown, not zero)."""
+    n = int(reported_by or 0)
+    return {"best": int(total or 0) if n else None, "reported_by": n}
 
 
 class CasualtyQueries(Queries):
@@ -129,6 +151,9 @@ class CasualtyQueries(Queries):
             rows = [_tally_row(r) for r in self._tallies(by)]
             found = self._tallies("total")
             total = _tally_row(found[0])["killed"] if found else dict.fromkeys(FIGS, 0)
+        if by == "operation":
+            # Only incidents of an operation have a row: the total is theirs.
+            total = {k: sum(r["killed"][k] for r in rows) for k in FIGS}
         names = self._actor_names([r["key"] for r in rows]) if by == "actor" else {}
         for r in rows:
             r["name"] = names.get(r["key"], r["key"])
@@ -137,13 +162,14 @@ class CasualtyQueries(Queries):
         else:
             rows.sort(key=lambda r: (-r["killed"]["best"], r["key"]))
         return {"by": by, "as_of": self._as_of(), "filters": filters.echo(),
-                "rows": rows, "total": total}
+                "rows": rows, "total": total, "total_of": TOTAL_OF.get(by, TOTAL_OF[""])}
 
     def _tallies(self, dim: str) -> list[Any]:
         """The tally rows of one dimension at this position. As of a past position, one
         index seek per key (its last version starting by then), however many versions
         came after."""
-        cols = "t.key, t.best, t.low, t.high, t.civilians, t.wounded, t.incidents"
+        cols = ("t.key, t.best, t.low, t.high, t.civilians, t.wounded, t.civilians_n, "
+                "t.wounded_n, t.incidents")
         if self.at is None:
             return self._fetch(f"SELECT {cols} FROM {self.t('tallies')} t WHERE t.dim = ? "
                                "AND t.valid_to IS NULL", [dim])
@@ -175,7 +201,7 @@ class CasualtyQueries(Queries):
         if by == "actor":
             lcond, lparams = valid("a", self.at)
             sql = (f"SELECT a.ref, sum(COALESCE(a.best, i.best)), sum(COALESCE(a.low, i.low)), "
-                   f"sum(COALESCE(a.high, i.high)), 0, 0, count(*) "
+                   f"sum(COALESCE(a.high, i.high)), 0, 0, 0, 0, count(*) "
                    f"FROM {self.t('incidents')} i JOIN {self.t('links')} a ON a.oid = i.oid "
                    f"AND a.kind = 'a' AND {lcond} WHERE {where} GROUP BY a.ref")
             rows = [_tally_row(r) for r in self._fetch(sql, [*lparams, *params])]
@@ -184,7 +210,8 @@ class CasualtyQueries(Queries):
                       "month": "substr(i.date, 1, 7)", "type": "i.type",
                       "operation": "i.operation"}[by]
             sql = (f"SELECT {column}, sum(i.best), sum(i.low), sum(i.high), "
-                   f"sum(COALESCE(i.civilians, 0)), sum(COALESCE(i.wounded, 0)), count(*) "
+                   f"sum(COALESCE(i.civilians, 0)), sum(COALESCE(i.wounded, 0)), "
+                   f"count(i.civilians), count(i.wounded), count(*) "
                    f"FROM {self.t('incidents')} i WHERE {where} "
                    + ("AND i.operation IS NOT NULL " if by == "operation" else "")
                    + f"GROUP BY {column}")

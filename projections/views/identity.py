@@ -12,7 +12,7 @@ demand, so a cluster is found by a walk over a handful of rows, whatever the log
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -91,6 +91,41 @@ def load_links(fold: BatchFold, oids: Iterable[str]) -> None:
             cache[oid] = LinkEntry(kind, a_key, b_key, orjson.loads(doc), int(vf))
 
 
+def links_exist(fold: BatchFold, kind: str) -> bool:
+    """Whether any link between records of `kind` was ever folded (most stores: none;
+    then every record is its own, and nothing is looked up)."""
+    views = fold.w.views
+    flag = f"{kind}_links"
+    if flag not in views:
+        views[flag] = bool(fold.store.fetch(
+            fold.conn, f"SELECT 1 FROM {fold.t['identity']} WHERE kind = ? LIMIT 1", [kind]))
+    return bool(views[flag])
+
+
+def actor_links_exist(fold: BatchFold) -> bool:
+    return links_exist(fold, "actor")
+
+
+def actor_resolver(fold: BatchFold) -> Callable[[str], str] | None:
+    """The function mapping an actor id to the id its cluster is counted under (None: no
+    actor is linked, every id is its own)."""
+    if not actor_links_exist(fold):
+        return None
+    canon: dict[str, str] = fold.w.views.setdefault("canon:actor", {})
+
+    def resolve(key: str) -> str:
+        found = canon.get(key)
+        if found is None:
+            members, names = cluster_of(fold, "actor", entity_id("actor", key).hex)
+            keys = fold.w.views.setdefault("keys:actor", {})
+            member_keys = {keys.get(m, key) for m in members}
+            found = min(names & member_keys or member_keys)
+            canon[key] = found
+        return found
+
+    return resolve
+
+
 def neighbours(fold: BatchFold, kind: str, records: Iterable[str]) -> dict[str, dict[str, str]]:
     """{record: {linked record: pair's named record}} of the live `same` links of these
     records (aggregate ids, hex), read once each and kept in the working set."""
@@ -101,10 +136,14 @@ def neighbours(fold: BatchFold, kind: str, records: Iterable[str]) -> dict[str, 
         marks = ",".join("?" * len(chunk))
         for r in chunk:
             adjacency[r] = {}
-        for a, b, named in fold.store.fetch(
-                fold.conn, f"SELECT a, b, named FROM {fold.t['identity']} WHERE kind = ? AND "
-                           f"valid_to IS NULL AND status = 'same' AND (a IN ({marks}) OR "
-                           f"b IN ({marks}))", [kind, *chunk, *chunk]):
+        keys = fold.w.views.setdefault(f"keys:{kind}", {})
+        # One index seek per side (an OR of the two would scan every pair).
+        found = [row for side in ("a", "b") for row in fold.store.fetch(
+            fold.conn, f"SELECT a, b, named, a_key, b_key FROM {fold.t['identity']} WHERE "
+                       f"kind = ? AND {side} IN ({marks}) AND valid_to IS NULL AND "
+                       f"status = 'same'", [kind, *chunk])]
+        for a, b, named, a_key, b_key in found:
+            keys[a], keys[b] = a_key, b_key
             for x, y in ((a, b), (b, a)):
                 if x in adjacency:
                     adjacency[x][y] = named
@@ -114,7 +153,10 @@ def neighbours(fold: BatchFold, kind: str, records: Iterable[str]) -> dict[str, 
 def cluster_of(fold: BatchFold, kind: str, record: str) -> tuple[set[str], set[str]]:
     """The records linked to `record`, transitively (itself included), and the names the
     links between them give (the records their facts name first, by key)."""
-    members, names = {record}, set()
+    members: set[str] = {record}
+    names: set[str] = set()
+    if not links_exist(fold, kind):
+        return members, names
     frontier = [record]
     while frontier:
         adjacency = neighbours(fold, kind, frontier)
@@ -168,10 +210,14 @@ class IdentityStage:
             was, now = status == "same", entry.status == "same"
             if was == now and (not now or named == entry.named):
                 continue
-            # Both ends' links as they stood before this change (read from the rows when
-            # this process has not yet: the change itself is not in the rows until the
-            # batch commits), then the change.
-            adjacency = neighbours(fold, entry.kind, (entry.a, entry.b))
+            if entry.kind == "actor":
+                self._before_actors_relink(fold, unit, entry)
+            fold.w.views.setdefault(f"keys:{entry.kind}", {}).update(
+                {entry.a: entry.a_key, entry.b: entry.b_key})
+            fold.w.views[f"{entry.kind}_links"] = True
+            # Both records' links as they stood (read now, before this batch's rows are
+            # written), then this change on top.
+            adjacency = neighbours(fold, entry.kind, [entry.a, entry.b])
             for x, y in ((entry.a, entry.b), (entry.b, entry.a)):
                 if x in adjacency:
                     if now:
@@ -179,6 +225,40 @@ class IdentityStage:
                     else:
                         adjacency[x].pop(y, None)
             unit.relinked.setdefault(entry.kind, set()).update((entry.a, entry.b))
+            fold.w.views[f"{entry.kind}_links"] = True
+            if entry.kind == "actor":
+                fold.w.views.pop("canon:actor", None)
+
+    @staticmethod
+    def _before_actors_relink(fold: BatchFold, unit: Unit, entry: LinkEntry) -> None:
+        """The incidents counted under any actor of the pair's clusters are counted again
+        after the link changes: what they count now is worked out first (with the actors
+        as they were) and kept, and the incidents stage is told to count them again."""
+        from projections.views.incidents import IncidentsStage
+
+        keys: set[str] = set()
+        for record in (entry.a, entry.b):
+            members, _ = cluster_of(fold, "actor", record)
+            known = fold.w.views.setdefault("keys:actor", {})
+            known.update({entry.a: entry.a_key, entry.b: entry.b_key})
+            keys |= {known[m] for m in members if m in known}
+        keys |= {entry.a_key, entry.b_key}
+        oids: list[str] = []
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 500):
+            chunk = ordered[start:start + 500]
+            oids += [o for (o,) in fold.store.fetch(
+                fold.conn, f"SELECT DISTINCT oid FROM {fold.t['links']} WHERE kind = 'a' AND "
+                           f"valid_to IS NULL AND ref IN ({','.join('?' * len(chunk))})",
+                chunk)]
+        # Pending rows of this batch (not yet in the table) are in the working set.
+        oids += [oid for oid, e in fold.w.incidents.items()
+                 if any(k == "a" and ref in keys for k, ref in e.links)]
+        IncidentsStage.load(fold, oids, set())
+        resolve = actor_resolver(fold)
+        for oid in oids:
+            fold.w.incidents[oid].contributions(resolve)
+        unit.recount.update(oids)
 
 
 VIEW = View("identity", tables, indexes, compared=COMPARED, stage=IdentityStage)

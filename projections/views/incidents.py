@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
@@ -28,10 +28,11 @@ from projections.incident_state import (
     fold_incident,
     incident_summary,
     merge_cluster,
+    with_actors,
 )
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, View
-from projections.views.identity import cluster_of
+from projections.views.identity import actor_resolver, cluster_of, links_exist, neighbours
 from tracker.domain.base import entity_id
 from tracker.exceptions import EntityNotFoundError, TrackerError
 
@@ -121,9 +122,9 @@ class IncidentEntry:
         self.links: dict[tuple[str, str], Link] = {}
         self.rows: IncidentRows | None = None
 
-    def contributions(self) -> IncidentRows:
+    def contributions(self, resolve: Resolve = None) -> IncidentRows:
         if self.rows is None:
-            self.rows = contributions_of(self.counted)
+            self.rows = contributions_of(self.counted, resolve)
         return self.rows
 
 
@@ -138,11 +139,18 @@ def own_document(counted: dict[str, Any] | None) -> dict[str, Any] | None:
     return counted
 
 
-def contributions_of(counted: dict[str, Any] | None) -> IncidentRows:
-    """What a record's row counts: nothing for a record counted in another's cluster."""
-    if counted is not None and "cluster" in counted:
+Resolve = Callable[[str], str] | None
+
+
+def contributions_of(counted: dict[str, Any] | None, resolve: Resolve = None
+                     ) -> IncidentRows:
+    """What a record's row counts: nothing for a record counted in another's cluster; its
+    actors under the actors their clusters are counted under (`resolve`, same_actor)."""
+    if counted is None:
+        return incident_rows(None)
+    if "cluster" in counted:
         return NO_ROWS
-    return incident_rows(counted)
+    return incident_rows(with_actors(counted, resolve) if resolve else counted)
 
 
 def _chunks(ids: list[Any], size: int = 500) -> Iterable[list[Any]]:
@@ -155,6 +163,10 @@ class IncidentsStage:
         absent = {e.oid for e in events if e.name == "IncidentReported"}
         self.load(fold, [e.oid for e in events if e.name in INCIDENT_EVENTS
                          and e.oid not in absent], absent)
+        if links_exist(fold, "incident"):
+            # Each record's links, read for the whole batch at once (cluster_of then
+            # walks the working set).
+            neighbours(fold, "incident", [e.oid for e in events if e.name in INCIDENT_EVENTS])
 
     @staticmethod
     def load(fold: BatchFold, oids: Iterable[str], absent: set[str]) -> None:
@@ -176,7 +188,7 @@ class IncidentsStage:
                     chunk):
                 entry = cache.get(oid)
                 if entry is not None:
-                    figs = None if best is None else (best, low, high, 0, 0)
+                    figs = None if best is None else (best, low, high, 0, 0, 0, 0)
                     entry.links[(kind, ref)] = (figs, day, int(vf))
             for oid in chunk:
                 cache.setdefault(oid, IncidentEntry())
@@ -184,6 +196,7 @@ class IncidentsStage:
     def apply(self, fold: BatchFold, unit: Unit) -> None:
         cache = fold.w.incidents
         changed: dict[str, None] = {}
+        resolve = actor_resolver(fold)
         for e in unit.events:
             if e.name not in INCIDENT_EVENTS:
                 continue
@@ -191,7 +204,7 @@ class IncidentsStage:
             if entry is None:
                 self.load(fold, [e.oid], set())
                 entry = cache[e.oid]
-            entry.contributions()  # what it counted before the unit, kept
+            entry.contributions(resolve)  # what it counted before the unit, kept
             entry.doc = fold_incident(entry.doc, e)
             changed[e.oid] = None
         relinked = unit.relinked.get("incident", set())
@@ -220,6 +233,17 @@ class IncidentsStage:
             for key, m in oid_of.items():
                 counted = merged if key == canonical else {**docs[key], "cluster": canonical}
                 self._count(fold, unit, m, counted)
+        # Records whose actors were linked or unlinked (identity stage): the same
+        # documents, counted under other actors.
+        for oid in sorted(unit.recount - done):
+            entry = cache[oid]
+            old = entry.contributions(resolve)
+            new = contributions_of(entry.counted, resolve)
+            if new != old:
+                entry.rows = new
+                unit.incidents[oid] = (unit.incidents[oid][0] if oid in unit.incidents
+                                       else old, new)
+                self._version(fold, oid, entry, new, unit.end)
 
     def _count(self, fold: BatchFold, unit: Unit, oid: str, counted: dict[str, Any] | None
                ) -> None:
@@ -229,12 +253,14 @@ class IncidentsStage:
         if counted is None:
             return
         written = fold.dumps(counted)
-        if written == entry.written and entry.valid_from is not None:
+        resolve = actor_resolver(fold)
+        if written == entry.written and entry.valid_from is not None and (
+                oid not in unit.recount):
             entry.counted = counted
             return
-        old = entry.contributions()
+        old = entry.contributions(resolve)
         entry.counted, entry.written = counted, written
-        entry.rows = contributions_of(counted)
+        entry.rows = contributions_of(counted, resolve)
         unit.incidents[oid] = (unit.incidents[oid][0] if oid in unit.incidents else old,
                                entry.rows)
         self._version(fold, oid, entry, entry.rows, unit.end)
@@ -263,7 +289,7 @@ class IncidentsStage:
         day = d.get("date")
         kept: dict[tuple[str, str], Link] = {}
         for lk, (figs, ldate, vf) in entry.links.items():
-            if new_links.get(lk) == figs and ldate == day:
+            if lk in new_links and new_links[lk] == figs and ldate == day:
                 kept[lk] = (figs, ldate, vf)
             else:
                 v.close("links", (oid, *lk), vf, end)

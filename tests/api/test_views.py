@@ -211,3 +211,28 @@ def test_sources_lists_every_cited_source_with_its_incidents(reporter, public):
     assert public.get("/sources").get_json()["sources"] == [
         {"name": "Wire", "incidents": 2}, {"name": "MoD", "incidents": 1}]
     assert public.get("/sources?as_of=2000-01-01").get_json()["sources"] == []
+
+
+def test_linked_records_are_one_incident_in_lists_details_and_exports(reporter, public):
+    for rid, source, incident, killed in (("a", "ACLED", "acled:1", 30),
+                                          ("u", "UCDP", "ucdp:9", 28)):
+        assert reporter.report({
+            "report": rid, "source": {"name": source, "kind": "dataset"},
+            "facts": [{"fact": "incident", "id": incident, "date": "2020-11-12",
+                       "type": "battle", "location": {"name": "Niaki", "country": "Mali",
+                                                      "latitude": 15.0, "longitude": -2.5}},
+                      {"fact": "casualties", "incident": incident, "killed": killed}]}
+        ).status_code == 201
+    linked = reporter.report({"report": "l", "source": {"name": "Desk", "kind": "analyst"},
+                              "facts": [{"fact": "same_incident", "incident": "acled:1",
+                                         "same_as": "ucdp:9", "score": 0.9}]})
+    assert linked.status_code == 201
+    [row] = public.get("/incidents").get_json()["incidents"]
+    assert (row["id"], row["members"]) == ("acled:1", ["acled:1", "ucdp:9"])
+    detail = public.get("/incidents/ucdp:9").get_json()
+    assert (detail["id"], detail["members"]) == ("acled:1", ["acled:1", "ucdp:9"])
+    csv_text = public.get("/incidents.csv?fields=id,members").data.decode()
+    assert csv_text.splitlines() == ["id,members", "acled:1,acled:1; ucdp:9"]
+    features = public.get("/incidents.geojson").get_json()["features"]
+    assert [f["properties"]["members"] for f in features] == [["acled:1", "ucdp:9"]]
+    assert public.get("/casualties?by=country").get_json()["rows"][0]["incidents"] == 1

@@ -7,6 +7,7 @@ Fault tests are marked `fault`: they run in CI; skip them locally with `-m "not 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -118,7 +119,29 @@ class OwnPostgres:
                           "-o", f"-p {self.port} -k {self.folder} "
                                 "-c listen_addresses=127.0.0.1", "start")
 
+    def processes(self) -> list[int]:
+        """This cluster's processes only: its postmaster (from its own postmaster.pid) and
+        that postmaster's children."""
+        pid = int((self.data / "postmaster.pid").read_text().split()[0])
+        children = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
+                                  text=True).stdout.split()
+        return [pid, *map(int, children)]
+
+    def pause(self) -> None:
+        """Freezes the cluster (SIGSTOP), as a stalled disk or a partition does: its
+        sockets stay open and the kernel still acknowledges what clients send."""
+        self._paused = self.processes()
+        for pid in self._paused:
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in getattr(self, "_paused", []):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self._paused = []
+
     def stop(self) -> None:
+        self.resume()
         if (self.data / "postmaster.pid").exists():
             self._as_postgres(str(pg_tool("pg_ctl")), "-D", str(self.data), "-m", "fast", "-w",
                               "stop")
@@ -188,6 +211,15 @@ class Production:
         self.base = f"http://127.0.0.1:{self.port}/api/v1"
         self.processes: list[subprocess.Popen[bytes]] = []
 
+    def _log(self, name: str) -> Any:
+        """Where a process writes: a file under TRACKER_FAULT_LOGS when it is set (to see
+        what a failing fault test's processes said), else nowhere."""
+        folder = os.environ.get("TRACKER_FAULT_LOGS")
+        if not folder:
+            return subprocess.DEVNULL
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        return open(Path(folder) / f"{name}-{self.port}.log", "ab")  # noqa: SIM115
+
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "api.cli", *args], env=self.env,
                               cwd=ROOT, capture_output=True, text=True, timeout=120)
@@ -198,10 +230,10 @@ class Production:
         self.api = subprocess.Popen(
             [gunicorn, "-c", "python:api.gunicorn_conf", "--workers", "2", "--timeout", "60",
              "--bind", f"127.0.0.1:{self.port}", "api:create_app()"], env=self.env, cwd=ROOT,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=self._log("api"), stderr=subprocess.STDOUT)
         self.follower = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "project", "--follow", "--poll", "0.2"],
-            env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            env=self.env, cwd=ROOT, stdout=self._log("follower"), stderr=subprocess.STDOUT)
         self.processes = [self.api, self.follower]
 
         def up() -> bool:

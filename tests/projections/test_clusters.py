@@ -146,3 +146,35 @@ def test_any_recording_order_of_reports_and_links_gives_the_same_views(reports, 
         second = views_after(list(shuffled), Path(tmp), "shuffled")
     assert first == second
     assert len(json.loads(first)["incidents"]) < 3  # the links did merge records
+
+
+def test_small_batches_and_caches_give_what_a_rebuild_gives(database_url, make_tracker,
+                                                            read_model):
+    """The working set's caches (documents, links, neighbours, canonical actors) are
+    dropped and read again between batches: the views must not depend on it."""
+    from tests.projections.test_actor_identity import DATASET_KEY, imported
+
+    tracker = make_tracker(database_url)
+    projector = Projector(tracker, read_model, batch_size=2, cache_entries=1)
+    reports = [
+        record_of("a:1", "ACLED", "2020-11-20", 30),
+        record_of("u:9", "UCDP", "2021-06-01", 28, low=20, high=40),
+        record_of("h:3", "HRW", "2020-12-01", 33),
+        imported(),
+        {"report": "b", "source": {"name": "Desk", "kind": "analyst"},
+         "facts": [{"fact": "actor", "id": "jnim", "name": "JNIM", "kind": "armed_group"}]},
+        link("l1", ("a:1", "u:9")), link("l2", ("u:9", "h:3")),
+        {"report": "sa", "source": {"name": "Desk", "kind": "analyst"},
+         "facts": [{"fact": "same_actor", "actor": "jnim", "same_as": DATASET_KEY}]},
+        {"report": "undo", "source": {"name": "Desk", "kind": "analyst"},
+         "facts": [{"fact": "retraction", "target": {"report": "l1"}, "reason": "no"}]},
+    ]
+    for r in reports:
+        tracker.record_report(r)
+        projector.catch_up()
+    assert projector.verify() == []
+    with open_views(read_model) as v:
+        assert sorted((i["id"], i["members"]) for i in v.incidents(limit=100)["incidents"]
+                      if i["id"].startswith(("a:", "h:", "u:"))) == [
+            ("a:1", ["a:1"]), ("u:9", ["u:9", "h:3"])]
+        assert [r["key"] for r in v.casualties("actor")["rows"]] == ["jnim"]

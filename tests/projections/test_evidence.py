@@ -145,7 +145,11 @@ SETUP = report("setup", "Registry", "2020-01-01", [
 @st.composite
 def figure_reports(draw: st.DrawFn) -> list[dict]:
     count = draw(st.integers(2, 7))
-    days = draw(st.lists(st.integers(0, 400), min_size=count, max_size=count, unique=True))
+    # Every figure's date differs from every other's (equal dates go to the later recorded:
+    # order would matter): the reports' dates, then the figures' own (a dataset row's).
+    all_days = draw(st.lists(st.integers(0, 400), min_size=4 * count, max_size=4 * count,
+                             unique=True))
+    days, own_days = all_days[:count], iter(all_days[count:])
     out = []
     for n, day in enumerate(days):
         facts = []
@@ -157,6 +161,9 @@ def figure_reports(draw: st.DrawFn) -> list[dict]:
                 fact["actor"] = draw(st.sampled_from(["a", "b"]))
             if draw(st.booleans()):
                 fact["low"] = draw(st.integers(0, 50))
+            own = next(own_days)
+            if draw(st.integers(0, 2)) == 0:
+                fact["published"] = (date(2021, 1, 1) + timedelta(days=own)).isoformat()
             facts.append(fact)
         if draw(st.integers(0, 4)) == 0:
             facts.append({"fact": "assessment", "incident": "i0",

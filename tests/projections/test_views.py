@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta
 import pytest
 
 from projections.readmodel.queries import IncidentFilter, open_views
+from projections.readmodel.store import ReadModelStore
 from projections.runner import Projector
 from tests.conftest import base_report
 from tracker.exceptions import EntityNotFoundError
@@ -350,3 +351,46 @@ def test_actor_search_takes_like_wildcards_literally(sqlite_tracker, read_model)
         assert found("b_5") == ["brigade-50"]
         assert found("j%m") == [] and found("jn_m") == [] and found("!%") == []
         assert found("jnim") == ["jnim"]
+
+
+def test_unknown_civilians_are_unknown_not_zero_and_say_how_many_give_them(sqlite_tracker,
+                                                                           tmp_path):
+    """A tally's civilians (wounded) are the sum over the incidents a source gives them for,
+    with that count; where none does they are null, not 0 (issue: "unknown is shown as 0")."""
+    store = ReadModelStore(f"sqlite:///{tmp_path / 'v.sqlite'}")
+    runner = Projector(sqlite_tracker, store)
+
+    def report(rid, incident, country, **figure):
+        return {"report": rid, "source": {"name": "S", "kind": "media"}, "facts": [
+            {"fact": "incident", "id": incident, "date": "2021-01-01", "type": "battle",
+             "location": {"name": "X", "country": country}},
+            {"fact": "casualties", "incident": incident, "killed": 5, **figure}]}
+
+    for r in (report("a", "a", "Mali", breakdown={"civilians": 3}), report("b", "b", "Mali"),
+              report("c", "c", "Niger", wounded=2)):
+        sqlite_tracker.record_report(r)
+    runner.catch_up()
+    with open_views(store) as views:
+        rows = {r["key"]: r for r in views.casualties("country")["rows"]}
+        filtered = views.casualties("country", IncidentFilter(country="Niger"))["rows"]
+    assert rows["Mali"]["civilians"] == {"best": 3, "reported_by": 1}
+    assert rows["Mali"]["wounded"] == {"best": None, "reported_by": 0}
+    assert rows["Niger"]["civilians"] == {"best": None, "reported_by": 0}
+    assert filtered[0]["wounded"] == {"best": 2, "reported_by": 1}
+    store.close()
+
+
+def test_the_total_by_operation_is_what_its_rows_count(runner):
+    runner.tracker.record_report({
+        "report": "no-op", "source": {"name": "S", "kind": "media"},
+        "facts": [{"fact": "incident", "id": "no-op", "date": "2021-01-01", "type": "riot",
+                   "location": {"name": "X", "country": "Mali"}},
+                  {"fact": "casualties", "incident": "no-op", "killed": 4}]})
+    runner.catch_up()
+    with open_views(runner.store) as views:
+        by_operation = views.casualties("operation")
+        everything = views.casualties("country")["total"]
+    assert by_operation["total"] == {
+        k: sum(r["killed"][k] for r in by_operation["rows"]) for k in ("best", "low", "high")}
+    assert by_operation["total"]["best"] < everything["best"]
+    assert "operation" in by_operation["total_of"]

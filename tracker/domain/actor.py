@@ -54,6 +54,8 @@ class Actor(Revisable, Aggregate):
     @event("AliasAdded")
     def _alias_added(self, alias: str, provenance: dict[str, Any]) -> None:
         self.details["aliases"] = [*self.aliases, alias]
+        # Which report gave each alias: retracting it withdraws the alias.
+        self.__dict__.setdefault("alias_reports", {})[alias] = provenance.get("report")
 
     @event("AffiliationRecorded")
     def record_affiliation(
@@ -204,3 +206,9 @@ class Actor(Revisable, Aggregate):
         if self.report == report:
             self.registration_withdrawn = report
         self.roles = {k: r for k, r in self.roles.items() if r["report"] != report}
+        given = self.__dict__.get("alias_reports", {})
+        withdrawn = {a for a, r in given.items() if r == report}
+        if withdrawn:
+            self.details["aliases"] = [a for a in self.aliases if a not in withdrawn]
+            for alias in withdrawn:
+                given.pop(alias)

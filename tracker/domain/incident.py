@@ -83,7 +83,9 @@ class Incident(Revisable, Aggregate):
     ) -> None:
         self.figures[figure_key(source, actor, provenance["report"])] = {
             "source": source, "actor": actor, "killed": killed, "low": low, "high": high,
-            "report": provenance["report"], "published": published_on(provenance),
+            "report": provenance["report"],
+            # The figure's own publication date (a dataset row's), else its report's.
+            "published": extra.get("published") or published_on(provenance),
             # Orders this incident's figures as the log does (its events' order).
             "seq": self.version,
         }

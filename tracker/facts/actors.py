@@ -68,6 +68,7 @@ def apply_actor(uow: UnitOfWork, fact: Fact) -> None:
         details.setdefault("aliases", [])
         uow.add("actor", Actor(key=d["id"], details=details,
                                provenance=uow.prov(fact, "actor", d["id"])))
+        link_namesakes(uow, fact, d["id"], d.get("aliases", []))
         return
     if not existing.is_same_report_of(details):
         raise FactError(fact.index, "id", f"actor '{d['id']}' is already registered as "
@@ -76,12 +77,46 @@ def apply_actor(uow: UnitOfWork, fact: Fact) -> None:
     for alias in d.get("aliases", []):
         existing.add_alias(alias, uow.prov(fact, "actor", d["id"]))
     uow.touch("actor", existing)
+    link_namesakes(uow, fact, d["id"], d.get("aliases", []))
 
 
 def apply_alias(uow: UnitOfWork, fact: Fact) -> None:
     actor = uow.require(fact, "actor", "actor", fact.data["actor"])
     actor.add_alias(fact.data["alias"], uow.prov(fact, "actor", actor.key))
     uow.touch("actor", actor)
+    link_namesakes(uow, fact, actor.key, [fact.data["alias"]])
+
+
+DATASETS = ("acled", "ucdp")
+
+
+def link_namesakes(uow: UnitOfWork, fact: Fact, key: str, names: list[str]) -> None:
+    """An alias that is a dataset's name for an actor already imported under that name
+    re-attributes its records: the two are linked (same_actor, method `alias`) in the same
+    report, so retracting the report undoes both. Later imports resolve the name to `key`
+    by the alias itself."""
+    from tracker.domain.link import SAME, Link, pair_key
+    from tracker.ingestion.rows import actor_key
+
+    namesakes = [actor_key(dataset, name) for name in names for dataset in DATASETS]
+    namesakes = [n for n in dict.fromkeys(namesakes) if n != key]
+    # One existence query for all of them; none is read unless it exists.
+    uow.check_existence([("actor", n) for n in namesakes])
+    for name in names:
+        for dataset in DATASETS:
+            namesake = actor_key(dataset, name)
+            if namesake == key or not uow.exists("actor", namesake):
+                continue
+            link_key = pair_key("actor", key, namesake)
+            link = uow.find("link", link_key)
+            if link is None:
+                first, second = sorted((key, namesake))
+                link = Link(key=link_key, kind="actor", a=first, b=second,
+                            provenance=uow.prov(fact, "link", link_key))
+                uow.add("link", link)
+            link.assert_identity(SAME, key, namesake, None, f"alias '{name}'",
+                                 uow.prov(fact, "link", link_key))
+            uow.touch("link", link)
 
 
 def apply_affiliation(uow: UnitOfWork, fact: Fact) -> None:

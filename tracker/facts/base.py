@@ -150,6 +150,15 @@ class UnitOfWork:
                 self.loaded[agg_id] = None
         return self.loaded[agg_id]
 
+    def exists(self, kind: str, key: str) -> bool:
+        """Whether the entity exists, without reading it when `check_existence` knows."""
+        agg_id = entity_id(kind, key)
+        if agg_id in self.present:
+            return True
+        if agg_id in self.loaded:
+            return self.loaded[agg_id] is not None
+        return self.find(kind, key) is not None
+
     def require(self, fact: Fact, fieldname: str, kind: str, key: str | None) -> Any:
         """The entity a fact refers to; records an error naming the field when absent."""
         if key is None:

@@ -110,6 +110,8 @@ class CasualtiesFact(FactSchema):
     high = Count(doc="the source's high estimate")
     wounded = Count()
     breakdown = Counts(doc="counts by the source's words, e.g. civilians")
+    published = Day(doc="when this figure was published, if not the report's date (e.g. a "
+                        "dataset row's last revision)")
 
 
 class AssessmentFact(FactSchema):
@@ -149,7 +151,10 @@ def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     incident = uow.require(fact, "incident", "incident", d["incident"])
     uow.require_known(fact, "actor", "actor", d.get("actor"))
-    extra = {k: d[k] for k in ("wounded", "breakdown", "notes") if k in d}
+    extra: dict[str, Any] = {k: d[k] for k in ("wounded", "breakdown", "notes") if k in d}
+    if d.get("published") is not None:
+        # Inside `extra`, so the stored event keeps its shape; a date as YYYY-MM-DD.
+        extra["published"] = str(d["published"])
     incident.report_casualties(
         source=uow.report.source["name"], actor=d.get("actor"), killed=d["killed"],
         low=d.get("low"), high=d.get("high"), extra=extra,

@@ -13,6 +13,7 @@ from tracker.ingestion.rows import (
     coordinates,
     parse_day,
     raw_values,
+    revision_day,
     split_multi,
     to_int,
 )
@@ -145,9 +146,11 @@ def parse_row(row: dict[str, str], line: int) -> DatasetEvent:
     ref = {"dataset": SOURCE_NAME, "row": row["event_id_cnty"].strip(), "line": line,
            "version": (row.get("timestamp") or "").strip() or None,
            "sources": (row.get("source") or "").strip() or None}
+    # The figure is published when ACLED last revised the row (its `timestamp`).
+    published = revision_day(row.get("timestamp"), "timestamp")
     return DatasetEvent(line=line, incident_id=f"acled:{row['event_id_cnty'].strip()}",
                         details=details, killed=killed, actors=actors, ref=ref,
-                        raw=[raw_values(row)])
+                        raw=[raw_values(row)], published=published)
 
 
 def parse_rows(rows: Iterable[tuple[int, dict[str, str]] | RowError], monadic: bool
@@ -171,6 +174,8 @@ def parse_rows(rows: Iterable[tuple[int, dict[str, str]] | RowError], monadic: b
             continue
         if pending is not None and pending.incident_id == event.incident_id:
             pending.raw += event.raw
+            if event.published and (pending.published or "") < event.published:
+                pending.published = event.published
             seen = {(a.name, a.side) for a in pending.actors}
             side = "b" if pending.actors else "a"
             for a in event.actors:

@@ -13,6 +13,14 @@ the events once the row's facts are recorded (or found already recorded). A row 
 fingerprint matches is counted unchanged without loading its incident. The fingerprints are
 a cache: kept after the events they summarise, never instead of them; where one is missing,
 the row is compared with the recorded incident as before.
+
+Figures are published when the dataset says (docs/cli.md, "Publication dates"): an ACLED
+row's figure at the row's `timestamp`, a UCDP GED file's figures at its release's date
+(`published`, else derived from the release: given, or read from the file's name). A
+re-import whose rows give the same figures records nothing, whatever their dates say: a
+figure keeps the date it was first given with (ACLED's `timestamp` moves with any change to
+a row, a corrected note as much as a new count, so it does not say the count was
+published again). A row with a new figure records it, published at the row's new date.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import itertools
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +79,16 @@ class ImportSummary:
     actors_new: int = 0
     events: int = 0
     errors: list[str] = field(default_factory=list)
+    # The release, and the date the file's figures count as published where its rows do
+    # not say (ACLED's rows do: `timestamp`); None: the import report's date.
+    release: str | None = None
+    published: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in (
             "path", "format", "rows", "incidents", "duplicates", "hxl", "new", "corrected",
             "unchanged", "retracted", "skipped_retracted", "rejected", "flagged", "actors_new",
-            "events")} | {"errors": self.errors[:100]}
+            "events", "release", "published")} | {"errors": self.errors[:100]}
 
     @property
     def imported(self) -> int:
@@ -92,11 +105,18 @@ class ImportSummary:
         return (f"{self.rows} {unit} read ({'; '.join(read)}): {self.new} incidents new, "
                 f"{self.corrected} corrected, {self.unchanged} unchanged, {self.retracted} "
                 f"retracted, {self.rejected} {unit} rejected; {self.actors_new} new actors, "
-                f"{self.events} events recorded")
+                f"{self.events} events recorded{self._dates()}")
+
+    def _dates(self) -> str:
+        if self.release is None:  # ACLED: each row's own date
+            return ""
+        return (f"; release {self.release}, figures published "
+                f"{self.published or 'on the import day (no --published)'}")
 
 
 # Part of every fingerprint: a change to how rows become facts makes every row compared again.
-MAPPING_VERSION = "3"
+# 4: figures carry the dataset's publication date.
+MAPPING_VERSION = "4"
 
 
 def fingerprint(event: DatasetEvent, context: str) -> str:
@@ -110,13 +130,14 @@ def fingerprint(event: DatasetEvent, context: str) -> str:
 class ActorResolver:
     """Dataset actor names -> actor ids, through every recorded name and alias."""
 
-    TOPICS = ("ActorRegistered", "AliasAdded", "ActorCorrected")
+    TOPICS = ("ActorRegistered", "AliasAdded", "ActorCorrected", "ActorReportRetracted")
 
     def __init__(self, tracker: ConflictTracker) -> None:
         self.names: dict[str, str] = {}
         topics = [f"tracker.domain.actor:Actor.{t}" for t in self.TOPICS]
         after = 0
         keys: dict[Any, str] = {}
+        given: defaultdict[tuple[Any, Any], list[str]] = defaultdict(list)
         while True:
             batch = tracker.recorder.select_notifications(after, 1000, topics=topics,
                                                           inclusive_of_start=False)
@@ -129,6 +150,12 @@ class ActorResolver:
                         self.names[normalize_name(alias)] = e.key
                 elif name == "AliasAdded":
                     self.names[normalize_name(e.alias)] = keys[e.originator_id]
+                    given[(e.originator_id, e.provenance.get("report"))].append(e.alias)
+                elif name == "ActorReportRetracted":
+                    # A retracted report's aliases resolve nothing any more.
+                    for alias in given.pop((e.originator_id, e.report), []):
+                        if self.names.get(normalize_name(alias)) == keys.get(e.originator_id):
+                            del self.names[normalize_name(alias)]
                 elif e.field in ("name", "aliases") and e.originator_id in keys:
                     values = e.value if isinstance(e.value, list) else [e.value]
                     for alias in values:
@@ -151,8 +178,12 @@ class Importer:
     """Streams one export into the tracker, in batches of rows."""
 
     def __init__(self, tracker: ConflictTracker, dataset: str, *, batch_size: int = 500,
-                 strict: bool = False, release: str = "unknown",
-                 recorded_by: str = "import") -> None:
+                 strict: bool = False, release: str | None = None,
+                 published: str | None = None, recorded_by: str = "import") -> None:
+        """`release`: the dataset's release (UCDP: read from the file's name when not
+        given, else "unknown"). `published` (YYYY-MM-DD): when the file's figures were
+        published, for rows that do not say (UCDP: else the release's date, see
+        tracker.ingestion.ucdp.release_published)."""
         if dataset not in ("acled", "ucdp"):
             raise IngestionError(f"unknown dataset {dataset!r}: use acled or ucdp")
         self.tracker = tracker
@@ -160,8 +191,19 @@ class Importer:
         self.module: Any = acled if dataset == "acled" else ucdp
         self.batch_size = batch_size
         self.strict = strict
-        self.release = release
+        self.given_release = release
+        self.release = release or "unknown"
+        self.published = publication_day(published) if published else None
+        self.file_published = self.published
         self.recorded_by = recorded_by
+
+    def _dates_for(self, path: Path) -> None:
+        """The release and the figures' date for this file."""
+        release, published = self.given_release, self.published
+        if self.dataset == "ucdp":
+            release = release or ucdp.release_from_name(path.name)
+            published = published or ucdp.release_published(release)
+        self.release, self.file_published = release or "unknown", published
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -169,14 +211,15 @@ class Importer:
                 ) -> Iterator[DatasetEvent | RowError]:
         rows = open_rows(path, reading, self.module.check_columns, self.module.SOURCE_NAME,
                          "data" if self.dataset == "acled" else "Result", progress)
+        # The layout (ACLED: dyadic or monadic; UCDP: bulk or explorer) is known once the
+        # header has been read.
+        first = next(rows, None)
+        if first is None:
+            return iter(())
+        rows = itertools.chain([first], rows)
         if self.dataset == "acled":
-            # The layout (dyadic or monadic) is known once the header has been read.
-            first = next(rows, None)
-            if first is None:
-                return iter(())
-            monadic = acled.is_monadic(reading.columns)
-            return acled.parse_rows(itertools.chain([first], rows), monadic)
-        return ucdp.parse_rows(rows, self.release)
+            return acled.parse_rows(rows, acled.is_monadic(reading.columns))
+        return ucdp.parse_rows(rows, self.release, ucdp.is_explorer(reading.columns))
 
     # -- the import ---------------------------------------------------------------------------
 
@@ -186,7 +229,9 @@ class Importer:
         if not path.is_file():
             raise IngestionError(f"{path}: no such file")
         digest = scan(path)  # refuses a file that is not UTF-8 before anything is recorded
-        summary = ImportSummary(str(path))
+        self._dates_for(path)
+        summary = ImportSummary(str(path), release=self.release if self.dataset == "ucdp"
+                                else None, published=self.file_published)
         if self.strict:
             check = Reading()
             bad = [e.describe(str(path), check.unit) for e in self._events(path, check, None)
@@ -226,7 +271,7 @@ class Importer:
 
     def _record_batch(self, batch: list[DatasetEvent], digest: str, number: int,
                       resolver: ActorResolver, summary: ImportSummary, path: str) -> None:
-        context = f"{self.dataset}\x1f{self.release}"
+        context = f"{self.dataset}\x1f{self.release}\x1f{self.file_published or ''}"
         prints = {e.incident_id: fingerprint(e, context) for e in batch}
         known = self.tracker.import_fingerprints(list(prints))
         unchanged = {k for k, fp in prints.items() if known.get(k) == fp}
@@ -348,6 +393,9 @@ class Importer:
             figure.update(low=event.low, high=event.high)
         if event.breakdown:
             figure["breakdown"] = event.breakdown
+        published = event.published or self.file_published
+        if published:
+            figure["published"] = published
         if (event.low is not None and event.low > event.killed) or (
                 event.high is not None and event.high < event.killed):
             summary.flagged += 1
@@ -463,6 +511,16 @@ class Importer:
                                       "line": line, "deleted_timestamp": deleted or None}})
         self._record_retractions(facts, f"acled-deletions-{file_digest(path)[:16]}", summary)
         return summary
+
+
+def publication_day(value: str) -> str:
+    """A `--published` date, checked as the report format checks dates."""
+    from tracker.fields import Invalid, iso_date
+
+    try:
+        return iso_date(value.strip()).isoformat()
+    except Invalid as e:
+        raise IngestionError(f"published {value!r} {e}") from None
 
 
 def file_digest(path: Path) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
 from tracker.exceptions import TrackerError
@@ -61,6 +61,9 @@ class DatasetEvent:
     ref: dict[str, Any] = field(default_factory=dict)
     # The values of the row(s) it was read from, as read (for the import fingerprint).
     raw: list[str] = field(default_factory=list)
+    # When the dataset published this figure (YYYY-MM-DD), where the row says: ACLED's
+    # `timestamp`. None: the import's date for the whole file (a UCDP release's), if any.
+    published: str | None = None
 
 
 def raw_values(row: dict[str, str]) -> str:
@@ -110,6 +113,27 @@ def coordinates(row: dict[str, str]) -> dict[str, float]:
         raise ValueError(f"latitude/longitude {lat}, {lon} are out of range")
     return {"latitude": lat, "longitude": lon}
 
+
+def revision_day(value: str | None, column: str) -> str | None:
+    """A row's revision time as a UTC day (YYYY-MM-DD): Unix seconds (ACLED's `timestamp`,
+    e.g. 1605559070; a fraction allowed) or a date in any form `parse_day` reads ('2020-11-16',
+    '2020-11-16T20:37:51Z'); None when empty. Raises ValueError naming the column."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if _SECONDS.match(text):
+        try:
+            return datetime.fromtimestamp(float(text), UTC).date().isoformat()
+        except (OverflowError, OSError, ValueError):
+            raise ValueError(f"{column} {text!r} is out of range as Unix seconds") from None
+    try:
+        return _parse_day(text, column)
+    except ValueError:
+        raise ValueError(f"{column} {text!r} is neither Unix seconds nor a date (e.g. "
+                         "1605559070 or 2020-11-16)") from None
+
+
+_SECONDS = re.compile(r"^\d{1,12}(?:\.\d*)?$")
 
 MONTHS = {m: i for i, m in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august", "september",

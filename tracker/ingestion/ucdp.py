@@ -1,9 +1,23 @@
-"""UCDP GED bulk CSV. Pure: rows in, events out. best/low/high are kept as given, even where
-high < best or low > best (the views flag those)."""
+"""UCDP GED: the bulk CSV (and the API's JSON, GeoJSON), and the web explorer's download.
+Pure: rows in, events out. best/low/high are kept as given, even where high < best or
+low > best (the views flag those).
+
+The UCDP web explorer's download (ucdp.uu.se, "Download" of the GED events shown) has the
+bulk CSV's columns with three quirks: the figures are named `best_est`/`low_est`/`high_est`,
+dates are written `MM/DD/YYYY hh:mm:ss` (month first: `05/14/2019 00:00:00`), `active_year`
+is `True`/`False`; and there are no `gwnoa`/`gwnob` columns. `from_explorer` turns such a row
+into the bulk CSV's form, so both map to the same incidents.
+
+Publication: GED's figures are published with the release. `release_published` derives the
+date of a stable yearly release: GED YY.1 is published in June of 20YY (23.1 -> 2023-06-01);
+other versions (candidate releases YY.0.M…) have no derived date (give `--published`).
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
+from datetime import date
 from typing import Any
 
 from tracker.ingestion import rows
@@ -22,9 +36,84 @@ ATTRIBUTE_COLUMNS = ("conflict_name", "dyad_name", "conflict_new_id", "dyad_new_
                      "priogrid_gid", "relid")
 
 
+# The explorer download's names for the bulk CSV's columns.
+EXPLORER_NAMES = {"best_est": "best", "low_est": "low", "high_est": "high"}
+_BULK_NAMES = {bulk: explorer for explorer, bulk in EXPLORER_NAMES.items()}
+
+
 def check_columns(columns: Iterable[str]) -> list[str]:
+    """Missing required columns (empty when the header is usable), in either layout."""
+    have = {EXPLORER_NAMES.get(c, c) for c in columns}
+    return [f"{c} (or {_BULK_NAMES[c]})" if c in _BULK_NAMES else c
+            for c in REQUIRED if c not in have]
+
+
+def is_explorer(columns: Iterable[str]) -> bool:
+    """True for the web explorer's download (figures named best_est…, not best…)."""
     have = set(columns)
-    return [c for c in REQUIRED if c not in have]
+    return "best" not in have and "best_est" in have
+
+
+# MM/DD/YYYY, then optionally a time (hh:mm[:ss], AM/PM), as the explorer writes dates.
+_US_DATE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?"
+                      r"(?:\s*[AaPp][Mm])?)?$")
+_BOOLEANS = {"true": "1", "false": "0"}
+BOOLEAN_COLUMNS = ("active_year",)  # 1/0 in the bulk CSV, True/False in the explorer's
+
+
+def explorer_day(value: str, column: str) -> str:
+    """An explorer date (`05/14/2019 00:00:00`: month first) as YYYY-MM-DD; a date in
+    another form is read as the bulk CSV's would be. Raises ValueError naming the column."""
+    text = (value or "").strip()
+    found = _US_DATE.match(text)
+    if not found:
+        return rows.parse_day(text, column)
+    month, day, year = (int(g) for g in found.groups())
+    try:
+        return date(year, month, day).isoformat()
+    except ValueError:
+        raise ValueError(f"{column} {text!r} is not a real date (the explorer writes "
+                         "MM/DD/YYYY)") from None
+
+
+def from_explorer(row: dict[str, str]) -> dict[str, str]:
+    """An explorer row in the bulk CSV's form: columns renamed, dates as YYYY-MM-DD,
+    True/False as 1/0."""
+    out = {EXPLORER_NAMES.get(k, k): v for k, v in row.items()}
+    for column in ("date_start", "date_end"):
+        if (out.get(column) or "").strip():
+            out[column] = explorer_day(out[column], column)
+    for column in BOOLEAN_COLUMNS:
+        flag = _BOOLEANS.get((out.get(column) or "").strip().casefold())
+        if flag is not None:
+            out[column] = flag
+    return out
+
+
+_RELEASE_IN_NAME = re.compile(r"ged(?:event)?[_-]?v?(\d{2})(?:[._](\d{1,2})((?:[._]\d{1,2})?)"
+                              r"|(\d))(?!\d)")
+_STABLE = re.compile(r"^(\d{2})\.1$")
+
+
+def release_from_name(name: str) -> str | None:
+    """The GED release a file's name gives: GEDEvent_v23_1.csv, ged231-csv.zip, ged23.1.csv
+    -> 23.1; GEDEvent_v24_0_1.csv -> 24.0.1 (a candidate release). None when it gives none."""
+    found = _RELEASE_IN_NAME.search(name.casefold())
+    if not found:
+        return None
+    major, minor, more, compact = found.groups()
+    if compact is not None:
+        return f"{major}.{compact}"
+    parts = [major, str(int(minor))] + ([str(int(more[1:]))] if more else [])
+    return ".".join(parts)
+
+
+def release_published(release: str | None) -> str | None:
+    """When a GED release was published, by UCDP's calendar: the stable yearly release YY.1
+    comes out in June of 20YY (23.1 -> 2023-06-01, the first of the month as the day is not
+    part of the version). None for other versions."""
+    found = _STABLE.match((release or "").strip())
+    return f"20{found.group(1)}-06-01" if found else None
 
 
 def _kind(name: str) -> str:
@@ -90,15 +179,16 @@ def parse_row(row: dict[str, str], line: int, release: str) -> DatasetEvent:
                         ref=ref, raw=[rows.raw_values(row)])
 
 
-def parse_rows(records: Iterable[tuple[int, dict[str, str]] | RowError], release: str
-               ) -> Iterator[DatasetEvent | RowError]:
-    """Events from (line, row) pairs (a RowError passes through)."""
+def parse_rows(records: Iterable[tuple[int, dict[str, str]] | RowError], release: str,
+               explorer: bool = False) -> Iterator[DatasetEvent | RowError]:
+    """Events from (line, row) pairs (a RowError passes through); `explorer`: rows of the
+    web explorer's download."""
     for item in records:
         if isinstance(item, RowError):
             yield item
             continue
         line, row = item
         try:
-            yield parse_row(row, line, release)
+            yield parse_row(from_explorer(row) if explorer else row, line, release)
         except ValueError as e:
             yield RowError(line, str(e))

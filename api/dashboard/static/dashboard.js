@@ -61,7 +61,9 @@ function tallyTable(table, data, label) {
     table.append(el("tr", { "data-key": r.key }, el("td", {}, r.name || r.key),
       el("td", { class: "num best" }, r.killed.best),
       el("td", { class: "num muted" }, range(r.killed)),
-      el("td", { class: "num" }, r.civilians && r.civilians.best !== null ? r.civilians.best : ""),
+      el("td", { class: "num", title: r.civilians && r.civilians.reported_by != null ?
+        `given for ${r.civilians.reported_by} of ${r.incidents} incidents` : "" },
+        r.civilians && r.civilians.best !== null ? r.civilians.best : "—"),
       el("td", { class: "num" }, r.incidents)));
   }
 }
@@ -225,6 +227,8 @@ async function showIncident(id) {
         "—"}, ${basis.source || "analysts"}, published ${basis.published || "—"}`),
       i.details_withdrawn ? el("p", { class: "withdrawn" },
         `Details come from a withdrawn report (${i.details_withdrawn}).`) : null,
+      i.members && i.members.length > 1 ? el("p", { class: "muted" },
+        `One event, ${i.members.length} records counted once: ${i.members.join(", ")}`) : null,
       el("table", {}, el("tr", {}, el("th", {}, "source"), el("th", {}, "report"),
         el("th", {}, "published"), el("th", { class: "num" }, "killed")),
         i.figures.map((f) => el("tr", {}, el("td", {}, f.source + (f.actor ? ` (${f.actor})` : "")),
