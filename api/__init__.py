@@ -22,7 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     from api.adapters import TrackerApi, document_facts
     from api.errors import register_error_handlers
     from api.hygiene import register_hygiene
-    from api.routes import audit, docs, live, reports, transparency, views
+    from api.routes import audit, docs, links, live, reports, transparency, views
     from api.wiring import init_services
 
     app = Flask(__name__)
@@ -34,7 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     init_services(app)
     api = TrackerApi(app)
     document_facts(api)
-    for blueprint in (reports.blp, views.blp, audit.blp, transparency.blp):
+    for blueprint in (reports.blp, views.blp, audit.blp, transparency.blp, links.blp):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.bp)
     app.register_blueprint(live.bp)

@@ -479,3 +479,54 @@ class HealthSchema(StrictSchema):
     behind = fields.Dict(keys=fields.String(), values=fields.Integer())
     stuck = fields.Dict(metadata={"description": "present when the views cannot fold an event "
                                   "of the log: its position, report and the reason"})
+
+
+# -- link candidates (docs/linking.md) -------------------------------------------------------
+
+
+class LinkCandidatesArgsSchema(FilterArgsSchema):
+    days = fields.Integer(load_default=None, validate=validate.Range(min=0, max=31), metadata={
+        "description": "date window in days, besides what each record's date precision "
+                       "allows (default 1)"})
+    km = fields.Float(load_default=None, validate=validate.Range(min=0, max=500,
+                                                                min_inclusive=False),
+                      metadata={"description": "distance window in km, besides what each "
+                                               "record's geo precision allows (default 25)"})
+    min_score = fields.Float(load_default=None, validate=validate.Range(min=0, max=1),
+                             metadata={"description": "the lowest score listed (default "
+                                                      "0.7)"})
+
+
+class LinkReasonsSchema(StrictSchema):
+    days = fields.Integer(allow_none=True, metadata={
+        "description": "days between the two date ranges (0: they overlap)"})
+    km = fields.Float(allow_none=True, metadata={
+        "description": "distance in km (null: compared by admin1 / place name)"})
+    type = fields.String(required=True, metadata={
+        "description": "the two types and how their families compare: same, compatible, "
+                       "incompatible, unknown"})
+    actors = fields.Float(allow_none=True, metadata={
+        "description": "actor agreement 0..1 (null: a side names no actors)"})
+    killed = fields.String(required=True, metadata={"description": "the two best figures"})
+
+
+class LinkCandidateSchema(StrictSchema):
+    incident = fields.String(required=True)
+    other = fields.String(required=True)
+    score = fields.Float(required=True, metadata={"description": "0..1"})
+    reasons = fields.Nested(LinkReasonsSchema, required=True)
+    scores = fields.Dict(keys=fields.String(), values=fields.Float(), metadata={
+        "description": "each measure's agreement, 0..1 (the score is their weighted mean)"})
+    sources = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+    margin = fields.Float(allow_none=True, metadata={
+        "description": "score minus the best rival pair of either record (null: none)"})
+
+
+class LinkCandidatesSchema(StrictSchema):
+    as_of = fields.String(allow_none=True)
+    method = fields.String(required=True, metadata={
+        "description": "the method, its version and parameters (kept in accepted links)"})
+    parameters = fields.Dict(required=True)
+    filters = fields.Dict(required=True)
+    records = fields.Integer(required=True, metadata={"description": "records searched"})
+    candidates = fields.List(fields.Nested(LinkCandidateSchema), required=True)

@@ -14,6 +14,7 @@ from sqlalchemy import MetaData
 
 from projections.views import (
     actors,
+    candidates,
     casualties,
     documents,
     identity,
@@ -43,7 +44,7 @@ VIEW_NAMES: tuple[str, ...] = tuple(n for v in VIEWS for n in v.names)
 QUERIES: tuple[type, ...] = (
     incidents.IncidentQueries, casualties.CasualtyQueries, leadership.LeadershipQueries,
     actors.ActorQueries, operations.OperationQueries, documents.DocumentQueries,
-    sources.SourceQueries,
+    sources.SourceQueries, candidates.CandidateQueries,
 )
 
 # Every view table (by its name without the generation's prefix), where its rows hold

@@ -39,4 +39,4 @@ def test_every_operation_keeps_its_documented_promises(app, seeded_api, tokens):
 
         keeps_promises()
         checked.append(operation.label)
-    assert len(checked) == 23, checked
+    assert len(checked) == 25, checked

@@ -1,0 +1,118 @@
+"""Link candidates at the edge: their CSV, reading a reviewed suggest output (JSON or CSV),
+and the one report that records accepted pairs as `same_incident` facts (docs/linking.md).
+Shared by `tracker link …` and `GET /links/candidates.csv`."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from projections.linking import METHOD, VERSION
+from tracker.exceptions import TrackerError
+from tracker.reports import MAX_FACTS
+
+LINK_COLUMNS = ("incident", "other", "score", "days", "km", "type", "actors", "killed",
+                "margin")
+SOURCE_NAME = "tracker link suggest"
+
+
+class LinkFileError(TrackerError):
+    """A reviewed file that cannot be read as link candidates; names what is wrong."""
+
+    code = "invalid_link_file"
+
+
+def candidate_record(c: dict[str, Any]) -> dict[str, Any]:
+    """A candidate as one CSV row: the reasons flattened beside the pair and score."""
+    r = c["reasons"]
+    return {"incident": c["incident"], "other": c["other"], "score": c["score"],
+            "days": r.get("days"), "km": r.get("km"), "type": r.get("type"),
+            "actors": r.get("actors"), "killed": r.get("killed"), "margin": c.get("margin")}
+
+
+def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str | None]:
+    """The pairs of a (reviewed, possibly edited) suggest output: JSON (`--json`, or a list
+    of candidates) or CSV (`--csv`, rows removed or not). Returns (pairs, method)."""
+    stripped = text.lstrip()
+    method: str | None = None
+    rows: list[Any]
+    if stripped.startswith(("{", "[")):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise LinkFileError(f"{name}: not valid JSON: {e}") from e
+        if isinstance(data, dict):
+            method = data.get("method") if isinstance(data.get("method"), str) else None
+            if not isinstance(data.get("candidates"), list):
+                raise LinkFileError(f"{name}: a JSON object needs a 'candidates' list (the "
+                                    "output of tracker link suggest --json)")
+            rows = data["candidates"]
+        else:
+            rows = data
+    else:
+        reader = csv.DictReader(io.StringIO(text))
+        missing = [c for c in ("incident", "other") if c not in (reader.fieldnames or ())]
+        if missing:
+            raise LinkFileError(f"{name}: the CSV header lacks {', '.join(missing)} (the "
+                                "output of tracker link suggest --csv)")
+        rows = list(reader)
+    pairs = []
+    seen: set[frozenset[str]] = set()
+    for n, row in enumerate(rows, start=1):
+        where = f"{name}: candidate {n}"
+        if not isinstance(row, dict):
+            raise LinkFileError(f"{where}: not an object with 'incident' and 'other'")
+        a, b = row.get("incident"), row.get("other")
+        if not isinstance(a, str) or not a.strip() or not isinstance(b, str) or not b.strip():
+            raise LinkFileError(f"{where}: 'incident' and 'other' must both be record ids")
+        a, b = a.strip(), b.strip()
+        if a == b:
+            raise LinkFileError(f"{where}: 'incident' and 'other' name the same record {a!r}")
+        score = row.get("score")
+        if score in (None, ""):
+            score = None
+        else:
+            try:
+                score = float(score)
+            except (TypeError, ValueError):
+                raise LinkFileError(f"{where}: score {score!r} is not a number") from None
+            if not 0 <= score <= 1:
+                raise LinkFileError(f"{where}: score {score} is not within 0..1")
+        if frozenset((a, b)) in seen:
+            continue
+        seen.add(frozenset((a, b)))
+        pairs.append({"incident": a, "other": b, "score": score})
+    if not pairs:
+        raise LinkFileError(f"{name}: no candidate pairs to accept")
+    return pairs, method
+
+
+def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str = ""
+                ) -> dict[str, Any]:
+    """One report recording `pairs` as `same_incident` facts (source kind `analyst`), its id
+    a digest of the method and the pairs, so recording the same choice twice records
+    nothing the second time."""
+    method = method or f"{METHOD}/{VERSION} reviewed"
+    facts = []
+    for p in pairs:
+        fact: dict[str, Any] = {"fact": "same_incident", "incident": p["incident"],
+                                "same_as": p["other"], "method": method}
+        if p.get("score") is not None:
+            fact["score"] = round(float(p["score"]), 3)
+        facts.append(fact)
+    if len(facts) > MAX_FACTS:
+        raise LinkFileError(f"{len(facts)} pairs are more than one report holds "
+                            f"({MAX_FACTS}); accept them in parts (narrow the filters, "
+                            "e.g. --from/--to)")
+    digest = hashlib.sha256(json.dumps(
+        [method, sorted(sorted((f["incident"], f["same_as"])) for f in facts)]).encode()
+    ).hexdigest()[:24]
+    return {"report": f"links-{digest}",
+            "source": {"name": SOURCE_NAME, "kind": "analyst"},
+            "notes": (f"{len(facts)} same_incident link(s) accepted; method {method}"
+                      + (f"; {notes}" if notes else "")),
+            "facts": facts}

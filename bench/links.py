@@ -1,0 +1,153 @@
+"""Linking benchmark: link suggest + accept over two synthetic sources vs. reading their
+incident rows, in one run.
+
+    python -m bench.links [--records 50000] [--postgres URL]
+
+Builds two sources of --records records each (bench.synthetic_links: known true pairs with
+dates jittered by a day, coordinates a few km apart, names and figures varied, plus decoys
+near true events and events only one source has) into a fresh store (embedded SQLite by
+default; --postgres URL for PostgreSQL, a schema of its own), then measures:
+  read     the rows the search reads: every live record's row (SELECT) + orjson of its
+           document — the floor of anything that looks at the two sets
+  suggest  `tracker link suggest`'s query at the defaults (read, index, score, choose)
+  accept   recording the candidates as one report of same_incident links, the views
+           caught up (embedded mode: in process)
+Prints precision and recall against the known pairs, each phase's time, and
+(suggest + accept) / read. Targets (issue 19): precision >= 0.95, recall >= 0.90 at the
+default threshold; suggest + accept <= 10x read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import orjson
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=50_000, help="records per source")
+    parser.add_argument("--postgres", default=None, help="a PostgreSQL URL (else SQLite)")
+    args = parser.parse_args()
+
+    from api.linking import link_report
+    from api.services import Services, tune_gc_for_batch_work
+    from bench.synthetic_links import precision_recall, two_sources
+    from projections.readmodel.queries import IncidentFilter
+    from tracker.config import Settings
+
+    tune_gc_for_batch_work()
+    with tempfile.TemporaryDirectory() as tmp:
+        schema = None
+        if args.postgres:
+            schema = f"bench_links_{uuid.uuid4().hex[:8]}"
+            url = f"{args.postgres}{'&' if '?' in args.postgres else '?'}schema={schema}"
+            settings = Settings(database_url=url)
+        else:
+            settings = Settings(database_url=f"sqlite:///{Path(tmp) / 'events.sqlite'}")
+        services = Services.from_settings(settings)
+        t0 = time.perf_counter()
+        syn = two_sources(args.records, batch=2000)
+        for report in syn.reports:
+            services.tracker.record_report(report, recorded_by="bench")
+        services.runner.catch_up()
+        print(f"setup: {len(syn.a_ids)} + {len(syn.b_ids)} records, {len(syn.true_pairs)} "
+              f"true pairs, recorded and folded in {time.perf_counter() - t0:.1f} s")
+
+        reads_before = _reads(services)
+        with services.views(None) as views:
+            t = time.perf_counter()
+            rows = views.link_rows(IncidentFilter())
+            fetched = time.perf_counter() - t
+            for row in rows:
+                orjson.loads(row[4])
+            read = time.perf_counter() - t
+            del rows
+            t = time.perf_counter()
+            found = views.link_candidates()
+            suggest = time.perf_counter() - t
+        pairs = [(c["incident"], c["other"]) for c in found["candidates"]]
+        precision, recall = precision_recall(pairs, syn.true_pairs)
+        t = time.perf_counter()
+        result = services.record_report(link_report(found["candidates"], found["method"]),
+                                        recorded_by="bench")
+        services.runner.catch_up()  # folded in the timing, whatever the projection mode
+        accept = time.perf_counter() - t
+        assert result.recorded
+        reads_after = _reads(services)
+        with services.views(None) as views:
+            counted = sum(r["incidents"] for r in views.casualties("country")["rows"])
+        print(f"records searched   {found['records']}")
+        print(f"candidates         {len(pairs)} (true pairs {len(syn.true_pairs)})")
+        print(f"precision          {precision:.4f}   (target >= 0.95)")
+        print(f"recall             {recall:.4f}   (target >= 0.90)")
+        print(f"read rows          {read:6.2f} s   (of which SELECT {fetched:.2f} s)")
+        print(f"suggest            {suggest:6.2f} s")
+        print(f"accept             {accept:6.2f} s   ({len(pairs)} links recorded and folded)")
+        print(f"(suggest+accept)/read  {(suggest + accept) / read:.1f}x   (target <= 10x)")
+        print(f"incidents counted after accept: {counted} "
+              f"(= {found['records']} - {len(pairs)}: {counted == found['records'] - len(pairs)})")
+        print("reads in process, p99 ms (p50): before links -> after links")
+        for name in reads_before:
+            b, a = reads_before[name], reads_after[name]
+            print(f"  {name:<28} {b[1]:6.1f} ({b[0]:.1f}) -> {a[1]:6.1f} ({a[0]:.1f})")
+        services.close()
+        if schema:
+            _drop(args.postgres, schema)
+
+
+def _reads(services: object, n: int = 200) -> dict[str, tuple[float, float]]:
+    """p50 and p99 (ms) of the reads linking must not slow: a tally, the first and a deep
+    incidents page, and the tally as of a moment before the last report."""
+    import statistics
+
+    from projections.readmodel.queries import IncidentFilter
+
+    queries = {
+        "casualties by country": lambda v: v.casualties("country"),
+        "casualties by actor": lambda v: v.casualties("actor"),
+        "incidents, first page": lambda v: v.incidents(IncidentFilter(), limit=50),
+        "incidents, Mali, 2019": lambda v: v.incidents(IncidentFilter(
+            country="Mali", date_from=_day("2019-01-01"), date_to=_day("2019-12-31"))),
+    }
+    out = {}
+    for name, query in queries.items():
+        times = []
+        for _ in range(n):
+            t = time.perf_counter()
+            with services.views(None) as views:  # type: ignore[attr-defined]
+                query(views)
+            times.append((time.perf_counter() - t) * 1000)
+        times.sort()
+        out[name] = (statistics.median(times), times[int(0.99 * (n - 1))])
+    return out
+
+
+def _day(text: str) -> object:
+    from datetime import date
+
+    return date.fromisoformat(text)
+
+
+def _drop(url: str, schema: str) -> None:
+    """Drops the run's schemas (the store's and its views')."""
+    import psycopg
+    from psycopg import sql
+
+    from tracker.config import eventsourcing_env
+
+    env = eventsourcing_env(url)
+    with psycopg.connect(dbname=env["POSTGRES_DBNAME"], host=env["POSTGRES_HOST"],
+                         port=env["POSTGRES_PORT"], user=env["POSTGRES_USER"],
+                         password=env["POSTGRES_PASSWORD"] or None, autocommit=True) as conn:
+        for name in (schema, f"{schema}_views"):
+            conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(
+                sql.Identifier(name)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,472 @@
+"""Candidate same-event pairs across sources: pure scoring and blocking (no store access).
+
+`candidates(records, params)` takes the incident records of the views (`LinkRecord`, one per
+live row: a standalone record or a cluster) and returns the scored pairs of records from
+*different* sources that may be one real event, best first, chosen one-to-one (see
+`choose`). The search never compares all pairs: every record is put in a space-time index
+(day × grid cell, widened by its own date and geo precision) and each record looks up only
+the buckets within reach, so the cost grows with the candidates, not with the product of
+the sets. docs/linking.md explains the score for analysts.
+
+The score is a weighted mean of five agreements, each 0..1 and shown with the measure it
+came from (`reasons`):
+- days: the gap between the two date ranges (0 when they overlap), 1 at no gap, 0.5 at the
+  window's edge (`days` plus what each record's date precision allows);
+- km: great-circle distance, 1 at 0 km, 0.5 at the edge (`km` plus what each record's geo
+  precision allows); records without coordinates compare their admin1 / place name;
+- type: event families across taxonomies (ACLED event and sub-event types with the
+  interaction code, UCDP's type of violence): 1 same family, 0.8 compatible, 0 not;
+- actors: the share of the smaller side's actors found on the other side, squared (one of
+  two actors differing is evidence against); names are reduced to their distinctive words,
+  state forces and civilians to kinds, "unidentified" groups match any group, and
+  `same_actor` links resolve first;
+- killed: how close the best figures are, given each record's low-high range.
+A measure that cannot be taken (no actors, no type) is left out of the mean, not counted
+as a disagreement.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from functools import lru_cache
+from typing import Any
+
+METHOD = "tracker-link-suggest"
+VERSION = 1
+
+DEFAULT_DAYS = 1
+DEFAULT_KM = 25.0
+DEFAULT_MIN_SCORE = 0.7
+# A record may pair with a second record of another source only when that pair is this
+# strong and within MARGIN of the record's best pair (e.g. a dataset that splits one event
+# in two).
+SECOND_PAIR_SCORE = 0.9
+MARGIN = 0.05
+
+WEIGHTS = {"days": 0.2, "km": 0.25, "type": 0.2, "actors": 0.2, "killed": 0.15}
+
+# Days a date of this precision may be off by (each side adds its own).
+DATE_SLACK = {"day": 0, "week": 6, "month": 30, "year": 183}
+MAX_DATE_SLACK = 31  # vaguer dates are widened no further (they would match everything)
+MAX_RANGE_DAYS = 62  # a date range longer than this is searched from its start only
+# Km a location of this precision may be off by (ACLED geo_precision 1-3, UCDP where_prec
+# 1-7: 1 exact place, 2 within ~25 km, 3 district, 4 province, 5+ vaguer).
+GEO_SLACK = {1: 0.0, 2: 25.0, 3: 50.0, 4: 100.0, 5: 150.0, 6: 150.0, 7: 150.0}
+EARTH_KM = 6371.0088
+KM_PER_DEGREE = math.pi * EARTH_KM / 180  # along a meridian
+
+# Event families: state-based, non-state, one-sided violence, unrest, other.
+STATE, NONSTATE, ONESIDED, UNREST, OTHER = "state", "nonstate", "onesided", "unrest", "other"
+UCDP_FAMILY = {"state-based conflict": STATE, "non-state conflict": NONSTATE,
+               "one-sided violence": ONESIDED}
+TYPE_FAMILIES: dict[str, frozenset[str]] = {
+    "battle": frozenset({STATE, NONSTATE}),
+    "explosion_remote_violence": frozenset({STATE, NONSTATE, ONESIDED}),
+    "violence_against_civilians": frozenset({ONESIDED}),
+    "riot": frozenset({UNREST}),
+    "protest": frozenset({UNREST}),
+    "strategic_development": frozenset({OTHER}),
+}
+# ACLED sub-event types that say more than their event type.
+SUBTYPE_FAMILIES: dict[str, frozenset[str]] = {
+    "air/drone strike": frozenset({STATE}),
+    "attack": frozenset({ONESIDED}),
+    "abduction/forced disappearance": frozenset({ONESIDED}),
+    "sexual violence": frozenset({ONESIDED}),
+    "mob violence": frozenset({UNREST, NONSTATE}),
+    "violent demonstration": frozenset({UNREST}),
+}
+STATE_WORDS = frozenset({"military", "police", "government", "army", "gendarmerie"})
+# Words a state force's name carries besides the country (dropped once it is a kind).
+STATE_EXTRA = frozenset({"forces", "force", "national", "republic", "defence", "defense",
+                         "security", "armed", "special", "presidential", "guard"})
+STOP_WORDS = frozenset({"of", "the", "and", "for", "in", "de", "du", "des", "la", "le", "et",
+                        "group", "unidentified", "faction"})
+UNKNOWN_ACTOR = frozenset({"*"})
+STATE_KIND, CIVILIANS_KIND = "<state>", "<civilians>"  # never words of a name
+_HASH_TAIL = re.compile(r"-[0-9a-f]{6}$")
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class LinkParams:
+    days: int = DEFAULT_DAYS
+    km: float = DEFAULT_KM
+    min_score: float = DEFAULT_MIN_SCORE
+
+    def method(self) -> str:
+        """What the facts' `method` says: the method, its version and its parameters."""
+        return (f"{METHOD}/{VERSION} days={self.days} km={self.km:g} "
+                f"min_score={self.min_score:g}")
+
+
+@dataclass
+class LinkRecord:
+    """What the search needs of one record (or cluster) of the views."""
+
+    key: str
+    sources: frozenset[str]               # case-folded source names
+    start: int                            # date ordinals; end >= start
+    end: int
+    slack: int                            # days its date precision allows
+    lat: float | None
+    lon: float | None
+    geo_slack: float
+    place: tuple[str, str] | None         # (country, admin1 or place), case-folded
+    families: frozenset[str] | None
+    type_label: str
+    actors: list[frozenset[str]]          # each actor's distinctive words / kind
+    actor_ids: frozenset[str]
+    best: int
+    low: int
+    high: int
+    members: tuple[str, ...] = ()
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _ordinal(day: str | None) -> int | None:
+    try:
+        return date.fromisoformat(day).toordinal() if day else None
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=65536)  # a dataset names a few thousand actors, over and over
+def actor_words(actor_id: str, country_words: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The distinctive words of an actor id or name: the dataset prefix, hash tail, years,
+    stop words and the country's own words dropped; state forces reduced to `state`."""
+    text = actor_id.split(":", 1)[1] if ":" in actor_id[:12] else actor_id
+    text = _HASH_TAIL.sub("", text.casefold())
+    words = [w for w in _WORD.findall(text) if not w.isdigit() and w not in STOP_WORDS]
+    if "unidentified" in text or "unknown" in words:
+        return UNKNOWN_ACTOR  # "Unidentified Armed Group (X)": could be any group
+    if "civilians" in words or "civilian" in words:
+        return frozenset({CIVILIANS_KIND})
+    if any(w in STATE_WORDS for w in words) or re.search(r"\bforces? of\b", text):
+        # A kind: its country (dropped) and generic words say nothing more.
+        return frozenset({STATE_KIND} | {w for w in words if w not in STATE_WORDS
+                                         and w not in STATE_EXTRA
+                                         and w not in country_words})
+    rest = frozenset(w for w in words if w not in country_words)
+    return rest or frozenset(words)
+
+
+def families_of(details: dict[str, Any]) -> frozenset[str] | None:
+    """The event families a record's type (and subtype, interaction) allow."""
+    subtype = (details.get("subtype") or "").casefold()
+    if subtype in UCDP_FAMILY:
+        return frozenset({UCDP_FAMILY[subtype]})
+    kind = details.get("type")
+    found = SUBTYPE_FAMILIES.get(subtype) or TYPE_FAMILIES.get(kind or "")
+    if found is None:
+        return None
+    interaction = str((details.get("attributes") or {}).get("interaction") or "")
+    if kind == "battle" and interaction.isdigit() and len(interaction) == 2:
+        # ACLED interaction: the two actor types; 1 state forces, 8 external forces.
+        state = "1" in interaction or "8" in interaction
+        found = frozenset({STATE if state else NONSTATE})
+    return found
+
+
+def record_of(key: str, doc: dict[str, Any], best: int, low: int, high: int,
+              resolve: Callable[[str], str] | None = None) -> LinkRecord | None:
+    """A record of the views (its row's document and figures) as the search sees it;
+    None when it has no usable date."""
+    d = doc.get("details") or {}
+    start = _ordinal(d.get("date"))
+    if start is None:
+        return None
+    end = _ordinal(d.get("date_end")) or start
+    end = max(start, min(end, start + MAX_RANGE_DAYS))
+    loc = d.get("location") or {}
+    lat, lon = loc.get("latitude"), loc.get("longitude")
+    if lat is None or lon is None:
+        lat = lon = None
+    precision = loc.get("geo_precision")
+    geo_slack = GEO_SLACK.get(precision, 150.0) if isinstance(precision, int) else 0.0
+    country = (loc.get("country") or "").casefold()
+    where = (loc.get("admin1") or loc.get("name") or "").casefold()
+    country_words = frozenset(_WORD.findall(country))
+    ids = [a.get("actor") for a in d.get("actors") or () if a.get("actor")]
+    resolved = [resolve(a) if resolve else a for a in ids]
+    subtype = d.get("subtype")
+    return LinkRecord(
+        key=key, sources=frozenset(s.casefold() for s in doc.get("sources") or ()),
+        start=start, end=end,
+        slack=min(DATE_SLACK.get(d.get("date_precision") or "day", 0), MAX_DATE_SLACK),
+        lat=lat, lon=lon, geo_slack=geo_slack,
+        place=(country, where) if where else None, families=families_of(d),
+        type_label=f"{d.get('type')}/{subtype}" if subtype else str(d.get("type")),
+        actors=[actor_words(a, country_words) for a in ids],
+        actor_ids=frozenset(resolved), best=best, low=low, high=high,
+        members=tuple(doc.get("members") or (key,)))
+
+
+def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    h = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * EARTH_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _type_score(a: LinkRecord, b: LinkRecord) -> float | None:
+    if a.families is None or b.families is None:
+        return None
+    common = a.families & b.families
+    if not common:
+        return 0.0
+    return 1.0 if len(a.families) == len(b.families) == 1 else 0.8
+
+
+def _actor_score(a: LinkRecord, b: LinkRecord) -> float | None:
+    if not a.actors or not b.actors:
+        return None
+    if a.actor_ids & b.actor_ids:
+        shared_ids = len(a.actor_ids & b.actor_ids)
+    else:
+        shared_ids = 0
+    small, large = (a, b) if len(a.actors) <= len(b.actors) else (b, a)
+    found = 0
+    for words in small.actors:
+        for other in large.actors:
+            if _same_actor(words, other):
+                found += 1
+                break
+    share = min(1.0, max(found, shared_ids) / len(small.actors))
+    # Half the actors agreeing means the other half disagree: evidence against.
+    return share * share
+
+
+def _same_actor(x: frozenset[str], y: frozenset[str]) -> bool:
+    kinds = {STATE_KIND, CIVILIANS_KIND}
+    kx, ky = x & kinds, y & kinds
+    if kx or ky:
+        if kx != ky:
+            return False
+        nx, ny = x - kinds, y - kinds
+        return not nx or not ny or bool(nx & ny)
+    if not x or not y:
+        return False
+    if x == UNKNOWN_ACTOR or y == UNKNOWN_ACTOR:
+        return True
+    return len(x & y) / min(len(x), len(y)) >= 0.5
+
+
+def _killed_score(a: LinkRecord, b: LinkRecord) -> float:
+    if a.best == b.best:
+        return 1.0
+    agreement = 1.0 - abs(a.best - b.best) / max(a.best, b.best)
+    inside = (min(b.low, b.best) <= a.best <= max(b.high, b.best)
+              or min(a.low, a.best) <= b.best <= max(a.high, a.best))
+    return max(agreement, 0.9) if inside else agreement
+
+
+def score_pair(a: LinkRecord, b: LinkRecord, params: LinkParams
+               ) -> tuple[float, dict[str, Any], dict[str, float]] | None:
+    """The pair's score, reasons and per-measure scores; None when the two are beyond the
+    date or distance window."""
+    gap = max(0, b.start - a.end, a.start - b.end)
+    reach = params.days + a.slack + b.slack
+    if gap > reach:
+        return None
+    scores: dict[str, float] = {"days": 1.0 - 0.5 * gap / reach if reach else 1.0}
+    km: float | None = None
+    if a.lat is not None and b.lat is not None:
+        km = haversine(a.lat, a.lon, b.lat, b.lon)  # type: ignore[arg-type]
+        tolerance = params.km + a.geo_slack + b.geo_slack
+        if km > tolerance:
+            return None
+        scores["km"] = 1.0 - 0.5 * km / tolerance if tolerance else 1.0
+    else:
+        if a.place is None or b.place is None or a.place != b.place:
+            return None
+        scores["km"] = 0.6  # same admin1 / place, no coordinates to say more
+    reasons: dict[str, Any] = {"days": gap, "km": None if km is None else round(km, 1)}
+    t = _type_score(a, b)
+    verdict = "unknown" if t is None else "same" if t == 1.0 else \
+        "compatible" if t > 0 else "incompatible"
+    reasons["type"] = f"{a.type_label} ~ {b.type_label}: {verdict}"
+    if t is not None:
+        scores["type"] = t
+    s_actors = _actor_score(a, b)
+    reasons["actors"] = None if s_actors is None else round(s_actors, 2)
+    if s_actors is not None:
+        scores["actors"] = s_actors
+    scores["killed"] = _killed_score(a, b)
+    reasons["killed"] = f"{a.best} vs {b.best}"
+    total = sum(WEIGHTS[k] * v for k, v in scores.items()) / sum(WEIGHTS[k] for k in scores)
+    return round(total, 3), reasons, {k: round(v, 3) for k, v in scores.items()}
+
+
+def _cells(lat: float, lon: float, radius_km: float, size: float
+           ) -> tuple[int, int, int, int]:
+    """The rows and columns (first, last) of the cells of `size` degrees that a circle of
+    `radius_km` around the point touches."""
+    dlat = radius_km * 1.01 / KM_PER_DEGREE  # 1% to spare: a cap is not quite a box
+    coslat = max(math.cos(math.radians(min(89.0, abs(lat) + dlat))), 0.01)
+    dlon = dlat / coslat
+    return (int(math.floor((lat - dlat) / size)), int(math.floor((lat + dlat) / size)),
+            int(math.floor((lon - dlon) / size)), int(math.floor((lon + dlon) / size)))
+
+
+def _key(bucket: int, y: int, x: int) -> int:
+    """One int per (day bucket, cell row, cell column): cheaper to hash than a tuple."""
+    return (bucket << 44) + ((y + 2**21) << 22) + (x + 2**21)
+
+
+def pairs_within_reach(records: list[LinkRecord], params: LinkParams
+                       ) -> Iterable[tuple[int, int]]:
+    """Index pairs (i < j) of records from disjoint sources within each other's date and
+    distance windows — found through an index of day buckets × grid cells, never by
+    comparing all pairs. Records are taken in turn: each looks up the buckets and cells its
+    window (`days`, `km`, plus its own precision) reaches among the records before it, then
+    is indexed under the buckets and cells its own precision spans — so each pair is found
+    once, by the later record. What the buckets and cells bring is checked against the
+    exact windows before it is yielded (the dates, an equirectangular distance)."""
+    size = 2 * max(params.km, 5.0) / KM_PER_DEGREE  # cell side: twice `km` (at the equator)
+    width = 2 * params.days + 1  # days per bucket
+    days, km = params.days, params.km
+    grid: dict[int, list[int]] = {}
+    by_place: dict[tuple[int, tuple[str, str]], list[int]] = {}
+    by_place_nocoord: dict[tuple[int, tuple[str, str]], list[int]] = {}
+    km_per_deg = KM_PER_DEGREE
+    for j, r in enumerate(records):
+        lo, hi = (r.start - r.slack - days) // width, (r.end + r.slack + days) // width
+        found: list[int] = []
+        lat, lon = r.lat, r.lon
+        if lat is not None and lon is not None:
+            ylo, yhi, xlo, xhi = _cells(lat, lon, km + r.geo_slack, size)
+            for bucket in range(lo, hi + 1):
+                for y in range(ylo, yhi + 1):
+                    base = _key(bucket, y, 0)
+                    for x in range(xlo, xhi + 1):
+                        hit = grid.get(base + x)
+                        if hit:
+                            found += hit
+            if r.place is not None and by_place_nocoord:
+                for bucket in range(lo, hi + 1):
+                    found += by_place_nocoord.get((bucket, r.place), ())
+        elif r.place is not None:
+            for bucket in range(lo, hi + 1):
+                found += by_place.get((bucket, r.place), ())
+        if found:
+            sources, start, end, slack = r.sources, r.start, r.end, r.slack + days
+            coslat = math.cos(math.radians(lat)) if lat is not None else 0.0
+            for i in set(found):
+                o = records[i]
+                if sources & o.sources:
+                    continue
+                if o.start - end > slack + o.slack or start - o.end > slack + o.slack:
+                    continue
+                if lat is not None and o.lat is not None:
+                    # Equirectangular: within 1% of the great circle at these distances.
+                    dlat = (lat - o.lat) * km_per_deg
+                    dlon = (lon - o.lon) * km_per_deg * coslat  # type: ignore[operator]
+                    reach = (km + r.geo_slack + o.geo_slack) * 1.02
+                    if dlat * dlat + dlon * dlon > reach * reach:
+                        continue
+                elif r.place != o.place:
+                    continue
+                yield i, j
+        own = range((r.start - r.slack) // width, (r.end + r.slack) // width + 1)
+        if lat is not None and lon is not None:
+            ylo, yhi, xlo, xhi = _cells(lat, lon, r.geo_slack, size)
+            for bucket in own:
+                for y in range(ylo, yhi + 1):
+                    for x in range(xlo, xhi + 1):
+                        grid.setdefault(_key(bucket, y, x), []).append(j)
+        if r.place is not None:
+            for bucket in own:
+                by_place.setdefault((bucket, r.place), []).append(j)
+                if lat is None:
+                    by_place_nocoord.setdefault((bucket, r.place), []).append(j)
+
+
+@dataclass
+class Candidate:
+    incident: str
+    other: str
+    score: float
+    reasons: dict[str, Any]
+    scores: dict[str, float]
+    sources: tuple[list[str], list[str]]
+    margin: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"incident": self.incident, "other": self.other, "score": self.score,
+                "reasons": self.reasons, "scores": self.scores,
+                "sources": {"incident": self.sources[0], "other": self.sources[1]},
+                "margin": self.margin}
+
+
+def choose(scored: list[tuple[float, int, int]], records: list[LinkRecord]
+           ) -> list[tuple[float, int, int, float | None]]:
+    """One-to-one by score: best pairs first, a record taking at most one partner of each
+    other source group — unless a further pair is strong (SECOND_PAIR_SCORE) and within
+    MARGIN of the record's best. Each chosen pair keeps its margin over the best pair it
+    beat (None: no competitor)."""
+    scored.sort(key=lambda s: (-s[0], records[s[1]].key, records[s[2]].key))
+    best_of: dict[tuple[int, frozenset[str]], float] = {}
+    chosen = []
+    top2: dict[int, list[tuple[float, int, int]]] = {}
+    for item in scored:  # best first: each record's two best pairs
+        for x in item[1:]:
+            held = top2.setdefault(x, [])
+            if len(held) < 2:
+                held.append(item)
+    for score, i, j in scored:
+        a, b = records[i], records[j]
+        ok = True
+        for x, other in ((i, b), (j, a)):
+            top = best_of.get((x, other.sources))
+            if top is not None and not (score >= SECOND_PAIR_SCORE and top - score <= MARGIN):
+                ok = False
+        if not ok:
+            continue
+        best_of.setdefault((i, b.sources), score)
+        best_of.setdefault((j, a.sources), score)
+        rival = max((s[0] for x in (i, j) for s in top2[x] if s[1:] != (i, j)), default=None)
+        chosen.append((score, i, j, None if rival is None else round(score - rival, 3)))
+    return chosen
+
+
+def candidates(records: list[LinkRecord], params: LinkParams,
+               excluded: Callable[[LinkRecord, LinkRecord], bool] | None = None,
+               wanted: Callable[[LinkRecord], bool] | None = None) -> list[Candidate]:
+    """The chosen candidate pairs at or above `params.min_score`, best first. `excluded`
+    drops pairs an analyst said are distinct; `wanted` keeps pairs with at least one side
+    it accepts (the actor and source filters)."""
+    scored: list[tuple[float, int, int]] = []
+    details: dict[tuple[int, int], tuple[dict[str, Any], dict[str, float]]] = {}
+    for i, j in pairs_within_reach(records, params):
+        a, b = records[i], records[j]
+        if b.key < a.key:
+            a, b = b, a
+        if wanted is not None and not (wanted(a) or wanted(b)):
+            continue
+        if excluded is not None and excluded(a, b):
+            continue
+        found = score_pair(a, b, params)
+        if found is None:
+            continue
+        score, reasons, scores = found
+        # Pairs below the threshold still compete: a weak rival is no reason to hide a
+        # strong pair, but a strong rival is a reason to doubt it (its margin).
+        scored.append((score, i, j))
+        details[(i, j)] = (reasons, scores)
+    out = []
+    for score, i, j, margin in choose(scored, records):
+        if score < params.min_score:
+            continue
+        a, b = records[i], records[j]
+        if b.key < a.key:
+            a, b = b, a
+        reasons, scores = details[(i, j)]  # scored in key order
+        out.append(Candidate(a.key, b.key, score, reasons, scores,
+                             (sorted(a.sources), sorted(b.sources)), margin))
+    out.sort(key=lambda c: (-c.score, c.incident, c.other))
+    return out

@@ -1,0 +1,100 @@
+"""Link candidates: records of the views that may be one real event, from different sources
+(projections.linking scores and chooses them). A query only, over the incidents and identity
+tables — it keeps no rows of its own: the live records (standalone, or a cluster under its
+named record) matching the filters are read once, in one statement, and searched in memory
+through a day × grid-cell index.
+
+Pairs an analyst recorded as `distinct_incidents` — between any members of the two — are
+never suggested; records already in one cluster are one row, so never a pair. Actor
+resolution by `same_actor` is applied before actors are compared.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from projections.linking import LinkParams, LinkRecord, candidates, record_of
+from projections.views.base import Queries
+from projections.views.incidents import IncidentFilter, QueryError, valid
+
+
+class CandidateQueries(Queries):
+    def link_candidates(self, filters: IncidentFilter | None = None,
+                        params: LinkParams | None = None) -> dict[str, Any]:
+        """{"candidates": [{"incident", "other", "score", "reasons", …}], …}: candidate
+        same-event pairs among the records matching `filters` (the actor and source filters
+        keep pairs with at least one side matching), chosen one-to-one, best first."""
+        f = filters or IncidentFilter()
+        p = params or LinkParams()
+        if p.days < 0 or p.days > 31:
+            raise QueryError("days must be 0..31", "days")
+        if not 0 < p.km <= 500:
+            raise QueryError("km must be more than 0 and at most 500", "km")
+        if not 0 <= p.min_score <= 1:
+            raise QueryError("min_score must be 0..1", "min_score")
+        records = self.link_records(f.replace(actor=None, source=None))
+        actor = self.resolve_actor(f.actor) if f.actor else None
+        source = f.source.casefold() if f.source else None
+        wanted = None
+        if actor or source:
+            def wanted(r: LinkRecord) -> bool:
+                return (actor is None or actor in r.extra["actors"]) and (
+                    source is None or source in r.sources)
+        found = candidates(records, p, excluded=self._distinct_pairs(), wanted=wanted)
+        return {"as_of": self._as_of(), "method": p.method(),
+                "parameters": {"days": p.days, "km": p.km, "min_score": p.min_score},
+                "filters": {k: v for k, v in f.echo().items() if v is not None},
+                "records": len(records),
+                "candidates": [c.to_dict() for c in found]}
+
+    def link_rows(self, f: IncidentFilter) -> list[Any]:
+        """The rows the search reads: (key, best, low, high, doc) of the live records."""
+        where, params = self._incident_where(f)
+        return self._fetch(f"SELECT i.key, i.best, i.low, i.high, i.doc FROM "
+                           f"{self.t('incidents')} i WHERE {where}", params)
+
+    def link_records(self, f: IncidentFilter) -> list[LinkRecord]:
+        resolve = self._actor_resolution()
+        out = []
+        for key, best, low, high, doc in self.link_rows(f):
+            d = orjson.loads(doc)
+            r = record_of(key, d, int(best), int(low), int(high), resolve)
+            if r is not None:
+                r.extra["actors"] = {a.get("actor") for a in
+                                     (d.get("details") or {}).get("actors") or ()}
+                out.append(r)
+        return out
+
+    def _identity_rows(self, kind: str, status: str) -> list[tuple[str, str]]:
+        cond, params = valid("x", self.at)
+        return [(a, b) for a, b in self._fetch(
+            f"SELECT x.a_key, x.b_key FROM {self.t('identity')} x WHERE x.kind = ? AND "
+            f"x.status = ? AND {cond}", [kind, status, *params])]
+
+    def _actor_resolution(self) -> Any:
+        """Actor id -> one id per group of actors linked by `same_actor` (transitively);
+        the hook actor comparison goes through."""
+        parent: dict[str, str] = {}
+
+        def find(x: str) -> str:
+            while parent.get(x, x) != x:
+                parent[x] = parent.get(parent[x], parent[x])
+                x = parent[x]
+            return x
+
+        for a, b in self._identity_rows("actor", "same"):
+            ra, rb = find(a), find(b)
+            if ra != rb:
+                parent[max(ra, rb)] = min(ra, rb)
+        return find if parent else None
+
+    def _distinct_pairs(self) -> Any:
+        pairs = {frozenset(p) for p in self._identity_rows("incident", "distinct")}
+        if not pairs:
+            return None
+
+        def excluded(a: LinkRecord, b: LinkRecord) -> bool:
+            return any(frozenset((x, y)) in pairs for x in a.members for y in b.members)
+        return excluded

@@ -1,0 +1,54 @@
+"""GET /api/v1/links/candidates(.csv): the candidates `tracker link suggest` prints, read
+only, with bad parameters refused in the one error shape (422)."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+
+from bench.synthetic_links import two_sources
+
+
+@pytest.fixture
+def linked_api(app, admin):
+    for report in two_sources(40, seed=3).reports:
+        assert admin.report(report).status_code in (200, 201)
+    return admin
+
+
+def test_candidates_as_json_and_csv(linked_api):
+    r = linked_api.get("/links/candidates")
+    assert r.status_code == 200
+    data = r.get_json()
+    assert data["parameters"] == {"days": 1, "km": 25.0, "min_score": 0.7}
+    assert data["candidates"] and all(
+        set(c["reasons"]) == {"days", "km", "type", "actors", "killed"}
+        for c in data["candidates"])
+    r = linked_api.get("/links/candidates.csv")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(r.get_data(as_text=True))))
+    assert [(x["incident"], x["other"]) for x in rows] == \
+        [(c["incident"], c["other"]) for c in data["candidates"]]
+    narrow = linked_api.get("/links/candidates?country=Mali&days=0&km=10&min_score=0.9")
+    assert narrow.status_code == 200
+    assert narrow.get_json()["filters"] == {"country": "Mali"}
+    assert len(narrow.get_json()["candidates"]) < len(data["candidates"])
+
+
+@pytest.mark.parametrize("query, field", [
+    ("days=-1", "days"), ("days=40", "days"), ("km=0", "km"), ("km=abc", "km"),
+    ("min_score=1.5", "min_score"), ("from=2020-02-01&to=2020-01-01", "from"),
+    ("nope=1", "nope"),
+])
+def test_bad_parameters_are_422_naming_the_field(linked_api, query, field):
+    for path in ("/links/candidates", "/links/candidates.csv"):
+        r = linked_api.get(f"{path}?{query}")
+        assert r.status_code == 422, r.get_data(as_text=True)
+        assert field in {e["field"] for e in r.get_json()["errors"]}, r.get_json()
+
+
+def test_candidates_are_read_only(linked_api):
+    r = linked_api.client.post("/api/v1/links/candidates", headers=linked_api.headers)
+    assert r.status_code == 405

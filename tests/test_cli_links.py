@@ -1,0 +1,105 @@
+"""`tracker link suggest` and `tracker link accept`: candidates as JSON and CSV (the API's
+own), accepting them as one idempotent report, accepting a reviewed file with rows removed,
+and clear errors for a file that is not a suggest output."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from api.cli import main
+from bench.synthetic_links import two_sources
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'events.sqlite'}")
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args, input=None):
+        return runner.invoke(main, list(args), input=input, catch_exceptions=False)
+
+    syn = two_sources(40, seed=3)
+    for n, report in enumerate(syn.reports):
+        path = tmp_path / f"r{n}.json"
+        path.write_text(json.dumps(report))
+        assert invoke("report", str(path)).exit_code == 0
+    invoke.syn = syn  # type: ignore[attr-defined]
+    return invoke
+
+
+def incidents(cli) -> int:
+    out = cli("query", "casualties", "--by", "country", "--json")
+    return sum(r["incidents"] for r in json.loads(out.output)["rows"])
+
+
+def test_suggest_prints_the_candidates_as_json_and_csv(cli):
+    out = cli("link", "suggest", "--json")
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["method"] == "tracker-link-suggest/1 days=1 km=25 min_score=0.7"
+    pairs = {frozenset((c["incident"], c["other"])) for c in data["candidates"]}
+    assert len(pairs & cli.syn.true_pairs) >= 0.9 * len(cli.syn.true_pairs)
+    rows = list(csv.DictReader(io.StringIO(cli("link", "suggest", "--csv").output)))
+    assert [(r["incident"], r["other"], float(r["score"])) for r in rows] == \
+        [(c["incident"], c["other"], c["score"]) for c in data["candidates"]]
+    assert list(rows[0]) == ["incident", "other", "score", "days", "km", "type", "actors",
+                             "killed", "margin"]
+    narrow = json.loads(cli("link", "suggest", "--min-score", "0.95", "--days", "0",
+                            "--km", "5", "--json").output)
+    assert narrow["parameters"] == {"days": 0, "km": 5.0, "min_score": 0.95}
+    assert len(narrow["candidates"]) < len(data["candidates"])
+
+
+def test_suggest_accept_records_one_report_once(cli):
+    before = incidents(cli)
+    found = json.loads(cli("link", "suggest", "--json").output)["candidates"]
+    out = cli("link", "suggest", "--accept")
+    assert out.exit_code == 0 and f"{len(found)} same_incident link(s)" in out.output
+    assert incidents(cli) == before - len(found)
+    again = cli("link", "suggest", "--accept", "--min-score", "0.7")
+    assert "no candidates to accept" in again.output  # linked records are one row now
+    log = json.loads(cli("log", "--limit", "100000", "--json").output)["events"]
+    reports = {e["provenance"]["report"] for e in log if e["type"] == "IdentityAsserted"}
+    assert len(reports) == 1
+    history = json.loads(cli("history", "report", reports.pop(), "--json").output)
+    assert history["events"][0]["provenance"]["source"]["kind"] == "analyst"
+
+
+def test_accept_records_a_reviewed_file_without_the_rows_removed(cli, tmp_path):
+    before = incidents(cli)
+    text = cli("link", "suggest", "--csv").output
+    lines = text.splitlines()
+    kept = [lines[0], *lines[1:4]]  # the analyst kept three pairs
+    reviewed = tmp_path / "reviewed.csv"
+    reviewed.write_text("\n".join(kept) + "\n")
+    out = cli("link", "accept", str(reviewed))
+    assert out.exit_code == 0 and "3 same_incident link(s)" in out.output
+    assert incidents(cli) == before - 3
+    assert "already recorded; nothing new" in cli("link", "accept", str(reviewed)).output
+    left = json.loads(cli("link", "suggest", "--json").output)["candidates"]
+    assert len(left) == len(lines) - 4
+    as_json = tmp_path / "rest.json"
+    as_json.write_text(json.dumps({"method": "m", "candidates": left[:1]}))
+    out = cli("link", "accept", str(as_json), "--json")
+    assert json.loads(out.output)["links"] == 1 and incidents(cli) == before - 4
+
+
+@pytest.mark.parametrize("content, message", [
+    ("not,a,suggest\n1,2,3\n", "the CSV header lacks incident, other"),
+    ('{"candidates": [{"incident": "a:1"}]}', "'incident' and 'other' must both be"),
+    ('{"candidates": [{"incident": "a:1", "other": "b:1", "score": 7}]}', "not within 0..1"),
+    ('{"rows": []}', "needs a 'candidates' list"),
+    ("{nope", "not valid JSON"),
+    ('{"candidates": [{"incident": "a:1", "other": "nobody"}]}', "nobody"),
+])
+def test_accept_refuses_a_file_that_is_not_a_suggest_output(cli, tmp_path, content, message):
+    bad = tmp_path / "bad.json"
+    bad.write_text(content)
+    out = CliRunner().invoke(main, ["link", "accept", str(bad)])
+    assert out.exit_code == 1 and message in out.output and "Traceback" not in out.output
