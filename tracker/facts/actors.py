@@ -95,7 +95,8 @@ def link_namesakes(uow: UnitOfWork, fact: Fact, key: str, names: list[str]) -> N
     re-attributes its records: the two are linked (same_actor, method `alias`) in the same
     report, so retracting the report undoes both. Later imports resolve the name to `key`
     by the alias itself."""
-    from tracker.domain.link import SAME, Link, pair_key
+    from tracker.domain.link import SAME
+    from tracker.facts.identity import link_for
     from tracker.ingestion.rows import actor_key
 
     namesakes = [actor_key(dataset, name) for name in names for dataset in DATASETS]
@@ -107,15 +108,9 @@ def link_namesakes(uow: UnitOfWork, fact: Fact, key: str, names: list[str]) -> N
             namesake = actor_key(dataset, name)
             if namesake == key or not uow.exists("actor", namesake):
                 continue
-            link_key = pair_key("actor", key, namesake)
-            link = uow.find("link", link_key)
-            if link is None:
-                first, second = sorted((key, namesake))
-                link = Link(key=link_key, kind="actor", a=first, b=second,
-                            provenance=uow.prov(fact, "link", link_key))
-                uow.add("link", link)
+            link = link_for(uow, fact, "actor", key, namesake)
             link.assert_identity(SAME, key, namesake, None, f"alias '{name}'",
-                                 uow.prov(fact, "link", link_key))
+                                 uow.prov(fact, "link", link.key))
             uow.touch("link", link)
 
 

@@ -67,7 +67,8 @@ def _two(data: dict[str, Any], a: str, b: str) -> list[tuple[str, str]]:
     return []
 
 
-def _link(uow: UnitOfWork, fact: Fact, kind: str, a: str, b: str) -> Link:
+def link_for(uow: UnitOfWork, fact: Fact, kind: str, a: str, b: str) -> Link:
+    """The Link aggregate of a pair, made (in this report) if no report linked it yet."""
     key = pair_key(kind, a, b)
     link = uow.find("link", key)
     if link is None:
@@ -82,7 +83,7 @@ def apply_same_incident(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     uow.require_known(fact, "incident", "incident", d["incident"])
     uow.require_known(fact, "same_as", "incident", d["same_as"])
-    link = _link(uow, fact, "incident", d["incident"], d["same_as"])
+    link = link_for(uow, fact, "incident", d["incident"], d["same_as"])
     if link.status == DISTINCT:
         raise FactError(fact.index, "same_as", f"incidents '{d['incident']}' and "
                         f"'{d['same_as']}' were recorded as distinct (distinct_incidents); "
@@ -96,7 +97,7 @@ def apply_distinct_incidents(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     uow.require_known(fact, "incident", "incident", d["incident"])
     uow.require_known(fact, "other", "incident", d["other"])
-    link = _link(uow, fact, "incident", d["incident"], d["other"])
+    link = link_for(uow, fact, "incident", d["incident"], d["other"])
     link.assert_identity(DISTINCT, d["incident"], d["other"], None, None,
                          uow.prov(fact, "link", link.key))
     uow.touch("link", link)
@@ -106,7 +107,7 @@ def apply_same_actor(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     uow.require_known(fact, "actor", "actor", d["actor"])
     uow.require_known(fact, "same_as", "actor", d["same_as"])
-    link = _link(uow, fact, "actor", d["actor"], d["same_as"])
+    link = link_for(uow, fact, "actor", d["actor"], d["same_as"])
     link.assert_identity(SAME, d["actor"], d["same_as"], None, d.get("method"),
                          uow.prov(fact, "link", link.key))
     uow.touch("link", link)
