@@ -111,9 +111,8 @@ class BatchFold:
         s, v, conn = self.store, self.versions, self.conn
         statements = s.statements(self.w.gen)
         for name in TABLES:
-            close = statements.close.get(name)
-            if close is not None:
-                s.execute_rows(conn, close, v.closes[name])
+            if name in statements.close:
+                s.close_versions(conn, statements, name, v.closes[name])
         for name in TABLES:
             if bulk and s.can_copy and not statements.ignores_conflicts(name):
                 s.copy_rows(conn, statements.table[name], statements.columns[name],

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,22 @@ class ReadModelStore:
             with cursor.copy(f"COPY {table_name} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+        finally:
+            cursor.close()
+
+    def close_versions(self, conn: Connection, statements: Statements, name: str,
+                       rows: Sequence[Sequence[Any]]) -> None:
+        """Ends these versions (rows of valid_to, then the primary key): one statement on
+        PostgreSQL (the keys as arrays), one per row elsewhere."""
+        if not rows:
+            return
+        bulk = statements.close_all.get(name)
+        if bulk is None:
+            self.execute_rows(conn, statements.close[name], rows)
+            return
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(bulk, [list(column) for column in zip(*rows, strict=True)])
         finally:
             cursor.close()
 
@@ -496,6 +512,7 @@ class Statements:
     table: dict[str, str]            # the full table name
     columns: dict[str, list[str]]    # its columns, in the rows' order
     conflicts: frozenset[str]        # tables whose inserts ignore a row already there
+    close_all: dict[str, str] = field(default_factory=dict)  # PostgreSQL: one per table
 
     def ignores_conflicts(self, name: str) -> bool:
         return name in self.conflicts
@@ -525,7 +542,29 @@ def compile_statements(md: MetaData, dialect: Any, prefix: str) -> Statements:
             close[name] = str(t.update().where(
                 and_(*(c == bindparam(f"k_{c.name}") for c in keys))
             ).values(valid_to=bindparam("valid_to")).compile(dialect=dialect))
-    return Statements(insert, close, tables, columns, frozenset(conflicts))
+    return Statements(insert, close, tables, columns, frozenset(conflicts),
+                      close_arrays(md, prefix) if dialect.name == "postgresql" else {})
+
+
+def close_arrays(md: MetaData, prefix: str) -> dict[str, str]:
+    """PostgreSQL: one UPDATE per table ends every version a batch closes, its keys sent as
+    one array per column (unnest), instead of one statement per row: a batch that regroups
+    thousands of records (an accepted file of links) closes thousands of versions."""
+    from sqlalchemy import BigInteger, Integer
+
+    out: dict[str, str] = {}
+    for full, t in md.tables.items():
+        if "valid_to" not in t.c:
+            continue
+        keys = list(t.primary_key.columns)
+        kinds = ["bigint" if isinstance(c.type, BigInteger) else
+                 "integer" if isinstance(c.type, Integer) else "text" for c in keys]
+        arrays = ", ".join(["%s::bigint[]", *(f"%s::{k}[]" for k in kinds)])
+        names = ", ".join(["valid_to", *(f"k_{c.name}" for c in keys)])
+        match = " AND ".join(f't."{c.name}" = v.k_{c.name}' for c in keys)
+        out[full[len(prefix):]] = (f"UPDATE {full} AS t SET valid_to = v.valid_to FROM "
+                                   f"unnest({arrays}) AS v({names}) WHERE {match}")
+    return out
 
 
 class GenerationGoneError(Exception):

@@ -174,7 +174,21 @@ def cluster_of(fold: BatchFold, kind: str, record: str) -> tuple[set[str], set[s
 
 class IdentityStage:
     def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
+        """The batch's pairs, and their records' links, read at once (an accepted file of
+        thousands of links is one report: a query per pair would cost a round trip each)."""
         load_links(fold, [e.oid for e in events if e.name in LINK_EVENTS])
+        cache: dict[str, LinkEntry] = fold.w.views.get("links", {})
+        records: dict[str, set[str]] = {}
+        for e in events:
+            if e.name == "LinkOpened":
+                kind = e.data["kind"]
+                records.setdefault(kind, set()).update(
+                    entity_id(kind, e.data[side]).hex for side in ("a", "b"))
+            elif e.name in LINK_EVENTS and e.oid in cache:
+                entry = cache[e.oid]
+                records.setdefault(entry.kind, set()).update((entry.a, entry.b))
+        for kind, found in records.items():
+            neighbours(fold, kind, sorted(found))
 
     def apply(self, fold: BatchFold, unit: Unit) -> None:
         cache: dict[str, LinkEntry] = fold.w.views.setdefault("links", {})

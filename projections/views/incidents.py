@@ -210,6 +210,7 @@ class IncidentsStage:
         relinked = unit.relinked.get("incident", set())
         if relinked:
             changed.update(dict.fromkeys(sorted(relinked)))
+            self.load(fold, list(relinked), set())  # at once, not a cluster at a time
         done: set[str] = set()
         for oid in changed:
             if oid in done:
