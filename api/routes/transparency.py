@@ -14,7 +14,7 @@ from api.auth import check_read
 from api.citations import CITABLE_DIMENSIONS, CITABLE_VIEWS, cite
 from api.routes import TrackerBlueprint
 from api.routes.common import not_modified, wait_for
-from api.schemas import ErrorSchema, FilterArgsSchema, StrictSchema
+from api.schemas import FilterArgsSchema, StrictSchema
 from api.wiring import get_services
 from tracker.transparency import Signer, Transparency, load_signer
 
@@ -93,12 +93,6 @@ class CitationSchema(StrictSchema):
     consistency = fields.Dict()
 
 
-def _err(f: Any, *codes: int) -> Any:
-    for code in codes:
-        f = blp.alt_response(code, schema=ErrorSchema, description="Error")(f)
-    return f
-
-
 def _transparency() -> Transparency:
     return Transparency(get_services().tracker.recorder)
 
@@ -120,7 +114,7 @@ class LatestCheckpoint(MethodView):
                        "`tracker checkpoint`)")
         return _cached(found, found["id"])
 
-    get = _err(get, 401, 403, 404, 503)
+    get = blp.errors(401, 403, 404, 503)(get)
 
 
 @blp.route("/checkpoints")
@@ -134,7 +128,7 @@ class Checkpoints(MethodView):
         nxt = found[-1]["id"] if len(found) == args["limit"] else None
         return {"checkpoints": found, "next": nxt}
 
-    get = _err(get, 401, 403, 422, 503)
+    get = blp.errors(401, 403, 422, 503)(get)
 
 
 @blp.route("/proof/inclusion")
@@ -147,7 +141,7 @@ class InclusionProof(MethodView):
         proof = _transparency().inclusion(args["position"], args.get("size"))
         return _cached(proof, proof["size"])
 
-    get = _err(get, 401, 403, 422, 503)
+    get = blp.errors(401, 403, 422, 503)(get)
 
 
 @blp.route("/proof/consistency")
@@ -160,7 +154,7 @@ class ConsistencyProof(MethodView):
         proof = _transparency().consistency(args["from_"], args.get("to"))
         return _cached(proof, proof["to"])
 
-    get = _err(get, 401, 403, 422, 503)
+    get = blp.errors(401, 403, 422, 503)(get)
 
 
 @blp.route("/cite")
@@ -177,7 +171,7 @@ class Cite(MethodView):
         since = args.pop("since", None)
         return cite(get_services(), args, since=since, signer=_signer())
 
-    get = _err(get, 401, 403, 404, 409, 422, 503)
+    get = blp.errors(401, 403, 404, 409, 422, 503)(get)
 
 
 def _cached(data: dict[str, Any], *parts: Any) -> Any:
