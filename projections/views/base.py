@@ -137,6 +137,9 @@ class Queries:
     def actor_filter(self, name: str) -> str:
         raise NotImplementedError
 
+    def actor_cluster(self, key: str) -> tuple[str, list[str]]:
+        raise NotImplementedError
+
     def _incident_where(self, f: Any) -> tuple[str, list[Any]]:
         raise NotImplementedError
 
