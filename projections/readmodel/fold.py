@@ -35,8 +35,8 @@ __all__ = ["EPOCH", "BatchFold", "Working", "dumps", "micros", "units_of"]
 
 # A batch writing this many new rows to one table loads them by COPY where the store can
 # (PostgreSQL), as a rebuild does: an accepted file of 30,580 links writes 61,000 incident
-# and 92,000 link rows (bench.links at 50,000 records per source: those inserts took 3.9 s
-# one by one, 2.4 s by COPY).
+# and 92,000 link rows (bench.links at 50,000 records per source: those inserts took 4.5 s
+# one by one, 2.6 s by COPY).
 COPY_FROM = 2000
 
 
