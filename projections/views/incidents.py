@@ -386,21 +386,22 @@ REGION_LEVELS = ("country", "admin1", "admin2")
 def region_condition(value: str, level: str) -> tuple[str, list[Any]]:
     """The condition of an admin1 or admin2 filter: a name ("Mopti": every country's), or
     a region key ("Mali / Mopti", "Mali / Mopti / Djenné", or for admin2 "Mopti / Djenné"),
-    any case; "(unknown)" in a key is a missing name. A key that does not split into the
-    names above its level matches the whole text as a name."""
-    whole = f"i.{level}_k = ?"
+    any case; "(unknown)" in a key is a missing name. Each name is compared on its own
+    indexed column, so the walk follows the region's index."""
     parts = [p.strip() for p in value.split(" / ")]
     depth = REGION_LEVELS.index(level) + 1
     if len(parts) == 1 or len(parts) > depth:
-        return whole, [value.casefold()]
+        return f"i.{level}_k = ?", [value.casefold()]
     conds, params = [], []
-    for name, part in zip(REGION_LEVELS[depth - len(parts):depth], parts, strict=True):
+    # The region's own name first: its index leads the walk.
+    for name, part in reversed(list(zip(REGION_LEVELS[depth - len(parts):depth], parts,
+                                        strict=True))):
         if part.casefold() == "(unknown)":
             conds.append(f"i.{name}_k IS NULL")
         else:
             conds.append(f"i.{name}_k = ?")
             params.append(part.casefold())
-    return f"(({' AND '.join(conds)}) OR {whole})", [*params, value.casefold()]
+    return " AND ".join(conds), params
 
 
 @dataclass(frozen=True)
