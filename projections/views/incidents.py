@@ -65,7 +65,10 @@ def fold_attribute(value: Any) -> str | None:
 def dataset_columns(details: dict[str, Any]) -> list[str | None]:
     """The DATASET_COLUMNS of an incident: what its `attributes` (a dataset's columns, kept
     at import) and, for UCDP's type of violence, its subtype say."""
-    a = details.get("attributes") or {}
+    a = details.get("attributes")
+    subtype = str(details.get("subtype") or "").casefold()
+    if not a:  # most records of most sources: nothing to read
+        return [None, None, None, VIOLENCE_OF_SUBTYPE.get(subtype), None, None, None, None]
 
     def folded(name: str) -> str | None:
         return fold_attribute(a.get(name))
@@ -77,7 +80,6 @@ def dataset_columns(details: dict[str, Any]) -> list[str | None]:
         interaction = interaction_code(text("interaction"))
     except ValueError:
         interaction = None  # not an ACLED interaction: no filter finds it
-    subtype = str(details.get("subtype") or "").casefold()
     return [interaction, folded("disorder_type"), folded("civilian_targeting"),
             VIOLENCE_OF_SUBTYPE.get(subtype), text("dyad_new_id"), folded("dyad_name"),
             text("conflict_new_id"), folded("conflict_name")]
