@@ -460,8 +460,8 @@ class ReadModelStore:
             same = rows and int(rows[0][0]) == position
             attempts = int(rows[0][1]) + 1 if same else 1
             first_seen = rows[0][2] if same else now
-            for meta in (FAILURES_TABLE, VERSIONS_TABLE):
-                conn.exec_driver_sql(self.sql(f"DELETE FROM {meta} WHERE gen = ?"), (gen,))
+            conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ?"),
+                                 (gen,))
             conn.exec_driver_sql(self.sql(
                 f"INSERT INTO {FAILURES_TABLE} (gen, position, last, report, events, reason, "
                 "first_seen, last_seen, attempts) VALUES (?,?,?,?,?,?,?,?,?)"),
