@@ -13,7 +13,8 @@ const FILTERS = ["country", "admin1", "type", "subtype", "actor", "operation", "
 const CONTROLLED = ["country", "type", "actor", "source", "from", "to", "min_killed"];
 const PAGE_SIZE = 50;
 const MAX_POINTS = 2000;  // more matching incidents than this: the map draws grid bins
-
+const SHORT_TABLE = 12;   // rows a long tally shows until asked for all
+const expanded = new Set();  // the tallies shown whole
 const state = {
   asOf: "",            // "" = now (live)
   filters: {},         // name -> value, as in the URL
@@ -149,7 +150,9 @@ function tallyTable(table, data, label, pick) {
   }
   // Region rows name their country when they come from several.
   const countries = new Set(data.rows.map((r) => r.country).filter(Boolean));
-  for (const r of data.rows) {
+  // Long tables show their first rows, and a button for the rest.
+  const all = expanded.has(table.id) || data.rows.length <= SHORT_TABLE + 2;
+  for (const r of all ? data.rows : data.rows.slice(0, SHORT_TABLE)) {
     const name = r.name || r.key;
     const label = el("a", { href: "#", title: `only ${name}`, onclick: (e) => {
       e.preventDefault(); pick(r); } }, name);
@@ -163,6 +166,11 @@ function tallyTable(table, data, label, pick) {
         r.civilians && r.civilians.best !== null && r.civilians.best !== undefined ?
           r.civilians.best : "—"),
       el("td", { class: "num" }, r.incidents)));
+  }
+  if (!all) {
+    table.append(el("tr", { class: "rest" }, el("td", { colspan: 5 }, el("button", {
+      type: "button", onclick: () => { expanded.add(table.id); tallyTable(table, data, label, pick); },
+    }, `Show all ${number(data.rows.length)} rows`))));
   }
 }
 
