@@ -334,7 +334,7 @@ function setFilters(changes) {
   state.filters = next;
   writeUrl(true);
   syncForm();
-  render();
+  refresh();
 }
 
 function exportLinks() {
@@ -451,7 +451,7 @@ async function showIncident(id) {
     const i = await api(`/incidents/${encodeURIComponent(id)}`, {}, { unfiltered: true });
     const basis = i.killed.basis || {};
     const loc = i.location && typeof i.location === "object" ? i.location : {};
-    box.replaceChildren(
+    box.replaceChildren(...[
       el("button", { type: "button", class: "close", "aria-label": "close", onclick: () => {
         box.hidden = true; } }, "×"),
       el("h3", {}, [loc.name, loc.admin1, loc.country].filter(Boolean).join(", ") || i.id,
@@ -461,23 +461,24 @@ async function showIncident(id) {
         el("span", { class: "flag" }, ` — ${i.killed.flagged}`) : null,
       i.civilians && i.civilians.best != null ? `; civilians ${i.civilians.best}` : null,
       i.wounded && i.wounded.best != null ? `; wounded ${i.wounded.best}` : null),
-      el("p", { class: "muted" }, `Best from: ${shown(basis.rule)}, report ${shown(basis.report)}, ` +
-        `${basis.source || "analysts"}, published ${shown(basis.published)}`),
+      el("p", { class: "muted" }, i.killed.basis ? `Best from: ${shown(basis.rule)}, report ` +
+        `${shown(basis.report)}, ${basis.source || "analysts"}, published ` +
+        `${shown(basis.published)}` : "No source gives a figure."),
       i.notes ? el("p", { class: "notes" }, i.notes) : null,
       i.details_withdrawn ? el("p", { class: "withdrawn" },
         `Details come from a withdrawn report (${i.details_withdrawn}).`) : null,
       i.members && i.members.length > 1 ? el("p", { class: "muted" },
         `One event, ${i.members.length} records counted once: ${i.members.join(", ")}`) : null,
-      el("table", {}, el("tr", {}, el("th", { scope: "col" }, "source"),
+      i.figures && i.figures.length ? el("table", {}, el("tr", {}, el("th", { scope: "col" }, "source"),
         el("th", { scope: "col" }, "report"), el("th", { scope: "col" }, "published"),
         el("th", { scope: "col", class: "num" }, "killed")),
-      (i.figures || []).map((f) => el("tr", {},
+      i.figures.map((f) => el("tr", {},
         el("td", {}, shown(f.source) + (f.actor ? ` (${f.actor})` : "")),
         el("td", {}, shown(f.report)), el("td", {}, shown(f.published)),
         el("td", { class: "num" }, shown(f.killed), " ", el("small", {},
-          f.low != null || f.high != null ? `${f.low ?? "?"}–${f.high ?? "?"}` : ""))))),
+          f.low != null || f.high != null ? `${f.low ?? "?"}–${f.high ?? "?"}` : ""))))) : null,
       el("p", {}, el("a", { href: `${API}/history/incident/${encodeURIComponent(id)}` },
-        "history (every event, with provenance)")));
+        "history (every event, with provenance)"))].filter(Boolean));
   } catch (error) {
     box.replaceChildren(el("p", { class: "muted" }, `Not known at that time (${error.message}).`));
   }
@@ -706,13 +707,16 @@ async function renderChanges() {
 // -- everything ------------------------------------------------------------------------------
 
 // `initial`: the server's first view for this very query (no fetch for what it holds).
-async function render(initial = null) {
+// `keepPage`: the same view, newer (the live feed): stay on the page shown.
+async function render(initial = null, keepPage = false) {
   const generation = ++state.generation;
   clearProblems();
   showAsOf();
   exportLinks();
-  state.cursors = [null];
-  state.pageIndex = 0;
+  if (!keepPage) {
+    state.cursors = [null];
+    state.pageIndex = 0;
+  }
   if (initial && initial.error) {
     problem(initial.error.message);
     const refused = new ApiError(initial.error, initial.error.code);
@@ -727,7 +731,7 @@ async function render(initial = null) {
     loadOutlines().then(() => { if (generation === state.generation) drawMap([], 0, refused); });
   } else {
     const pagePromise = initial ? Promise.resolve(initial.incidents) :
-      api("/incidents", { limit: PAGE_SIZE });
+      api("/incidents", { limit: PAGE_SIZE, cursor: state.cursors[state.pageIndex] });
     const [count, page] = await Promise.all([renderCasualties(generation, initial),
       pagePromise.catch((error) => { problem(error); return error; })]);
     if (generation !== state.generation) return;
@@ -744,8 +748,8 @@ async function render(initial = null) {
 }
 
 // Renders, and shows any failure instead of leaving a promise unhandled.
-function refresh(initial = null) {
-  return render(initial).catch((error) => problem(error));
+function refresh(initial = null, keepPage = false) {
+  return render(initial, keepPage).catch((error) => problem(error));
 }
 
 // -- knowledge time --------------------------------------------------------------------------
@@ -828,7 +832,7 @@ function onPosition(data) {
   const moved = state.position !== null && data.position !== state.position;
   state.position = data.position;
   body.dataset.position = String(data.position);
-  if (moved && !state.asOf) refresh();  // the live view follows; a past view stays put
+  if (moved && !state.asOf) refresh(null, true);  // the live view follows; a past one stays
 }
 
 function follow() {
