@@ -2,7 +2,9 @@
 // and follows /api/v1/stream. No third-party code; nothing is loaded from another host.
 // The first view comes rendered from the server with its JSON embedded (#initial): the
 // script starts from it and fetches only what it does not hold.
-"use strict";
+import { monthChart } from "./chart.js";
+import { $, el, number, plural, range, shown, where } from "./dom.js";
+import { drawMap, loadOutlines } from "./map.js";
 
 const API = "/api/v1";
 const body = document.body;
@@ -27,34 +29,7 @@ const state = {
   generation: 0,       // each render's number: a slower, older answer is dropped
 };
 
-const $ = (id) => document.getElementById(id);
 const detailBox = $("incident-detail");  // moved beside the row it shows
-const el = (tag, attrs = {}, ...children) => {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (v === null || v === undefined || v === false) continue;
-    if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children.flat()) {
-    if (c !== null && c !== undefined && c !== false) {
-      node.append(c instanceof Node ? c : String(c));
-    }
-  }
-  return node;
-};
-const svg = (tag, attrs = {}, text = null) => {
-  const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== null) node.textContent = text;
-  return node;
-};
-const titled = (node, text) => { node.append(svg("title", {}, text)); return node; };
-const range = (k) => (k && k.low !== k.high ? `${k.low}–${k.high}` : "");
-const shown = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
-const number = (n) => Number(n).toLocaleString("en");
-const plural = (n, one, many) => `${number(n)} ${n === 1 ? one : many}`;
 
 // -- the URL: filters, as_of and group -------------------------------------------------------
 
@@ -181,93 +156,6 @@ function incidentCount(tally) {
   return tally.rows.reduce((sum, r) => sum + r.incidents, 0);
 }
 
-// Every month from `first` to `last` ("YYYY-MM"), both included.
-function monthsBetween(first, last) {
-  const out = [];
-  let [y, m] = first.split("-").map(Number);
-  const [ly, lm] = last.split("-").map(Number);
-  while (y < ly || (y === ly && m <= lm)) {
-    out.push(`${y}-${String(m).padStart(2, "0")}`);
-    m += 1;
-    if (m > 12) { m = 1; y += 1; }
-  }
-  return out;
-}
-
-// A round step for about `count` ticks up to `max`: 1, 2 or 5 times a power of ten.
-function niceStep(max, count) {
-  const raw = Math.max(1, max / count);
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((f) => f * power).find((s) => s >= raw);
-  return Math.max(1, step);
-}
-
-function monthChart(data) {
-  const chart = $("by-month");
-  chart.replaceChildren();
-  const W = 800, H = 240, left = 48, right = 12, top = 12, bottom = 34;
-  if (data instanceof Error) {
-    chart.append(svg("text", { x: 20, y: 30, class: "muted" }, `Not shown: ${data.message}`));
-    return;
-  }
-  const known = new Map(data.rows.filter((r) => /^\d{4}-\d{2}$/.test(r.key))
-    .map((r) => [r.key, r]));
-  if (!known.size) {
-    chart.append(svg("text", { x: 20, y: 30, class: "muted" }, "No casualties."));
-    return;
-  }
-  const keys = [...known.keys()].sort();
-  const months = monthsBetween(keys[0], keys[keys.length - 1]);
-  const zero = { best: 0, low: 0, high: 0 };
-  const rows = months.map((m) => ({ key: m, killed: known.has(m) ? known.get(m).killed : zero,
-    incidents: known.has(m) ? known.get(m).incidents : 0 }));
-  const max = Math.max(1, ...rows.map((r) => Math.max(r.killed.high, r.killed.best)));
-  const yStep = niceStep(max, 4);
-  const yMax = Math.ceil(max / yStep) * yStep;
-  const plotW = W - left - right, plotH = H - top - bottom;
-  const step = plotW / rows.length;
-  const x = (i) => left + step * i;
-  const y = (v) => top + plotH - (v / yMax) * plotH;
-
-  // y axis: round ticks with grid lines.
-  for (let v = 0; v <= yMax; v += yStep) {
-    chart.append(svg("line", { x1: left, y1: y(v), x2: W - right, y2: y(v),
-      stroke: v ? "#e6e9ee" : "#999", class: "grid" }));
-    chart.append(svg("text", { x: left - 6, y: y(v) + 4, "font-size": 11, "text-anchor": "end",
-      class: "y-tick" }, number(v)));
-  }
-  // The low–high band, over every month (empty ones at zero).
-  const mid = (i) => x(i) + step / 2;
-  const band = rows.map((r, i) => `${mid(i).toFixed(1)},${y(r.killed.high).toFixed(1)}`)
-    .concat(rows.map((r, i) => `${mid(i).toFixed(1)},${y(r.killed.low).toFixed(1)}`)
-      .reverse());
-  chart.append(titled(svg("polygon", { points: band.join(" "), fill: "var(--band)",
-    opacity: 0.8, class: "band" }), "low–high range"));
-  // A bar per month, empty months included (height zero), each with its figures.
-  rows.forEach((r, i) => {
-    const height = Math.max(0, y(0) - y(r.killed.best));
-    chart.append(titled(svg("rect", { x: (x(i) + step * 0.15).toFixed(2), y: y(r.killed.best),
-      width: Math.max(0.5, step * 0.7).toFixed(2), height, fill: "var(--accent)",
-      class: "month", "data-month": r.key, "data-best": r.killed.best }),
-    `${r.key}: ${r.killed.best} killed` + (range(r.killed) ? ` (${range(r.killed)})` : "") +
-      `, ${plural(r.incidents, "incident", "incidents")}`));
-  });
-  // x axis: ticks far enough apart for their labels: months, or years when the span is long.
-  const labelWidth = 58;
-  const maxTicks = Math.max(1, Math.floor(plotW / labelWidth));
-  const every = [1, 2, 3, 6, 12, 24, 60, 120, 240, 600].find((s) => rows.length / s <= maxTicks)
-    || 1200;
-  rows.forEach((r, i) => {
-    const [year, month] = r.key.split("-").map(Number);
-    const index = year * 12 + month - 1;
-    if (index % every !== 0) return;
-    chart.append(svg("line", { x1: x(i), y1: y(0), x2: x(i), y2: y(0) + 5, stroke: "#999" }));
-    chart.append(svg("text", { x: x(i), y: H - bottom + 18, "font-size": 11,
-      "text-anchor": i === 0 ? "start" : "middle", class: "x-tick" },
-    every >= 12 ? String(year) : r.key));
-  });
-  chart.dataset.months = String(rows.length);
-}
 
 async function renderCasualties(generation, initial) {
   const pickCountry = (r) => setFilters({ country: r.key, admin1: "" });
@@ -286,7 +174,7 @@ async function renderCasualties(generation, initial) {
   }
   tallyTable($("by-country"), byCountry, "country", pickCountry);
   tallyTable($("by-admin1"), byAdmin1, "admin1", pickRegion);
-  monthChart(byMonth);
+  monthChart($("by-month"), byMonth);
   countryOptions(byCountry);
   return byAdmin1 instanceof Error ? null : incidentCount(byAdmin1);
 }
@@ -367,11 +255,6 @@ async function sourceOptions() {
 
 // -- incidents: count, table, pages, detail --------------------------------------------------
 
-const where = (i) => {
-  const loc = i.location;
-  if (loc && typeof loc === "object") return [loc.name, loc.country].filter(Boolean).join(", ");
-  return [i.location, i.country].filter(Boolean).join(", ");
-};
 
 function incidentTable(page) {
   const table = $("incidents");
@@ -488,141 +371,10 @@ async function showIncident(id) {
   box.focus({ preventScroll: true });
 }
 
-// -- the map ---------------------------------------------------------------------------------
-
-// Country outlines: Natural Earth 1:110m as TopoJSON (static/vendor), decoded here: each arc
-// is a run of quantized, delta-encoded points; a negative index means the arc reversed.
-let outlines = null;
-const staticUrl = (name) => document.querySelector("script[src*='dashboard.js']").src
-  .replace("dashboard.js", name);
-
-async function loadOutlines() {
-  if (outlines !== null) return outlines;
-  try {
-    const topology = await (await fetch(staticUrl("vendor/countries-110m.json"))).json();
-    const [sx, sy] = topology.transform.scale, [tx, ty] = topology.transform.translate;
-    const arcs = topology.arcs.map((arc) => {
-      let x = 0, y = 0;
-      return arc.map(([dx, dy]) => { x += dx; y += dy; return [x * sx + tx, y * sy + ty]; });
-    });
-    const ring = (indexes) => indexes.flatMap((i, n) => {
-      const points = i >= 0 ? arcs[i] : [...arcs[~i]].reverse();
-      return n ? points.slice(1) : points;
-    });
-    outlines = [];
-    for (const g of topology.objects.countries.geometries) {
-      const polygons = g.type === "Polygon" ? [g.arcs] : g.type === "MultiPolygon" ? g.arcs : [];
-      outlines.push({ name: g.properties.name, rings: polygons.flatMap((p) => p.map(ring)) });
-    }
-  } catch (error) {
-    outlines = [];  // the map still shows its points on the graticule
-  }
-  return outlines;
-}
-
-function drawOutlines(map, px, py) {
-  for (const country of outlines || []) {
-    let d = "";
-    for (const ring of country.rings) {
-      let previous = null;
-      for (const [lon, lat] of ring) {
-        // A ring crossing the antimeridian is broken there, not drawn across the map.
-        const jump = previous === null || Math.abs(lon - previous) > 180;
-        d += `${jump ? "M" : "L"}${px(lon).toFixed(1)},${py(lat).toFixed(1)}`;
-        previous = lon;
-      }
-    }
-    map.append(titled(svg("path", { d, fill: "#fbfbf8", stroke: "#9aa6b5",
-      "stroke-width": 0.7, class: "country" }), country.name));
-  }
-}
-
-// A GeoJSON feature as the map needs it, whichever shape its properties have (nested
-// `killed`/`location`, or flat `killed_best`, `location`, `country`).
-function point(feature) {
-  const p = feature.properties || {};
-  const [lon, lat] = feature.geometry.coordinates;
-  const killed = p.killed_best ?? (p.killed && p.killed.best) ?? 0;
-  return { id: feature.id ?? p.id, lon, lat, killed: Number(killed) || 0, date: p.date,
-    where: where(p) };
-}
-
-function drawMap(features, total, error) {
-  const map = $("map");
-  map.replaceChildren();
-  const placed = features.filter((f) => f.geometry && f.geometry.coordinates).map(point);
-  const W = 800, H = 400;
-  let [x0, x1, y0, y1] = [-20, 30, -5, 25];  // the Sahel, until there are points
-  if (placed.length) {
-    let [a, b, c, d] = [Infinity, -Infinity, Infinity, -Infinity];
-    for (const p of placed) {
-      a = Math.min(a, p.lon); b = Math.max(b, p.lon); c = Math.min(c, p.lat); d = Math.max(d, p.lat);
-    }
-    const pad = 2;
-    [x0, x1, y0, y1] = [a - pad, b + pad, c - pad, d + pad];
-    const span = Math.max(x1 - x0, (y1 - y0) * 2, 12);
-    const cx = (x0 + x1) / 2, cy = (y0 + y1) / 2;
-    [x0, x1, y0, y1] = [cx - span / 2, cx + span / 2, cy - span / 4, cy + span / 4];
-  }
-  const px = (lon) => ((lon - x0) / (x1 - x0)) * W;
-  const py = (lat) => H - ((lat - y0) / (y1 - y0)) * H;
-  for (let lon = Math.ceil(x0); lon <= x1; lon += 1) {
-    if (lon % 5 === 0) map.append(svg("line", { x1: px(lon), y1: 0, x2: px(lon), y2: H,
-      stroke: "#d5dde8" }));
-  }
-  for (let lat = Math.ceil(y0); lat <= y1; lat += 1) {
-    if (lat % 5 === 0) map.append(svg("line", { x1: 0, y1: py(lat), x2: W, y2: py(lat),
-      stroke: "#d5dde8" }));
-  }
-  drawOutlines(map, px, py);
-  if (placed.length > MAX_POINTS) {
-    // Many: grid bins of CELL px, each a circle at its incidents' mean position, sized by
-    // how many it holds; a click filters to its cell (bbox).
-    const CELL = 16;
-    const bins = new Map();
-    for (const p of placed) {
-      const key = `${Math.floor(px(p.lon) / CELL)},${Math.floor(py(p.lat) / CELL)}`;
-      const bin = bins.get(key) || { n: 0, killed: 0, lon: 0, lat: 0, key };
-      bin.n += 1; bin.killed += p.killed; bin.lon += p.lon; bin.lat += p.lat;
-      bins.set(key, bin);
-    }
-    const lonAt = (x) => x0 + (x / W) * (x1 - x0);
-    const latAt = (y) => y0 + ((H - y) / H) * (y1 - y0);
-    const fixed = (v) => String(Math.round(v * 1000) / 1000);
-    for (const bin of bins.values()) {
-      const [cx, cy] = bin.key.split(",").map(Number);
-      const bbox = [lonAt(cx * CELL), latAt((cy + 1) * CELL), lonAt((cx + 1) * CELL),
-        latAt(cy * CELL)].map((v, i) => Math.max(i % 2 ? -90 : -180, Math.min(i % 2 ? 90 : 180, v)));
-      const dot = svg("circle", { cx: px(bin.lon / bin.n), cy: py(bin.lat / bin.n),
-        r: Math.min(CELL, 2.5 + Math.sqrt(bin.n)), fill: "var(--accent)", "fill-opacity": 0.55,
-        stroke: "#7a1a14", class: "bin", "data-count": bin.n });
-      titled(dot, `${plural(bin.n, "incident", "incidents")}, ${number(bin.killed)} killed ` +
-        "(click: only this area)");
-      dot.addEventListener("click", () => setFilters({ bbox: bbox.map(fixed).join(",") }));
-      map.append(dot);
-    }
-  } else {
-    for (const p of placed) {
-      const dot = svg("circle", { cx: px(p.lon), cy: py(p.lat),
-        r: Math.min(18, 3 + Math.sqrt(p.killed)), fill: "var(--accent)", "fill-opacity": 0.55,
-        stroke: "#7a1a14", "data-id": p.id });
-      titled(dot, `${p.where || p.id}, ${shown(p.date)}: ${p.killed} killed`);
-      dot.addEventListener("click", () => showIncident(p.id));
-      map.append(dot);
-    }
-  }
-  if (error) {
-    map.append(svg("text", { x: 20, y: 30 }, `Not shown: ${error.message}`));
-  } else if (!placed.length) {
-    map.append(svg("text", { x: 20, y: 30 }, "No incident with coordinates here."));
-  }
-  map.dataset.points = String(placed.length);
-  const unplaced = total - placed.length;
-  $("map-note").textContent = error ? "" : [
-    placed.length > MAX_POINTS ? `${number(placed.length)} incidents in grid bins (the number ` +
-      "in each is its size; click one to see only its area)." : "",
-    unplaced > 0 ? `${plural(unplaced, "matching incident has", "matching incidents have")} ` +
-      "no coordinates." : ""].filter(Boolean).join(" ");
+function showMap(features, error) {
+  $("map-note").textContent = drawMap($("map"), features, { total: features.length, error,
+    maxPoints: MAX_POINTS, onIncident: showIncident,
+    onArea: (bbox) => setFilters({ bbox }) });
 }
 
 async function renderMap(generation) {
@@ -638,7 +390,7 @@ async function renderMap(generation) {
     error = e;
   }
   if (generation !== state.generation) return;
-  drawMap(features, features.length, error);
+  showMap(features, error);
 }
 
 // -- leadership, operations, changes ---------------------------------------------------------
@@ -722,13 +474,13 @@ async function render(initial = null, keepPage = false) {
     const refused = new ApiError(initial.error, initial.error.code);
     tallyTable($("by-country"), refused, "country");
     tallyTable($("by-admin1"), refused, "admin1");
-    monthChart(refused);
+    monthChart($("by-month"), refused);
     incidentTable(refused);
     state.count = null;
     countLabel();
     pager(refused);
-    drawMap([], 0, refused);
-    loadOutlines().then(() => { if (generation === state.generation) drawMap([], 0, refused); });
+    showMap([], refused);
+    loadOutlines().then(() => { if (generation === state.generation) showMap([], refused); });
   } else {
     const pagePromise = initial ? Promise.resolve(initial.incidents) :
       api("/incidents", { limit: PAGE_SIZE, cursor: state.cursors[state.pageIndex] });
@@ -844,7 +596,7 @@ function follow() {
   };
   if (window.Worker) {
     try {
-      const worker = new Worker(staticUrl("dashboard-stream.js"));
+      const worker = new Worker(new URL("dashboard-stream.js", import.meta.url));
       worker.addEventListener("message", (e) => handle(e.data.type, e.data.data));
       worker.postMessage({ url: `${location.origin}${API}/stream` });
       return;
