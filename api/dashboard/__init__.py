@@ -1,7 +1,8 @@
 """GET /: the dashboard, a single page served by the API itself.
 
-Server-rendered HTML plus one small script of our own (no framework, no build step, no
-third-party code, nothing loaded from another host). The first view's figures — the
+Server-rendered HTML plus a few small script modules of our own (static/: the page, its
+chart, its map, DOM helpers, and a worker holding the live stream; no framework, no build
+step, no third-party code, nothing loaded from another host). The first view's figures — the
 casualty tallies by country, admin1 and month, the number of matching incidents and their
 first page, for the URL's filters and `as_of` — are read here with the API's own queries
 (ReadViews, dumped by the API's schemas) and rendered into the HTML as plain tables, with

@@ -13,6 +13,23 @@ import pytest
 from flask.testing import FlaskClient
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def app(request, tmp_path):
+    """The app on each backend (the page reads the views as the API does)."""
+    from api import create_app
+    from tests.api.conftest import OneErrorShapeClient
+
+    if request.param == "postgres":
+        stores = {"DATABASE_URL": request.getfixturevalue("pg_database_url"),
+                  "VIEWS_URL": request.getfixturevalue("pg_views_url")}
+    else:
+        stores = {"DATABASE_URL": f"sqlite:///{tmp_path / 'events.sqlite'}"}
+    app = create_app({"TESTING": True, "REDIS_URL": None, **stores})
+    app.test_client_class = OneErrorShapeClient
+    yield app
+    app.extensions["tracker"].close()
+
+
 @pytest.fixture
 def page(app, seeded_api):
     """GET / through the plain test client: the page answers a refused parameter with an

@@ -478,6 +478,17 @@ def test_the_month_chart_has_a_time_axis_the_detail_opens_in_view_and_a_bad_as_o
         assert len(ys) >= 3 and ys[0] == 0 and ys == sorted(ys) and ys[-1] >= 35
         assert rows(driver, "#by-month polygon.band") == 1
 
+        # The map reads an export's features whether their properties are nested or flat.
+        shapes = driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "import('/dashboard/static/map.js').then(m => done([m.point({id: 'a', geometry: "
+            "{type: 'Point', coordinates: [1, 2]}, properties: {id: 'a', date: '2020-01-01', "
+            "killed: {best: 3}, location: {name: 'X', country: 'Mali'}}}), m.point({id: 'b', "
+            "geometry: {type: 'Point', coordinates: [1, 2]}, properties: {id: 'b', killed_best: "
+            "4, location: 'Y', country: 'Mali'}})]))")
+        assert [(s["id"], s["killed"], s["where"], s["lon"], s["lat"]) for s in shapes] == [
+            ("a", 3, "X, Mali", 1, 2), ("b", 4, "Y, Mali", 1, 2)]
+
         # The detail opens beside its row, in view, with no literal null anywhere.
         driver.execute_script("window.scrollTo(0, 0)")
         link = driver.find_elements(By.CSS_SELECTOR, "#incidents tr[data-id] a")[-1]

@@ -50,7 +50,7 @@ function drawOutlines(map, px, py) {
 
 // A GeoJSON feature as the map needs it, whichever shape its properties have (nested
 // `killed`/`location`, or flat `killed_best`, `location`, `country`).
-function point(feature) {
+export function point(feature) {
   const p = feature.properties || {};
   const [lon, lat] = feature.geometry.coordinates;
   const killed = p.killed_best ?? (p.killed && p.killed.best) ?? 0;
