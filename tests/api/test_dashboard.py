@@ -102,6 +102,7 @@ def test_the_first_view_as_of_a_past_moment(page):
     assert status == 200
     assert cells(text, "by-country") == [["No casualties known at that time."]]
     assert initial(text)["count"] == 0 and "0 incidents match" in text
+    assert cells(text, "incidents") == [["No incident matches."]]
 
 
 @pytest.mark.parametrize(("query", "named"), [
