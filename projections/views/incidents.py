@@ -392,6 +392,8 @@ def region_condition(value: str, level: str) -> tuple[str, list[Any]]:
     indexed column, so the walk follows the region's index."""
     parts = [p.strip() for p in value.split(" / ")]
     depth = REGION_LEVELS.index(level) + 1
+    if len(parts) == 1 and value.strip().casefold() == "(unknown)":
+        return f"i.{level}_k IS NULL", []  # a row "(unknown)" picked in a dashboard
     if len(parts) == 1 or len(parts) > depth:
         return f"i.{level}_k = ?", [value.casefold()]
     conds, params = [], []

@@ -77,6 +77,8 @@ def test_two_countries_regions_of_one_name_are_two_rows(regions, filters):
     (IncidentFilter(admin1="centre"), {"bf-centre", "bf-centre-2", "cm-centre"}),
     (IncidentFilter(admin1="Cameroon / Centre"), {"cm-centre"}),
     (IncidentFilter(admin1="burkina faso / (unknown)"), {"bf-none"}),
+    (IncidentFilter(admin1="(unknown)"), {"bf-none", "cm-none"}),
+    (IncidentFilter(admin1="(unknown)", country="Cameroon"), {"cm-none"}),
     (IncidentFilter(admin2="Kadiogo"), {"bf-centre"}),
     (IncidentFilter(admin2="Burkina Faso / Centre / Kadiogo"), {"bf-centre"}),
     (IncidentFilter(admin2="Cameroon / Centre / Kadiogo"), set()),
