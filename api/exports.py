@@ -20,7 +20,7 @@ INCIDENT_COLUMNS = (
     "killed_high", "civilians_best", "wounded_best", "sources", "basis_rule", "basis_report",
     "members")
 CASUALTY_COLUMNS = ("key", "name", "killed_best", "killed_low", "killed_high",
-                    "civilians_best", "wounded_best", "incidents")
+                    "civilians_best", "wounded_best", "incidents", "country", "admin1", "admin2")
 
 
 def columns(fields: str | None, known: tuple[str, ...]) -> list[str]:
@@ -64,7 +64,9 @@ def casualty_record(r: dict[str, Any]) -> dict[str, Any]:
     return {"key": r["key"], "name": r.get("name", r["key"]),
             "killed_best": r["killed"]["best"], "killed_low": r["killed"]["low"],
             "killed_high": r["killed"]["high"], "civilians_best": r["civilians"]["best"],
-            "wounded_best": r["wounded"]["best"], "incidents": r["incidents"]}
+            "wounded_best": r["wounded"]["best"], "incidents": r["incidents"],
+            # The region's names (by=country, admin1, admin2; empty otherwise).
+            "country": r.get("country"), "admin1": r.get("admin1"), "admin2": r.get("admin2")}
 
 
 def csv_lines(records: Iterable[dict[str, Any]], cols: list[str], chunk: int = 500

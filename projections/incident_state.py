@@ -124,6 +124,26 @@ def basis(state: dict[str, Any]) -> dict[str, Any] | None:
     return found
 
 
+def own_figures(state: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    """The figures one source gave (its name in any case), from every member of a cluster."""
+    wanted = source.casefold()
+    return {k: f for k, f in state["figures"].items()
+            if str(f.get("source") or "").casefold() == wanted}
+
+
+def source_counts(state: dict[str, Any], source: str) -> dict[str, Any]:
+    """`killed`, `civilians` and `wounded` as one source gives them: the evidence rules
+    (tracker.figures) over that source's figures alone, no assessment; null where it gave
+    none."""
+    own = own_figures(state, source)
+    if not own:
+        return {"killed": {"best": None, "low": None, "high": None, "basis": None},
+                "civilians": {"best": None}, "wounded": {"best": None}}
+    others = other_counts(own)
+    return {"killed": incident_killed(own), "civilians": {"best": others["civilians"]},
+            "wounded": {"best": others["wounded"]}}
+
+
 def incident_summary(state: dict[str, Any]) -> dict[str, Any]:
     """An incident as lists show it."""
     d = state["details"]

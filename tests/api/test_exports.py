@@ -91,7 +91,9 @@ def test_casualties_csv_and_the_cli_csv_are_the_same_bytes(seeded_api, public, a
                                                            monkeypatch):
     api_csv = public.get("/casualties.csv?by=admin1").data.decode()
     assert api_csv.splitlines()[0] == ("key,name,killed_best,killed_low,killed_high,"
-                                       "civilians_best,wounded_best,incidents")
+                                       "civilians_best,wounded_best,incidents,"
+                                       "country,admin1,admin2")
+    assert "Mali / Mopti,Mopti,30,30,30,,,1,Mali,Mopti," in api_csv.splitlines()
     monkeypatch.setenv("TRACKER_DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
     result = CliRunner().invoke(main, ["query", "casualties", "--by", "admin1", "--csv"])

@@ -357,7 +357,7 @@ def test_the_dashboard_filters_live_in_the_url_and_narrow_what_it_shows(seeded_s
         assert rows(driver, "#incidents tr[data-id]") == 2
         assert sorted(driver.execute_script(
             "return [...document.querySelectorAll('#by-admin1 tr[data-key]')]"
-            ".map(r => r.dataset.key)")) == ["Menaka", "Mopti"]
+            ".map(r => r.dataset.key)")) == ["Mali / Menaka", "Mali / Mopti"]
         assert driver.find_element(By.ID, "export-csv").get_attribute("href") == \
             f"{base}/api/v1/incidents.csv?type=battle"
         assert driver.find_element(By.ID, "export-geojson").get_attribute("href") == \

@@ -17,7 +17,9 @@ def test_leadership(seeded_api, public):
 
 def test_casualties_filters_and_errors(seeded_api, public):
     body = public.get("/casualties?by=admin1&country=Mali&from=2020-11-01&to=2020-11-30").json
-    assert {r["key"]: r["killed"]["best"] for r in body["rows"]} == {"Mopti": 30, "Menaka": 5}
+    assert {r["key"]: r["killed"]["best"] for r in body["rows"]} == {"Mali / Mopti": 30,
+                                                                      "Mali / Menaka": 5}
+    assert {r["name"] for r in body["rows"]} == {"Mopti", "Menaka"}
     assert body["filters"]["from"] == "2020-11-01"
     assert public.get("/casualties").status_code == 422
     bad = public.get("/casualties?by=planet")
@@ -174,17 +176,18 @@ def test_changes_name_the_reports_behind_each_change_and_a_retraction_too(seeded
         "facts": [{"fact": "retraction", "target": {"report": "wire-1"},
                    "reason": "misread"}]}).status_code == 201
     everything = public.get("/changes?from=2000-01-01&by=admin1").json
-    menaka = next(r for r in everything["rows"] if r["key"] == "Menaka")
+    menaka = next(r for r in everything["rows"] if r["key"] == "Mali / Menaka")
+    assert (menaka["country"], menaka["admin1"]) == ("Mali", "Menaka")
     assert (menaka["before"]["best"], menaka["after"]["best"]) == (0, 5)
     assert {c["report"] for c in menaka["causes"]} >= {"wire-1", "desk-1"}
     since = public.get("/changes", query_string={"from": middle, "by": "admin1"}).json
     assert [(r["key"], r["before"]["best"], r["after"]["best"]) for r in since["rows"]] == [
-        ("Menaka", 12, 5)]
+        ("Mali / Menaka", 12, 5)]
     assert [(c["report"], c["source"]) for c in since["rows"][0]["causes"]] == [
         ("desk-1", "Desk")]
     before = public.get("/changes", query_string={"from": "2000-01-01", "to": middle,
                                                   "by": "admin1"}).json
-    assert {r["key"]: r["after"]["best"] for r in before["rows"]}["Menaka"] == 12
+    assert {r["key"]: r["after"]["best"] for r in before["rows"]}["Mali / Menaka"] == 12
     assert public.get("/changes?from=2001-01-01&to=2000-01-01&by=country").status_code == 422
     assert public.get("/changes?from=2000-01-01&by=planet").status_code == 422
     assert public.get("/changes?by=country").status_code == 422
