@@ -402,7 +402,8 @@ class IncidentQueries(Queries):
                        summary: bool = True) -> Any:
         """Every matching incident, in list order, a page at a time: its summary, or
         (summary=False, for exports) its document with the figures already folded into
-        `killed`, `civilians` and `wounded`. The filters are checked now (an unknown actor
+        `killed`, `civilians` and `wounded`, and its actors as (the id each is counted
+        under, its name) in `actor_names`. The filters are checked now (an unknown actor
         is refused before an export starts streaming), the rows read as they are taken."""
         filters = filters or IncidentFilter()
         if filters.actor:
@@ -412,15 +413,22 @@ class IncidentQueries(Queries):
     def _iter_incidents(self, filters: IncidentFilter, page: int, summary: bool) -> Any:
         cursor = None
         extra = "i.best, i.low, i.high, i.civilians, i.wounded"
+        names: dict[str, tuple[str, str]] = {}
         while True:
             rows = self._incident_rows(filters or IncidentFilter(), page, cursor, extra)
-            for row in rows:
-                doc = orjson.loads(row[2])
+            docs = [orjson.loads(row[2]) for row in rows]
+            if not summary:
+                # The page's actors named at once (not a query per row).
+                self.actor_names([a["actor"] for doc in docs
+                                  for a in doc["details"].get("actors") or []], names)
+            for row, doc in zip(rows, docs, strict=True):
                 if summary:
                     yield incident_summary(doc)
                 else:
                     doc["killed"] = {"best": row[3], "low": row[4], "high": row[5]}
                     doc["civilians"], doc["wounded"] = {"best": row[6]}, {"best": row[7]}
+                    doc["actor_names"] = list(dict.fromkeys(
+                        names[a["actor"]] for a in doc["details"].get("actors") or []))
                     yield doc
             if len(rows) < page:
                 return
