@@ -140,26 +140,41 @@ class ActorQueries(Queries):
         for _, found in docs:
             # An actor linked to others is listed once, under the id they are counted
             # under, with every linked record's names among its aliases.
-            canonical, members = self.actor_cluster(found["id"])
-            doc = found if canonical == found["id"] else self._doc(
-                "actor", actor_doc_id(canonical)) or found
-            if doc["id"] in listed or doc.get("retracted"):
+            row = self._actor_row(found)
+            if row is None or row["id"] in listed:
                 continue
-            incidents = self._tally_at("actor", doc["id"], self.at)["incidents"]
-            if doc.get("registration_withdrawn") and not incidents and not doc["groups"]:
-                continue  # registered by a withdrawn report, and no live report refers to it
-            aliases = list(doc.get("aliases", []))
-            for key in members:
-                other = self._doc("actor", actor_doc_id(key)) if key != doc["id"] else None
-                for name in ([other["name"], *other.get("aliases", [])] if other else []):
-                    if name not in aliases and name != doc["name"]:
-                        aliases.append(name)
-            listed.add(doc["id"])
-            out.append({"id": doc["id"], "name": doc["name"], "kind": doc["kind"],
-                        "aliases": aliases, "country": doc.get("country"),
-                        "incidents": incidents,
-                        **({"linked": [k for k in members if k != doc["id"]]}
-                           if len(members) > 1 else {})})
+            listed.add(row["id"])
+            out.append(row)
         more = len(rows) > limit
         return {"as_of": self._as_of(), "actors": out,
                 "next": encode_cursor(("", docs[-1][0])) if more and docs else None}
+
+    def actor(self, key: str) -> dict[str, Any] | None:
+        """One actor (its id, a name or an alias) as a row of `actors` shows it, or None
+        when the register does not list it at this position."""
+        found = self._doc("actor", actor_doc_id(self._actor_id(key)))
+        return self._actor_row(found) if found is not None else None
+
+    def _actor_row(self, found: dict[str, Any]) -> dict[str, Any] | None:
+        """The row of an actor's register entry: under the id its cluster is counted under
+        (same_actor), with the linked records' names among its aliases and its incident
+        count; None when it is retracted, or registered only by a withdrawn report that
+        no live report refers to."""
+        canonical, members = self.actor_cluster(found["id"])
+        doc = found if canonical == found["id"] else self._doc(
+            "actor", actor_doc_id(canonical)) or found
+        if doc.get("retracted"):
+            return None
+        incidents = self._tally_at("actor", doc["id"], self.at)["incidents"]
+        if doc.get("registration_withdrawn") and not incidents and not doc["groups"]:
+            return None
+        aliases = list(doc.get("aliases", []))
+        for key in members:
+            other = self._doc("actor", actor_doc_id(key)) if key != doc["id"] else None
+            for name in ([other["name"], *other.get("aliases", [])] if other else []):
+                if name not in aliases and name != doc["name"]:
+                    aliases.append(name)
+        return {"id": doc["id"], "name": doc["name"], "kind": doc["kind"],
+                "aliases": aliases, "country": doc.get("country"), "incidents": incidents,
+                **({"linked": [k for k in members if k != doc["id"]]}
+                   if len(members) > 1 else {})}
