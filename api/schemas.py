@@ -418,6 +418,7 @@ class ActorSchema(ActorRowSchema):
     """One actor: a row of /actors (the same keys), plus what the register records of it."""
 
     title = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
     affiliations = fields.List(fields.Dict(), metadata={
         "description": "[{parent, relation, since}]"})
     sanctions = fields.List(fields.Dict(), metadata={"description": "[{authority, listed}]"})

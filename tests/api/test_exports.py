@@ -87,6 +87,92 @@ def test_geojson_streams_every_matching_feature(acled_api):
     assert all(f["geometry"]["type"] == "Point" for f in body["features"])
 
 
+def test_the_incidents_csv_names_actors_and_carries_the_rows_own_columns(acled_api,
+                                                                       shared_data):
+    text = acled_api.get("/incidents.csv").data.decode("utf-8")
+    exported = {r["id"]: r for r in csv.DictReader(io.StringIO(text, newline=""))}
+    checked = 0
+    for row in acled_rows(shared_data):
+        out = exported[f"acled:{row['event_id_cnty']}"]
+        names = [n for n in (row["actor1"], *row["assoc_actor_1"].split(";"), row["actor2"],
+                             *row["assoc_actor_2"].split(";")) if n.strip()]
+        assert out["actors"].split("; ") == list(dict.fromkeys(n.strip() for n in names))
+        ids = out["actor_ids"].split("; ")
+        assert len(ids) == len(out["actors"].split("; ")) and all(
+            i.startswith("acled:") for i in ids)
+        assert (out["admin2"], out["admin3"], out["source_scale"], out["notes"]) == (
+            row["admin2"], row["admin3"], row["source_scale"], row["notes"].strip())
+        assert out["members"] == out["id"]
+        checked += 1
+    assert checked == len(exported) == 2980
+    # An id of the column finds the actor its name says.
+    first = next(iter(exported.values()))
+    found = acled_api.get(f"/actors/{first['actor_ids'].split('; ')[0]}").json
+    assert found["name"] == first["actors"].split("; ")[0]
+
+
+def test_naming_actors_costs_queries_per_page_not_per_row(acled_api, app, monkeypatch):
+    store = app.extensions["tracker"].store
+    calls = []
+    fetch = store.fetch
+    monkeypatch.setattr(store, "fetch", lambda *a, **kw: calls.append(a[1]) or fetch(*a, **kw))
+    rows = acled_api.get("/incidents.csv?fields=id,actors").data.decode().splitlines()
+    assert len(rows) - 1 == 2980
+    named = [sql for sql in calls if "d.kind = 'actor'" in sql]
+    assert 1 <= len(named) <= 3  # one per page of 1,000 incidents, whatever their actors
+    assert len(calls) < 20
+
+
+def test_notes_with_commas_quotes_and_line_breaks_survive_the_csv(reporter, public):
+    notes = 'First line, with a comma;\nsecond "quoted" line\r\nthird\tline'
+    assert reporter.report({"report": "n", "source": {"name": "Wire", "kind": "media"},
+                            "facts": [{"fact": "incident", "id": "n-1", "date": "2021-01-01",
+                                       "type": "battle", "notes": notes,
+                                       "location": {"name": "P", "country": "Mali"}}]}
+                           ).status_code == 201
+    raw = public.get("/incidents.csv?fields=notes,id").data.decode("utf-8")
+    [row] = list(csv.DictReader(io.StringIO(raw, newline="")))
+    assert (row["notes"], row["id"]) == (notes, "n-1")
+    geo = public.get("/incidents.geojson?fields=notes").json
+    assert geo["features"][0]["properties"] == {"notes": notes}
+
+
+def test_geojson_properties_are_the_csv_columns_and_flat(acled_api):
+    import pandas
+
+    body = json.loads(acled_api.get("/incidents.geojson").data)
+    features = body["features"]
+    assert len(features) == 2980
+    for f in features:
+        assert list(f["properties"]) == list(INCIDENT_COLUMNS)
+        assert not any(isinstance(v, (dict, list)) for v in f["properties"].values()), f
+        assert f["geometry"]["coordinates"] == [f["properties"]["longitude"],
+                                                f["properties"]["latitude"]]
+    text = acled_api.get("/incidents.csv").data.decode()
+    frame = pandas.read_csv(io.StringIO(text), keep_default_na=False, dtype=str)
+    by_id = {f["id"]: f["properties"] for f in features}
+    for record in frame.to_dict("records")[:200]:
+        props = by_id[record["id"]]
+        assert {k: "" if v is None else str(v) for k, v in props.items()
+                if not isinstance(v, float)} == {k: v for k, v in record.items()
+                                                 if not isinstance(props[k], float)}
+
+
+def test_fields_select_and_order_geojson_properties(acled_api):
+    geo = acled_api.get("/incidents.geojson?fields=killed_best,actors,id&admin1=Sahel"
+                        "&type=battle")
+    assert geo.status_code == 200 and geo.json["features"]
+    for f in geo.json["features"]:
+        assert list(f["properties"]) == ["killed_best", "actors", "id"]
+        assert f["geometry"]["type"] == "Point" and f["id"] == f["properties"]["id"]
+    csv_ids = acled_api.get("/incidents.csv?fields=id&admin1=Sahel&type=battle"
+                            ).data.decode().split()[1:]
+    assert [f["id"] for f in geo.json["features"]] == csv_ids
+    bad = acled_api.get("/incidents.geojson?fields=id,killed")
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "fields"
+    assert "killed" in bad.json["message"] and "killed_best" in bad.json["message"]
+
+
 def test_casualties_csv_and_the_cli_csv_are_the_same_bytes(seeded_api, public, app,
                                                            monkeypatch):
     api_csv = public.get("/casualties.csv?by=admin1").data.decode()
@@ -107,6 +193,13 @@ def test_actor_search_and_lookup_by_alias(seeded_api, public):
     assert [a["id"] for a in found["actors"]] == ["jnim"]
     assert found["actors"][0]["incidents"] >= 1
     assert public.get("/actors/JNIM").json["id"] == "jnim"
+    # One actor shape: the detail is the list's row, plus what the record holds beyond it.
+    detail = public.get("/actors/JNIM").json
+    row = found["actors"][0]
+    assert {k: detail[k] for k in row} == row and row["incidents"] == detail["incidents"]
+    assert detail["affiliations"] == [{"parent": "al-qaeda", "relation": "branch_of",
+                                       "since": None}]
+    assert not any(isinstance(v, dict) and "name" in v for v in detail.values())
     first = public.get("/actors?limit=2").json
     second = public.get(f"/actors?limit=2&cursor={first['next']}").json
     assert not {a["id"] for a in first["actors"]} & {a["id"] for a in second["actors"]}

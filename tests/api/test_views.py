@@ -57,7 +57,10 @@ def test_incident_detail_and_geojson(seeded_api, public):
 
 def test_actor_and_as_of(seeded_api, public):
     cisse = public.get("/actors/soumaila-cisse").json
-    assert cisse["details"]["title"] == "Leader of the opposition in Mali"
+    assert cisse["title"] == "Leader of the opposition in Mali"
+    assert (cisse["name"], cisse["kind"], cisse["country"]) == ("Soumaila Cisse", "person",
+                                                                "Mali")
+    assert cisse["fate"]["incident"] == "mali-prisoner-exchange-2020-10"
     assert public.get("/actors/nobody").status_code == 404
     before = public.get("/actors/soumaila-cisse?as_of=2000-01-01")
     assert before.status_code == 404
@@ -153,6 +156,9 @@ def test_openapi_document_and_docs_page(public):
     ("/operations", ["query", "operations"]),
     ("/operations/barkhane", ["query", "operations", "barkhane"]),
     ("/incidents", ["query", "incidents"]),
+    ("/actors?q=jnim", ["query", "actors", "--q", "jnim"]),
+    ("/actors/JNIM", ["query", "actor", "JNIM"]),
+    ("/actors/bah-ag-moussa", ["query", "actor", "Bamoussa Diarra"]),
 ])
 def test_the_api_json_equals_the_cli_json(app, seeded_api, public, monkeypatch, path, args):
     monkeypatch.setenv("TRACKER_DATABASE_URL", app.config["DATABASE_URL"])
