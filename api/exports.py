@@ -12,16 +12,18 @@ from typing import Any
 
 import orjson
 
-from projections.incident_state import basis
+from projections.incident_state import basis, cited_sources
 from projections.readmodel.queries import QueryError
 
 # The incident exports' columns, one definition for the CSV and the GeoJSON properties.
-# Lists are "; "-joined: `actors` (names) and `actor_ids` pair up in order.
+# Lists are "; "-joined: `actors` (names) and `actor_ids` pair up in order; `sources` are
+# the reports' sources, `cited_sources` the ones a dataset row cites (ACLED's `source`,
+# UCDP's `source_office`).
 INCIDENT_COLUMNS = (
     "id", "date", "date_precision", "type", "subtype", "country", "admin1", "admin2",
     "admin3", "location", "latitude", "longitude", "operation", "actors", "actor_ids",
     "killed_best", "killed_low", "killed_high", "civilians_best", "wounded_best", "sources",
-    "source_scale", "basis_rule", "basis_report", "members", "notes")
+    "cited_sources", "source_scale", "basis_rule", "basis_report", "members", "notes")
 CASUALTY_COLUMNS = ("key", "name", "killed_best", "killed_low", "killed_high",
                     "civilians_best", "wounded_best", "incidents")
 
@@ -58,6 +60,7 @@ def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
         "killed_best": doc["killed"]["best"], "killed_low": doc["killed"]["low"],
         "killed_high": doc["killed"]["high"], "civilians_best": doc["civilians"]["best"],
         "wounded_best": doc["wounded"]["best"], "sources": "; ".join(doc.get("sources") or []),
+        "cited_sources": "; ".join(cited_sources(doc)),
         "source_scale": (d.get("attributes") or {}).get("source_scale"),
         **basis_columns(doc),
         "members": "; ".join(doc.get("members") or [doc["id"]]),

@@ -102,13 +102,33 @@ def test_the_incidents_csv_names_actors_and_carries_the_rows_own_columns(acled_a
             i.startswith("acled:") for i in ids)
         assert (out["admin2"], out["admin3"], out["source_scale"], out["notes"]) == (
             row["admin2"], row["admin3"], row["source_scale"], row["notes"].strip())
-        assert out["members"] == out["id"]
+        assert out["members"] == out["id"] and out["sources"] == "ACLED"
+        assert out["cited_sources"].split("; ") == [s.strip() for s in row["source"].split(";")]
         checked += 1
     assert checked == len(exported) == 2980
     # An id of the column finds the actor its name says.
     first = next(iter(exported.values()))
     found = acled_api.get(f"/actors/{first['actor_ids'].split('; ')[0]}").json
     assert found["name"] == first["actors"].split("; ")[0]
+
+
+def test_the_ucdp_rows_own_sources_and_regions_reach_the_csv(app, public, shared_data):
+    services = app.extensions["tracker"]
+    Importer(services.tracker, "ucdp", release="23.1").run(
+        shared_data / "ucdp_ged_CAR_sample.csv")
+    services.after_write()
+    text = public.get("/incidents.csv?fields=id,admin1,admin2,admin3,cited_sources,actors"
+                      ).data.decode("utf-8")
+    exported = {r["id"]: r for r in csv.DictReader(io.StringIO(text, newline=""))}
+    with open(shared_data / "ucdp_ged_CAR_sample.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(exported) == len(rows) == 250
+    for row in rows:
+        out = exported[f"ucdp-ged:{row['id']}"]
+        assert (out["admin1"], out["admin2"], out["admin3"]) == (row["adm_1"], row["adm_2"], "")
+        assert out["cited_sources"].split("; ") == [
+            s.strip() for s in row["source_office"].split(";") if s.strip()] or [""]
+        assert out["actors"] == f"{row['side_a']}; {row['side_b']}"
 
 
 def test_naming_actors_costs_queries_per_page_not_per_row(acled_api, app, monkeypatch):
