@@ -39,8 +39,11 @@ def cite(state: dict[str, Any], prov: dict[str, Any], position: int) -> None:
 def cited_sources(state: dict[str, Any]) -> list[str]:
     """The sources the incident's dataset rows cite, each once: per dataset (and cluster
     member), the latest live report's (a revised row's replace the row's before)."""
+    cited = state.get("cited")
+    if not cited:
+        return []
     latest: dict[str, dict[str, Any]] = {}
-    for key, entry in (state.get("cited") or {}).items():
+    for key, entry in cited.items():
         group = key.rsplit("\x1f", 1)[0]
         if group not in latest or entry["seq"] > latest[group]["seq"]:
             latest[group] = entry

@@ -286,3 +286,22 @@ def test_bad_query_parameters_are_422_in_the_one_shape(public):
         response = public.get(path)
         assert response.status_code == 422, path
         assert response.json["errors"] and response.json["errors"][0]["field"]
+
+
+def test_the_page_hint_of_actor_ids_is_only_a_hint(seeded_api, public, monkeypatch):
+    import orjson
+
+    from projections.readmodel.fold import dumps
+    from projections.views import incidents
+
+    # Read off the text as stored (sorted keys), past a correction that names actors.
+    doc = {"corrections": [{"field": "actors", "value": [{"actor": "other", "side": "a"}]}],
+           "details": {"actors": [{"actor": "a-1", "side": "a"}, {"actor": "b:2", "side": "b"}],
+                       "date": "2021-01-01"}, "id": "x"}
+    assert incidents.listed_actors(dumps(doc)) == ["a-1", "b:2"]
+    assert incidents.listed_actors(orjson.dumps({"id": "x"}).decode()) == []
+    expected = public.get("/incidents.csv?fields=id,actors,actor_ids").data
+    # When it misses every id, each row names its own actors: the same export.
+    monkeypatch.setattr(incidents, "listed_actors", lambda text: [])
+    assert public.get("/incidents.csv?fields=id,actors,actor_ids").data == expected
+    assert b"French Armed Forces; Jama'at Nusrat al-Islam wal-Muslimin,france; jnim" in expected
