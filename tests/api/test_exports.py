@@ -153,8 +153,9 @@ def test_notes_with_commas_quotes_and_line_breaks_survive_the_csv(reporter, publ
     raw = public.get("/incidents.csv?fields=notes,id").data.decode("utf-8")
     [row] = list(csv.DictReader(io.StringIO(raw, newline="")))
     assert (row["notes"], row["id"]) == (notes, "n-1")
-    geo = public.get("/incidents.geojson?fields=notes").json
-    assert geo["features"][0]["properties"] == {"notes": notes}
+    geo = public.get("/incidents.geojson?fields=notes,actors,admin3").json
+    # No actors and no admin3: null in the GeoJSON, an empty field in the CSV.
+    assert geo["features"][0]["properties"] == {"notes": notes, "actors": None, "admin3": None}
 
 
 def test_geojson_properties_are_the_csv_columns_and_flat(acled_api):
