@@ -20,8 +20,8 @@ from projections.readmodel.queries import QueryError
 # the reports' sources, `cited_sources` the ones a dataset row cites (ACLED's `source`,
 # UCDP's `source_office`).
 INCIDENT_COLUMNS = (
-    "id", "date", "date_precision", "type", "subtype", "country", "admin1", "admin2",
-    "admin3", "location", "latitude", "longitude", "operation", "actors", "actor_ids",
+    "id", "date", "date_precision", "date_end", "type", "subtype", "country", "admin1",
+    "admin2", "admin3", "location", "latitude", "longitude", "operation", "actors", "actor_ids",
     "killed_best", "killed_low", "killed_high", "civilians_best", "wounded_best", "sources",
     "cited_sources", "source_scale", "basis_rule", "basis_report", "members", "notes")
 CASUALTY_COLUMNS = ("key", "name", "killed_best", "killed_low", "killed_high",
@@ -50,7 +50,8 @@ def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
         named = [(a["actor"], a["actor"]) for a in d.get("actors") or []]
     return {
         "id": doc["id"], "date": d.get("date"), "date_precision": d.get("date_precision"),
-        "type": d.get("type"), "subtype": d.get("subtype"), "country": loc.get("country"),
+        "date_end": d.get("date_end"), "type": d.get("type"), "subtype": d.get("subtype"),
+        "country": loc.get("country"),
         "admin1": loc.get("admin1"), "admin2": loc.get("admin2"),
         "admin3": loc.get("admin3"), "location": loc.get("name"),
         "latitude": loc.get("latitude"), "longitude": loc.get("longitude"),

@@ -117,8 +117,8 @@ def test_the_ucdp_rows_own_sources_and_regions_reach_the_csv(app, public, shared
     Importer(services.tracker, "ucdp", release="23.1").run(
         shared_data / "ucdp_ged_CAR_sample.csv")
     services.after_write()
-    text = public.get("/incidents.csv?fields=id,admin1,admin2,admin3,cited_sources,actors"
-                      ).data.decode("utf-8")
+    text = public.get("/incidents.csv?fields=id,admin1,admin2,admin3,cited_sources,actors,"
+                      "date,date_end").data.decode("utf-8")
     exported = {r["id"]: r for r in csv.DictReader(io.StringIO(text, newline=""))}
     with open(shared_data / "ucdp_ged_CAR_sample.csv", newline="", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
@@ -129,6 +129,9 @@ def test_the_ucdp_rows_own_sources_and_regions_reach_the_csv(app, public, shared
         assert out["cited_sources"].split("; ") == [
             s.strip() for s in row["source_office"].split(";") if s.strip()] or [""]
         assert out["actors"] == f"{row['side_a']}; {row['side_b']}"
+        start, end = row["date_start"][:10], row["date_end"][:10]
+        assert (out["date"], out["date_end"]) == (start, "" if end == start else end)
+    assert any(r["date_end"] for r in exported.values())
 
 
 def test_naming_actors_costs_queries_per_page_not_per_row(acled_api, app, monkeypatch):
