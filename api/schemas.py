@@ -506,15 +506,21 @@ class SourcesSchema(StrictSchema):
     sources = fields.List(fields.Nested(SourceRowSchema), required=True)
 
 
-class ActorSchema(StrictSchema):
-    kind = fields.String(required=True)
-    id = fields.String(required=True)
-    version = fields.Integer(required=True)
-    key = fields.String()
-    details = fields.Dict()
-    roles = fields.Dict()
-    fate = fields.Dict(allow_none=True)
-    report = fields.String(allow_none=True)
+class ActorSchema(ActorRowSchema):
+    """One actor: a row of /actors (the same keys), plus what the register records of it."""
+
+    title = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    affiliations = fields.List(fields.Dict(), metadata={
+        "description": "[{parent, relation, since}]"})
+    sanctions = fields.List(fields.Dict(), metadata={"description": "[{authority, listed}]"})
+    roles = fields.Dict(metadata={"description": "roles held, by 'group/role'"})
+    fate = fields.Dict(allow_none=True, metadata={
+        "description": "the latest death, capture or release reported"})
+    version = fields.Integer(required=True, metadata={
+        "description": "how many events the actor's record has"})
+    report = fields.String(allow_none=True, metadata={"description": "the report that "
+                                                      "registered it"})
     retracted = fields.String(allow_none=True)
     as_of = fields.String(allow_none=True)
 

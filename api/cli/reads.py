@@ -394,6 +394,51 @@ def query_actors(q: str | None, limit: int, cursor: str | None, as_of: str | Non
         click.echo(f"more: --cursor {data['next']}")
 
 
+@query.command("actor")
+@click.argument("actor")
+@AS_OF
+@JSON
+def query_actor(actor: str, as_of: str | None, as_json: bool) -> None:
+    """One actor (an id, a name or an alias): its row of `query actors`, plus title,
+    affiliations, sanctions, roles and fate."""
+    from api.routes.audit import actor_answer
+    from api.services import parse_as_of
+
+    try:
+        when = parse_as_of(as_of)
+        services = _services()
+        if services.settings.inline_projection:
+            services.runner.catch_up()
+        with services.views(when) as views:
+            data = _dump("ActorSchema", actor_answer(views, services.tracker, actor, when))
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    aliases = f"  aka {', '.join(data['aliases'])}" if data["aliases"] else ""
+    click.echo(f"{data['id']:<40} {data['kind']:<12} incidents {data['incidents']:>6}  "
+               f"{data['name']}{aliases}")
+    for label, value in (("title", data.get("title")),
+                         ("linked", ", ".join(data.get("linked") or [])),
+                         ("country", data.get("country"))):
+        if value:
+            click.echo(f"  {label}: {value}")
+    for a in data.get("affiliations") or []:
+        click.echo(f"  {a.get('relation')} {a.get('parent')}")
+    for s in data.get("sanctions") or []:
+        click.echo(f"  sanctioned by {s.get('authority')}")
+    for r in (data.get("roles") or {}).values():
+        click.echo(f"  {r.get('role')} of {r.get('group')}"
+                   + (f" since {r['since']}" if r.get("since") else ""))
+    if data.get("fate"):
+        f = data["fate"]
+        click.echo(f"  {f.get('fate')} on {f.get('date')}"
+                   + (f" (incident {f['incident']})" if f.get("incident") else ""))
+    if data.get("retracted"):
+        click.echo(f"  retracted: {data['retracted']}")
+
+
 @query.command("sources")
 @AS_OF
 @JSON

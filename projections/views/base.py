@@ -140,6 +140,10 @@ class Queries:
     def actor_filter(self, name: str) -> str:
         raise NotImplementedError
 
+    def actor_names(self, keys: Any, known: dict[str, tuple[str, str]]
+                    ) -> dict[str, tuple[str, str]]:
+        raise NotImplementedError
+
     def _incident_where(self, f: Any) -> tuple[str, list[Any]]:
         raise NotImplementedError
 

@@ -492,6 +492,25 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
                          "cursor") from e
 
 
+ACTORS_AT = '"details":{"actors":['
+
+
+def listed_actors(text: str) -> list[str]:
+    """The actor ids of a stored document's details, read off its JSON text without
+    decoding the whole (a page of documents decoded to be kept, or decoded twice, costs
+    an export more than its rows do): documents are written with sorted keys, so the
+    first `"details":{"actors":[` is theirs. Only a hint: an id it misses (an empty list)
+    is named with its row."""
+    start = text.find(ACTORS_AT)
+    if start < 0:
+        return []
+    start += len(ACTORS_AT) - 1
+    try:
+        return [a["actor"] for a in orjson.loads(text[start:text.index("]", start) + 1])]
+    except (ValueError, TypeError, KeyError):
+        return []  # an id with a ']' in it: named with its row
+
+
 class IncidentQueries(Queries):
     """Incident lists (keyset pages, exports) and details."""
 
@@ -513,7 +532,8 @@ class IncidentQueries(Queries):
                        summary: bool = True) -> Any:
         """Every matching incident, in list order, a page at a time: its summary, or
         (summary=False, for exports) its document with the figures already folded into
-        `killed`, `civilians` and `wounded`. The filters are checked now (an unknown actor
+        `killed`, `civilians` and `wounded`, and its actors as (the id each is counted
+        under, its name) in `actor_names`. The filters are checked now (an unknown actor
         is refused before an export starts streaming), the rows read as they are taken."""
         filters = filters or IncidentFilter()
         if filters.actor:
@@ -523,21 +543,33 @@ class IncidentQueries(Queries):
     def _iter_incidents(self, filters: IncidentFilter, page: int, summary: bool) -> Any:
         cursor = None
         extra = "i.best, i.low, i.high, i.civilians, i.wounded"
+        names: dict[str, tuple[str, str]] = {}
         while True:
             rows = self._incident_rows(filters or IncidentFilter(), page, cursor, extra)
-            for row in rows:
+            if summary:
+                for row in rows:
+                    yield summary_of(orjson.loads(row[2]), filters.figures_from)
+            if not summary:
+                # The page's actors named at once (not a query per row).
+                self.actor_names([a for row in rows for a in listed_actors(row[2])], names)
+            for row in rows if not summary else ():
                 doc = orjson.loads(row[2])
-                if summary:
-                    yield summary_of(doc, filters.figures_from)
-                elif filters.figures_from:
+                if filters.figures_from:
                     # The document as that source alone tells it (the exports' basis
                     # columns read its figures).
-                    yield {**doc, "figures": own_figures(doc, filters.figures_from),
+                    doc = {**doc, "figures": own_figures(doc, filters.figures_from),
                            "assessments": [], **source_counts(doc, filters.figures_from)}
                 else:
                     doc["killed"] = {"best": row[3], "low": row[4], "high": row[5]}
                     doc["civilians"], doc["wounded"] = {"best": row[6]}, {"best": row[7]}
-                    yield doc
+                actors = doc["details"].get("actors") or ()
+                try:
+                    named = [names[a["actor"]] for a in actors]
+                except KeyError:  # missed by listed_actors
+                    self.actor_names([a["actor"] for a in actors], names)
+                    named = [names[a["actor"]] for a in actors]
+                doc["actor_names"] = named if len(named) < 2 else list(dict.fromkeys(named))
+                yield doc
             if len(rows) < page:
                 return
             cursor = encode_cursor((rows[-1][0], rows[-1][1]))

@@ -59,7 +59,10 @@ def test_incident_detail_and_geojson(seeded_api, public):
 
 def test_actor_and_as_of(seeded_api, public):
     cisse = public.get("/actors/soumaila-cisse").json
-    assert cisse["details"]["title"] == "Leader of the opposition in Mali"
+    assert cisse["title"] == "Leader of the opposition in Mali"
+    assert (cisse["name"], cisse["kind"], cisse["country"]) == ("Soumaila Cisse", "person",
+                                                                "Mali")
+    assert cisse["fate"]["incident"] == "mali-prisoner-exchange-2020-10"
     assert public.get("/actors/nobody").status_code == 404
     before = public.get("/actors/soumaila-cisse?as_of=2000-01-01")
     assert before.status_code == 404
@@ -155,6 +158,9 @@ def test_openapi_document_and_docs_page(public):
     ("/operations", ["query", "operations"]),
     ("/operations/barkhane", ["query", "operations", "barkhane"]),
     ("/incidents", ["query", "incidents"]),
+    ("/actors?q=jnim", ["query", "actors", "--q", "jnim"]),
+    ("/actors/JNIM", ["query", "actor", "JNIM"]),
+    ("/actors/bah-ag-moussa", ["query", "actor", "Bamoussa Diarra"]),
 ])
 def test_the_api_json_equals_the_cli_json(app, seeded_api, public, monkeypatch, path, args):
     monkeypatch.setenv("TRACKER_DATABASE_URL", app.config["DATABASE_URL"])
@@ -217,13 +223,15 @@ def test_sources_lists_every_cited_source_with_its_incidents(reporter, public):
 
 
 def test_linked_records_are_one_incident_in_lists_details_and_exports(reporter, public):
-    for rid, source, incident, killed in (("a", "ACLED", "acled:1", 30),
-                                          ("u", "UCDP", "ucdp:9", 28)):
+    for rid, source, incident, killed, ref in (
+            ("a", "ACLED", "acled:1", 30, {"sources": "Le Faso.net; RFI"}),
+            ("u", "UCDP", "ucdp:9", 28, {"office": "RFI;AFP"})):
         assert reporter.report({
             "report": rid, "source": {"name": source, "kind": "dataset"},
             "facts": [{"fact": "incident", "id": incident, "date": "2020-11-12",
                        "type": "battle", "location": {"name": "Niaki", "country": "Mali",
-                                                      "latitude": 15.0, "longitude": -2.5}},
+                                                      "latitude": 15.0, "longitude": -2.5},
+                       "ref": {"dataset": source, **ref}},
                       {"fact": "casualties", "incident": incident, "killed": killed}]}
         ).status_code == 201
     linked = reporter.report({"report": "l", "source": {"name": "Desk", "kind": "analyst"},
@@ -234,10 +242,12 @@ def test_linked_records_are_one_incident_in_lists_details_and_exports(reporter, 
     assert (row["id"], row["members"]) == ("acled:1", ["acled:1", "ucdp:9"])
     detail = public.get("/incidents/ucdp:9").get_json()
     assert (detail["id"], detail["members"]) == ("acled:1", ["acled:1", "ucdp:9"])
-    csv_text = public.get("/incidents.csv?fields=id,members").data.decode()
-    assert csv_text.splitlines() == ["id,members", "acled:1,acled:1; ucdp:9"]
+    csv_text = public.get("/incidents.csv?fields=id,members,sources,cited_sources").data
+    assert csv_text.decode().splitlines() == [
+        "id,members,sources,cited_sources",
+        "acled:1,acled:1; ucdp:9,ACLED; UCDP,Le Faso.net; RFI; AFP"]
     features = public.get("/incidents.geojson").get_json()["features"]
-    assert [f["properties"]["members"] for f in features] == [["acled:1", "ucdp:9"]]
+    assert [f["properties"]["members"] for f in features] == ["acled:1; ucdp:9"]
     assert public.get("/casualties?by=country").get_json()["rows"][0]["incidents"] == 1
 
 
