@@ -26,7 +26,7 @@ from tracker.domain.link import pair_key
 from tracker.transparency import NoCheckpointError, Signer, Transparency
 
 CITABLE_VIEWS = ("casualties", "incident")
-CITABLE_DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
+CITABLE_DIMENSIONS = ("country", "admin1", "admin2", "actor", "month", "type", "operation")
 # A citation carries every event behind its figures: past this many incidents, narrow the
 # query (filters, or `key` for one row).
 MAX_INCIDENTS = 5000
@@ -68,6 +68,11 @@ def _casualties(views: Any, args: dict[str, Any]
         raise QueryError("a citation of casualties needs by = one of: "
                          + ", ".join(CITABLE_DIMENSIONS), "by")
     filters = IncidentFilter.from_args(args)
+    if filters.figures_from:
+        # A citation proves the figures the evidence rules give; one source's own are
+        # not what its verifier recomputes.
+        raise QueryError("figures_from cannot be cited: cite the incidents (source=) or "
+                         "each incident", "figures_from")
     answer = _dump("CasualtiesSchema", views.casualties(by, filters))
     wanted = args.get("key")
     keys = {r["key"]: i for i, r in enumerate(answer["rows"])}

@@ -81,8 +81,19 @@ def field_errors(errors: Any, prefix: str = "") -> list[dict[str, Any]]:
     return [{"field": prefix or "request", "message": str(errors)}]
 
 
+def invalid_request_message(listed: list[dict[str, Any]]) -> str:
+    """The message of a 422 for bad parameters: each field with what is wrong with it."""
+    return "invalid request: " + "; ".join(f"{e['field']}: {e['message']}"
+                                           for e in listed[:10])
+
+
+def status_of(e: TrackerError) -> int:
+    """The HTTP status of a domain error (the STATUS table; 400 for any other)."""
+    return next((s for cls, s in STATUS.items() if isinstance(e, cls)), 400)
+
+
 def _tracker_error(e: TrackerError) -> Any:
-    status = next((s for cls, s in STATUS.items() if isinstance(e, cls)), 400)
+    status = status_of(e)
     errors = e.to_dict().get("errors")
     response = jsonify(error_body(status, str(e), errors))
     response.status_code = status
@@ -101,9 +112,7 @@ def _http_error(e: HTTPException) -> Any:
         errors = data["messages"]
     message = e.description or HTTPStatus(status).phrase
     if status == 422 and errors:
-        listed = field_errors(errors)
-        message = "invalid request: " + "; ".join(f"{e['field']}: {e['message']}"
-                                                  for e in listed[:10])
+        message = invalid_request_message(field_errors(errors))
     if status == 413:
         message = "the request body is too large"
     response = jsonify(error_body(status, message, errors))

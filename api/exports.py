@@ -1,6 +1,7 @@
 """Exports that stream every matching row: incidents and casualties as CSV (RFC 4180,
-UTF-8, header row first; `fields=` selects and orders the columns) and incidents as GeoJSON.
-The API and `tracker query … --csv` write the same bytes through these functions."""
+UTF-8, header row first; `fields=` selects and orders the columns) and incidents as GeoJSON
+(the same columns as the incidents CSV, as flat properties: no value is a list or an
+object). The API and `tracker query … --csv` write the same bytes through these functions."""
 
 from __future__ import annotations
 
@@ -11,16 +12,20 @@ from typing import Any
 
 import orjson
 
-from projections.incident_state import basis
+from projections.incident_state import basis, cited_sources
 from projections.readmodel.queries import QueryError
 
+# The incident exports' columns, one definition for the CSV and the GeoJSON properties.
+# Lists are "; "-joined: `actors` (names) and `actor_ids` pair up in order; `sources` are
+# the reports' sources, `cited_sources` the ones a dataset row cites (ACLED's `source`,
+# UCDP's `source_office`).
 INCIDENT_COLUMNS = (
-    "id", "date", "date_precision", "type", "subtype", "country", "admin1", "admin2",
-    "location", "latitude", "longitude", "operation", "actors", "killed_best", "killed_low",
-    "killed_high", "civilians_best", "wounded_best", "sources", "basis_rule", "basis_report",
-    "members")
+    "id", "date", "date_precision", "date_end", "type", "subtype", "country", "admin1",
+    "admin2", "admin3", "location", "latitude", "longitude", "operation", "actors", "actor_ids",
+    "killed_best", "killed_low", "killed_high", "civilians_best", "wounded_best", "sources",
+    "cited_sources", "source_scale", "basis_rule", "basis_report", "members", "notes")
 CASUALTY_COLUMNS = ("key", "name", "killed_best", "killed_low", "killed_high",
-                    "civilians_best", "wounded_best", "incidents")
+                    "civilians_best", "wounded_best", "incidents", "country", "admin1", "admin2")
 
 
 def columns(fields: str | None, known: tuple[str, ...]) -> list[str]:
@@ -36,22 +41,32 @@ def columns(fields: str | None, known: tuple[str, ...]) -> list[str]:
 
 
 def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
-    """One CSV row from an incident's document (as `iter_incidents(summary=False)` gives
-    it: figures folded into killed, civilians and wounded)."""
+    """One export row from an incident's document (as `iter_incidents(summary=False)` gives
+    it: figures folded into killed, civilians and wounded, actors named in `actor_names`)."""
     d = doc["details"]
     loc = d.get("location") or {}
+    named = doc.get("actor_names")
+    if named is None:  # not named by the query: the ids stand for the names
+        named = [(a["actor"], a["actor"]) for a in d.get("actors") or []]
     return {
         "id": doc["id"], "date": d.get("date"), "date_precision": d.get("date_precision"),
-        "type": d.get("type"), "subtype": d.get("subtype"), "country": loc.get("country"),
-        "admin1": loc.get("admin1"), "admin2": loc.get("admin2"), "location": loc.get("name"),
+        "date_end": d.get("date_end"), "type": d.get("type"), "subtype": d.get("subtype"),
+        "country": loc.get("country"),
+        "admin1": loc.get("admin1"), "admin2": loc.get("admin2"),
+        "admin3": loc.get("admin3"), "location": loc.get("name"),
         "latitude": loc.get("latitude"), "longitude": loc.get("longitude"),
         "operation": d.get("operation"),
-        "actors": "; ".join(a["actor"] for a in d.get("actors") or []),
+        "actors": "; ".join(name for _, name in named) or None,
+        "actor_ids": "; ".join(key for key, _ in named) or None,
         "killed_best": doc["killed"]["best"], "killed_low": doc["killed"]["low"],
         "killed_high": doc["killed"]["high"], "civilians_best": doc["civilians"]["best"],
-        "wounded_best": doc["wounded"]["best"], "sources": "; ".join(doc.get("sources") or []),
+        "wounded_best": doc["wounded"]["best"],
+        "sources": "; ".join(doc.get("sources") or []) or None,
+        "cited_sources": "; ".join(cited_sources(doc)) or None,
+        "source_scale": (d.get("attributes") or {}).get("source_scale"),
         **basis_columns(doc),
         "members": "; ".join(doc.get("members") or [doc["id"]]),
+        "notes": d.get("notes"),
     }
 
 
@@ -64,7 +79,9 @@ def casualty_record(r: dict[str, Any]) -> dict[str, Any]:
     return {"key": r["key"], "name": r.get("name", r["key"]),
             "killed_best": r["killed"]["best"], "killed_low": r["killed"]["low"],
             "killed_high": r["killed"]["high"], "civilians_best": r["civilians"]["best"],
-            "wounded_best": r["wounded"]["best"], "incidents": r["incidents"]}
+            "wounded_best": r["wounded"]["best"], "incidents": r["incidents"],
+            # The region's names (by=country, admin1, admin2; empty otherwise).
+            "country": r.get("country"), "admin1": r.get("admin1"), "admin2": r.get("admin2")}
 
 
 def csv_lines(records: Iterable[dict[str, Any]], cols: list[str], chunk: int = 500
@@ -82,19 +99,20 @@ def csv_lines(records: Iterable[dict[str, Any]], cols: list[str], chunk: int = 5
     yield buffer.getvalue()
 
 
-def geojson_chunks(incidents: Iterable[dict[str, Any]], chunk: int = 200) -> Iterator[bytes]:
-    """A FeatureCollection of every incident, written a few hundred features at a time
-    (geometry null where an incident has no coordinates)."""
+def geojson_chunks(records: Iterable[dict[str, Any]], cols: list[str], chunk: int = 200
+                   ) -> Iterator[bytes]:
+    """A FeatureCollection of export rows (`incident_record`), written a few hundred
+    features at a time: `cols` as flat properties, the point from the row's coordinates
+    (geometry null without them)."""
     yield b'{"type":"FeatureCollection","features":['
     parts: list[bytes] = []
     first = True
-    for i in incidents:
-        loc = i.get("location") or {}
+    for r in records:
         point = None
-        if loc.get("longitude") is not None and loc.get("latitude") is not None:
-            point = {"type": "Point", "coordinates": [loc["longitude"], loc["latitude"]]}
-        feature = orjson.dumps({"type": "Feature", "id": i["id"], "geometry": point,
-                                "properties": i})
+        if r["longitude"] is not None and r["latitude"] is not None:
+            point = {"type": "Point", "coordinates": [r["longitude"], r["latitude"]]}
+        feature = orjson.dumps({"type": "Feature", "id": r["id"], "geometry": point,
+                                "properties": {c: r[c] for c in cols}})
         parts.append(feature if first else b"," + feature)
         first = False
         if len(parts) >= chunk:

@@ -49,9 +49,11 @@ class BasisSchema(StrictSchema):
 
 
 class KilledSchema(StrictSchema):
-    best = fields.Integer(required=True)
-    low = fields.Integer(required=True)
-    high = fields.Integer(required=True)
+    best = fields.Integer(required=True, allow_none=True, metadata={
+        "description": "null only for an incident read with figures_from whose source gave "
+                       "no figure"})
+    low = fields.Integer(required=True, allow_none=True)
+    high = fields.Integer(required=True, allow_none=True)
     flagged = fields.String(metadata={"description": "set when the range does not contain best"})
     basis = fields.Nested(BasisSchema, allow_none=True, metadata={
         "description": "where best comes from (incidents; not on tally rows)"})
@@ -110,9 +112,23 @@ class GivenSchema(BestSchema):
                        "best is null where none does (unknown, not zero)"})
 
 
+REGION_DOC = {
+    "country": "by=country, admin1, admin2: the row's country",
+    "admin1": "by=admin1, admin2: the row's admin1 (null: unknown)",
+    "admin2": "by=admin2: the row's admin2 (null: unknown)",
+}
+
+
 class TallyRowSchema(StrictSchema):
-    key = fields.String(required=True)
-    name = fields.String(metadata={"description": "the actor's name (by=actor); else the key"})
+    key = fields.String(required=True, metadata={
+        "description": "the row's key; regions are country-qualified: \"Mali / Mopti\" "
+                       "(admin1), \"Mali / Mopti / Djenné\" (admin2), a missing name "
+                       "\"(unknown)\" within its country"})
+    name = fields.String(metadata={"description": "the actor's name (by=actor); the region's "
+                                                  "own name (by=admin1, admin2); else the key"})
+    country = fields.String(allow_none=True, metadata={"description": REGION_DOC["country"]})
+    admin1 = fields.String(allow_none=True, metadata={"description": REGION_DOC["admin1"]})
+    admin2 = fields.String(allow_none=True, metadata={"description": REGION_DOC["admin2"]})
     killed = fields.Nested(KilledSchema, required=True)
     civilians = fields.Nested(GivenSchema)
     wounded = fields.Nested(GivenSchema)
@@ -131,6 +147,14 @@ class CasualtyFiltersSchema(StrictSchema):
     to = fields.String(allow_none=True)
     min_killed = fields.Integer(allow_none=True)
     bbox = fields.List(fields.Float(), allow_none=True)
+    admin2 = fields.String(allow_none=True)
+    interaction = fields.String(allow_none=True)
+    disorder_type = fields.String(allow_none=True)
+    civilian_targeting = fields.String(allow_none=True)
+    type_of_violence = fields.String(allow_none=True)
+    dyad = fields.String(allow_none=True)
+    conflict_name = fields.String(allow_none=True)
+    figures_from = fields.String(allow_none=True)
 
 
 class CasualtiesSchema(StrictSchema):
@@ -219,11 +243,63 @@ class IncidentType(fields.String):
         return found
 
 
+def interaction_codes() -> list[str]:
+    """ACLED's interaction codes: the two actor types' codes (1-8), lower first; a second
+    0 where there is one actor."""
+    return [f"{a}{b}" for a in range(1, 9) for b in (0, *range(a, 9))]
+
+
+class Interaction(fields.String):
+    """An ACLED interaction: its code (28) or its labels ("State forces-Rebel group"), as
+    the importer reads them; anything else is refused, listing the codes."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        from tracker.ingestion.acled import interaction_code
+
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        codes = interaction_codes()
+        try:
+            code = interaction_code(text)
+        except ValueError:
+            code = None
+        if code is not None and code not in codes and len(code) == 2:
+            code = code[::-1]  # 82: the same pair as 28
+        if code not in codes:
+            raise ValidationError(
+                f"unknown interaction {text!r}; use an ACLED interaction code ({', '.join(codes)}) "
+                "or its actor types' labels (e.g. 'State forces-Rebel group')")
+        return code
+
+
+class TypeOfViolence(fields.String):
+    """UCDP's type_of_violence: 1, 2 or 3, or its label, any case."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        from tracker.ingestion.ucdp import VIOLENCE
+
+        text = " ".join(super()._deserialize(value, attr, data, **kwargs).casefold().split())
+        for code, (_, label) in VIOLENCE.items():
+            if text in (code, label):
+                return code
+        raise ValidationError(
+            f"unknown type_of_violence {text!r}; use one of: "
+            + ", ".join(f"{code} ({label})" for code, (_, label) in VIOLENCE.items()))
+
+
+def _attribute(description: str) -> fields.String:
+    return fields.String(validate=validate.Length(min=1, max=200),
+                         metadata={"description": description})
+
+
 class FilterArgsSchema(ViewArgsSchema):
     """The filters of incidents and casualties (the same on the CLI)."""
 
     country = fields.String()
-    admin1 = fields.String()
+    admin1 = fields.String(metadata={
+        "description": "an admin1 name (every country's), or country-qualified: 'Mali / Mopti'"})
+    admin2 = fields.String(metadata={
+        "description": "an admin2 name (every region's), or qualified: 'Mali / Mopti / "
+                       "Djenné' (or 'Mopti / Djenné')"})
     type = IncidentType(metadata={"description": "an incident type, or a dataset's label for "
                                                  "one (ACLED's event_type, UCDP's type of "
                                                  "violence), any case"})
@@ -235,6 +311,19 @@ class FilterArgsSchema(ViewArgsSchema):
     to = fields.Date(metadata={"description": "event date, to (inclusive)"})
     min_killed = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION))
     bbox = BBox(metadata={"description": "minlon,minlat,maxlon,maxlat", "type": "string"})
+    # The datasets' attributes, kept at import.
+    interaction = Interaction(metadata={
+        "description": "ACLED interaction: its code (e.g. 28) or its actor types' labels"})
+    disorder_type = _attribute("ACLED disorder_type (e.g. Political violence), any case")
+    civilian_targeting = _attribute("ACLED civilian_targeting ('Civilian targeting'), any case")
+    type_of_violence = TypeOfViolence(metadata={
+        "description": "UCDP type_of_violence: 1, 2, 3 or its label (state-based conflict, "
+                       "non-state conflict, one-sided violence)"})
+    dyad = _attribute("UCDP dyad: dyad_new_id, or dyad_name (any case)")
+    conflict_name = _attribute("UCDP conflict: conflict_new_id, or conflict_name (any case)")
+    figures_from = fields.String(metadata={
+        "description": "a source's name: the incidents it reported on, with its own figures "
+                       "(null where it gave none); casualties tally its figures"})
 
     @validates_schema
     def _dates_in_order(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -368,6 +457,9 @@ class CauseSchema(StrictSchema):
 
 class ChangeRowSchema(StrictSchema):
     key = fields.String(required=True)
+    country = fields.String(allow_none=True, metadata={"description": REGION_DOC["country"]})
+    admin1 = fields.String(allow_none=True, metadata={"description": REGION_DOC["admin1"]})
+    admin2 = fields.String(allow_none=True, metadata={"description": REGION_DOC["admin2"]})
     before = fields.Nested(ChangeFiguresSchema, required=True)
     after = fields.Nested(ChangeFiguresSchema, required=True)
     causes = fields.List(fields.Nested(CauseSchema), required=True)
@@ -419,15 +511,21 @@ class SourcesSchema(StrictSchema):
     sources = fields.List(fields.Nested(SourceRowSchema), required=True)
 
 
-class ActorSchema(StrictSchema):
-    kind = fields.String(required=True)
-    id = fields.String(required=True)
-    version = fields.Integer(required=True)
-    key = fields.String()
-    details = fields.Dict()
-    roles = fields.Dict()
-    fate = fields.Dict(allow_none=True)
-    report = fields.String(allow_none=True)
+class ActorSchema(ActorRowSchema):
+    """One actor: a row of /actors (the same keys), plus what the register records of it."""
+
+    title = fields.String(allow_none=True)
+    notes = fields.String(allow_none=True)
+    affiliations = fields.List(fields.Dict(), metadata={
+        "description": "[{parent, relation, since}]"})
+    sanctions = fields.List(fields.Dict(), metadata={"description": "[{authority, listed}]"})
+    roles = fields.Dict(metadata={"description": "roles held, by 'group/role'"})
+    fate = fields.Dict(allow_none=True, metadata={
+        "description": "the latest death, capture or release reported"})
+    version = fields.Integer(required=True, metadata={
+        "description": "how many events the actor's record has"})
+    report = fields.String(allow_none=True, metadata={"description": "the report that "
+                                                      "registered it"})
     retracted = fields.String(allow_none=True)
     as_of = fields.String(allow_none=True)
 

@@ -1,5 +1,6 @@
 """Casualty tallies: killed (best/low/high), civilians, wounded and incident counts by
-country, admin1, actor, month, incident type and operation.
+country, admin1 and admin2 (country-qualified: see `region_key`), actor, month, incident
+type and operation.
 
 Pure change functions: what one incident contributes to each tally row, and to the rows
 that link it to its actors and sources (the indexes behind the actor and source filters).
@@ -14,8 +15,36 @@ from typing import Any, NamedTuple
 from projections.incident_state import assessment, involved_actors
 from tracker.figures import incident_killed, killed_by_actor, other_counts, source_totals
 
-DIMENSIONS = ("country", "admin1", "actor", "month", "type", "operation")
+DIMENSIONS = ("country", "admin1", "admin2", "actor", "month", "type", "operation")
 UNKNOWN = "(unknown)"
+# Regions are keyed with the regions above them: two countries' "Centre" are two rows,
+# and a missing admin1 is unknown within its country, never pooled across countries.
+REGION_LEVELS = {"country": ("country",), "admin1": ("country", "admin1"),
+                 "admin2": ("country", "admin1", "admin2")}
+SEP = " / "
+
+
+def region_key(location: dict[str, Any], by: str) -> str:
+    """The tally key of a location grouped `by` country, admin1 or admin2: its names from
+    the country down, joined by " / " ("Mali / Mopti / Djenné"), a missing one "(unknown)"."""
+    return SEP.join(str(location.get(level) or UNKNOWN) for level in REGION_LEVELS[by])
+
+
+def region_fields(key: str, by: str) -> dict[str, str | None]:
+    """The names a region key is made of ({"country", "admin1", ...}; None where unknown).
+    A country name holds no " / ", so an admin1 key splits exactly; an admin2 key is split
+    at its last separator."""
+    levels = REGION_LEVELS[by]
+    if len(levels) == 1:
+        parts = [key]
+    elif len(levels) == 2:
+        parts = key.split(SEP, 1)
+    else:
+        head, _, last = key.rpartition(SEP)
+        parts = [*head.split(SEP, 1), last]
+    parts += [UNKNOWN] * (len(levels) - len(parts))
+    return {level: (None if part == UNKNOWN else part)
+            for level, part in zip(levels, parts, strict=False)}
 
 # A tally row's values: best, low, high, civilians, wounded, and how many incidents a
 # source gives civilians or wounded for (an unknown is not a zero); incidents counted apart.
@@ -56,8 +85,9 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
                       0 if civilians is None else 1, 0 if wounded is None else 1)
     loc = d.get("location") or {}
     tallies: Rows = {
-        ("country", loc.get("country") or UNKNOWN): total,
-        ("admin1", loc.get("admin1") or UNKNOWN): total,
+        ("country", region_key(loc, "country")): total,
+        ("admin1", region_key(loc, "admin1")): total,
+        ("admin2", region_key(loc, "admin2")): total,
         ("month", str(d.get("date") or "")[:7] or UNKNOWN): total,
         ("type", d.get("type") or UNKNOWN): total,
         ("total", "all"): total,

@@ -25,19 +25,51 @@ def published(prov: dict[str, Any]) -> str | None:
     return published_on(prov)
 
 
+def cite(state: dict[str, Any], prov: dict[str, Any], position: int) -> None:
+    """Keeps the sources a dataset row cites (ACLED's `source`, UCDP's `source_office`),
+    per dataset and report, until that report is withdrawn."""
+    ref = prov.get("ref") or {}
+    cited = ref.get("sources") or ref.get("office")
+    if isinstance(cited, str) and cited.strip():  # a ref is any scalars a report gives
+        dataset = str(ref.get("dataset") or prov["source"]["name"])
+        state.setdefault("cited", {})[f"{dataset}\x1f{prov['report']}"] = {
+            "report": prov["report"], "sources": cited, "seq": position}
+
+
+def cited_sources(state: dict[str, Any]) -> list[str]:
+    """The sources the incident's dataset rows cite, each once: per dataset (and cluster
+    member), the latest live report's (a revised row's replace the row's before)."""
+    cited = state.get("cited")
+    if not cited:
+        return []
+    latest: dict[str, dict[str, Any]] = {}
+    for key, entry in cited.items():
+        group = key.rsplit("\x1f", 1)[0]
+        if group not in latest or entry["seq"] > latest[group]["seq"]:
+            latest[group] = entry
+    names: list[str] = []
+    for entry in latest.values():
+        names += [n.strip() for n in entry["sources"].split(";") if n.strip()]
+    return list(dict.fromkeys(names))
+
+
 def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, Any] | None:
     """The incident after `event`."""
     name, data = event.name, event.data
     prov = data["provenance"]
     if name == "IncidentReported":
         details = data["details"]
-        return {"id": data["key"], "details": details, "report": prov["report"],
-                "figures": {}, "retracted": None, "reports": [prov["report"]],
-                "withdrawn": [], "details_withdrawn": None, "assessments": [],
-                "sources": [prov["source"]["name"]], "materiel": [], "corrections": [],
-                "first_position": event.position, "recorded": prov.get("recorded_at")}
+        state = {"id": data["key"], "details": details, "report": prov["report"],
+                 "figures": {}, "retracted": None, "reports": [prov["report"]],
+                 "withdrawn": [], "details_withdrawn": None, "assessments": [],
+                 "sources": [prov["source"]["name"]], "materiel": [], "corrections": [],
+                 "first_position": event.position, "recorded": prov.get("recorded_at")}
+        cite(state, prov, event.position)
+        return state
     if state is None:
         return None
+    if name not in ("IncidentReportRetracted", "IncidentRetracted"):
+        cite(state, prov, event.position)
     if prov["report"] not in state["reports"] and name not in (
             "IncidentReportRetracted", "IncidentRetracted"):
         state["reports"].append(prov["report"])
@@ -84,6 +116,8 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
         state["materiel"] = [m for m in state["materiel"] if m["report"] != report]
         state["assessments"] = [a for a in state.get("assessments", ())
                                 if a["report"] != report]
+        if state.get("cited"):
+            state["cited"] = {k: c for k, c in state["cited"].items() if c["report"] != report}
         if state["report"] == report:
             live = [r for r in state["reports"] if r not in withdrawn]
             if live:
@@ -124,6 +158,26 @@ def basis(state: dict[str, Any]) -> dict[str, Any] | None:
     return found
 
 
+def own_figures(state: dict[str, Any], source: str) -> dict[str, dict[str, Any]]:
+    """The figures one source gave (its name in any case), from every member of a cluster."""
+    wanted = source.casefold()
+    return {k: f for k, f in state["figures"].items()
+            if str(f.get("source") or "").casefold() == wanted}
+
+
+def source_counts(state: dict[str, Any], source: str) -> dict[str, Any]:
+    """`killed`, `civilians` and `wounded` as one source gives them: the evidence rules
+    (tracker.figures) over that source's figures alone, no assessment; null where it gave
+    none."""
+    own = own_figures(state, source)
+    if not own:
+        return {"killed": {"best": None, "low": None, "high": None, "basis": None},
+                "civilians": {"best": None}, "wounded": {"best": None}}
+    others = other_counts(own)
+    return {"killed": incident_killed(own), "civilians": {"best": others["civilians"]},
+            "wounded": {"best": others["wounded"]}}
+
+
 def incident_summary(state: dict[str, Any]) -> dict[str, Any]:
     """An incident as lists show it."""
     d = state["details"]
@@ -157,8 +211,11 @@ def merge_cluster(canonical: str, members: dict[str, dict[str, Any]]) -> dict[st
     materiel: list[dict[str, Any]] = []
     assessments: list[dict[str, Any]] = []
     corrections: list[dict[str, Any]] = []
+    cited: dict[str, Any] = {}
     for key in counted:
         doc = live[key]
+        for cite_key, entry in (doc.get("cited") or {}).items():
+            cited[f"{key}\x1e{cite_key}"] = entry
         for fkey, figure in doc["figures"].items():
             figures[f"{key}\x1e{fkey}"] = figure
         sources += [s for s in doc["sources"] if s not in sources]
@@ -183,6 +240,7 @@ def merge_cluster(canonical: str, members: dict[str, dict[str, Any]]) -> dict[st
         "sources": sources, "materiel": materiel, "corrections": corrections,
         "first_position": min(d["first_position"] for d in members.values()),
         "recorded": base.get("recorded"), "members": counted, "own": base,
+        **({"cited": cited} if cited else {}),
     }
 
 

@@ -332,7 +332,8 @@ def test_a_doctored_citation_fails_and_says_why(sqlite_database_url, signer):
                for f in failures), failures
 
 
-@pytest.mark.parametrize("by", ["country", "admin1", "actor", "month", "type", "operation"])
+@pytest.mark.parametrize("by", ["country", "admin1", "admin2", "actor", "month", "type",
+                                "operation"])
 def test_every_dimension_cites_and_verifies(sqlite_database_url, signer, by):
     """Each row of casualties by any dimension, and the total, recomputed offline; with a
     report naming actors' own figures and one assessment among the seeds' facts."""

@@ -170,13 +170,13 @@ def test_rebuild_verify_passes_then_fails_on_a_hand_altered_view(cli, tmp_path):
         (gen,) = conn.execute("SELECT gen FROM rm_generations WHERE status = 'active'"
                               ).fetchone()
         changed = conn.execute(f"UPDATE g{gen}_tallies SET best = 3 WHERE dim = 'admin1' AND "
-                               "key = 'Mopti' AND valid_to IS NULL").rowcount
+                               "key = 'Mali / Mopti' AND valid_to IS NULL").rowcount
         assert changed == 1
     result = CliRunner().invoke(main, ["rebuild", "--verify"])
     assert result.exit_code == 1
     assert "2 differences between" in result.output
-    assert "tallies: in the live view only: ('admin1', 'Mopti'" in result.output
-    assert "tallies: missing from the live view: ('admin1', 'Mopti'" in result.output
+    assert "tallies: in the live view only: ('admin1', 'Mali / Mopti'" in result.output
+    assert "tallies: missing from the live view: ('admin1', 'Mali / Mopti'" in result.output
 
 
 def test_rebuild_of_an_unknown_view_fails_clearly(cli):

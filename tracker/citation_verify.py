@@ -432,8 +432,10 @@ def dimension_key(details: dict[str, Any], by: str) -> str | None:
     loc = details.get("location") or {}
     if by == "country":
         return str(loc.get("country") or UNKNOWN)
-    if by == "admin1":
-        return str(loc.get("admin1") or UNKNOWN)
+    if by in ("admin1", "admin2"):
+        # Country-qualified, as the views key regions: "Mali / Mopti (/ Djenné)".
+        levels = ("country", "admin1", "admin2")[:2 if by == "admin1" else 3]
+        return " / ".join(str(loc.get(level) or UNKNOWN) for level in levels)
     if by == "month":
         return str(details.get("date") or "")[:7] or UNKNOWN
     if by == "type":

@@ -163,7 +163,22 @@ FILTERS = [
     click.option("--to", "date_to", default=None, help="Event date, YYYY-MM-DD."),
     click.option("--min-killed", type=int, default=None),
     click.option("--bbox", default=None, help="minlon,minlat,maxlon,maxlat"),
+    click.option("--admin2", default=None, help="An admin2 name, or 'Mali / Mopti / Djenné'."),
+    click.option("--interaction", default=None,
+                 help="ACLED interaction: a code (28) or labels ('State forces-Rebel group')."),
+    click.option("--disorder-type", default=None, help="ACLED disorder_type."),
+    click.option("--civilian-targeting", default=None, help="ACLED civilian_targeting."),
+    click.option("--type-of-violence", default=None,
+                 help="UCDP type_of_violence: 1, 2, 3 or its label."),
+    click.option("--dyad", default=None, help="UCDP dyad: dyad_new_id or dyad_name."),
+    click.option("--conflict-name", default=None,
+                 help="UCDP conflict: conflict_new_id or conflict_name."),
+    click.option("--figures-from", default=None,
+                 help="A source: the incidents it reported on, with its own figures."),
 ]
+# The filters whose option is their API parameter's name (dashes for underscores).
+NAMED_FILTERS = ("admin2", "interaction", "disorder_type", "civilian_targeting",
+                 "type_of_violence", "dyad", "conflict_name", "figures_from")
 
 
 def _filter_options(f: Any) -> Any:
@@ -183,7 +198,8 @@ def _filter(kw: dict[str, Any]) -> IncidentFilter:
            "subtype": kw.pop("subtype"), "actor": kw.pop("actor"),
            "operation": kw.pop("operation"), "source": kw.pop("source"),
            "from": kw.pop("date_from"), "to": kw.pop("date_to"),
-           "min_killed": kw.pop("min_killed"), "bbox": kw.pop("bbox")}
+           "min_killed": kw.pop("min_killed"), "bbox": kw.pop("bbox"),
+           **{name: kw.pop(name) for name in NAMED_FILTERS}}
     try:
         args = FilterArgsSchema().load({k: v for k, v in raw.items() if v is not None})
     except ValidationError as e:
@@ -249,7 +265,9 @@ def query_casualties(by: str, as_of: str | None, as_json: bool, as_csv: bool,
         return
     for r in data["rows"]:
         k = r["killed"]
-        click.echo(f"{r['name']:<40} best {k['best']:>7}  low {k['low']:>7}  "
+        # A region by its key: two countries' "Centre" are two rows.
+        label = r["key"] if by in ("admin1", "admin2") else r["name"]
+        click.echo(f"{label:<40} best {k['best']:>7}  low {k['low']:>7}  "
                    f"high {k['high']:>7}  incidents {r['incidents']:>6}")
     t = data["total"]
     click.echo(f"{'total':<40} best {t['best']:>7}  low {t['low']:>7}  high {t['high']:>7}")
@@ -317,9 +335,14 @@ def query_incidents(limit: int, cursor: str | None, as_of: str | None, as_json: 
     for i in data["incidents"]:
         click.echo(f"{i['date']}  {i['id']:<32} {i['type']:<26} "
                    f"{i['location']['name']}, {i['location']['country']}  "
-                   f"killed {i['killed']['best']}")
+                   f"killed {_figure(i['killed']['best'])}")
     if data["next"]:
         click.echo(f"more: --cursor {data['next']}")
+
+
+def _figure(value: int | None) -> str:
+    """A figure, or a dash where the source gave none (figures_from)."""
+    return "—" if value is None else str(value)
 
 
 @query.command("changes")
@@ -375,6 +398,51 @@ def query_actors(q: str | None, limit: int, cursor: str | None, as_of: str | Non
                    f"{a['name']}{aliases}")
     if data["next"]:
         click.echo(f"more: --cursor {data['next']}")
+
+
+@query.command("actor")
+@click.argument("actor")
+@AS_OF
+@JSON
+def query_actor(actor: str, as_of: str | None, as_json: bool) -> None:
+    """One actor (an id, a name or an alias): its row of `query actors`, plus title,
+    affiliations, sanctions, roles and fate."""
+    from api.routes.audit import actor_answer
+    from api.services import parse_as_of
+
+    try:
+        when = parse_as_of(as_of)
+        services = _services()
+        if services.settings.inline_projection:
+            services.runner.catch_up()
+        with services.views(when) as views:
+            data = _dump("ActorSchema", actor_answer(views, services.tracker, actor, when))
+    except TrackerError as e:
+        _fail(e)
+    if as_json:
+        _print_json(data)
+        return
+    aliases = f"  aka {', '.join(data['aliases'])}" if data["aliases"] else ""
+    click.echo(f"{data['id']:<40} {data['kind']:<12} incidents {data['incidents']:>6}  "
+               f"{data['name']}{aliases}")
+    for label, value in (("title", data.get("title")),
+                         ("linked", ", ".join(data.get("linked") or [])),
+                         ("country", data.get("country"))):
+        if value:
+            click.echo(f"  {label}: {value}")
+    for a in data.get("affiliations") or []:
+        click.echo(f"  {a.get('relation')} {a.get('parent')}")
+    for s in data.get("sanctions") or []:
+        click.echo(f"  sanctioned by {s.get('authority')}")
+    for r in (data.get("roles") or {}).values():
+        click.echo(f"  {r.get('role')} of {r.get('group')}"
+                   + (f" since {r['since']}" if r.get("since") else ""))
+    if data.get("fate"):
+        f = data["fate"]
+        click.echo(f"  {f.get('fate')} on {f.get('date')}"
+                   + (f" (incident {f['incident']})" if f.get("incident") else ""))
+    if data.get("retracted"):
+        click.echo(f"  retracted: {data['retracted']}")
 
 
 @query.command("sources")

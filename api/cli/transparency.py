@@ -153,7 +153,8 @@ def cite() -> None:
 
 @cite.command("casualties")
 @click.option("--by", "by", required=True,
-              type=click.Choice(["country", "admin1", "actor", "month", "type", "operation"]))
+              type=click.Choice(["country", "admin1", "admin2", "actor", "month", "type",
+                                 "operation"]))
 @click.option("--row", "row", default=None, help="Cite this row only (its key).")
 @_filter_options
 @AS_OF
@@ -163,13 +164,17 @@ def cite() -> None:
 def cite_casualties(by: str, row: str | None, as_of: str | None, since: str | None,
                     key: str | None, as_json: bool, **kw: Any) -> None:
     """e.g. `tracker cite casualties --by country --row Mali > mali.citation.json`"""
+    from projections.views.incidents import ATTRIBUTE_FILTERS
+
     filters = _filter(kw)
     args = {"view": "casualties", "by": by, "key": row, "as_of": as_of,
             "country": filters.country, "admin1": filters.admin1, "type": filters.type,
             "subtype": filters.subtype, "actor": filters.actor,
             "operation": filters.operation, "source": filters.source,
             "from_": filters.date_from, "to": filters.date_to,
-            "min_killed": filters.min_killed, "bbox": filters.bbox}
+            "min_killed": filters.min_killed, "bbox": filters.bbox, "admin2": filters.admin2,
+            "figures_from": filters.figures_from,
+            **{name: getattr(filters, name) for name in ATTRIBUTE_FILTERS}}
     _cite({k: v for k, v in args.items() if v is not None}, since, key)
 
 

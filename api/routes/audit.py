@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime
 from typing import Any
 
 from flask import current_app, request
@@ -56,18 +57,37 @@ class Actor(MethodView):
     @blp.response(200, ActorSchema)
     @blp.alt_response(304, description="Not modified")
     def get(self, args: dict[str, Any], actor_id: str) -> Any:
-        """An actor as recorded (by id, name or alias): names, aliases, affiliations,
-        sanctions, roles, fate"""
+        """An actor (by id, name or alias): the keys of an /actors row (incident count
+        included), plus title, affiliations, sanctions, roles and fate"""
         check_read()
         services = get_services()
         as_of = parse_as_of(args.get("as_of"))
-        with services.views() as views:
-            key = views.resolve_actor(actor_id)
-        data = services.tracker.get_entity("actor", key, as_of=as_of)
-        return tagged(to_jsonable({**data, "as_of": as_of.isoformat() if as_of else None}),
-                      data["version"], as_of)
+        with services.views(as_of) as views:
+            data = actor_answer(views, services.tracker, actor_id, as_of)
+            position = views.at if as_of is not None else views.position
+        return tagged(data, data["version"], as_of, position)
 
     get = blp.errors(401, 403, 404, 422)(get)
+
+
+def actor_answer(views: Any, tracker: Any, actor_id: str, as_of: datetime | None
+                 ) -> dict[str, Any]:
+    """One actor as /actors/{id} and `tracker query actor` show it: its row of /actors
+    (the same keys, under the id a same_actor cluster is counted under), plus what its
+    record holds beyond them, at top level."""
+    key = views.resolve_actor(actor_id)
+    entity = to_jsonable(tracker.get_entity("actor", key, as_of=as_of))
+    details = entity.get("details") or {}
+    row = views.actor(key)
+    if row is None:  # retracted, or withdrawn: the record as it stands, counted nowhere
+        row = {"id": key, "name": details.get("name"), "kind": details.get("kind"),
+               "aliases": details.get("aliases") or [], "country": details.get("country"),
+               "incidents": 0}
+    extra = {k: v for k, v in details.items() if k not in row}
+    return {**row, **extra, "roles": entity.get("roles") or {}, "fate": entity.get("fate"),
+            "version": entity["version"], "report": entity.get("report"),
+            "retracted": entity.get("retracted"),
+            "as_of": as_of.isoformat() if as_of else None}
 
 
 @blp.route("/history/<string:kind>/<entity_id>")

@@ -26,7 +26,6 @@ from api.schemas import (
     CasualtiesSchema,
     ChangesArgsSchema,
     ChangesSchema,
-    FilterArgsSchema,
     GeoJSONSchema,
     IncidentDetailSchema,
     IncidentsArgsSchema,
@@ -128,16 +127,20 @@ class Incidents(MethodView):
 
 @blp.route("/incidents.geojson")
 class IncidentsGeoJSON(MethodView):
-    @blp.arguments(FilterArgsSchema, location="query")
-    @blp.response(200, GeoJSONSchema, content_type="application/geo+json")
+    @blp.arguments(IncidentsCsvArgsSchema, location="query")
+    @blp.response(200, GeoJSONSchema, content_type="application/geo+json",
+                  description="Each feature's properties are flat (no list or object "
+                  "values), the columns of the CSV: " + ", ".join(INCIDENT_COLUMNS))
     @blp.alt_response(304, description="Not modified")
     @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Every matching incident as a GeoJSON FeatureCollection, streamed (geometry null
-        without coordinates)"""
+        without coordinates; fields= selects and orders the properties)"""
+        cols = columns(args.get("fields_"), INCIDENT_COLUMNS)
         filters = IncidentFilter.from_args(args)
-        return stream_view(args, lambda views: geojson_chunks(views.iter_incidents(filters)),
-                           "application/geo+json")
+        return stream_view(args, lambda views: geojson_chunks(
+            map(incident_record, views.iter_incidents(filters, summary=False)), cols),
+            "application/geo+json")
 
 
 @blp.route("/incidents.csv")

@@ -36,6 +36,7 @@ from sqlalchemy import (
 META_TABLE = "rm_generations"
 SCHEMA_TABLE = "rm_schema"
 FAILURES_TABLE = "rm_failures"
+VERSIONS_TABLE = "rm_view_versions"
 
 
 def meta_metadata() -> MetaData:
@@ -59,7 +60,21 @@ def meta_metadata() -> MetaData:
           Column("first_seen", String(40), nullable=False),
           Column("last_seen", String(40), nullable=False),
           Column("attempts", Integer, nullable=False))
+    # The version of each view (View.version) a generation was folded by: a view whose
+    # rows change meaning without a column changing (e.g. its keys) bumps its version, and
+    # a generation folded by an older one is folded again. No row: version 1.
+    Table(VERSIONS_TABLE, md,
+          Column("gen", Integer, primary_key=True, autoincrement=False),
+          Column("view", String(32), primary_key=True),
+          Column("version", Integer, nullable=False))
     return md
+
+
+def view_versions() -> dict[str, int]:
+    """{view name: version} of the views as this code declares them."""
+    from projections.views import VIEWS
+
+    return {view.name: view.version for view in VIEWS}
 
 
 # What the read model's columns hold follows the limits of the report format

@@ -31,9 +31,11 @@ from projections.readmodel.schema import (
     META_TABLE,
     SCHEMA_TABLE,
     SCHEMA_VERSION,
+    VERSIONS_TABLE,
     generation_indexes,
     generation_metadata,
     meta_metadata,
+    view_versions,
 )
 from tracker import deadlines
 from tracker.config import PG_CHECK_TIMEOUT, PG_LOCK_TIMEOUT, postgres_bounds, redact_url
@@ -244,6 +246,11 @@ class ReadModelStore:
         does not enforce lengths, so only PostgreSQL's tables change (ALTER ... TYPE)."""
         gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
         inspector = inspect(conn)
+        folded_by: dict[int, dict[str, int]] = {}
+        for gen, view, version in self.fetch(conn, f"SELECT gen, view, version FROM "
+                                                   f"{VERSIONS_TABLE}"):
+            folded_by.setdefault(int(gen), {})[view] = int(version)
+        declared = view_versions()
         for gen in gens:
             # A generation made before a view (or a column) was added lacks it: its rows
             # cannot be completed in place, so it is dropped and the views are folded again
@@ -256,12 +263,18 @@ class ReadModelStore:
                     continue
                 held = {c["name"] for c in inspector.get_columns(name, schema=self.schema)}
                 missing += [f"{name}.{c.name}" for c in tbl.columns if c.name not in held]
+            # A view whose rows mean something else now (its keys, say) cannot be told by
+            # its columns: its version says it.
+            missing += [f"view {view} version {version} (folded by version "
+                        f"{folded_by.get(gen, {}).get(view, 1)})"
+                        for view, version in declared.items()
+                        if folded_by.get(gen, {}).get(view, 1) != version]
             if missing:
                 log.warning("read model generation %d lacks %s (made by an older version): "
                             "dropped; the views are folded again from the log",
                             gen, ", ".join(missing))
                 md.drop_all(conn, checkfirst=True)
-                for meta in (META_TABLE, FAILURES_TABLE):
+                for meta in (META_TABLE, FAILURES_TABLE, VERSIONS_TABLE):
                     conn.exec_driver_sql(self.sql(f"DELETE FROM {meta} WHERE gen = ?"), (gen,))
         rows = self.fetch(conn, f"SELECT version FROM {SCHEMA_TABLE}")
         version = int(rows[0][0]) if rows else 1
@@ -311,6 +324,10 @@ class ReadModelStore:
         conn.exec_driver_sql(self.sql(f"INSERT INTO {META_TABLE} (gen, position, status, "
                                       "created) VALUES (?, 0, ?, ?)"),
                              (gen, status, datetime.now(UTC).isoformat()))
+        conn.exec_driver_sql(self.sql(f"DELETE FROM {VERSIONS_TABLE} WHERE gen = ?"), (gen,))
+        for view, version in view_versions().items():
+            conn.exec_driver_sql(self.sql(f"INSERT INTO {VERSIONS_TABLE} (gen, view, version) "
+                                          "VALUES (?, ?, ?)"), (gen, view, version))
 
     def create_indexes(self, gen: int) -> None:
         with self._write() as conn:
@@ -364,8 +381,8 @@ class ReadModelStore:
         with self._write() as conn:
             generation_metadata(gen).drop_all(conn)
             conn.exec_driver_sql(self.sql(f"DELETE FROM {META_TABLE} WHERE gen = ?"), (gen,))
-            conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ?"),
-                                 (gen,))
+            for meta in (FAILURES_TABLE, VERSIONS_TABLE):
+                conn.exec_driver_sql(self.sql(f"DELETE FROM {meta} WHERE gen = ?"), (gen,))
 
     def generations(self) -> dict[int, tuple[str, int]]:
         """{gen: (status, position)} of every generation."""

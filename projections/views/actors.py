@@ -5,6 +5,7 @@ case-folded), with each actor's incident count from the casualties view."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -78,6 +79,32 @@ class ActorQueries(Queries):
                              "(search them with /actors?q=)", "actor")
         return key
 
+    def actor_names(self, keys: Iterable[str], known: dict[str, tuple[str, str]]
+                    ) -> dict[str, tuple[str, str]]:
+        """(the id an actor is counted under, that actor's name) for each of `keys`, added
+        to `known` (which caches them across the pages of an export): the names of a whole
+        page's actors in one query, a cluster walk per actor only when same_actor links
+        exist. An actor with no register entry is named by its id."""
+        missing = [k for k in dict.fromkeys(keys) if k not in known]
+        if not missing:
+            return known
+        linked = self._actor_links()
+        counted = {k: self.actor_cluster(k)[0] if linked else k for k in missing}
+        by_doc = {actor_doc_id(c): c for c in set(counted.values())}
+        names: dict[str, str] = {}
+        cond, params = valid("d", self.at)
+        ids = sorted(by_doc)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ",".join("?" * len(chunk))
+            for doc_id, body in self._fetch(
+                    f"SELECT d.id, d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' AND "
+                    f"d.id IN ({marks}) AND {cond}", [*chunk, *params]):
+                names[by_doc[doc_id]] = orjson.loads(body)["name"]
+        for key, canonical in counted.items():
+            known[key] = (canonical, names.get(canonical, canonical))
+        return known
+
     def _actor_id(self, name: str) -> str:
         if self._doc("actor", actor_doc_id(name)) is not None:
             return name
@@ -113,26 +140,41 @@ class ActorQueries(Queries):
         for _, found in docs:
             # An actor linked to others is listed once, under the id they are counted
             # under, with every linked record's names among its aliases.
-            canonical, members = self.actor_cluster(found["id"])
-            doc = found if canonical == found["id"] else self._doc(
-                "actor", actor_doc_id(canonical)) or found
-            if doc["id"] in listed or doc.get("retracted"):
+            row = self._actor_row(found)
+            if row is None or row["id"] in listed:
                 continue
-            incidents = self._tally_at("actor", doc["id"], self.at)["incidents"]
-            if doc.get("registration_withdrawn") and not incidents and not doc["groups"]:
-                continue  # registered by a withdrawn report, and no live report refers to it
-            aliases = list(doc.get("aliases", []))
-            for key in members:
-                other = self._doc("actor", actor_doc_id(key)) if key != doc["id"] else None
-                for name in ([other["name"], *other.get("aliases", [])] if other else []):
-                    if name not in aliases and name != doc["name"]:
-                        aliases.append(name)
-            listed.add(doc["id"])
-            out.append({"id": doc["id"], "name": doc["name"], "kind": doc["kind"],
-                        "aliases": aliases, "country": doc.get("country"),
-                        "incidents": incidents,
-                        **({"linked": [k for k in members if k != doc["id"]]}
-                           if len(members) > 1 else {})})
+            listed.add(row["id"])
+            out.append(row)
         more = len(rows) > limit
         return {"as_of": self._as_of(), "actors": out,
                 "next": encode_cursor(("", docs[-1][0])) if more and docs else None}
+
+    def actor(self, key: str) -> dict[str, Any] | None:
+        """One actor (its id, a name or an alias) as a row of `actors` shows it, or None
+        when the register does not list it at this position."""
+        found = self._doc("actor", actor_doc_id(self._actor_id(key)))
+        return self._actor_row(found) if found is not None else None
+
+    def _actor_row(self, found: dict[str, Any]) -> dict[str, Any] | None:
+        """The row of an actor's register entry: under the id its cluster is counted under
+        (same_actor), with the linked records' names among its aliases and its incident
+        count; None when it is retracted, or registered only by a withdrawn report that
+        no live report refers to."""
+        canonical, members = self.actor_cluster(found["id"])
+        doc = found if canonical == found["id"] else self._doc(
+            "actor", actor_doc_id(canonical)) or found
+        if doc.get("retracted"):
+            return None
+        incidents = self._tally_at("actor", doc["id"], self.at)["incidents"]
+        if doc.get("registration_withdrawn") and not incidents and not doc["groups"]:
+            return None
+        aliases = list(doc.get("aliases", []))
+        for key in members:
+            other = self._doc("actor", actor_doc_id(key)) if key != doc["id"] else None
+            for name in ([other["name"], *other.get("aliases", [])] if other else []):
+                if name not in aliases and name != doc["name"]:
+                    aliases.append(name)
+        return {"id": doc["id"], "name": doc["name"], "kind": doc["kind"],
+                "aliases": aliases, "country": doc.get("country"), "incidents": incidents,
+                **({"linked": [k for k in members if k != doc["id"]]}
+                   if len(members) > 1 else {})}

@@ -68,7 +68,9 @@ class View:
       of versioned tables as they stood at the compared position);
     - `stage()`: a new fold stage for one batch (None: the view is read from the tables of
       others, e.g. operations from the documents and tallies);
-    - `names`: the user-facing names it answers to (`tracker rebuild NAME`, /healthz).
+    - `names`: the user-facing names it answers to (`tracker rebuild NAME`, /healthz);
+    - `version`: bumped when its rows change meaning without its columns changing (new
+      keys, say): a read model folded by an older version is folded again at open.
     """
 
     name: str
@@ -77,6 +79,7 @@ class View:
     compared: dict[str, str] = field(default_factory=dict)
     stage: Callable[[], Stage] | None = None
     names: tuple[str, ...] = ()
+    version: int = 1
 
 
 class Versions:
@@ -140,7 +143,15 @@ class Queries:
     def actor_cluster(self, key: str) -> tuple[str, list[str]]:
         raise NotImplementedError
 
+    def actor_names(self, keys: Any, known: dict[str, tuple[str, str]]
+                    ) -> dict[str, tuple[str, str]]:
+        raise NotImplementedError
+
     def _incident_where(self, f: Any) -> tuple[str, list[Any]]:
+        raise NotImplementedError
+
+    def _incident_rows(self, f: Any, n: int, cursor: str | None, extra: str = ""
+                       ) -> list[Any]:
         raise NotImplementedError
 
     def _tally_at(self, by: str, key: str, at: int | None) -> dict[str, int]:

@@ -28,6 +28,8 @@ from projections.incident_state import (
     fold_incident,
     incident_summary,
     merge_cluster,
+    own_figures,
+    source_counts,
     with_actors,
 )
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
@@ -35,6 +37,8 @@ from projections.views.base import Queries, Unit, View
 from projections.views.identity import actor_resolver, cluster_of, links_exist, neighbours
 from tracker.domain.base import entity_id
 from tracker.exceptions import EntityNotFoundError, TrackerError
+from tracker.ingestion.acled import interaction_code
+from tracker.ingestion.ucdp import VIOLENCE
 
 if TYPE_CHECKING:
     from projections.decode import RawEvent
@@ -42,6 +46,43 @@ if TYPE_CHECKING:
 
 
 # -- tables ----------------------------------------------------------------------------------
+
+# The datasets' attributes kept as columns (see dataset_columns): ACLED's interaction code,
+# disorder type and civilian targeting; UCDP's type of violence (1, 2, 3), dyad and conflict
+# (their ids, and their names case-folded).
+DATASET_COLUMNS = ("interaction", "disorder_k", "civtarget_k", "violence", "dyad", "dyad_k",
+                   "conflict", "conflict_k")
+# UCDP's types of violence, by the subtype its importer gives them.
+VIOLENCE_OF_SUBTYPE = {label: code for code, (_, label) in VIOLENCE.items()}
+
+
+def fold_attribute(value: Any) -> str | None:
+    """An attribute as its column holds it (and a filter compares it): case-folded, spaces
+    collapsed, cut to the column's width (an attribute may be free text)."""
+    return " ".join(str(value or "").casefold().split())[:FOLDED] or None
+
+
+def dataset_columns(details: dict[str, Any]) -> list[str | None]:
+    """The DATASET_COLUMNS of an incident: what its `attributes` (a dataset's columns, kept
+    at import) and, for UCDP's type of violence, its subtype say."""
+    a = details.get("attributes")
+    subtype = str(details.get("subtype") or "").casefold()
+    if not a:  # most records of most sources: nothing to read
+        return [None, None, None, VIOLENCE_OF_SUBTYPE.get(subtype), None, None, None, None]
+
+    def folded(name: str) -> str | None:
+        return fold_attribute(a.get(name))
+
+    def text(name: str) -> str | None:
+        return str(a.get(name) or "").strip()[:FOLDED] or None
+
+    try:
+        interaction = interaction_code(text("interaction"))
+    except ValueError:
+        interaction = None  # not an ACLED interaction: no filter finds it
+    return [interaction, folded("disorder_type"), folded("civilian_targeting"),
+            VIOLENCE_OF_SUBTYPE.get(subtype), text("dyad_new_id"), folded("dyad_name"),
+            text("conflict_new_id"), folded("conflict_name")]
 
 def tables(md: MetaData, p: str) -> list[Table]:
     return [
@@ -58,6 +99,8 @@ def tables(md: MetaData, p: str) -> list[Table]:
               Column("country_k", String(FOLDED)),
               Column("admin1", String(NAME)),
               Column("admin1_k", String(FOLDED)),
+              Column("admin2", String(NAME)),
+              Column("admin2_k", String(FOLDED)),
               Column("operation", String(NAME)),
               Column("latitude", Float),
               Column("longitude", Float),
@@ -65,6 +108,9 @@ def tables(md: MetaData, p: str) -> list[Table]:
               Column("high", FIGURE, nullable=False),
               Column("civilians", FIGURE),
               Column("wounded", FIGURE),
+              # The datasets' own attributes the filters take (dataset_columns), so a
+              # filter reads an indexed column, never the documents.
+              *(Column(name, String(FOLDED)) for name in DATASET_COLUMNS),
               Column("doc", Text, nullable=False)),
         Table(f"{p}links", md,
               Column("oid", String(32), primary_key=True),
@@ -85,16 +131,23 @@ def indexes(t: dict[str, Table], p: str) -> list[Index]:
         Index(f"{p}ix_inc_date", inc.c.date.desc(), inc.c.key),
         Index(f"{p}ix_inc_country", inc.c.country_k, inc.c.date.desc(), inc.c.key),
         Index(f"{p}ix_inc_admin1", inc.c.admin1_k, inc.c.date.desc(), inc.c.key),
+        Index(f"{p}ix_inc_admin2", inc.c.admin2_k, inc.c.date.desc(), inc.c.key),
         Index(f"{p}ix_inc_operation", inc.c.operation, inc.c.date.desc(), inc.c.key),
         Index(f"{p}ix_inc_key", inc.c.key),
+        # Partial: only the records of a dataset that has the attribute are in each, so
+        # the other records cost nothing.
+        *(Index(f"{p}ix_inc_{name}", inc.c[name], inc.c.date.desc(), inc.c.key,
+                sqlite_where=inc.c[name].isnot(None), postgresql_where=inc.c[name].isnot(None))
+          for name in DATASET_COLUMNS),
         Index(f"{p}ix_links_ref", links.c.kind, links.c.ref, links.c.date.desc(), links.c.key),
     ]
 
 
 COMPARED = {
     "incidents": "oid, valid_from, valid_to, key, live, date, type, subtype, country, "
-                 "country_k, admin1, admin1_k, operation, latitude, longitude, best, low, "
-                 "high, civilians, wounded, doc",
+                 "country_k, admin1, admin1_k, admin2, admin2_k, operation, latitude, "
+                 "longitude, best, low, high, civilians, wounded, "
+                 + ", ".join(DATASET_COLUMNS) + ", doc",
     "links": "oid, kind, ref, valid_from, valid_to, key, date, best, low, high",
 }
 
@@ -277,13 +330,15 @@ class IncidentsStage:
         loc = d.get("location") or {}
         k, others = rows.killed, rows.others
         country, admin1 = loc.get("country"), loc.get("admin1")
+        admin2 = loc.get("admin2")
         live = 0 if state["retracted"] or "cluster" in state else 1
         v.open("incidents", (oid,), [
             oid, end, state["id"], live, d.get("date"),
             d.get("type"), d.get("subtype"), country, country.casefold() if country else None,
-            admin1, admin1.casefold() if admin1 else None, d.get("operation"),
+            admin1, admin1.casefold() if admin1 else None,
+            admin2, admin2.casefold() if admin2 else None, d.get("operation"),
             loc.get("latitude"), loc.get("longitude"), k["best"], k["low"], k["high"],
-            others["civilians"], others["wounded"], entry.written], end)
+            others["civilians"], others["wounded"], *dataset_columns(d), entry.written], end)
         entry.valid_from = end
         # Link rows move only when the actors, sources, date or an actor's figures did.
         new_links = rows.links
@@ -320,6 +375,39 @@ class QueryError(TrackerError):
                 "errors": [{"field": self.field, "message": str(self)}]}
 
 
+# The filters on the datasets' attributes, and how each reads its column: "id or name"
+# filters take a number (the dataset's id) or a name (compared case-folded).
+ATTRIBUTE_FILTERS = {
+    "interaction": ("interaction", None), "disorder_type": ("disorder_k", None),
+    "civilian_targeting": ("civtarget_k", None), "type_of_violence": ("violence", None),
+    "dyad": ("dyad_k", "dyad"), "conflict_name": ("conflict_k", "conflict"),
+}
+REGION_LEVELS = ("country", "admin1", "admin2")
+
+
+def region_condition(value: str, level: str) -> tuple[str, list[Any]]:
+    """The condition of an admin1 or admin2 filter: a name ("Mopti": every country's), or
+    a region key ("Mali / Mopti", "Mali / Mopti / Djenné", or for admin2 "Mopti / Djenné"),
+    any case; "(unknown)" in a key is a missing name. Each name is compared on its own
+    indexed column, so the walk follows the region's index."""
+    parts = [p.strip() for p in value.split(" / ")]
+    depth = REGION_LEVELS.index(level) + 1
+    if len(parts) == 1 and value.strip().casefold() == "(unknown)":
+        return f"i.{level}_k IS NULL", []  # a row "(unknown)" picked in a dashboard
+    if len(parts) == 1 or len(parts) > depth:
+        return f"i.{level}_k = ?", [value.casefold()]
+    conds, params = [], []
+    # The region's own name first: its index leads the walk.
+    for name, part in reversed(list(zip(REGION_LEVELS[depth - len(parts):depth], parts,
+                                        strict=True))):
+        if part.casefold() == "(unknown)":
+            conds.append(f"i.{name}_k IS NULL")
+        else:
+            conds.append(f"i.{name}_k = ?")
+            params.append(part.casefold())
+    return " AND ".join(conds), params
+
+
 @dataclass(frozen=True)
 class IncidentFilter:
     """The filters of incident lists and casualty tallies (contract 2), all optional."""
@@ -335,6 +423,16 @@ class IncidentFilter:
     date_to: date | None = None
     min_killed: int | None = None
     bbox: tuple[float, float, float, float] | None = None
+    admin2: str | None = None
+    # The datasets' attributes (dataset_columns), as the API's schema normalises them.
+    interaction: str | None = None
+    disorder_type: str | None = None
+    civilian_targeting: str | None = None
+    type_of_violence: str | None = None
+    dyad: str | None = None
+    conflict_name: str | None = None
+    # One source's own figures (and the incidents it reported on).
+    figures_from: str | None = None
 
     @classmethod
     def from_args(cls, args: dict[str, Any]) -> IncidentFilter:
@@ -344,7 +442,9 @@ class IncidentFilter:
                    actor=args.get("actor"), operation=args.get("operation"),
                    source=args.get("source"), date_from=args.get("from_"),
                    date_to=args.get("to"), min_killed=args.get("min_killed"),
-                   bbox=args.get("bbox"))
+                   bbox=args.get("bbox"), admin2=args.get("admin2"),
+                   **{name: args.get(name) for name in ATTRIBUTE_FILTERS},
+                   figures_from=args.get("figures_from"))
 
     def any(self) -> bool:
         return any(v is not None for v in vars(self).values())
@@ -359,6 +459,15 @@ class IncidentFilter:
 
     def replace(self, **changes: Any) -> IncidentFilter:
         return IncidentFilter(**{**vars(self), **changes})
+
+
+def summary_of(doc: dict[str, Any], figures_from: str | None = None) -> dict[str, Any]:
+    """An incident as lists show it; with `figures_from`, its figures as that source gives
+    them (null where it gave none)."""
+    summary = incident_summary(doc)
+    if figures_from:
+        summary.update(source_counts(doc, figures_from))
+    return summary
 
 
 def valid(alias: str, at: int | None) -> tuple[str, list[Any]]:
@@ -383,18 +492,39 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
                          "cursor") from e
 
 
+ACTORS_AT = '"details":{"actors":['
+
+
+def listed_actors(text: str) -> list[str]:
+    """The actor ids of a stored document's details, read off its JSON text without
+    decoding the whole (a page of documents decoded to be kept, or decoded twice, costs
+    an export more than its rows do): documents are written with sorted keys, so the
+    first `"details":{"actors":[` is theirs. Only a hint: an id it misses (an empty list)
+    is named with its row."""
+    start = text.find(ACTORS_AT)
+    if start < 0:
+        return []
+    start += len(ACTORS_AT) - 1
+    try:
+        return [a["actor"] for a in orjson.loads(text[start:text.index("]", start) + 1])]
+    except (ValueError, TypeError, KeyError):
+        return []  # an id with a ']' in it: named with its row
+
+
 class IncidentQueries(Queries):
     """Incident lists (keyset pages, exports) and details."""
 
     def incidents(self, filters: IncidentFilter | None = None, limit: int = 50,
                   cursor: str | None = None) -> dict[str, Any]:
         limit = max(1, min(limit, 1000))
-        rows = self._incident_rows(filters or IncidentFilter(), limit + 1, cursor)
+        filters = filters or IncidentFilter()
+        rows = self._incident_rows(filters, limit + 1, cursor)
         page = rows[:limit]
         more = len(rows) > limit
         return {
             "as_of": self._as_of(),
-            "incidents": [incident_summary(orjson.loads(doc)) for _, _, doc in page],
+            "incidents": [summary_of(orjson.loads(doc), filters.figures_from)
+                          for _, _, doc in page],
             "next": encode_cursor((page[-1][0], page[-1][1])) if more and page else None,
         }
 
@@ -402,7 +532,8 @@ class IncidentQueries(Queries):
                        summary: bool = True) -> Any:
         """Every matching incident, in list order, a page at a time: its summary, or
         (summary=False, for exports) its document with the figures already folded into
-        `killed`, `civilians` and `wounded`. The filters are checked now (an unknown actor
+        `killed`, `civilians` and `wounded`, and its actors as (the id each is counted
+        under, its name) in `actor_names`. The filters are checked now (an unknown actor
         is refused before an export starts streaming), the rows read as they are taken."""
         filters = filters or IncidentFilter()
         if filters.actor:
@@ -412,16 +543,33 @@ class IncidentQueries(Queries):
     def _iter_incidents(self, filters: IncidentFilter, page: int, summary: bool) -> Any:
         cursor = None
         extra = "i.best, i.low, i.high, i.civilians, i.wounded"
+        names: dict[str, tuple[str, str]] = {}
         while True:
             rows = self._incident_rows(filters or IncidentFilter(), page, cursor, extra)
-            for row in rows:
+            if summary:
+                for row in rows:
+                    yield summary_of(orjson.loads(row[2]), filters.figures_from)
+            if not summary:
+                # The page's actors named at once (not a query per row).
+                self.actor_names([a for row in rows for a in listed_actors(row[2])], names)
+            for row in rows if not summary else ():
                 doc = orjson.loads(row[2])
-                if summary:
-                    yield incident_summary(doc)
+                if filters.figures_from:
+                    # The document as that source alone tells it (the exports' basis
+                    # columns read its figures).
+                    doc = {**doc, "figures": own_figures(doc, filters.figures_from),
+                           "assessments": [], **source_counts(doc, filters.figures_from)}
                 else:
                     doc["killed"] = {"best": row[3], "low": row[4], "high": row[5]}
                     doc["civilians"], doc["wounded"] = {"best": row[6]}, {"best": row[7]}
-                    yield doc
+                actors = doc["details"].get("actors") or ()
+                try:
+                    named = [names[a["actor"]] for a in actors]
+                except KeyError:  # missed by listed_actors
+                    self.actor_names([a["actor"] for a in actors], names)
+                    named = [names[a["actor"]] for a in actors]
+                doc["actor_names"] = named if len(named) < 2 else list(dict.fromkeys(named))
+                yield doc
             if len(rows) < page:
                 return
             cursor = encode_cursor((rows[-1][0], rows[-1][1]))
@@ -463,7 +611,6 @@ class IncidentQueries(Queries):
         # folded here, as they were when the columns were written.
         simple = (
             (f.country and f.country.casefold(), "i.country_k = ?"),
-            (f.admin1 and f.admin1.casefold(), "i.admin1_k = ?"),
             (f.type and f.type.casefold(), "i.type = ?"),
             (f.subtype and f.subtype.casefold(), "lower(i.subtype) = ?"),
             (f.operation, "i.operation = ?"),
@@ -474,13 +621,30 @@ class IncidentQueries(Queries):
             if value:
                 parts.append(condition)
                 params.append(value)
+        for value, level in ((f.admin1, "admin1"), (f.admin2, "admin2")):
+            if value:
+                cond, more = region_condition(value, level)
+                parts.append(cond)
+                params += more
+        for name, (column, id_column) in ATTRIBUTE_FILTERS.items():
+            value = getattr(f, name)
+            if value is None:
+                continue
+            if id_column and value.strip().isdigit():
+                parts.append(f"i.{id_column} = ?")
+                params.append(value.strip())
+            else:
+                parts.append(f"i.{column} = ?")
+                params.append(value if column in ("interaction", "violence")
+                              else fold_attribute(value))
         if f.min_killed is not None:
             parts.append("i.best >= ?")
             params.append(f.min_killed)
         if f.bbox:
             parts.append("i.longitude BETWEEN ? AND ? AND i.latitude BETWEEN ? AND ?")
             params += [f.bbox[0], f.bbox[2], f.bbox[1], f.bbox[3]]
-        for kind, ref in (("a", f.actor), ("s", f.source.casefold() if f.source else None)):
+        for kind, ref in (("a", f.actor), ("s", f.source.casefold() if f.source else None),
+                          ("s", f.figures_from.casefold() if f.figures_from else None)):
             if ref:
                 lcond, lparams = valid("x", self.at)
                 parts.append(f"EXISTS (SELECT 1 FROM {self.t('links')} x WHERE x.oid = i.oid "
@@ -508,5 +672,5 @@ class IncidentQueries(Queries):
                 "as_of": self._as_of()}
 
 
-VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage,
+VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=2,
             names=("incidents",))

@@ -87,11 +87,123 @@ def test_geojson_streams_every_matching_feature(acled_api):
     assert all(f["geometry"]["type"] == "Point" for f in body["features"])
 
 
+def test_the_incidents_csv_names_actors_and_carries_the_rows_own_columns(acled_api,
+                                                                       shared_data):
+    text = acled_api.get("/incidents.csv").data.decode("utf-8")
+    exported = {r["id"]: r for r in csv.DictReader(io.StringIO(text, newline=""))}
+    checked = 0
+    for row in acled_rows(shared_data):
+        out = exported[f"acled:{row['event_id_cnty']}"]
+        names = [n for n in (row["actor1"], *row["assoc_actor_1"].split(";"), row["actor2"],
+                             *row["assoc_actor_2"].split(";")) if n.strip()]
+        assert out["actors"].split("; ") == list(dict.fromkeys(n.strip() for n in names))
+        ids = out["actor_ids"].split("; ")
+        assert len(ids) == len(out["actors"].split("; ")) and all(
+            i.startswith("acled:") for i in ids)
+        assert (out["admin2"], out["admin3"], out["source_scale"], out["notes"]) == (
+            row["admin2"], row["admin3"], row["source_scale"], row["notes"].strip())
+        assert out["members"] == out["id"] and out["sources"] == "ACLED"
+        assert out["cited_sources"].split("; ") == [s.strip() for s in row["source"].split(";")]
+        checked += 1
+    assert checked == len(exported) == 2980
+    # An id of the column finds the actor its name says.
+    first = next(iter(exported.values()))
+    found = acled_api.get(f"/actors/{first['actor_ids'].split('; ')[0]}").json
+    assert found["name"] == first["actors"].split("; ")[0]
+
+
+def test_the_ucdp_rows_own_sources_and_regions_reach_the_csv(app, public, shared_data):
+    services = app.extensions["tracker"]
+    Importer(services.tracker, "ucdp", release="23.1").run(
+        shared_data / "ucdp_ged_CAR_sample.csv")
+    services.after_write()
+    text = public.get("/incidents.csv?fields=id,admin1,admin2,admin3,cited_sources,actors,"
+                      "date,date_end").data.decode("utf-8")
+    exported = {r["id"]: r for r in csv.DictReader(io.StringIO(text, newline=""))}
+    with open(shared_data / "ucdp_ged_CAR_sample.csv", newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
+    assert len(exported) == len(rows) == 250
+    for row in rows:
+        out = exported[f"ucdp-ged:{row['id']}"]
+        assert (out["admin1"], out["admin2"], out["admin3"]) == (row["adm_1"], row["adm_2"], "")
+        assert out["cited_sources"].split("; ") == [
+            s.strip() for s in row["source_office"].split(";") if s.strip()] or [""]
+        assert out["actors"] == f"{row['side_a']}; {row['side_b']}"
+        start, end = row["date_start"][:10], row["date_end"][:10]
+        assert (out["date"], out["date_end"]) == (start, "" if end == start else end)
+    assert any(r["date_end"] for r in exported.values())
+
+
+def test_naming_actors_costs_queries_per_page_not_per_row(acled_api, app, monkeypatch):
+    store = app.extensions["tracker"].store
+    calls = []
+    fetch = store.fetch
+    monkeypatch.setattr(store, "fetch", lambda *a, **kw: calls.append(a[1]) or fetch(*a, **kw))
+    rows = acled_api.get("/incidents.csv?fields=id,actors").data.decode().splitlines()
+    assert len(rows) - 1 == 2980
+    named = [sql for sql in calls if "d.kind = 'actor'" in sql]
+    assert 1 <= len(named) <= 3  # one per page of 1,000 incidents, whatever their actors
+    assert len(calls) < 20
+
+
+def test_notes_with_commas_quotes_and_line_breaks_survive_the_csv(reporter, public):
+    notes = 'First line, with a comma;\nsecond "quoted" line\r\nthird\tline'
+    assert reporter.report({"report": "n", "source": {"name": "Wire", "kind": "media"},
+                            "facts": [{"fact": "incident", "id": "n-1", "date": "2021-01-01",
+                                       "type": "battle", "notes": notes,
+                                       "location": {"name": "P", "country": "Mali"}}]}
+                           ).status_code == 201
+    raw = public.get("/incidents.csv?fields=notes,id").data.decode("utf-8")
+    [row] = list(csv.DictReader(io.StringIO(raw, newline="")))
+    assert (row["notes"], row["id"]) == (notes, "n-1")
+    geo = public.get("/incidents.geojson?fields=notes,actors,admin3").json
+    # No actors and no admin3: null in the GeoJSON, an empty field in the CSV.
+    assert geo["features"][0]["properties"] == {"notes": notes, "actors": None, "admin3": None}
+
+
+def test_geojson_properties_are_the_csv_columns_and_flat(acled_api):
+    import pandas
+
+    body = json.loads(acled_api.get("/incidents.geojson").data)
+    features = body["features"]
+    assert len(features) == 2980
+    for f in features:
+        assert list(f["properties"]) == list(INCIDENT_COLUMNS)
+        assert not any(isinstance(v, (dict, list)) for v in f["properties"].values()), f
+        assert f["geometry"]["coordinates"] == [f["properties"]["longitude"],
+                                                f["properties"]["latitude"]]
+    text = acled_api.get("/incidents.csv").data.decode()
+    frame = pandas.read_csv(io.StringIO(text), keep_default_na=False, dtype=str)
+    by_id = {f["id"]: f["properties"] for f in features}
+    for record in frame.to_dict("records")[:200]:
+        props = by_id[record["id"]]
+        assert {k: "" if v is None else str(v) for k, v in props.items()
+                if not isinstance(v, float)} == {k: v for k, v in record.items()
+                                                 if not isinstance(props[k], float)}
+
+
+def test_fields_select_and_order_geojson_properties(acled_api):
+    geo = acled_api.get("/incidents.geojson?fields=killed_best,actors,id&admin1=Sahel"
+                        "&type=battle")
+    assert geo.status_code == 200 and geo.json["features"]
+    for f in geo.json["features"]:
+        assert list(f["properties"]) == ["killed_best", "actors", "id"]
+        assert f["geometry"]["type"] == "Point" and f["id"] == f["properties"]["id"]
+    csv_ids = acled_api.get("/incidents.csv?fields=id&admin1=Sahel&type=battle"
+                            ).data.decode().split()[1:]
+    assert [f["id"] for f in geo.json["features"]] == csv_ids
+    bad = acled_api.get("/incidents.geojson?fields=id,killed")
+    assert bad.status_code == 422 and bad.json["errors"][0]["field"] == "fields"
+    assert "killed" in bad.json["message"] and "killed_best" in bad.json["message"]
+
+
 def test_casualties_csv_and_the_cli_csv_are_the_same_bytes(seeded_api, public, app,
                                                            monkeypatch):
     api_csv = public.get("/casualties.csv?by=admin1").data.decode()
     assert api_csv.splitlines()[0] == ("key,name,killed_best,killed_low,killed_high,"
-                                       "civilians_best,wounded_best,incidents")
+                                       "civilians_best,wounded_best,incidents,"
+                                       "country,admin1,admin2")
+    assert "Mali / Mopti,Mopti,30,30,30,,,1,Mali,Mopti," in api_csv.splitlines()
     monkeypatch.setenv("TRACKER_DATABASE_URL", app.config["DATABASE_URL"])
     monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
     result = CliRunner().invoke(main, ["query", "casualties", "--by", "admin1", "--csv"])
@@ -107,6 +219,13 @@ def test_actor_search_and_lookup_by_alias(seeded_api, public):
     assert [a["id"] for a in found["actors"]] == ["jnim"]
     assert found["actors"][0]["incidents"] >= 1
     assert public.get("/actors/JNIM").json["id"] == "jnim"
+    # One actor shape: the detail is the list's row, plus what the record holds beyond it.
+    detail = public.get("/actors/JNIM").json
+    row = found["actors"][0]
+    assert {k: detail[k] for k in row} == row and row["incidents"] == detail["incidents"]
+    assert detail["affiliations"] == [{"parent": "al-qaeda", "relation": "branch_of",
+                                       "since": None}]
+    assert not any(isinstance(v, dict) and "name" in v for v in detail.values())
     first = public.get("/actors?limit=2").json
     second = public.get(f"/actors?limit=2&cursor={first['next']}").json
     assert not {a["id"] for a in first["actors"]} & {a["id"] for a in second["actors"]}
@@ -173,3 +292,22 @@ def test_bad_query_parameters_are_422_in_the_one_shape(public):
         response = public.get(path)
         assert response.status_code == 422, path
         assert response.json["errors"] and response.json["errors"][0]["field"]
+
+
+def test_the_page_hint_of_actor_ids_is_only_a_hint(seeded_api, public, monkeypatch):
+    import orjson
+
+    from projections.readmodel.fold import dumps
+    from projections.views import incidents
+
+    # Read off the text as stored (sorted keys), past a correction that names actors.
+    doc = {"corrections": [{"field": "actors", "value": [{"actor": "other", "side": "a"}]}],
+           "details": {"actors": [{"actor": "a-1", "side": "a"}, {"actor": "b:2", "side": "b"}],
+                       "date": "2021-01-01"}, "id": "x"}
+    assert incidents.listed_actors(dumps(doc)) == ["a-1", "b:2"]
+    assert incidents.listed_actors(orjson.dumps({"id": "x"}).decode()) == []
+    expected = public.get("/incidents.csv?fields=id,actors,actor_ids").data
+    # When it misses every id, each row names its own actors: the same export.
+    monkeypatch.setattr(incidents, "listed_actors", lambda text: [])
+    assert public.get("/incidents.csv?fields=id,actors,actor_ids").data == expected
+    assert b"French Armed Forces; Jama'at Nusrat al-Islam wal-Muslimin,france; jnim" in expected

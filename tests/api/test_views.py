@@ -17,7 +17,9 @@ def test_leadership(seeded_api, public):
 
 def test_casualties_filters_and_errors(seeded_api, public):
     body = public.get("/casualties?by=admin1&country=Mali&from=2020-11-01&to=2020-11-30").json
-    assert {r["key"]: r["killed"]["best"] for r in body["rows"]} == {"Mopti": 30, "Menaka": 5}
+    assert {r["key"]: r["killed"]["best"] for r in body["rows"]} == {"Mali / Mopti": 30,
+                                                                      "Mali / Menaka": 5}
+    assert {r["name"] for r in body["rows"]} == {"Mopti", "Menaka"}
     assert body["filters"]["from"] == "2020-11-01"
     assert public.get("/casualties").status_code == 422
     bad = public.get("/casualties?by=planet")
@@ -57,7 +59,10 @@ def test_incident_detail_and_geojson(seeded_api, public):
 
 def test_actor_and_as_of(seeded_api, public):
     cisse = public.get("/actors/soumaila-cisse").json
-    assert cisse["details"]["title"] == "Leader of the opposition in Mali"
+    assert cisse["title"] == "Leader of the opposition in Mali"
+    assert (cisse["name"], cisse["kind"], cisse["country"]) == ("Soumaila Cisse", "person",
+                                                                "Mali")
+    assert cisse["fate"]["incident"] == "mali-prisoner-exchange-2020-10"
     assert public.get("/actors/nobody").status_code == 404
     before = public.get("/actors/soumaila-cisse?as_of=2000-01-01")
     assert before.status_code == 404
@@ -153,6 +158,9 @@ def test_openapi_document_and_docs_page(public):
     ("/operations", ["query", "operations"]),
     ("/operations/barkhane", ["query", "operations", "barkhane"]),
     ("/incidents", ["query", "incidents"]),
+    ("/actors?q=jnim", ["query", "actors", "--q", "jnim"]),
+    ("/actors/JNIM", ["query", "actor", "JNIM"]),
+    ("/actors/bah-ag-moussa", ["query", "actor", "Bamoussa Diarra"]),
 ])
 def test_the_api_json_equals_the_cli_json(app, seeded_api, public, monkeypatch, path, args):
     monkeypatch.setenv("TRACKER_DATABASE_URL", app.config["DATABASE_URL"])
@@ -174,17 +182,18 @@ def test_changes_name_the_reports_behind_each_change_and_a_retraction_too(seeded
         "facts": [{"fact": "retraction", "target": {"report": "wire-1"},
                    "reason": "misread"}]}).status_code == 201
     everything = public.get("/changes?from=2000-01-01&by=admin1").json
-    menaka = next(r for r in everything["rows"] if r["key"] == "Menaka")
+    menaka = next(r for r in everything["rows"] if r["key"] == "Mali / Menaka")
+    assert (menaka["country"], menaka["admin1"]) == ("Mali", "Menaka")
     assert (menaka["before"]["best"], menaka["after"]["best"]) == (0, 5)
     assert {c["report"] for c in menaka["causes"]} >= {"wire-1", "desk-1"}
     since = public.get("/changes", query_string={"from": middle, "by": "admin1"}).json
     assert [(r["key"], r["before"]["best"], r["after"]["best"]) for r in since["rows"]] == [
-        ("Menaka", 12, 5)]
+        ("Mali / Menaka", 12, 5)]
     assert [(c["report"], c["source"]) for c in since["rows"][0]["causes"]] == [
         ("desk-1", "Desk")]
     before = public.get("/changes", query_string={"from": "2000-01-01", "to": middle,
                                                   "by": "admin1"}).json
-    assert {r["key"]: r["after"]["best"] for r in before["rows"]}["Menaka"] == 12
+    assert {r["key"]: r["after"]["best"] for r in before["rows"]}["Mali / Menaka"] == 12
     assert public.get("/changes?from=2001-01-01&to=2000-01-01&by=country").status_code == 422
     assert public.get("/changes?from=2000-01-01&by=planet").status_code == 422
     assert public.get("/changes?by=country").status_code == 422
@@ -214,13 +223,15 @@ def test_sources_lists_every_cited_source_with_its_incidents(reporter, public):
 
 
 def test_linked_records_are_one_incident_in_lists_details_and_exports(reporter, public):
-    for rid, source, incident, killed in (("a", "ACLED", "acled:1", 30),
-                                          ("u", "UCDP", "ucdp:9", 28)):
+    for rid, source, incident, killed, ref in (
+            ("a", "ACLED", "acled:1", 30, {"sources": "Le Faso.net; RFI"}),
+            ("u", "UCDP", "ucdp:9", 28, {"office": "RFI;AFP"})):
         assert reporter.report({
             "report": rid, "source": {"name": source, "kind": "dataset"},
             "facts": [{"fact": "incident", "id": incident, "date": "2020-11-12",
                        "type": "battle", "location": {"name": "Niaki", "country": "Mali",
-                                                      "latitude": 15.0, "longitude": -2.5}},
+                                                      "latitude": 15.0, "longitude": -2.5},
+                       "ref": {"dataset": source, **ref}},
                       {"fact": "casualties", "incident": incident, "killed": killed}]}
         ).status_code == 201
     linked = reporter.report({"report": "l", "source": {"name": "Desk", "kind": "analyst"},
@@ -231,10 +242,12 @@ def test_linked_records_are_one_incident_in_lists_details_and_exports(reporter, 
     assert (row["id"], row["members"]) == ("acled:1", ["acled:1", "ucdp:9"])
     detail = public.get("/incidents/ucdp:9").get_json()
     assert (detail["id"], detail["members"]) == ("acled:1", ["acled:1", "ucdp:9"])
-    csv_text = public.get("/incidents.csv?fields=id,members").data.decode()
-    assert csv_text.splitlines() == ["id,members", "acled:1,acled:1; ucdp:9"]
+    csv_text = public.get("/incidents.csv?fields=id,members,sources,cited_sources").data
+    assert csv_text.decode().splitlines() == [
+        "id,members,sources,cited_sources",
+        "acled:1,acled:1; ucdp:9,ACLED; UCDP,Le Faso.net; RFI; AFP"]
     features = public.get("/incidents.geojson").get_json()["features"]
-    assert [f["properties"]["members"] for f in features] == [["acled:1", "ucdp:9"]]
+    assert [f["properties"]["members"] for f in features] == ["acled:1; ucdp:9"]
     assert public.get("/casualties?by=country").get_json()["rows"][0]["incidents"] == 1
 
 

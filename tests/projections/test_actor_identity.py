@@ -146,3 +146,38 @@ def test_an_operations_filter_naming_no_actor_is_refused(world):
     with open_views(store) as v, pytest.raises(QueryError) as refused:
         v.operations(actor="nobody at all")
     assert refused.value.field == "actor"
+
+
+def exported(store, **as_of) -> dict:
+    from api.exports import incident_record
+
+    with open_views(store, **as_of) as v:
+        return {r["id"]: (r["actors"], r["actor_ids"])
+                for r in map(incident_record, v.iter_incidents(summary=False))}
+
+
+def test_exports_name_linked_actors_by_the_actor_they_are_counted_under(world):
+    from datetime import UTC, datetime
+
+    record, store, _ = world
+    assert exported(store)["acled:0"] == (NAME, DATASET_KEY)
+    before = datetime.now(UTC)
+    record(desk("link", {"fact": "same_actor", "actor": "jnim", "same_as": DATASET_KEY}))
+    with open_views(store) as v:
+        jnim = v.actors("jnim")["actors"][0]["name"]
+    assert jnim != NAME
+    rows = exported(store)
+    assert rows["acled:0"] == (jnim, "jnim")
+    # Both records in one incident are one actor, named once.
+    record(desk("fix", {"fact": "correction", "target": {"incident": "acled:1"},
+                        "field": "actors", "value": [{"actor": DATASET_KEY, "side": "a"},
+                                                     {"actor": "jnim", "side": "b"}],
+                        "reason": "both named"}))
+    assert exported(store)["acled:1"] == (jnim, "jnim")
+    # As of before the link, the records are apart again.
+    assert exported(store, as_of=before)["acled:0"] == (NAME, DATASET_KEY)
+    # The detail of either record is the list's row of the actor they are counted under.
+    with open_views(store) as v:
+        [row] = v.actors("group for support")["actors"]
+        assert v.actor(DATASET_KEY) == v.actor("JNIM") == row
+        assert row["linked"] == [DATASET_KEY] and row["incidents"] == 4

@@ -221,3 +221,34 @@ def test_the_csv_export_says_where_each_best_comes_from(record):
     assert (rows["X"]["killed_best"], rows["X"]["basis_rule"], rows["X"]["basis_report"]) == (
         22, "latest_published", "r2")
     assert (rows["Y"]["basis_rule"], rows["Y"]["basis_report"]) == ("single_source", "r3")
+
+
+def test_the_export_cites_the_sources_a_dataset_row_names_its_latest_live_revision(record):
+    from api.exports import incident_record
+
+    def row(name: str, published: str, facts: list[dict]) -> dict:
+        return {"report": name, "source": {"name": "ACLED", "kind": "dataset",
+                                           "published": published}, "facts": facts}
+
+    first = row("acled-1", "2021-01-05", [
+        {"fact": "incident", "id": "acled:9", "date": "2021-01-04", "type": "battle",
+         "location": {"name": "Boni", "country": "Mali"},
+         "ref": {"dataset": "ACLED", "row": "9", "sources": "Le Faso.net; RFI"}},
+        {"fact": "casualties", "incident": "acled:9", "killed": 3,
+         "ref": {"dataset": "ACLED", "row": "9", "sources": "Le Faso.net; RFI"}}])
+    revised = row("acled-2", "2021-02-01", [
+        {"fact": "casualties", "incident": "acled:9", "killed": 5,
+         "ref": {"dataset": "ACLED", "row": "9", "sources": "Voice of America"}}])
+    odd = row("manual", "2021-02-02", [
+        {"fact": "casualties", "incident": "acled:9", "killed": 5, "ref": {"sources": 7}}])
+
+    def cited(*reports: dict) -> str:
+        with record(*reports) as views:
+            [found] = map(incident_record, views.iter_incidents(summary=False))
+        return str(found["cited_sources"])
+
+    assert cited(first) == "Le Faso.net; RFI"
+    assert cited(revised, odd) == "Voice of America"
+    assert cited({"report": "undo", "source": {"name": "Desk", "kind": "analyst"},
+                  "facts": [{"fact": "retraction", "target": {"report": "acled-2"},
+                             "reason": "revision withdrawn"}]}) == "Le Faso.net; RFI"

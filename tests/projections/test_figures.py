@@ -76,8 +76,13 @@ def test_a_corrected_region_moves_the_figure_between_rows_only():
     before = incident(figures=[fig("MoD", 30, 1)])
     after = incident(admin1="Menaka", figures=[fig("MoD", 30, 1)])
     changes = moved(before, after)
-    assert set(changes) == {("admin1", "Mopti"), ("admin1", "Menaka")}
-    assert changes[("admin1", "Mopti")] == delta(-30, -30, -30, -1)
+    # The admin1 rows (and the admin2 rows under them: no admin2 given) move; the
+    # country's does not.
+    assert set(changes) == {("admin1", "Mali / Mopti"), ("admin1", "Mali / Menaka"),
+                            ("admin2", "Mali / Mopti / (unknown)"),
+                            ("admin2", "Mali / Menaka / (unknown)")}
+    assert changes[("admin1", "Mali / Mopti")] == delta(-30, -30, -30, -1)
+    assert changes[("admin1", "Mali / Menaka")] == delta(30, 30, 30, 1)
 
 
 def test_a_retraction_removes_everything_the_incident_added():

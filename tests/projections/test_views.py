@@ -50,11 +50,15 @@ def test_a_group_is_found_by_a_recorded_alias_too(runner):
 def test_seed_casualties(runner):
     with open_views(runner.store) as views:
         by_country = views.casualties("country")
-        by_admin1 = {r["key"]: r["killed"]["best"] for r in views.casualties("admin1")["rows"]}
+        admin1_rows = views.casualties("admin1")["rows"]
+        by_admin1 = {r["name"]: r["killed"]["best"] for r in admin1_rows}
         by_month = {r["key"]: r["incidents"] for r in views.casualties("month")["rows"]}
     assert [(r["key"], r["killed"]["best"]) for r in by_country["rows"]] == [("Mali", 35)]
     assert by_country["total"] == {"best": 35, "low": 35, "high": 35}
     assert (by_admin1["Mopti"], by_admin1["Menaka"]) == (30, 5)
+    # Regions are keyed with their country, and carry both names as fields.
+    assert {(r["key"], r["country"], r["admin1"]) for r in admin1_rows} >= {
+        ("Mali / Mopti", "Mali", "Mopti"), ("Mali / Menaka", "Mali", "Menaka")}
     assert by_month["2020-11"] == 2  # the corrected dates, not 2015
 
 
@@ -164,8 +168,8 @@ def test_filters_and_paging(runner):
     with open_views(runner.store) as views:
         mopti = views.casualties("admin1", IncidentFilter(actor="jnim",
                                                           date_from=date(2020, 11, 1)))
-        assert {r["key"]: r["killed"]["best"] for r in mopti["rows"]} == {"Mopti": 30,
-                                                                          "Menaka": 5}
+        assert {r["key"]: r["killed"]["best"] for r in mopti["rows"]} == {
+            "Mali / Mopti": 30, "Mali / Menaka": 5}
         first = views.incidents(IncidentFilter(country="mali"), limit=3)
         assert len(first["incidents"]) == 3 and first["next"]
         rest = views.incidents(IncidentFilter(country="mali"), limit=3, cursor=first["next"])
