@@ -338,6 +338,11 @@ class CasualtiesArgsSchema(FilterArgsSchema):
 # -- operations ------------------------------------------------------------------------------
 
 
+class OperationsArgsSchema(ViewArgsSchema):
+    actor = fields.String(metadata={"description": "only the operations this actor (an id, "
+                                                   "name or alias) leads or is a partner of"})
+
+
 class OperationSchema(StrictSchema):
     id = fields.String(required=True)
     name = fields.String(required=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 from projections.incident_state import assessment, involved_actors
-from tracker.figures import incident_killed, killed_by_actor, other_counts
+from tracker.figures import incident_killed, killed_by_actor, other_counts, source_totals
 
 DIMENSIONS = ("country", "admin1", "admin2", "actor", "month", "type", "operation")
 UNKNOWN = "(unknown)"
@@ -73,8 +73,10 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
     if state is None:
         return NO_ROWS
     figures = state["figures"]
-    k = incident_killed(figures, assessment(state))
-    others = other_counts(figures)
+    # A cluster's (or a corrected incident's) figures are worked out per source once.
+    totals = source_totals(figures) if len(figures) > 1 else None
+    k = incident_killed(figures, assessment(state), totals)
+    others = other_counts(figures, totals)
     if state["retracted"]:
         return IncidentRows(k, others, {}, {})
     d = state["details"]

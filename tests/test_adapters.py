@@ -4,6 +4,7 @@ parameters, and still behave as assumed. An upgrade of either library fails here
 
 import inspect
 import time
+from typing import Any
 from uuid import uuid4
 
 import psycopg
@@ -223,3 +224,40 @@ def test_a_pool_of_stale_connections_lends_a_fresh_one_at_once(pg_database_url, 
         assert conn.execute("SELECT 1").fetchone() is not None
         assert conn.info.backend_pid not in pids
     assert time.monotonic() - started < PG_POOL_TIMEOUT
+
+
+def test_a_large_postgres_save_is_sent_in_chunks_and_stored_in_order(pg_database_url,
+                                                                    make_tracker, monkeypatch):
+    # Runs of at most INSERT_CHUNK_BYTES each, their positions read back in order: the
+    # stored log, its positions and its hash chain are those of one statement.
+    import tracker.integrity_postgres as ip
+
+    monkeypatch.setattr(ip, "INSERT_CHUNK_BYTES", 1000)
+    tracker = make_tracker(pg_database_url)
+    events = [StoredEvent(originator_id=uuid4(), originator_version=1, topic="t",
+                          state=bytes([v]) * 200) for v in range(23)]
+    assert len(ip._chunks(events)) > 5
+    ids = tracker.recorder.insert_events(events)
+    assert ids == list(range(ids[0], ids[0] + 23))
+    stored = tracker.recorder.select_notifications(ids[0], 23)
+    assert [(n.id, n.originator_id, bytes(n.state)) for n in stored] == [
+        (i, e.originator_id, e.state) for i, e in zip(ids, events, strict=True)]
+    assert tracker.verify().ok
+
+
+def test_a_postgres_save_of_tens_of_megabytes_completes(pg_database_url, make_tracker):
+    # One statement of ~12 MB or more never finished inside psycopg's pipeline (the server
+    # waiting for the rest of the message, the client for the answer): an accepted file of
+    # 30,000 links is 61,000 events. Run apart, so a regression fails instead of hanging.
+    import threading
+
+    tracker = make_tracker(pg_database_url)
+    events = [StoredEvent(originator_id=uuid4(), originator_version=1, topic="t",
+                          state=b"x" * 500) for _ in range(32_000)]
+    done: list[Any] = []
+    worker = threading.Thread(target=lambda: done.append(
+        tracker.recorder.insert_events(events)), daemon=True)
+    worker.start()
+    worker.join(timeout=120)
+    assert done, "the insert did not finish in 120 s"
+    assert len(done[0]) == 32_000 and done[0] == sorted(done[0])

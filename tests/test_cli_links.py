@@ -103,3 +103,27 @@ def test_accept_refuses_a_file_that_is_not_a_suggest_output(cli, tmp_path, conte
     bad.write_text(content)
     out = CliRunner().invoke(main, ["link", "accept", str(bad)])
     assert out.exit_code == 1 and message in out.output and "Traceback" not in out.output
+
+
+def test_query_operations_by_an_actor_linked_by_same_actor(cli, tmp_path):
+    desk = {"name": "Desk", "kind": "analyst"}
+    ops = tmp_path / "ops.json"
+    ops.write_text(json.dumps({"report": "ops", "source": desk, "facts": [
+        {"fact": "actor", "id": "desk-jnim", "name": "Desk JNIM", "kind": "armed_group"},
+        {"fact": "actor", "id": "acled-jnim", "name": "Desk JNIM: Group for Support",
+         "kind": "armed_group"},
+        {"fact": "operation", "id": "op", "name": "Op", "lead": "france-x",
+         "partners": ["acled-jnim"]},
+        {"fact": "actor", "id": "france-x", "name": "France", "kind": "state_force"}]}))
+    assert cli("report", str(ops)).exit_code == 0
+    found = json.loads(cli("query", "operations", "--actor", "desk jnim", "--json").output)
+    assert found["operations"] == []
+    link = tmp_path / "link.json"
+    link.write_text(json.dumps({"report": "link", "source": desk, "facts": [
+        {"fact": "same_actor", "actor": "desk-jnim", "same_as": "acled-jnim"}]}))
+    assert cli("report", str(link)).exit_code == 0
+    [op] = json.loads(cli("query", "operations", "--actor", "desk jnim", "--json").output)[
+        "operations"]
+    assert op["partners"] == ["desk-jnim"]
+    out = CliRunner().invoke(main, ["query", "operations", "--actor", "nobody"])
+    assert out.exit_code == 1 and "unknown actor 'nobody'" in out.output

@@ -98,8 +98,10 @@ def _basis(rule: str, figure: dict[str, Any], source: str | None) -> dict[str, A
 
 
 def incident_killed(figures: dict[str, dict[str, Any]],
-                    assessment: dict[str, Any] | None = None) -> dict[str, Any]:
-    """{best, low, high, basis} of one incident; `flagged` when low > best or high < best."""
+                    assessment: dict[str, Any] | None = None,
+                    totals: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """{best, low, high, basis} of one incident; `flagged` when low > best or high < best.
+    (`totals`: the figures' `source_totals`, when the caller has them already.)"""
     out: dict[str, Any]
     if len(figures) == 1 and assessment is None:
         # One figure (most incidents, every dataset row): it is the incident's total.
@@ -109,7 +111,8 @@ def incident_killed(figures: dict[str, dict[str, Any]],
                "high": best if f.get("high") is None else f["high"],
                "basis": _basis("single_source", f, f["source"])}
     else:
-        totals = source_totals(figures)
+        if totals is None:
+            totals = source_totals(figures)
         if totals:
             source, latest = max(totals.items(), key=lambda item: item[1]["rank"])
             out = {"best": latest["best"],
@@ -133,7 +136,8 @@ def incident_killed(figures: dict[str, dict[str, Any]],
     return out
 
 
-def other_counts(figures: dict[str, dict[str, Any]]) -> dict[str, int | None]:
+def other_counts(figures: dict[str, dict[str, Any]],
+                 totals: dict[str, dict[str, Any]] | None = None) -> dict[str, int | None]:
     """Civilians killed and wounded, as given by the source whose figures are the latest
     published (the basis of best among sources); None where it gave none. Never inferred
     from event types."""
@@ -142,7 +146,8 @@ def other_counts(figures: dict[str, dict[str, Any]]) -> dict[str, int | None]:
     if len(figures) == 1:
         (f,) = figures.values()
         return {"civilians": f.get("civilians"), "wounded": f.get("wounded")}
-    totals = source_totals(figures)
+    if totals is None:
+        totals = source_totals(figures)
     used = max(totals.values(), key=lambda t: t["rank"])["used"]
     out: dict[str, int | None] = {}
     for name in ("civilians", "wounded"):

@@ -5,6 +5,7 @@ A module of its own so that the embedded SQLite default never imports psycopg.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
@@ -18,6 +19,29 @@ from tracker.tlog import TreeStorage, chain_and_leaves
 
 if TYPE_CHECKING:
     from eventsourcing.persistence import StoredEvent
+
+
+# The most bytes of event states one INSERT statement carries (see _insert_stored_events).
+INSERT_CHUNK_BYTES = 4 << 20
+
+
+def _chunks(events: Sequence[StoredEvent]) -> list[Sequence[StoredEvent]]:
+    """The events in runs of at most INSERT_CHUNK_BYTES of state (at least one event each;
+    one run for any ordinary save)."""
+    out: list[Sequence[StoredEvent]] = []
+    start, size = 0, 0
+    for i, e in enumerate(events):
+        size += len(e.state) + len(e.topic) + 64
+        if size > INSERT_CHUNK_BYTES and i > start:
+            out.append(events[start:i])
+            start, size = i, len(e.state) + len(e.topic) + 64
+    out.append(events[start:])
+    return out
+
+
+def _arrays(events: Sequence[StoredEvent]) -> tuple[list[Any], ...]:
+    return ([e.originator_id for e in events], [e.originator_version for e in events],
+            [e.topic for e in events], [bytes(e.state) for e in events])
 
 
 class ChainedPostgresApplicationRecorder(TreeStorage, PostgresApplicationRecorder):
@@ -40,6 +64,9 @@ class ChainedPostgresApplicationRecorder(TreeStorage, PostgresApplicationRecorde
         # every connection the pool makes carries the bounds (tracker.adapters).
         bound_postgres_pool((kwargs["datastore"] if "datastore" in kwargs else args[0]).pool)
         super().__init__(*args, **kwargs)
+        # The cursors of a chunked insert's earlier statements, per thread, between the
+        # insert and the reading of their positions (_insert_stored_events).
+        self._chunked = threading.local()
         # The events as four parallel arrays in binary, instead of the library's one array of
         # a composite type, which psycopg sends as text: every event's state escaped by a
         # regular expression. See _insert_stored_events.
@@ -83,20 +110,37 @@ class ChainedPostgresApplicationRecorder(TreeStorage, PostgresApplicationRecorde
 
     def _insert_stored_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                               **kwargs: Any) -> None:
-        """The library's insert (lock the table, notify, insert in one statement) with the
-        events sent as binary arrays: an import writes a third faster (bench.imports,
-        PostgreSQL, 29,800 rows: writing 11.4 s -> 7.6 s). Contract: tests/test_adapters.py."""
+        """The library's insert (lock the table, notify, insert) with the events sent as
+        binary arrays: an import writes a third faster (bench.imports, PostgreSQL, 29,800
+        rows: writing 11.4 s -> 7.6 s). Contract: tests/test_adapters.py.
+
+        A large save is sent as several statements of at most INSERT_CHUNK_BYTES each, all
+        but the last on cursors of their own (their positions are read back first, in
+        order): psycopg's pipeline, which the library's insert runs in, never finished
+        sending one statement of about 12 MB or more (an accepted file of 30,000 links is
+        61,000 events, ~30 MB) — the server waited for the rest of the message and the
+        client for its answer (psycopg 3.3.9, tests/test_adapters.py)."""
         self._lock_table(curs)
         self._notify_channel(curs)
-        curs.execute(self.insert_arrays_statement, (
-            [e.originator_id for e in stored_events],
-            [e.originator_version for e in stored_events],
-            [e.topic for e in stored_events],
-            [bytes(e.state) for e in stored_events]))
+        chunks = _chunks(stored_events)
+        earlier = []
+        for chunk in chunks[:-1]:
+            cursor = curs.connection.cursor(row_factory=curs.row_factory)
+            cursor.execute(self.insert_arrays_statement, _arrays(chunk))
+            earlier.append(cursor)
+        self._chunked.earlier = earlier
+        curs.execute(self.insert_arrays_statement, _arrays(chunks[-1]))
 
     def _fetch_ids_after_insert_events(self, curs: Any, stored_events: Sequence[StoredEvent],
                                        **kwargs: Any) -> Sequence[int] | None:
-        ids = super()._fetch_ids_after_insert_events(curs, stored_events, **kwargs)
+        earlier: list[Any] = getattr(self._chunked, "earlier", [])
+        self._chunked.earlier = []
+        ids: list[int] = []
+        for cursor in earlier:
+            ids += [row["notification_id"] for row in cursor.fetchall()]
+            cursor.close()
+        ids += super()._fetch_ids_after_insert_events(curs, stored_events[len(ids):],
+                                                      **kwargs) or []
         if ids:
             # The library holds an EXCLUSIVE lock on the events table for this
             # transaction, so the last chain entry cannot move under us.

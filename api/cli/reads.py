@@ -275,13 +275,19 @@ def query_casualties(by: str, as_of: str | None, as_json: bool, as_csv: bool,
 
 @query.command("operations")
 @click.argument("operation", required=False)
+@click.option("--actor", default=None,
+              help="Only the operations this actor (id, name or alias) leads or is a "
+                   "partner of.")
 @AS_OF
 @JSON
-def query_operations(operation: str | None, as_of: str | None, as_json: bool) -> None:
+def query_operations(operation: str | None, actor: str | None, as_of: str | None,
+                     as_json: bool) -> None:
     """Operations with status, lead, partners, incidents and killed."""
+    if operation and actor:
+        raise click.UsageError("give an operation id or --actor, not both")
     try:
         with _views(as_of) as views:
-            data = views.operations(operation)
+            data = views.operations(operation, actor=actor)
         data = _dump("OperationDetailSchema" if operation else "OperationsSchema", data)
     except TrackerError as e:
         _fail(e)

@@ -33,6 +33,7 @@ from api.schemas import (
     IncidentsPageSchema,
     LeadershipSchema,
     OperationDetailSchema,
+    OperationsArgsSchema,
     OperationsSchema,
     SourcesSchema,
     ViewArgsSchema,
@@ -70,13 +71,13 @@ class Casualties(MethodView):
 
 @blp.route("/operations")
 class Operations(MethodView):
-    @blp.arguments(ViewArgsSchema, location="query")
+    @blp.arguments(OperationsArgsSchema, location="query")
     @blp.response(200, OperationsSchema)
     @blp.alt_response(304, description="Not modified")
     @blp.errors(*ERRORS)
     def get(self, args: dict[str, Any]) -> Any:
         """Every operation with status, lead, partners, incidents and killed"""
-        return read_view(args, lambda views: views.operations())
+        return read_view(args, lambda views: views.operations(actor=args.get("actor")))
 
 
 @blp.route("/operations/<operation_id>")

@@ -33,6 +33,13 @@ if TYPE_CHECKING:
 __all__ = ["EPOCH", "BatchFold", "Working", "dumps", "micros", "units_of"]
 
 
+# A batch writing this many new rows to one table loads them by COPY where the store can
+# (PostgreSQL), as a rebuild does: an accepted file of 30,580 links writes 61,000 incident
+# and 92,000 link rows (bench.links at 50,000 records per source: those inserts took 4.5 s
+# one by one, 2.6 s by COPY).
+COPY_FROM = 2000
+
+
 def dumps(doc: Any) -> str:
     return orjson.dumps(doc, option=orjson.OPT_SORT_KEYS).decode()
 
@@ -106,15 +113,18 @@ class BatchFold:
         return last
 
     def write(self, bulk: bool = False) -> None:
-        """Ends the closed versions, then inserts the new ones, table by table (`bulk`: a
-        generation nobody reads yet, loaded by COPY where the store has it)."""
+        """Ends the closed versions, then inserts the new ones, table by table (by COPY
+        where the store has it, for `bulk` — a generation nobody reads yet — or a table
+        given COPY_FROM rows or more)."""
         s, v, conn = self.store, self.versions, self.conn
         statements = s.statements(self.w.gen)
         for name in TABLES:
             if name in statements.close:
                 s.close_versions(conn, statements, name, v.closes[name])
         for name in TABLES:
-            if bulk and s.can_copy and not statements.ignores_conflicts(name):
+            rows = v.inserts[name]
+            if s.can_copy and not statements.ignores_conflicts(name) and (
+                    bulk or len(rows) >= COPY_FROM):
                 s.copy_rows(conn, statements.table[name], statements.columns[name],
                             v.inserts[name])
             else:

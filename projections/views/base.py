@@ -140,6 +140,9 @@ class Queries:
     def actor_filter(self, name: str) -> str:
         raise NotImplementedError
 
+    def actor_cluster(self, key: str) -> tuple[str, list[str]]:
+        raise NotImplementedError
+
     def actor_names(self, keys: Any, known: dict[str, tuple[str, str]]
                     ) -> dict[str, tuple[str, str]]:
         raise NotImplementedError

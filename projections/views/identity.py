@@ -61,9 +61,11 @@ class LinkEntry:
 
     def __init__(self, kind: str, a_key: str, b_key: str,
                  assertions: dict[str, dict[str, Any]] | None = None,
-                 valid_from: int | None = None) -> None:
+                 valid_from: int | None = None, a: str | None = None,
+                 b: str | None = None) -> None:
         self.kind, self.a_key, self.b_key = kind, a_key, b_key
-        self.a, self.b = entity_id(kind, a_key).hex, entity_id(kind, b_key).hex
+        self.a = a or entity_id(kind, a_key).hex
+        self.b = b or entity_id(kind, b_key).hex
         self.assertions = assertions or {}
         self.valid_from = valid_from
 
@@ -84,11 +86,11 @@ def load_links(fold: BatchFold, oids: Iterable[str]) -> None:
     wanted = [o for o in dict.fromkeys(oids) if o not in cache]
     for start in range(0, len(wanted), 500):
         chunk = wanted[start:start + 500]
-        for oid, kind, a_key, b_key, doc, vf in fold.store.fetch(
-                fold.conn, f"SELECT oid, kind, a_key, b_key, doc, valid_from FROM "
+        for oid, kind, a_key, b_key, doc, vf, a, b in fold.store.fetch(
+                fold.conn, f"SELECT oid, kind, a_key, b_key, doc, valid_from, a, b FROM "
                            f"{fold.t['identity']} WHERE valid_to IS NULL AND oid IN "
                            f"({','.join('?' * len(chunk))})", chunk):
-            cache[oid] = LinkEntry(kind, a_key, b_key, orjson.loads(doc), int(vf))
+            cache[oid] = LinkEntry(kind, a_key, b_key, orjson.loads(doc), int(vf), a, b)
 
 
 def links_exist(fold: BatchFold, kind: str) -> bool:
@@ -173,17 +175,21 @@ def cluster_of(fold: BatchFold, kind: str, record: str) -> tuple[set[str], set[s
 
 
 class IdentityStage:
+    opened: dict[str, LinkEntry]
+
     def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
         """The batch's pairs, and their records' links, read at once (an accepted file of
         thousands of links is one report: a query per pair would cost a round trip each)."""
         load_links(fold, [e.oid for e in events if e.name in LINK_EVENTS])
         cache: dict[str, LinkEntry] = fold.w.views.get("links", {})
         records: dict[str, set[str]] = {}
+        self.opened = {}
+        opened = self.opened
         for e in events:
             if e.name == "LinkOpened":
-                kind = e.data["kind"]
-                records.setdefault(kind, set()).update(
-                    entity_id(kind, e.data[side]).hex for side in ("a", "b"))
+                d = e.data
+                entry = opened[e.oid] = LinkEntry(d["kind"], d["a"], d["b"])
+                records.setdefault(entry.kind, set()).update((entry.a, entry.b))
             elif e.name in LINK_EVENTS and e.oid in cache:
                 entry = cache[e.oid]
                 records.setdefault(entry.kind, set()).update((entry.a, entry.b))
@@ -192,13 +198,16 @@ class IdentityStage:
 
     def apply(self, fold: BatchFold, unit: Unit) -> None:
         cache: dict[str, LinkEntry] = fold.w.views.setdefault("links", {})
+        # The batch's new pairs, made by `prepare` (their records' ids worked out once).
+        opened = getattr(self, "opened", {})
         touched: dict[str, tuple[str | None, str | None]] = {}
         for e in unit.events:
             if e.name not in LINK_EVENTS:
                 continue
             d = e.data
             if e.name == "LinkOpened":
-                cache[e.oid] = LinkEntry(d["kind"], d["a"], d["b"])
+                entry = opened.pop(e.oid, None)
+                cache[e.oid] = entry or LinkEntry(d["kind"], d["a"], d["b"])
             entry = cache.get(e.oid)
             if entry is None:
                 load_links(fold, [e.oid])

@@ -27,24 +27,51 @@ documents.register(OPERATION_EVENTS, _fold, lambda e: [("operation", e.oid)])
 
 
 class OperationQueries(Queries):
-    def operations(self, operation: str | None = None) -> dict[str, Any]:
-        """Operations (status, lead, partners) with their incidents and killed."""
+    def operations(self, operation: str | None = None, actor: str | None = None
+                   ) -> dict[str, Any]:
+        """Operations (status, lead, partners) with their incidents and killed; `actor`:
+        only those it leads or is a partner of (an id, name or alias; actors linked by
+        `same_actor` are one, shown and found under the id their cluster is counted
+        under)."""
         if operation is not None:
             doc = self._doc("operation", op_doc_id(operation))
             if doc is None or doc.get("retracted"):
                 raise EntityNotFoundError("operation", operation)
-            return {**self._operation_row(doc), "history": doc["history"],
+            return {**self._operation_row(doc, {}), "history": doc["history"],
                     "as_of": self._as_of()}
+        wanted = self.actor_filter(actor) if actor else None
         cond, params = valid("d", self.at)
         docs = [orjson.loads(body) for (body,) in self._fetch(
             f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = 'operation' AND {cond}",
             params)]
         docs = [d for d in docs if not d.get("retracted")]
-        return {"as_of": self._as_of(),
-                "operations": [self._operation_row(d)
-                               for d in sorted(docs, key=lambda d: d["id"])]}
+        merged: dict[str, str] = {}
+        rows = []
+        for d in sorted(docs, key=lambda d: d["id"]):
+            lead, partners = self._merged_actors(d, merged)
+            if wanted is None or wanted == lead or wanted in partners:
+                rows.append(self._operation_row(d, merged))
+        return {"as_of": self._as_of(), "operations": rows}
 
-    def _operation_row(self, doc: dict[str, Any]) -> dict[str, Any]:
+    def _merged_actors(self, doc: dict[str, Any], merged: dict[str, str]
+                       ) -> tuple[str, list[str]]:
+        """The operation's lead and partners as the actors they are counted under at this
+        position (same_actor): a partner merged into the lead, or into another partner, is
+        listed once. `merged` memoises the resolution over one read."""
+        def resolve(key: str) -> str:
+            if key not in merged:
+                merged[key] = self.actor_cluster(key)[0]
+            return merged[key]
+
+        lead = resolve(doc["lead"])
+        partners: list[str] = []
+        for p in doc.get("partners") or ():
+            r = resolve(p)
+            if r != lead and r not in partners:
+                partners.append(r)
+        return lead, partners
+
+    def _operation_row(self, doc: dict[str, Any], merged: dict[str, str]) -> dict[str, Any]:
         cond, params = valid("t", self.at)
         tally = self._fetch(f"SELECT t.best, t.low, t.high FROM {self.t('tallies')} t WHERE "
                             f"t.dim = 'operation' AND t.key = ? AND {cond}", [doc["id"], *params])
@@ -53,6 +80,7 @@ class OperationQueries(Queries):
             f"SELECT i.key FROM {self.t('incidents')} i WHERE i.operation = ? AND i.live = 1 "
             f"AND {icond} ORDER BY i.key", [doc["id"], *iparams])]
         killed = dict(zip(FIGS, tally[0], strict=True)) if tally else dict.fromkeys(FIGS, 0)
+        lead, partners = self._merged_actors(doc, merged)
         return {"id": doc["id"], "name": doc["name"], "status": doc["status"],
-                "lead": doc["lead"], "partners": doc["partners"], "started": doc.get("started"),
+                "lead": lead, "partners": partners, "started": doc.get("started"),
                 "incidents": ids, "killed": killed}

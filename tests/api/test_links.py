@@ -52,3 +52,23 @@ def test_bad_parameters_are_422_naming_the_field(linked_api, query, field):
 def test_candidates_are_read_only(linked_api):
     r = linked_api.client.post("/api/v1/links/candidates", headers=linked_api.headers)
     assert r.status_code == 405
+
+
+def test_operations_show_and_find_an_actor_linked_by_same_actor(admin):
+    desk = {"name": "Desk", "kind": "analyst"}
+    assert admin.report({"report": "ops", "source": desk, "facts": [
+        {"fact": "actor", "id": "jnim", "name": "JNIM", "kind": "armed_group"},
+        {"fact": "actor", "id": "acled-jnim", "name": "Group for Support of Islam and Muslims",
+         "kind": "armed_group"},
+        {"fact": "operation", "id": "op", "name": "Op", "lead": "acled-jnim"}]}
+    ).status_code in (200, 201)
+    r = admin.get("/operations?actor=JNIM")
+    assert r.status_code == 200 and r.get_json()["operations"] == []
+    linked = admin.report({"report": "link", "source": desk, "facts": [
+        {"fact": "same_actor", "actor": "jnim", "same_as": "acled-jnim"}]})
+    assert linked.status_code in (200, 201)
+    for name in ("JNIM", "group for support of islam and muslims"):
+        [op] = admin.get(f"/operations?actor={name}").get_json()["operations"]
+        assert (op["id"], op["lead"]) == ("op", "jnim")
+    r = admin.get("/operations?actor=nobody")
+    assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "actor"

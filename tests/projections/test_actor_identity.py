@@ -5,9 +5,12 @@ On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
+
 import pytest
 
-from projections.readmodel.queries import IncidentFilter, open_views
+from projections.readmodel.queries import IncidentFilter, QueryError, open_views
 from projections.runner import Projector
 from tests.conftest import base_report
 from tracker.ingestion.rows import actor_key
@@ -96,6 +99,53 @@ def test_an_actor_corrected_out_of_an_incident_is_no_longer_found_by_it(world):
                         "field": "actors", "value": [], "reason": "actor unknown"}))
     with open_views(store) as v:
         assert len(v.incidents(IncidentFilter(actor=NAME))["incidents"]) == 2
+
+
+def operations_of(store, as_of=None) -> tuple:
+    """Each operation's (lead, partners), and the operations each name of the group finds."""
+    with open_views(store, as_of) as v:
+        rows = {o["id"]: (o["lead"], o["partners"]) for o in v.operations()["operations"]}
+        found = {name: [o["id"] for o in v.operations(actor=name)["operations"]]
+                 for name in ("JNIM", NAME)}
+    return rows, found
+
+
+def test_operations_show_and_find_linked_actors_as_one(world):
+    record, store, _ = world
+    record(desk("ops",
+                {"fact": "operation", "id": "op-dataset", "name": "A", "lead": DATASET_KEY},
+                {"fact": "operation", "id": "op-partner", "name": "B", "lead": "france",
+                 "partners": ["jnim"]},
+                {"fact": "operation", "id": "op-both", "name": "C", "lead": "jnim",
+                 "partners": [DATASET_KEY, "france"]},
+                {"fact": "operation", "id": "op-other", "name": "D", "lead": "france"}))
+    apart = ({"op-dataset": (DATASET_KEY, []), "op-partner": ("france", ["jnim"]),
+              "op-both": ("jnim", [DATASET_KEY, "france"]), "op-other": ("france", [])},
+             {"JNIM": ["op-both", "op-partner"], NAME: ["op-both", "op-dataset"]})
+    together = ({"op-dataset": ("jnim", []), "op-partner": ("france", ["jnim"]),
+                 "op-both": ("jnim", ["france"]), "op-other": ("france", [])},
+                {name: ["op-both", "op-dataset", "op-partner"] for name in ("JNIM", NAME)})
+    assert operations_of(store) == apart
+    time.sleep(0.01)
+    before = datetime.now(UTC)
+    record(desk("link", {"fact": "same_actor", "actor": "jnim", "same_as": DATASET_KEY}))
+    assert operations_of(store) == together
+    with open_views(store) as v:
+        assert v.operations("op-dataset")["lead"] == "jnim"
+    assert operations_of(store, as_of=before) == apart
+    time.sleep(0.01)
+    linked = datetime.now(UTC)
+    record(desk("undo", {"fact": "retraction", "target": {"report": "link"},
+                         "reason": "a different faction"}))
+    assert operations_of(store) == apart
+    assert operations_of(store, as_of=linked) == together
+
+
+def test_an_operations_filter_naming_no_actor_is_refused(world):
+    _, store, _ = world
+    with open_views(store) as v, pytest.raises(QueryError) as refused:
+        v.operations(actor="nobody at all")
+    assert refused.value.field == "actor"
 
 
 def exported(store, **as_of) -> dict:

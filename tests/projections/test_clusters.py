@@ -178,3 +178,18 @@ def test_small_batches_and_caches_give_what_a_rebuild_gives(database_url, make_t
                       if i["id"].startswith(("a:", "h:", "u:"))) == [
             ("a:1", ["a:1"]), ("u:9", ["u:9", "h:3"])]
         assert [r["key"] for r in v.casualties("actor")["rows"]] == ["jnim"]
+
+
+def test_a_fold_writing_its_rows_by_copy_gives_what_a_rebuild_gives(world, monkeypatch):
+    # A batch writing COPY_FROM rows or more to a table loads them by COPY (PostgreSQL),
+    # as a large accepted file of links does: here every batch does.
+    import projections.readmodel.fold as fold
+
+    monkeypatch.setattr(fold, "COPY_FROM", 1)
+    world.record(link("l1", ("acled:1", "ucdp:9")), link("l2", ("hrw:3", "ucdp:9")),
+                 {"report": "undo", "source": {"name": "Desk", "kind": "analyst"},
+                  "facts": [{"fact": "retraction", "target": {"report": "l1"},
+                             "reason": "different villages"}]})
+    with world.views() as v:
+        assert totals(v)[2] == [("acled:1", ["acled:1"]), ("hrw:3", ["hrw:3", "ucdp:9"])]
+    assert world.projector.verify() == []

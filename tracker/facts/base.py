@@ -48,7 +48,8 @@ class FactType:
 
     - `schema`: its fields (a FormatSchema whose `fact` field names the type).
     - `refers`: (field, entity kind) of each field that names one entity; `refers_more`
-      lists the rest (ids inside lists or objects). Together: one existence query per report.
+      lists the rest (ids inside lists or objects, or an entity the fact's fields make up,
+      such as a pair's link). Together: one existence query per report.
     - `apply`: how it changes the aggregates, checking its references.
     - `order`: facts of one report are applied by (order, index): entities first, so that a
       report may define an actor after a fact that names it; roles before the deaths and
@@ -125,12 +126,21 @@ class UnitOfWork:
         self.touched: dict[UUID, tuple[str, str]] = {}
         self.present: set[UUID] = set()  # exist in the store, not loaded
         self.errors: list[FactError] = []
+        # The report's ids, worked out once: a large report names more entities than
+        # entity_id's cache holds, and asks for each one several times.
+        self._ids: dict[tuple[str, str], UUID] = {}
+
+    def id_of(self, kind: str, key: str) -> UUID:
+        found = self._ids.get((kind, key))
+        if found is None:
+            found = self._ids[(kind, key)] = entity_id(kind, key)
+        return found
 
     def check_existence(self, refs: list[tuple[str, str]]) -> None:
         """Asks the store once which of `refs` exist. Absent ones need no lookup later;
         present ones are only loaded if a fact changes them (`require` loads them),
         not when a fact merely refers to them (`require_known` does not)."""
-        ids = [entity_id(k, key) for k, key in refs]
+        ids = [self.id_of(k, key) for k, key in refs]
         ids = [i for i in dict.fromkeys(ids) if i not in self.loaded]
         existing = self.app.existing(ids)
         if existing is None:
@@ -142,7 +152,7 @@ class UnitOfWork:
                 self.loaded[i] = None
 
     def find(self, kind: str, key: str) -> Any:
-        agg_id = entity_id(kind, key)
+        agg_id = self.id_of(kind, key)
         if agg_id not in self.loaded:
             try:
                 self.loaded[agg_id] = self.app.repository.get(agg_id)
@@ -152,7 +162,7 @@ class UnitOfWork:
 
     def exists(self, kind: str, key: str) -> bool:
         """Whether the entity exists, without reading it when `check_existence` knows."""
-        agg_id = entity_id(kind, key)
+        agg_id = self.id_of(kind, key)
         if agg_id in self.present:
             return True
         if agg_id in self.loaded:
@@ -172,7 +182,7 @@ class UnitOfWork:
         """Like `require`, for a reference the fact does not change: existence is enough."""
         if key is None:
             return
-        agg_id = entity_id(kind, key)
+        agg_id = self.id_of(kind, key)
         if agg_id in self.loaded:
             if self.loaded[agg_id] is None:
                 raise self._unknown(fact, fieldname, kind, key)

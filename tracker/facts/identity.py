@@ -6,6 +6,7 @@ The views count linked records once (a cluster, transitively), under the `incide
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from tracker.domain.link import DISTINCT, SAME, Link, pair_key
@@ -113,11 +114,20 @@ def apply_same_actor(uow: UnitOfWork, fact: Fact) -> None:
     uow.touch("link", link)
 
 
+def _pair(kind: str, a: str, b: str) -> Callable[[dict[str, Any]], list[tuple[str, str]]]:
+    """The pair's Link aggregate, asked for in the report's one existence query: a new pair
+    (most of an accepted file) then costs no lookup of its own."""
+    return lambda d: [("link", pair_key(kind, d[a], d[b]))]
+
+
 register(
     FactType("same_incident", SameIncidentFact, apply_same_incident,
-             refers=(("incident", "incident"), ("same_as", "incident"))),
+             refers=(("incident", "incident"), ("same_as", "incident")),
+             refers_more=_pair("incident", "incident", "same_as")),
     FactType("distinct_incidents", DistinctIncidentsFact, apply_distinct_incidents,
-             refers=(("incident", "incident"), ("other", "incident"))),
+             refers=(("incident", "incident"), ("other", "incident")),
+             refers_more=_pair("incident", "incident", "other")),
     FactType("same_actor", SameActorFact, apply_same_actor,
-             refers=(("actor", "actor"), ("same_as", "actor"))),
+             refers=(("actor", "actor"), ("same_as", "actor")),
+             refers_more=_pair("actor", "actor", "same_as")),
 )
