@@ -16,7 +16,7 @@ from tracker.audit import to_jsonable
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-@pytest.mark.parametrize("name", ["seed_stored_events_v1.json", "seed_stored_events_v2.json"])
+@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("seed_stored_events_v*.json")))
 def test_the_fast_decode_equals_the_librarys_mapper(sqlite_tracker, name):
     stored = json.loads((FIXTURES / name).read_text(encoding="utf-8"))["events"]
     notes = [Notification(id=e["position"], originator_id=UUID(e["originator_id"]),
@@ -39,3 +39,4 @@ def test_a_damaged_event_names_its_position(sqlite_tracker):
                         state=b'{"timestamp": {"_type_": "datetime_iso", "_data_": "20')
     with pytest.raises(UnreadableEventError, match="position 42"):
         decode(sqlite_tracker.mapper, [note])
+
