@@ -3,6 +3,7 @@ prints, and the source of the OpenAPI document."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
@@ -182,30 +183,40 @@ class BBox(fields.Field):
         return parts
 
 
-def _knowledge_time(value: str) -> None:
+KNOWLEDGE_TIME = (r"^\d{4}-\d{2}-\d{2}"
+                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$")
+_KNOWLEDGE_TIME = re.compile(KNOWLEDGE_TIME)
+
+
+def _knowledge_time(name: str) -> Any:
+    """One message for a refused knowledge time (`name`: as_of, from, to), whether its form
+    or its date is wrong (the pattern is still in the OpenAPI document, through the field's
+    metadata)."""
     from api.services import parse_as_of
     from projections.readmodel.queries import QueryError
 
-    try:
-        parse_as_of(value)
-    except QueryError as e:
-        raise ValidationError(str(e)) from None
+    def check(value: str) -> None:
+        refused = f"{name} {value!r} is not a date (YYYY-MM-DD) or an ISO datetime"
+        if not _KNOWLEDGE_TIME.match(value):
+            raise ValidationError(refused)
+        try:
+            parse_as_of(value)
+        except QueryError:
+            raise ValidationError(refused) from None
+
+    return check
 
 
-KNOWLEDGE_TIME = (r"^\d{4}-\d{2}-\d{2}"
-                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$")
-
-
-def knowledge_time(**kw: Any) -> fields.String:
+def knowledge_time(name: str, **kw: Any) -> fields.String:
     """A knowledge time: YYYY-MM-DD (the end of that day, UTC) or an ISO datetime."""
-    return fields.String(validate=[validate.Regexp(KNOWLEDGE_TIME), _knowledge_time],
+    return fields.String(validate=_knowledge_time(name),
                          metadata={"description": "knowledge time: YYYY-MM-DD (end of day, "
                                                   "UTC) or ISO datetime (naive means UTC)",
                                    "pattern": KNOWLEDGE_TIME}, **kw)
 
 
 class ViewArgsSchema(StrictSchema):
-    as_of = knowledge_time()
+    as_of = knowledge_time("as_of")
     min_position = fields.Integer(validate=validate.Range(min=0, max=MAX_POSITION), metadata={
         "description": "wait until the views include this log position"})
 
@@ -437,8 +448,8 @@ class CasualtiesCsvArgsSchema(CasualtiesArgsSchema):
 
 
 class ChangesArgsSchema(ViewArgsSchema):
-    from_ = knowledge_time(required=True, data_key="from")
-    to = knowledge_time()
+    from_ = knowledge_time("from", required=True, data_key="from")
+    to = knowledge_time("to")
     by = fields.String(required=True, validate=validate.OneOf(DIMENSIONS))
 
 

@@ -28,6 +28,20 @@ def test_casualties_filters_and_errors(seeded_api, public):
     assert public.get("/casualties?by=country&as_of=soon").status_code == 422
 
 
+@pytest.mark.parametrize(("url", "field", "value"), [
+    ("/casualties?by=country&as_of=garbage", "as_of", "garbage"),    # not the form
+    ("/casualties?by=country&as_of=2020-13-45", "as_of", "2020-13-45"),  # the form, no day
+    ("/changes?from=soon&by=country", "from", "soon"),
+    ("/changes?from=2020-01-01&to=2020-02-30&by=country", "to", "2020-02-30"),
+])
+def test_a_refused_knowledge_time_is_one_error_naming_its_field_and_value(
+        seeded_api, public, url, field, value):
+    answer = public.get(url)
+    assert answer.status_code == 422
+    assert answer.json["errors"] == [{"field": field, "message": (
+        f"{field} {value!r} is not a date (YYYY-MM-DD) or an ISO datetime")}]
+
+
 def test_operations(seeded_api, public):
     ops = public.get("/operations").json["operations"]
     assert {o["id"]: o["status"] for o in ops} == {"barkhane": "active", "takuba": "active"}

@@ -16,7 +16,8 @@ from tracker.audit import to_jsonable
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
-@pytest.mark.parametrize("name", sorted(p.name for p in FIXTURES.glob("seed_stored_events_v*.json")))
+@pytest.mark.parametrize(
+    "name", sorted(p.name for p in FIXTURES.glob("seed_stored_events_v*.json")))
 def test_the_fast_decode_equals_the_librarys_mapper(sqlite_tracker, name):
     stored = json.loads((FIXTURES / name).read_text(encoding="utf-8"))["events"]
     notes = [Notification(id=e["position"], originator_id=UUID(e["originator_id"]),
