@@ -10,23 +10,24 @@ one read snapshot of one generation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Executable, Table
 
 from projections.readmodel.schema import META_TABLE
 from projections.readmodel.store import ReadModelStore, table
 from projections.views import QUERIES
-from projections.views.base import Queries
+from projections.views.base import CURRENT, Current, Queries, Valid
 from projections.views.incidents import (
     IncidentFilter,
     QueryError,
     decode_cursor,
     encode_cursor,
     valid,
+    valid_at,
 )
 from projections.views.units import micros
 
@@ -45,12 +46,34 @@ class ReadViews(*QUERIES, Queries):  # type: ignore[misc]
         self.position = position
         self.at = at
         self.as_of = as_of
+        self._tables = store.tables(gen)
 
     def t(self, name: str) -> str:
         return table(self.gen, name)
 
+    def tbl(self, name: str) -> Table:
+        return self._tables[name]
+
     def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
         return self.store.fetch(self.conn, sql, params)
+
+    def _rows(self, statement: Executable, params: dict[str, Any] | None = None
+              ) -> list[Any]:
+        return self.store.rows(self.conn, statement, params)
+
+    def _query(self, key: Hashable, build: Callable[[Valid], Executable],
+               params: dict[str, Any] | None = None, at: int | None | Current = CURRENT
+               ) -> list[Any]:
+        """The rows of the statement `build(valid)` makes (built once per generation, key
+        and reading: the present or as of a position), `valid(t)` being the rows of `t`
+        valid at `at` (default: this read's position)."""
+        pos = self.at if isinstance(at, Current) else at
+        as_of = pos is not None
+        stmt = self.store.query((self.gen, as_of, key),
+                                lambda: build(lambda t: valid_at(t, as_of)))
+        if as_of:
+            params = {**(params or {}), "at": pos}
+        return self.store.rows(self.conn, stmt, params)
 
     def _as_of(self) -> str | None:
         return self.as_of.isoformat() if self.as_of else None
