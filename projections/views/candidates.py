@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from sqlalchemy import bindparam, select
 
 from projections.linking import LinkParams, LinkRecord, candidates, record_of
 from projections.views.base import Queries
-from projections.views.incidents import IncidentFilter, QueryError, valid
+from projections.views.incidents import IncidentFilter, QueryError
 
 
 class CandidateQueries(Queries):
@@ -68,10 +69,11 @@ class CandidateQueries(Queries):
         return out
 
     def _identity_rows(self, kind: str, status: str) -> list[tuple[str, str]]:
-        cond, params = valid("x", self.at)
-        return [(a, b) for a, b in self._fetch(
-            f"SELECT x.a_key, x.b_key FROM {self.t('identity')} x WHERE x.kind = ? AND "
-            f"x.status = ? AND {cond}", [kind, status, *params])]
+        x = self.tbl("identity")
+        return [(a, b) for a, b in self._query(
+            "identity rows", lambda valid: select(x.c.a_key, x.c.b_key).where(
+                x.c.kind == bindparam("kind"), x.c.status == bindparam("status"), valid(x)),
+            {"kind": kind, "status": status})]
 
     def _actor_resolution(self) -> Any:
         """Actor id -> one id per group of actors linked by `same_actor` (transitively);
