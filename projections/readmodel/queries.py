@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Executable, Table
+from sqlalchemy import BigInteger, Connection, Executable, Table, bindparam, select
 
 from projections.readmodel.schema import META_TABLE
 from projections.readmodel.store import ReadModelStore, table
@@ -85,8 +85,9 @@ def open_views(store: ReadModelStore, as_of: datetime | None = None) -> Iterator
     at knowledge time `as_of` (the last report recorded by then)."""
     store.ensure_active()  # before the snapshot, which would not see tables made after it
     with store.reading() as conn:
-        rows = store.fetch(conn, f"SELECT gen, position FROM {META_TABLE} "
-                                 "WHERE status = 'active'")
+        g = store.meta[META_TABLE]
+        rows = store.rows(conn, store.query("active generation", lambda: select(
+            g.c.gen, g.c.position).where(g.c.status == "active")))
         if not rows:  # a rebuild switched generations in between: it is active now
             raise QueryError("the views are being switched to a new generation; try again")
         gen, position = int(rows[0][0]), int(rows[0][1])
@@ -96,7 +97,9 @@ def open_views(store: ReadModelStore, as_of: datetime | None = None) -> Iterator
 
 def position_at(store: ReadModelStore, conn: Connection, gen: int, moment: datetime) -> int:
     """The last unit end recorded by `moment` (0 before the first)."""
-    rows = store.fetch(conn, f"SELECT position FROM {table(gen, 'units')} WHERE known_at <= ? "
-                             "ORDER BY known_at DESC, position DESC LIMIT 1",
-                       [micros(moment.isoformat())])
+    u = store.tables(gen)["units"]
+    rows = store.rows(conn, store.query((gen, "position at"), lambda: select(u.c.position).where(
+        u.c.known_at <= bindparam("moment", type_=BigInteger)).order_by(
+            u.c.known_at.desc(), u.c.position.desc()).limit(1)),
+        {"moment": micros(moment.isoformat())})
     return int(rows[0][0]) if rows else 0

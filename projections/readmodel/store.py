@@ -159,6 +159,7 @@ class ReadModelStore:
         self._statements: dict[int, Statements] = {}
         self._tables: dict[int, dict[str, Table]] = {}
         self._queries: dict[Hashable, Executable] = {}
+        self.meta = meta_metadata().tables  # the store's own tables (generations, ...)
 
     # -- SQL helpers ---------------------------------------------------------------------
 
