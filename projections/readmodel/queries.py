@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, Executable, Table, bindparam, select
 
 from projections.readmodel.schema import META_TABLE
-from projections.readmodel.store import ReadModelStore, table
+from projections.readmodel.store import ReadModelStore
 from projections.views import QUERIES
 from projections.views.base import CURRENT, Current, Queries, Valid
 from projections.views.incidents import (
@@ -26,13 +26,12 @@ from projections.views.incidents import (
     QueryError,
     decode_cursor,
     encode_cursor,
-    valid,
     valid_at,
 )
 from projections.views.units import micros
 
 __all__ = ["IncidentFilter", "QueryError", "ReadViews", "decode_cursor", "encode_cursor",
-           "open_views", "position_at", "valid"]
+           "open_views", "position_at"]
 
 
 class ReadViews(*QUERIES, Queries):  # type: ignore[misc]
@@ -48,14 +47,8 @@ class ReadViews(*QUERIES, Queries):  # type: ignore[misc]
         self.as_of = as_of
         self._tables = store.tables(gen)
 
-    def t(self, name: str) -> str:
-        return table(self.gen, name)
-
     def tbl(self, name: str) -> Table:
         return self._tables[name]
-
-    def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
-        return self.store.fetch(self.conn, sql, params)
 
     def _rows(self, statement: Executable, params: dict[str, Any] | None = None
               ) -> list[Any]:

@@ -136,9 +136,6 @@ class Queries:
     gen: int
     at: int | None
 
-    def t(self, name: str) -> str:
-        raise NotImplementedError
-
     def tbl(self, name: str) -> Table:
         """A view table of this generation (by its name without the prefix), for Core
         statements run by `_rows`."""
@@ -154,9 +151,6 @@ class Queries:
         """The rows of the Core statement `build(valid)` makes, with `params` bound by
         name. `key` names the statement's shape (all that `build` depends on but the
         bound values): it is built once per generation and reading (present or as of)."""
-        raise NotImplementedError
-
-    def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
         raise NotImplementedError
 
     def _as_of(self) -> str | None:
@@ -175,11 +169,11 @@ class Queries:
                     ) -> dict[str, tuple[str, str]]:
         raise NotImplementedError
 
-    def _incident_where(self, f: Any) -> tuple[str, list[Any]]:
+    def _incident_filter(self, f: Any) -> Any:
         raise NotImplementedError
 
-    def _incident_rows(self, f: Any, n: int, cursor: str | None, extra: str = ""
-                       ) -> list[Any]:
+    def _incident_rows(self, f: Any, n: int, cursor: str | None,
+                       extra: tuple[str, ...] = ()) -> list[Any]:
         raise NotImplementedError
 
     def _tally_at(self, by: str, key: str, at: int | None) -> dict[str, int]:

@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select
 
 from projections.linking import LinkParams, LinkRecord, candidates, record_of
 from projections.views.base import Queries
-from projections.views.incidents import IncidentFilter, QueryError
+from projections.views.incidents import IncidentFilter, QueryError, incident_conditions
 
 
 class CandidateQueries(Queries):
@@ -52,9 +52,11 @@ class CandidateQueries(Queries):
 
     def link_rows(self, f: IncidentFilter) -> list[Any]:
         """The rows the search reads: (key, best, low, high, doc) of the live records."""
-        where, params = self._incident_where(f)
-        return self._fetch(f"SELECT i.key, i.best, i.low, i.high, i.doc FROM "
-                           f"{self.t('incidents')} i WHERE {where}", params)
+        where = self._incident_filter(f)
+        i, links = self.tbl("incidents"), self.tbl("links")
+        return self._query(("link rows", where.terms), lambda valid: select(
+            i.c.key, i.c.best, i.c.low, i.c.high, i.c.doc).where(
+                *incident_conditions(i, links, where.terms, valid)), where.values)
 
     def link_records(self, f: IncidentFilter) -> list[LinkRecord]:
         resolve = self._actor_resolution()
