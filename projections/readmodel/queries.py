@@ -10,28 +10,28 @@ one read snapshot of one generation.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import BigInteger, Connection, Executable, Table, bindparam, select
 
 from projections.readmodel.schema import META_TABLE
-from projections.readmodel.store import ReadModelStore, table
+from projections.readmodel.store import ReadModelStore
 from projections.views import QUERIES
-from projections.views.base import Queries
+from projections.views.base import CURRENT, Current, Queries, Valid
 from projections.views.incidents import (
     IncidentFilter,
     QueryError,
     decode_cursor,
     encode_cursor,
-    valid,
+    valid_at,
 )
 from projections.views.units import micros
 
 __all__ = ["IncidentFilter", "QueryError", "ReadViews", "decode_cursor", "encode_cursor",
-           "open_views", "position_at", "valid"]
+           "open_views", "position_at"]
 
 
 class ReadViews(*QUERIES, Queries):  # type: ignore[misc]
@@ -45,12 +45,28 @@ class ReadViews(*QUERIES, Queries):  # type: ignore[misc]
         self.position = position
         self.at = at
         self.as_of = as_of
+        self._tables = store.tables(gen)
 
-    def t(self, name: str) -> str:
-        return table(self.gen, name)
+    def tbl(self, name: str) -> Table:
+        return self._tables[name]
 
-    def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
-        return self.store.fetch(self.conn, sql, params)
+    def _rows(self, statement: Executable, params: dict[str, Any] | None = None
+              ) -> list[Any]:
+        return self.store.rows(self.conn, statement, params)
+
+    def _query(self, key: Hashable, build: Callable[[Valid], Executable],
+               params: dict[str, Any] | None = None, at: int | None | Current = CURRENT
+               ) -> list[Any]:
+        """The rows of the statement `build(valid)` makes (built once per generation, key
+        and reading: the present or as of a position), `valid(t)` being the rows of `t`
+        valid at `at` (default: this read's position)."""
+        pos = self.at if isinstance(at, Current) else at
+        as_of = pos is not None
+        stmt = self.store.query((self.gen, as_of, key),
+                                lambda: build(lambda t: valid_at(t, as_of)))
+        if as_of:
+            params = {**(params or {}), "at": pos}
+        return self.store.rows(self.conn, stmt, params)
 
     def _as_of(self) -> str | None:
         return self.as_of.isoformat() if self.as_of else None
@@ -62,8 +78,9 @@ def open_views(store: ReadModelStore, as_of: datetime | None = None) -> Iterator
     at knowledge time `as_of` (the last report recorded by then)."""
     store.ensure_active()  # before the snapshot, which would not see tables made after it
     with store.reading() as conn:
-        rows = store.fetch(conn, f"SELECT gen, position FROM {META_TABLE} "
-                                 "WHERE status = 'active'")
+        g = store.meta[META_TABLE]
+        rows = store.rows(conn, store.query("active generation", lambda: select(
+            g.c.gen, g.c.position).where(g.c.status == "active")))
         if not rows:  # a rebuild switched generations in between: it is active now
             raise QueryError("the views are being switched to a new generation; try again")
         gen, position = int(rows[0][0]), int(rows[0][1])
@@ -73,7 +90,9 @@ def open_views(store: ReadModelStore, as_of: datetime | None = None) -> Iterator
 
 def position_at(store: ReadModelStore, conn: Connection, gen: int, moment: datetime) -> int:
     """The last unit end recorded by `moment` (0 before the first)."""
-    rows = store.fetch(conn, f"SELECT position FROM {table(gen, 'units')} WHERE known_at <= ? "
-                             "ORDER BY known_at DESC, position DESC LIMIT 1",
-                       [micros(moment.isoformat())])
+    u = store.tables(gen)["units"]
+    rows = store.rows(conn, store.query((gen, "position at"), lambda: select(u.c.position).where(
+        u.c.known_at <= bindparam("moment", type_=BigInteger)).order_by(
+            u.c.known_at.desc(), u.c.position.desc()).limit(1)),
+        {"moment": micros(moment.isoformat())})
     return int(rows[0][0]) if rows else 0

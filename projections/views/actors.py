@@ -5,15 +5,16 @@ case-folded), with each actor's incident count from the casualties view."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+from sqlalchemy import Integer, Select, Text, bindparam, literal_column, select
 
 import projections.views.documents as documents
 from projections.group_leadership import actor_doc_id
-from projections.views.base import Queries
-from projections.views.incidents import QueryError, decode_cursor, encode_cursor, valid
+from projections.views.base import Queries, Valid
+from projections.views.incidents import QueryError, decode_cursor, encode_cursor
 
 
 def search_text(doc: dict[str, Any]) -> str:
@@ -35,16 +36,19 @@ class ActorQueries(Queries):
         this position: a walk over the few identity rows of its cluster."""
         if not self._actor_links():
             return key, [key]
-        cond, params = valid("x", self.at)
+        x = self.tbl("identity")
+
+        def side_of(side: str) -> Callable[[Valid], Select[Any]]:
+            return lambda valid: select(x.c.a, x.c.b, x.c.named, x.c.a_key, x.c.b_key).where(
+                x.c.kind == "actor", x.c[side].in_(bindparam("oids", expanding=True)),
+                valid(x), x.c.status == "same")
+
         start = actor_doc_id(key)
         keys, names, frontier = {start: key}, set(), [start]
         while frontier:
-            marks = ",".join("?" * len(frontier))
             # One index seek per side (an OR of the two would scan every pair).
-            rows = [row for side in ("a", "b") for row in self._fetch(
-                f"SELECT x.a, x.b, x.named, x.a_key, x.b_key FROM {self.t('identity')} x "
-                f"WHERE x.kind = 'actor' AND x.{side} IN ({marks}) AND {cond} AND "
-                f"x.status = 'same'", [*frontier, *params])]
+            rows = [row for side in ("a", "b") for row in self._query(
+                ("actor cluster", side), side_of(side), {"oids": frontier})]
             nxt = []
             for a, b, named, a_key, b_key in rows:
                 if named:
@@ -61,8 +65,10 @@ class ActorQueries(Queries):
         """Whether any same_actor link was ever recorded (asked once per read)."""
         found = self.__dict__.get("_has_actor_links")
         if found is None:
-            found = self.__dict__["_has_actor_links"] = bool(self._fetch(
-                f"SELECT 1 FROM {self.t('identity')} WHERE kind = 'actor' LIMIT 1", []))
+            x = self.tbl("identity")
+            found = self.__dict__["_has_actor_links"] = bool(self._query(
+                "actor links", lambda valid: select(literal_column("1")).select_from(x)
+                .where(x.c.kind == "actor").limit(1), at=None))
         return bool(found)
 
     def resolve_actor(self, name: str) -> str:
@@ -92,14 +98,14 @@ class ActorQueries(Queries):
         counted = {k: self.actor_cluster(k)[0] if linked else k for k in missing}
         by_doc = {actor_doc_id(c): c for c in set(counted.values())}
         names: dict[str, str] = {}
-        cond, params = valid("d", self.at)
+        d = self.tbl("docs")
         ids = sorted(by_doc)
         for start in range(0, len(ids), 500):
             chunk = ids[start:start + 500]
-            marks = ",".join("?" * len(chunk))
-            for doc_id, body in self._fetch(
-                    f"SELECT d.id, d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' AND "
-                    f"d.id IN ({marks}) AND {cond}", [*chunk, *params]):
+            for doc_id, body in self._query(
+                    "actor names", lambda valid: select(d.c.id, d.c.doc).where(
+                        d.c.kind == "actor", d.c.id.in_(bindparam("ids", expanding=True)),
+                        valid(d)), {"ids": chunk}):
                 names[by_doc[doc_id]] = orjson.loads(body)["name"]
         for key, canonical in counted.items():
             known[key] = (canonical, names.get(canonical, canonical))
@@ -108,11 +114,12 @@ class ActorQueries(Queries):
     def _actor_id(self, name: str) -> str:
         if self._doc("actor", actor_doc_id(name)) is not None:
             return name
-        cond, params = valid("d", self.at)
+        d = self.tbl("docs")
         folded = name.casefold()
-        rows = self._fetch(f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' AND "
-                           f"{cond} AND d.search LIKE ? ESCAPE '!'",
-                           [*params, f"%{like_literal(folded)}%"])
+        rows = self._query("actor id", lambda valid: select(d.c.doc).where(
+            d.c.kind == "actor", valid(d),
+            d.c.search.like(bindparam("q", type_=Text), escape="!")),
+            {"q": f"%{like_literal(folded)}%"})
         for (body,) in rows:
             doc = orjson.loads(body)
             names = [doc["id"], doc["name"], *doc.get("aliases", [])]
@@ -124,16 +131,22 @@ class ActorQueries(Queries):
                ) -> dict[str, Any]:
         """Actors whose id, name or an alias contains `q` (case-insensitive), by id."""
         limit = max(1, min(limit, 1000))
-        cond, params = valid("d", self.at)
-        sql = (f"SELECT d.id, d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' "
-               f"AND {cond}")
+        d = self.tbl("docs")
+        params: dict[str, Any] = {"n": limit + 1}
         if q:
-            sql += " AND d.search LIKE ? ESCAPE '!'"
-            params.append(f"%{like_literal(q.casefold())}%")
+            params["q"] = f"%{like_literal(q.casefold())}%"
         if cursor:
-            sql += " AND d.id > ?"
-            params.append(decode_cursor(cursor)[1])
-        rows = self._fetch(sql + " ORDER BY d.id LIMIT ?", [*params, limit + 1])
+            params["after"] = decode_cursor(cursor)[1]
+
+        def build(valid: Valid) -> Select[Any]:
+            stmt = select(d.c.id, d.c.doc).where(d.c.kind == "actor", valid(d))
+            if q:
+                stmt = stmt.where(d.c.search.like(bindparam("q", type_=Text), escape="!"))
+            if cursor:
+                stmt = stmt.where(d.c.id > bindparam("after"))
+            return stmt.order_by(d.c.id).limit(bindparam("n", type_=Integer))
+
+        rows = self._query(("actors", bool(q), bool(cursor)), build, params)
         docs = [(doc_id, orjson.loads(body)) for doc_id, body in rows[:limit]]
         out = []
         listed: set[str] = set()

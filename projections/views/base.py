@@ -15,11 +15,11 @@ are compiled from the `Table`s, so the columns are declared once.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlalchemy import Index, MetaData, Table
+from sqlalchemy import ColumnElement, Executable, FromClause, Index, MetaData, Table
 
 if TYPE_CHECKING:
     from projections.decode import RawEvent
@@ -117,6 +117,17 @@ class Versions:
         self.inserts[name].append(row)
 
 
+# What a read statement's builder gets: the rows of a table valid at the read's position.
+Valid = Callable[[FromClause], ColumnElement[bool]]
+
+
+class Current:
+    """The default position of a query: the read's own."""
+
+
+CURRENT = Current()
+
+
 class Queries:
     """The base of every view's query mixin: what a mixin may use of `ReadViews` and of
     the other views' mixins. It comes after every mixin in the method order, so these are
@@ -125,10 +136,21 @@ class Queries:
     gen: int
     at: int | None
 
-    def t(self, name: str) -> str:
+    def tbl(self, name: str) -> Table:
+        """A view table of this generation (by its name without the prefix), for Core
+        statements run by `_rows`."""
         raise NotImplementedError
 
-    def _fetch(self, sql: str, params: list[Any]) -> list[Any]:
+    def _rows(self, statement: Executable, params: dict[str, Any] | None = None
+              ) -> list[Any]:
+        raise NotImplementedError
+
+    def _query(self, key: Hashable, build: Callable[[Valid], Executable],
+               params: dict[str, Any] | None = None, at: int | None | Current = CURRENT
+               ) -> list[Any]:
+        """The rows of the Core statement `build(valid)` makes, with `params` bound by
+        name. `key` names the statement's shape (all that `build` depends on but the
+        bound values): it is built once per generation and reading (present or as of)."""
         raise NotImplementedError
 
     def _as_of(self) -> str | None:
@@ -147,11 +169,11 @@ class Queries:
                     ) -> dict[str, tuple[str, str]]:
         raise NotImplementedError
 
-    def _incident_where(self, f: Any) -> tuple[str, list[Any]]:
+    def _incident_filter(self, f: Any) -> Any:
         raise NotImplementedError
 
-    def _incident_rows(self, f: Any, n: int, cursor: str | None, extra: str = ""
-                       ) -> list[Any]:
+    def _incident_rows(self, f: Any, n: int, cursor: str | None,
+                       extra: tuple[str, ...] = ()) -> list[Any]:
         raise NotImplementedError
 
     def _tally_at(self, by: str, key: str, at: int | None) -> dict[str, int]:

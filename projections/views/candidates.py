@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from sqlalchemy import bindparam, select
 
 from projections.linking import LinkParams, LinkRecord, candidates, record_of
 from projections.views.base import Queries
-from projections.views.incidents import IncidentFilter, QueryError, valid
+from projections.views.incidents import IncidentFilter, QueryError, incident_conditions
 
 
 class CandidateQueries(Queries):
@@ -51,9 +52,11 @@ class CandidateQueries(Queries):
 
     def link_rows(self, f: IncidentFilter) -> list[Any]:
         """The rows the search reads: (key, best, low, high, doc) of the live records."""
-        where, params = self._incident_where(f)
-        return self._fetch(f"SELECT i.key, i.best, i.low, i.high, i.doc FROM "
-                           f"{self.t('incidents')} i WHERE {where}", params)
+        where = self._incident_filter(f)
+        i, links = self.tbl("incidents"), self.tbl("links")
+        return self._query(("link rows", where.terms), lambda valid: select(
+            i.c.key, i.c.best, i.c.low, i.c.high, i.c.doc).where(
+                *incident_conditions(i, links, where.terms, valid)), where.values)
 
     def link_records(self, f: IncidentFilter) -> list[LinkRecord]:
         resolve = self._actor_resolution()
@@ -68,10 +71,11 @@ class CandidateQueries(Queries):
         return out
 
     def _identity_rows(self, kind: str, status: str) -> list[tuple[str, str]]:
-        cond, params = valid("x", self.at)
-        return [(a, b) for a, b in self._fetch(
-            f"SELECT x.a_key, x.b_key FROM {self.t('identity')} x WHERE x.kind = ? AND "
-            f"x.status = ? AND {cond}", [kind, status, *params])]
+        x = self.tbl("identity")
+        return [(a, b) for a, b in self._query(
+            "identity rows", lambda valid: select(x.c.a_key, x.c.b_key).where(
+                x.c.kind == bindparam("kind"), x.c.status == bindparam("status"), valid(x)),
+            {"kind": kind, "status": status})]
 
     def _actor_resolution(self) -> Any:
         """Actor id -> one id per group of actors linked by `same_actor` (transitively);

@@ -15,7 +15,27 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Index,
+    Integer,
+    Join,
+    MetaData,
+    Select,
+    String,
+    Table,
+    and_,
+    bindparam,
+    func,
+    literal_column,
+    or_,
+    select,
+    true,
+)
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.elements import ClauseElement
 
 from projections.casualty_tallies import (
     DIMENSIONS,
@@ -29,8 +49,13 @@ from projections.casualty_tallies import (
 from projections.group_leadership import actor_doc_id
 from projections.incident_state import own_figures
 from projections.readmodel.schema import FIGURE, FOLDED
-from projections.views.base import Queries, Unit, View
-from projections.views.incidents import IncidentFilter, QueryError, encode_cursor, valid
+from projections.views.base import Queries, Unit, Valid, View
+from projections.views.incidents import (
+    IncidentFilter,
+    QueryError,
+    encode_cursor,
+    incident_conditions,
+)
 
 if TYPE_CHECKING:
     from projections.decode import RawEvent
@@ -129,6 +154,22 @@ class CasualtiesStage:
                 tallies.pop(key, None)
 
 
+class CrossJoin(Join):
+    """`left CROSS JOIN right` (its condition goes in WHERE): SQLite walks `left` first
+    (its documented way to fix a join order); PostgreSQL plans it as any join."""
+
+    inherit_cache = True
+
+    def __init__(self, left: Table, right: Table) -> None:
+        super().__init__(left, right, true())
+
+
+@compiles(CrossJoin)
+def _cross_join(join: CrossJoin, compiler: Any, asfrom: bool = False, **kw: Any) -> str:
+    sides: list[ClauseElement] = [join.left, join.right]
+    return " CROSS JOIN ".join(compiler.process(side, asfrom=True, **kw) for side in sides)
+
+
 def _tally_row(r: Any) -> dict[str, Any]:
     key, best, low, high, civilians, wounded, civilians_n, wounded_n, incidents = r
     return {"key": key if key is not None else UNKNOWN,
@@ -182,68 +223,85 @@ class CasualtyQueries(Queries):
         """The tally rows of one dimension at this position. As of a past position, one
         index seek per key (its last version starting by then), however many versions
         came after."""
-        cols = ("t.key, t.best, t.low, t.high, t.civilians, t.wounded, t.civilians_n, "
-                "t.wounded_n, t.incidents")
+        t, k = self.tbl("tallies"), self.tbl("tally_keys")
+        cols = [t.c[c] for c in ("key", "best", "low", "high", "civilians", "wounded",
+                                 "civilians_n", "wounded_n", "incidents")]
         if self.at is None:
-            return self._fetch(f"SELECT {cols} FROM {self.t('tallies')} t WHERE t.dim = ? "
-                               "AND t.valid_to IS NULL", [dim])
-        # CROSS JOIN: SQLite then walks the keys first (its documented way to fix the
-        # join order); PostgreSQL plans it as any join.
-        return self._fetch(
-            f"SELECT {cols} FROM {self.t('tally_keys')} k CROSS JOIN {self.t('tallies')} t "
-            f"WHERE k.dim = ? AND t.dim = k.dim AND t.key = k.key AND t.valid_from = ("
-            f"SELECT max(s.valid_from) FROM {self.t('tallies')} s WHERE s.dim = k.dim "
-            f"AND s.key = k.key AND s.valid_from <= ?) "
-            f"AND (t.valid_to IS NULL OR t.valid_to > ?)",
-            [dim, self.at, self.at])
+            return self._query("tallies", lambda valid: select(*cols).where(
+                t.c.dim == bindparam("dim"), valid(t)), {"dim": dim})
+
+        def build(valid: Valid) -> Select[Any]:
+            at = bindparam("at", type_=BigInteger)
+            s = t.alias("s")
+            latest = select(func.max(s.c.valid_from)).where(
+                s.c.dim == k.c.dim, s.c.key == k.c.key, s.c.valid_from <= at).scalar_subquery()
+            # CROSS JOIN: SQLite then walks the keys first (its documented way to fix the
+            # join order); PostgreSQL plans it as any join.
+            return select(*cols).select_from(CrossJoin(k, t)).where(
+                k.c.dim == bindparam("dim"), t.c.dim == k.c.dim, t.c.key == k.c.key,
+                t.c.valid_from == latest, or_(t.c.valid_to.is_(None), t.c.valid_to > at))
+
+        return self._query("tallies as of", build, {"dim": dim})
 
     def _actor_names(self, keys: list[str]) -> dict[str, str]:
         names = {}
-        cond, params = valid("d", self.at)
+        d = self.tbl("docs")
         for start in range(0, len(keys), 500):
             chunk = [actor_doc_id(k) for k in keys[start:start + 500]]
-            for (body,) in self._fetch(
-                    f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = 'actor' AND d.id IN "
-                    f"({','.join('?' * len(chunk))}) AND {cond}", [*chunk, *params]):
+            for (body,) in self._query("tally actor names", lambda valid: select(d.c.doc).where(
+                    d.c.kind == "actor", d.c.id.in_(bindparam("ids", expanding=True)),
+                    valid(d)), {"ids": chunk}):
                 doc = orjson.loads(body)
                 names[doc["id"]] = doc["name"]
         return names
 
     def _filtered_tally(self, by: str, f: IncidentFilter) -> tuple[list[dict[str, Any]],
                                                                     dict[str, int]]:
-        where, params = self._incident_where(f)
+        where = self._incident_filter(f)
+        i, links = self.tbl("incidents"), self.tbl("links")
         if by == "actor":
-            lcond, lparams = valid("a", self.at)
-            sql = (f"SELECT a.ref, sum(COALESCE(a.best, i.best)), sum(COALESCE(a.low, i.low)), "
-                   f"sum(COALESCE(a.high, i.high)), 0, 0, 0, 0, count(*) "
-                   f"FROM {self.t('incidents')} i JOIN {self.t('links')} a ON a.oid = i.oid "
-                   f"AND a.kind = 'a' AND {lcond} WHERE {where} GROUP BY a.ref")
-            rows = [_tally_row(r) for r in self._fetch(sql, [*lparams, *params])]
+            def by_actor(valid: Valid) -> Select[Any]:
+                a = links.alias("a")
+                zero = literal_column("0", Integer)
+                return select(
+                    a.c.ref, *(func.sum(func.coalesce(a.c[c], i.c[c])) for c in FIGS),
+                    zero, zero, zero, zero, func.count()).select_from(i.join(
+                        a, and_(a.c.oid == i.c.oid, a.c.kind == "a", valid(a)))).where(
+                    *incident_conditions(i, links, where.terms, valid)).group_by(a.c.ref)
+
+            rows = [_tally_row(r) for r in self._query(
+                ("filtered tally", by, where.terms), by_actor, where.values)]
         else:
             # Regions group by the names their key is made of (region_key, as the fold).
-            column = {"country": "i.country", "admin1": "i.country, i.admin1",
-                      "admin2": "i.country, i.admin1, i.admin2",
-                      "month": "substr(i.date, 1, 7)", "type": "i.type",
-                      "operation": "i.operation"}[by]
-            sql = (f"SELECT {column}, sum(i.best), sum(i.low), sum(i.high), "
-                   f"sum(COALESCE(i.civilians, 0)), sum(COALESCE(i.wounded, 0)), "
-                   f"count(i.civilians), count(i.wounded), count(*) "
-                   f"FROM {self.t('incidents')} i WHERE {where} "
-                   + ("AND i.operation IS NOT NULL " if by == "operation" else "")
-                   + f"GROUP BY {column}")
-            found = self._fetch(sql, params)
+            def by_column(valid: Valid) -> Select[Any]:
+                month = func.substr(i.c.date, literal_column("1"), literal_column("7"))
+                columns: list[ColumnElement[Any]] = [month] if by == "month" else [
+                    i.c[name] for name in REGION_LEVELS.get(by, (by,))]
+                zero = literal_column("0", Integer)
+                conds = incident_conditions(i, links, where.terms, valid)
+                if by == "operation":
+                    conds.append(i.c.operation.isnot(None))
+                return select(
+                    *columns, *(func.sum(i.c[c]) for c in FIGS),
+                    func.sum(func.coalesce(i.c.civilians, zero)),
+                    func.sum(func.coalesce(i.c.wounded, zero)),
+                    func.count(i.c.civilians), func.count(i.c.wounded), func.count(),
+                ).where(*conds).group_by(*columns)
+
+            found = self._query(("filtered tally", by, where.terms), by_column, where.values)
             if by in REGION_LEVELS:
                 n = len(REGION_LEVELS[by])
                 merged: dict[str, list[int]] = {}
                 for r in found:
                     key = region_key(dict(zip(REGION_LEVELS[by], r[:n], strict=True)), by)
                     acc = merged.setdefault(key, [0] * 8)
-                    for i, value in enumerate(r[n:]):
-                        acc[i] += int(value or 0)
+                    for i_, value in enumerate(r[n:]):
+                        acc[i_] += int(value or 0)
                 found = [(key, *values) for key, values in merged.items()]
             rows = [_tally_row(r) for r in found]
-        found = self._fetch(f"SELECT sum(i.best), sum(i.low), sum(i.high) FROM "
-                            f"{self.t('incidents')} i WHERE {where}", params)
+        found = self._query(("filtered total", where.terms), lambda valid: select(
+            *(func.sum(i.c[c]) for c in FIGS)).where(
+                *incident_conditions(i, links, where.terms, valid)), where.values)
         total = {k: int(v or 0) for k, v in zip(FIGS, found[0], strict=True)}
         return rows, total
 
@@ -290,11 +348,16 @@ class CasualtyQueries(Queries):
         if by not in DIMENSIONS:
             raise QueryError(f"cannot group changes by {by!r}; use one of: "
                              + ", ".join(DIMENSIONS), "by")
-        t = self.t("tallies")
-        moved = self._fetch(
-            f"SELECT t.key, t.valid_from, t.valid_to FROM {t} t WHERE t.dim = ? AND "
-            f"((t.valid_from > ? AND t.valid_from <= ?) OR (t.valid_to > ? AND t.valid_to <= ?))",
-            [by, p1, p2, p1, p2])
+        t, u = self.tbl("tallies"), self.tbl("units")
+
+        def moved_between(valid: Valid) -> Select[Any]:
+            p1_, p2_ = bindparam("p1", type_=BigInteger), bindparam("p2", type_=BigInteger)
+            return select(t.c.key, t.c.valid_from, t.c.valid_to).where(
+                t.c.dim == bindparam("dim"),
+                or_(and_(t.c.valid_from > p1_, t.c.valid_from <= p2_),
+                    and_(t.c.valid_to > p1_, t.c.valid_to <= p2_)))
+
+        moved = self._query("changes", moved_between, {"dim": by, "p1": p1, "p2": p2}, at=None)
         causes_at: dict[str, set[int]] = {}
         for key, vf, vt in moved:
             if p1 < vf <= p2:
@@ -305,9 +368,10 @@ class CasualtyQueries(Queries):
         wanted = sorted({p for ps in causes_at.values() for p in ps})
         for start in range(0, len(wanted), 500):
             chunk = wanted[start:start + 500]
-            for pos, report, source in self._fetch(
-                    f"SELECT position, report, source FROM {self.t('units')} WHERE position IN "
-                    f"({','.join('?' * len(chunk))})", chunk):
+            for pos, report, source in self._query(
+                    "change causes", lambda valid: select(u.c.position, u.c.report, u.c.source)
+                    .where(u.c.position.in_(bindparam("positions", expanding=True))),
+                    {"positions": chunk}, at=None):
                 units[int(pos)] = (report, source)
         rows: list[dict[str, Any]] = []
         for key in sorted(causes_at):
@@ -325,10 +389,11 @@ class CasualtyQueries(Queries):
                 "positions": {"from": p1, "to": p2}, "rows": rows}
 
     def _tally_at(self, by: str, key: str, at: int | None) -> dict[str, int]:
-        cond, params = valid("t", at)
-        rows = self._fetch(f"SELECT t.best, t.low, t.high, t.incidents FROM "
-                           f"{self.t('tallies')} t WHERE t.dim = ? AND t.key = ? AND {cond}",
-                           [by, key, *params])
+        t = self.tbl("tallies")
+        rows = self._query("tally at", lambda valid: select(
+            t.c.best, t.c.low, t.c.high, t.c.incidents).where(
+                t.c.dim == bindparam("dim"), t.c.key == bindparam("key"), valid(t)),
+            {"dim": by, "key": key}, at=at)
         values = rows[0] if rows else (0, 0, 0, 0)
         return dict(zip((*FIGS, "incidents"), (int(v) for v in values), strict=True))
 

@@ -13,11 +13,20 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    MetaData,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+)
 
 from projections.readmodel.schema import NAME
 from projections.views.base import Queries, Unit, View
-from projections.views.incidents import valid
 
 if TYPE_CHECKING:
     from projections.decode import RawEvent
@@ -144,9 +153,10 @@ class DocumentsStage:
 
 class DocumentQueries(Queries):
     def _doc(self, kind: str, doc_id: str, at: int | None = None) -> dict[str, Any] | None:
-        cond, params = valid("d", self.at if at is None else at)
-        rows = self._fetch(f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = ? AND "
-                           f"d.id = ? AND {cond}", [kind, doc_id, *params])
+        d = self.tbl("docs")
+        rows = self._query("doc", lambda valid: select(d.c.doc).where(
+            d.c.kind == bindparam("kind"), d.c.id == bindparam("id"), valid(d)),
+            {"kind": kind, "id": doc_id}, at=self.at if at is None else at)
         return orjson.loads(rows[0][0]) if rows else None
 
 

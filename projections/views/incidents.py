@@ -16,10 +16,30 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
-from sqlalchemy import BigInteger, Column, Float, Index, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    ColumnElement,
+    Float,
+    FromClause,
+    Index,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    exists,
+    func,
+    not_,
+    or_,
+    select,
+)
 
 from projections.casualty_tallies import NO_ROWS, IncidentRows, incident_rows
 from projections.incident_state import (
@@ -33,7 +53,7 @@ from projections.incident_state import (
     with_actors,
 )
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
-from projections.views.base import Queries, Unit, View
+from projections.views.base import Queries, Unit, Valid, View
 from projections.views.identity import actor_resolver, cluster_of, links_exist, neighbours
 from tracker.domain.base import entity_id
 from tracker.exceptions import EntityNotFoundError, TrackerError
@@ -385,27 +405,60 @@ ATTRIBUTE_FILTERS = {
 REGION_LEVELS = ("country", "admin1", "admin2")
 
 
-def region_condition(value: str, level: str) -> tuple[str, list[Any]]:
-    """The condition of an admin1 or admin2 filter: a name ("Mopti": every country's), or
-    a region key ("Mali / Mopti", "Mali / Mopti / Djenné", or for admin2 "Mopti / Djenné"),
-    any case; "(unknown)" in a key is a missing name. Each name is compared on its own
-    indexed column, so the walk follows the region's index."""
+def region_terms(value: str, level: str) -> list[tuple[str, str | None]]:
+    """What an admin1 or admin2 filter compares: (column, folded name; None: the name is
+    missing). The filter is a name ("Mopti": every country's), or a region key ("Mali /
+    Mopti", "Mali / Mopti / Djenné", or for admin2 "Mopti / Djenné"), any case; "(unknown)"
+    in a key is a missing name. Each name is compared on its own indexed column, the
+    region's own name first, so the walk follows the region's index."""
     parts = [p.strip() for p in value.split(" / ")]
     depth = REGION_LEVELS.index(level) + 1
     if len(parts) == 1 and value.strip().casefold() == "(unknown)":
-        return f"i.{level}_k IS NULL", []  # a row "(unknown)" picked in a dashboard
+        return [(f"{level}_k", None)]
     if len(parts) == 1 or len(parts) > depth:
-        return f"i.{level}_k = ?", [value.casefold()]
-    conds, params = [], []
-    # The region's own name first: its index leads the walk.
-    for name, part in reversed(list(zip(REGION_LEVELS[depth - len(parts):depth], parts,
-                                        strict=True))):
-        if part.casefold() == "(unknown)":
-            conds.append(f"i.{name}_k IS NULL")
+        return [(f"{level}_k", value.casefold())]
+    return [(f"{name}_k", None if part.casefold() == "(unknown)" else part.casefold())
+            for name, part in reversed(list(zip(REGION_LEVELS[depth - len(parts):depth],
+                                                parts, strict=True)))]
+
+
+# One condition of an incident filter: (op, column or nothing, the names of its values).
+Term = tuple[str, ...]
+
+
+class Where(NamedTuple):
+    """An incident filter as the shape of its conditions (the key its statements are built
+    once under) and the values they bind, by name."""
+
+    terms: tuple[Term, ...]
+    values: dict[str, Any]
+
+
+def incident_conditions(i: FromClause, links: FromClause, terms: tuple[Term, ...],
+                        valid: Valid) -> list[ColumnElement[bool]]:
+    """The conditions on the incidents `i` of a filter's terms (`_incident_filter`): the
+    live rows valid at the read's position, then each term on its indexed column."""
+    out: list[ColumnElement[bool]] = [valid(i), i.c.live == 1]
+    for op, *args in terms:
+        if op == "eq":
+            out.append(i.c[args[0]] == bindparam(args[1]))
+        elif op == "null":
+            out.append(i.c[args[0]].is_(None))
+        elif op == "lower":
+            out.append(func.lower(i.c[args[0]]) == bindparam(args[1], type_=String))
+        elif op == "ge":
+            out.append(i.c[args[0]] >= bindparam(args[1]))
+        elif op == "le":
+            out.append(i.c[args[0]] <= bindparam(args[1]))
+        elif op == "between":
+            out.append(i.c[args[0]].between(bindparam(args[1]), bindparam(args[2])))
+        elif op == "link":
+            x = links.alias("x")
+            out.append(exists().where(x.c.oid == i.c.oid, x.c.kind == bindparam(args[0]),
+                                      x.c.ref == bindparam(args[1]), valid(x)))
         else:
-            conds.append(f"i.{name}_k = ?")
-            params.append(part.casefold())
-    return " AND ".join(conds), params
+            raise AssertionError(f"unknown filter term {op!r}")
+    return out
 
 
 @dataclass(frozen=True)
@@ -470,12 +523,14 @@ def summary_of(doc: dict[str, Any], figures_from: str | None = None) -> dict[str
     return summary
 
 
-def valid(alias: str, at: int | None) -> tuple[str, list[Any]]:
-    """The rows of `alias` valid at position `at` (None: the present)."""
-    if at is None:
-        return f"{alias}.valid_to IS NULL", []
-    return (f"{alias}.valid_from <= ? AND ({alias}.valid_to IS NULL OR {alias}.valid_to > ?)",
-            [at, at])
+def valid_at(t: FromClause, as_of: bool) -> ColumnElement[bool]:
+    """The rows of `t` valid at the position bound as `at` (`as_of`), else the present
+    (valid_to NULL). Its shape (a range on valid_from, not a rewrite) is what the indexes
+    on valid_to and the planners' choices were measured with."""
+    if not as_of:
+        return t.c.valid_to.is_(None)
+    at = bindparam("at", type_=BigInteger)
+    return and_(t.c.valid_from <= at, or_(t.c.valid_to.is_(None), t.c.valid_to > at))
 
 
 def encode_cursor(key: tuple[str, str]) -> str:
@@ -542,7 +597,7 @@ class IncidentQueries(Queries):
 
     def _iter_incidents(self, filters: IncidentFilter, page: int, summary: bool) -> Any:
         cursor = None
-        extra = "i.best, i.low, i.high, i.civilians, i.wounded"
+        extra = ("best", "low", "high", "civilians", "wounded")
         names: dict[str, tuple[str, str]] = {}
         while True:
             rows = self._incident_rows(filters or IncidentFilter(), page, cursor, extra)
@@ -575,95 +630,104 @@ class IncidentQueries(Queries):
             cursor = encode_cursor((rows[-1][0], rows[-1][1]))
 
     def _incident_rows(self, f: IncidentFilter, n: int, cursor: str | None,
-                       extra: str = "") -> list[Any]:
-        """A page of (date, key, document), newest first. With an actor, the walk follows
-        that actor's link rows (indexed by actor, date, id), so a rare actor costs what a
-        common one does."""
+                       extra: tuple[str, ...] = ()) -> list[Any]:
+        """A page of (date, key, document, *extra columns), newest first. With an actor,
+        the walk follows that actor's link rows (indexed by actor, date, id), so a rare
+        actor costs what a common one does."""
         if f.actor:
             f = f.replace(actor=self.actor_filter(f.actor))
-        order = "i"
-        if f.actor:
-            where, params = self._incident_where(f.replace(actor=None))
-            lcond, lparams = valid("l", self.at)
-            source = (f"{self.t('links')} l JOIN {self.t('incidents')} i ON i.oid = l.oid "
-                      f"AND {where}")
-            params = [*params]
-            where = f"l.kind = 'a' AND l.ref = ? AND {lcond}"
-            params += [f.actor, *lparams]
-            order = "l"
-        else:
-            where, params = self._incident_where(f)
-            source = f"{self.t('incidents')} i"
+        actor = f.actor
+        where = self._incident_filter(f.replace(actor=None) if actor else f)
+        params: dict[str, Any] = {**where.values, "n": n}
+        if actor:
+            params["actor"] = actor
         if cursor:
-            day, key = decode_cursor(cursor)
-            # Written as a range on date (not an OR) so the planner seeks the index.
-            where += f" AND {order}.date <= ? AND NOT ({order}.date = ? AND {order}.key <= ?)"
-            params += [day, day, key]
-        sql = (f"SELECT i.date, i.key, i.doc{', ' + extra if extra else ''} FROM {source} "
-               f"WHERE {where} "
-               f"ORDER BY {order}.date DESC, {order}.key ASC LIMIT ?")
-        return self._fetch(sql, [*params, n])
+            params["day"], params["after"] = decode_cursor(cursor)
+        i, links = self.tbl("incidents"), self.tbl("links")
 
-    def _incident_where(self, f: IncidentFilter) -> tuple[str, list[Any]]:
-        cond, params = valid("i", self.at)
-        parts = [cond, "i.live = 1"]
+        def build(valid: Valid) -> Select[Any]:
+            conds = incident_conditions(i, links, where.terms, valid)
+            source: FromClause = i
+            order: FromClause = i
+            if actor:
+                order = links.alias("l")
+                source = order.join(i, and_(i.c.oid == order.c.oid, *conds))
+                conds = [order.c.kind == "a", order.c.ref == bindparam("actor"), valid(order)]
+            if cursor:
+                # Written as a range on date (not an OR) so the planner seeks the index.
+                day = bindparam("day", type_=String)
+                conds += [order.c.date <= day,
+                          not_(and_(order.c.date == day, order.c.key <= bindparam("after")))]
+            return (select(i.c.date, i.c.key, i.c.doc, *(i.c[c] for c in extra))
+                    .select_from(source).where(*conds)
+                    .order_by(order.c.date.desc(), order.c.key.asc())
+                    .limit(bindparam("n", type_=Integer)))
+
+        return self._query(("incident rows", where.terms, bool(actor), bool(cursor), extra),
+                           build, params)
+
+    def _incident_filter(self, f: IncidentFilter) -> Where:
+        """The filter's conditions on the incidents (`incident_conditions` makes them) and
+        the values they bind."""
+        terms: list[Term] = []
+        values: dict[str, Any] = {}
+
+        def bind(value: Any) -> str:
+            name = f"w{len(values)}"
+            values[name] = value
+            return name
+
         # (filter value, the condition it sets): values compared case-insensitively are
         # folded here, as they were when the columns were written.
         simple = (
-            (f.country and f.country.casefold(), "i.country_k = ?"),
-            (f.type and f.type.casefold(), "i.type = ?"),
-            (f.subtype and f.subtype.casefold(), "lower(i.subtype) = ?"),
-            (f.operation, "i.operation = ?"),
-            (f.date_from and f.date_from.isoformat(), "i.date >= ?"),
-            (f.date_to and f.date_to.isoformat(), "i.date <= ?"),
+            (f.country and f.country.casefold(), "eq", "country_k"),
+            (f.type and f.type.casefold(), "eq", "type"),
+            (f.subtype and f.subtype.casefold(), "lower", "subtype"),
+            (f.operation, "eq", "operation"),
+            (f.date_from and f.date_from.isoformat(), "ge", "date"),
+            (f.date_to and f.date_to.isoformat(), "le", "date"),
         )
-        for value, condition in simple:
+        for value, op, column in simple:
             if value:
-                parts.append(condition)
-                params.append(value)
+                terms.append((op, column, bind(value)))
         for value, level in ((f.admin1, "admin1"), (f.admin2, "admin2")):
             if value:
-                cond, more = region_condition(value, level)
-                parts.append(cond)
-                params += more
+                terms += [("eq", column, bind(name)) if name is not None else ("null", column)
+                          for column, name in region_terms(value, level)]
         for name, (column, id_column) in ATTRIBUTE_FILTERS.items():
             value = getattr(f, name)
             if value is None:
                 continue
             if id_column and value.strip().isdigit():
-                parts.append(f"i.{id_column} = ?")
-                params.append(value.strip())
+                terms.append(("eq", id_column, bind(value.strip())))
             else:
-                parts.append(f"i.{column} = ?")
-                params.append(value if column in ("interaction", "violence")
-                              else fold_attribute(value))
+                terms.append(("eq", column, bind(
+                    value if column in ("interaction", "violence") else fold_attribute(value))))
         if f.min_killed is not None:
-            parts.append("i.best >= ?")
-            params.append(f.min_killed)
+            terms.append(("ge", "best", bind(f.min_killed)))
         if f.bbox:
-            parts.append("i.longitude BETWEEN ? AND ? AND i.latitude BETWEEN ? AND ?")
-            params += [f.bbox[0], f.bbox[2], f.bbox[1], f.bbox[3]]
+            terms += [("between", "longitude", bind(f.bbox[0]), bind(f.bbox[2])),
+                      ("between", "latitude", bind(f.bbox[1]), bind(f.bbox[3]))]
         for kind, ref in (("a", f.actor), ("s", f.source.casefold() if f.source else None),
                           ("s", f.figures_from.casefold() if f.figures_from else None)):
             if ref:
-                lcond, lparams = valid("x", self.at)
-                parts.append(f"EXISTS (SELECT 1 FROM {self.t('links')} x WHERE x.oid = i.oid "
-                             f"AND x.kind = ? AND x.ref = ? AND {lcond})")
-                params += [kind, ref, *lparams]
-        return " AND ".join(parts), params
+                terms.append(("link", bind(kind), bind(ref)))
+        return Where(tuple(terms), values)
 
     def incident(self, incident_id: str) -> dict[str, Any]:
-        cond, params = valid("i", self.at)
-        rows = self._fetch(f"SELECT i.doc FROM {self.t('incidents')} i WHERE i.oid = ? AND "
-                           f"{cond}", [entity_id("incident", incident_id).hex, *params])
+        i = self.tbl("incidents")
+
+        def doc(oid: str) -> list[Any]:
+            return self._query("incident", lambda valid: select(i.c.doc).where(
+                i.c.oid == bindparam("oid"), valid(i)), {"oid": oid})
+
+        rows = doc(entity_id("incident", incident_id).hex)
         if not rows:
             raise EntityNotFoundError("incident", incident_id)
         state = orjson.loads(rows[0][0])
         if "cluster" in state:
             # A record counted in another's cluster: the answer is the cluster.
-            found = self._fetch(f"SELECT i.doc FROM {self.t('incidents')} i WHERE i.oid = ? "
-                                f"AND {cond}", [entity_id("incident", state["cluster"]).hex,
-                                                *params])
+            found = doc(entity_id("incident", state["cluster"]).hex)
             if found:
                 state = orjson.loads(found[0][0])
         return {**incident_summary(state), "figures": list(state["figures"].values()),

@@ -7,12 +7,12 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from sqlalchemy import bindparam, select
 
 import projections.views.documents as documents
 from projections.decode import RawEvent
 from projections.operation_status import OPERATION_EVENTS, fold_operation, op_doc_id
 from projections.views.base import Queries
-from projections.views.incidents import valid
 from tracker.exceptions import EntityNotFoundError
 
 FIGS = ("best", "low", "high")
@@ -40,10 +40,10 @@ class OperationQueries(Queries):
             return {**self._operation_row(doc, {}), "history": doc["history"],
                     "as_of": self._as_of()}
         wanted = self.actor_filter(actor) if actor else None
-        cond, params = valid("d", self.at)
-        docs = [orjson.loads(body) for (body,) in self._fetch(
-            f"SELECT d.doc FROM {self.t('docs')} d WHERE d.kind = 'operation' AND {cond}",
-            params)]
+        d = self.tbl("docs")
+        docs = [orjson.loads(body) for (body,) in self._query(
+            "operations", lambda valid: select(d.c.doc).where(
+                d.c.kind == "operation", valid(d)))]
         docs = [d for d in docs if not d.get("retracted")]
         merged: dict[str, str] = {}
         rows = []
@@ -72,13 +72,14 @@ class OperationQueries(Queries):
         return lead, partners
 
     def _operation_row(self, doc: dict[str, Any], merged: dict[str, str]) -> dict[str, Any]:
-        cond, params = valid("t", self.at)
-        tally = self._fetch(f"SELECT t.best, t.low, t.high FROM {self.t('tallies')} t WHERE "
-                            f"t.dim = 'operation' AND t.key = ? AND {cond}", [doc["id"], *params])
-        icond, iparams = valid("i", self.at)
-        ids = [r[0] for r in self._fetch(
-            f"SELECT i.key FROM {self.t('incidents')} i WHERE i.operation = ? AND i.live = 1 "
-            f"AND {icond} ORDER BY i.key", [doc["id"], *iparams])]
+        t, i = self.tbl("tallies"), self.tbl("incidents")
+        tally = self._query("operation tally", lambda valid: select(
+            t.c.best, t.c.low, t.c.high).where(
+                t.c.dim == "operation", t.c.key == bindparam("id"),
+                valid(t)), {"id": doc["id"]})
+        ids = [r[0] for r in self._query("operation incidents", lambda valid: select(
+            i.c.key).where(i.c.operation == bindparam("id"), i.c.live == 1,
+                           valid(i)).order_by(i.c.key), {"id": doc["id"]})]
         killed = dict(zip(FIGS, tally[0], strict=True)) if tally else dict.fromkeys(FIGS, 0)
         lead, partners = self._merged_actors(doc, merged)
         return {"id": doc["id"], "name": doc["name"], "status": doc["status"],

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, select
 
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, View
-from projections.views.incidents import valid
 
 if TYPE_CHECKING:
     from projections.decode import RawEvent
@@ -77,9 +76,9 @@ class SourcesStage:
 class SourceQueries(Queries):
     def sources(self) -> dict[str, Any]:
         """Every source cited by a live report, with its incidents, most cited first."""
-        cond, params = valid("s", self.at)
-        rows = self._fetch(f"SELECT s.name, s.incidents FROM {self.t('sources')} s "
-                           f"WHERE {cond}", params)
+        s = self.tbl("sources")
+        rows = self._query("sources", lambda valid: select(s.c.name, s.c.incidents)
+                           .where(valid(s)))
         out = [{"name": name, "incidents": int(n)} for name, n in rows]
         out.sort(key=lambda r: (-r["incidents"], r["name"].casefold()))
         return {"as_of": self._as_of(), "sources": out}

@@ -186,6 +186,32 @@ def test_filters_and_paging(runner):
             "niaki-battle-2020-11", "menaka-raid-2020-11"}
 
 
+def test_a_read_statement_is_built_once_per_shape_and_its_values_bound(runner):
+    """The queries are SQLAlchemy Core statements kept per (generation, present or as of,
+    shape): other values build no new statement and still decide the answer; another
+    combination of filters is another statement."""
+    store = runner.store
+    kept = store._queries  # noqa: SLF001 - what the store keeps is the point here
+    with open_views(store) as views:
+        mali = views.incidents(IncidentFilter(country="mali"))["incidents"]
+        built = len(kept)
+        assert views.incidents(IncidentFilter(country="niger"))["incidents"] == []
+        heavy = views.incidents(IncidentFilter(country="mali", min_killed=10))["incidents"]
+        assert len(kept) == built + 1
+        assert views.incidents(IncidentFilter(country="mali", min_killed=1000)
+                               )["incidents"] == []
+        assert len(kept) == built + 1
+    assert len(mali) == 4 and [i["id"] for i in heavy] == ["niaki-battle-2020-11"]
+    # As of a moment: one more statement, whichever position it reads at.
+    events = [e for _, e in runner.tracker.iter_events()]
+    with open_views(store, events[0].timestamp - timedelta(seconds=1)) as empty:
+        assert empty.incidents(IncidentFilter(country="mali"))["incidents"] == []
+    built = len(kept)
+    with open_views(store, datetime.now().astimezone()) as now:
+        assert now.incidents(IncidentFilter(country="mali"))["incidents"] == mali
+    assert len(kept) == built
+
+
 def test_unknown_group_is_not_found(runner):
     with open_views(runner.store) as views, pytest.raises(EntityNotFoundError):
         views.leadership("nobody")
