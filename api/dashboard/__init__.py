@@ -65,6 +65,7 @@ def first_view(query: dict[str, str]) -> dict[str, Any]:
         filters = IncidentFilter.from_args(args)
         with get_services().views(parse_as_of(args.get("as_of"))) as views:
             tally = CasualtiesSchema()
+            listed = listed_by(filters)
             answer = {
                 "query": query,
                 "position": views.at if views.as_of is not None else views.position,
@@ -75,11 +76,26 @@ def first_view(query: dict[str, str]) -> dict[str, Any]:
                 "incidents": IncidentsPageSchema().dump(views.incidents(filters,
                                                                         limit=PAGE_SIZE)),
             }
+            if listed is not None and listed is not filters:
+                answer["count"] = incident_count(tally.dump(views.casualties("admin1", listed)))
     except TrackerError as e:  # QueryError (an unknown actor…), a store outage, no token
         return {"query": query, "error": error_body(status_of(e), str(e),
                                                     e.to_dict().get("errors"))}
-    answer["count"] = incident_count(answer["by_admin1"])
+    if "count" not in answer:
+        answer["count"] = None if listed is None else incident_count(answer["by_admin1"])
     return answer
+
+
+def listed_by(filters: Any) -> Any:
+    """The filters whose tally counts the incidents the list shows. With `figures_from`,
+    the tally counts the incidents that source gave a figure for, while the list shows every
+    one it reported on, as `source=` selects them: so those are counted. None when no tally
+    can count them (`source` and `figures_from` name two sources): the page gives no count."""
+    if not filters.figures_from:
+        return filters
+    if filters.source and filters.source.casefold() != filters.figures_from.casefold():
+        return None
+    return filters.replace(figures_from=None, source=filters.figures_from)
 
 
 def incident_count(tally: dict[str, Any]) -> int:

@@ -8,6 +8,7 @@ import html
 import json
 import re
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
@@ -95,6 +96,31 @@ def test_the_filters_of_the_url_narrow_the_first_view_and_its_exports(page, publ
     # The exports are for exactly what is on screen.
     assert 'href="/api/v1/incidents.csv?country=mali&amp;type=Battles&amp;min_killed=1"' in text
     assert 'href="/api/v1/casualties.csv?by=admin1&amp;country=mali&amp;type=Battles' in text
+
+
+def test_with_figures_from_the_count_is_the_lists_and_a_missing_figure_is_a_dash(page, public):
+    """figures_from lists every incident its source reported on (as source= selects them)
+    while its tally counts those it gave a figure for: the page counts the list; where the
+    source gave no figure the row shows "—", never "None"."""
+    for row in public.get("/sources").json["sources"]:
+        name = row["name"]
+        listed = public.get("/incidents", query_string={"figures_from": name}).json["incidents"]
+        status, text = page("?" + urlencode({"figures_from": name}))
+        assert status == 200
+        assert initial(text)["count"] == len(listed), name
+        assert f"{len(listed)} incident" in text
+        shown = cells(text, "incidents")
+        assert len(shown) == len(listed)
+        for incident, cells_of in zip(listed, shown, strict=True):
+            best = incident["killed"]["best"]
+            assert cells_of[3].split()[0] == ("—" if best is None else str(best)), name
+    # The seed's news article reported four incidents and gave no figure for any of them.
+    assert any(all(i["killed"]["best"] is None for i in public.get(
+        "/incidents", query_string={"figures_from": r["name"]}).json["incidents"])
+        for r in public.get("/sources").json["sources"])
+    # source= and figures_from= naming two sources: no tally counts what both reported on.
+    status, text = page("?source=French+military+spokesman&figures_from=Nobody")
+    assert status == 200 and initial(text)["count"] is None
 
 
 def test_the_first_view_as_of_a_past_moment(page):

@@ -335,6 +335,35 @@ def rows(driver, css: str) -> int:
 
 
 @pytest.mark.browser
+def test_with_figures_from_the_page_counts_its_list_and_shows_a_missing_figure_as_a_dash(
+        seeded_server):
+    """figures_from (a filter with no control: a chip) lists every incident its source
+    reported on; the script counts that list when the filters change, as the server does
+    for the first view, and a figure the source did not give is "—"."""
+    from urllib.parse import quote
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    base, _ = seeded_server
+    article = "News article: French forces kill senior JNIM commander Bah ag Moussa"
+    driver = chromium()
+    try:
+        driver.get(f"{base}/?figures_from={quote(article)}")
+        ready(driver)
+        wait_text(driver, "#incident-count", "4 incidents match")
+        Select(driver.find_element(By.ID, "type")).select_by_value("battle")
+        wait_text(driver, "#incident-count", "2 incidents match")
+        assert query_of(driver) == {"figures_from": [article], "type": ["battle"]}
+        killed = driver.execute_script(
+            "return [...document.querySelectorAll('#incidents tr[data-id]')]"
+            ".map(r => r.cells[3].textContent.trim())")
+        assert killed == ["—", "—"]
+    finally:
+        driver.quit()
+
+
+@pytest.mark.browser
 def test_the_dashboard_filters_live_in_the_url_and_narrow_what_it_shows(seeded_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

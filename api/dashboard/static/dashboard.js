@@ -10,7 +10,8 @@ const API = "/api/v1";
 const body = document.body;
 // The API's filters: each lives in the URL's query string under the same name.
 const FILTERS = ["country", "admin1", "type", "subtype", "actor", "operation", "source",
-  "from", "to", "min_killed", "bbox"];
+  "from", "to", "min_killed", "bbox", "admin2", "interaction", "disorder_type",
+  "civilian_targeting", "type_of_violence", "dyad", "conflict_name", "figures_from"];
 // The filters with a control of their own in the form; the others show as chips.
 const CONTROLLED = ["country", "type", "actor", "source", "from", "to", "min_killed"];
 const PAGE_SIZE = 50;
@@ -176,7 +177,24 @@ async function renderCasualties(generation, initial) {
   tallyTable($("by-admin1"), byAdmin1, "admin1", pickRegion);
   monthChart($("by-month"), byMonth);
   countryOptions(byCountry);
-  return byAdmin1 instanceof Error ? null : incidentCount(byAdmin1);
+  if (initial) return initial.count ?? null;  // counted on the server, as listedCount does
+  return byAdmin1 instanceof Error ? null : listedCount(byAdmin1);
+}
+
+// How many incidents the list shows. With figures_from the list shows every incident its
+// source reported on (as source= selects them) while its tally counts those it gave a
+// figure for, so the count is read without figures_from; no count when source names
+// another source (no tally counts what both reported on).
+async function listedCount(byAdmin1) {
+  const { figures_from: from, source } = state.filters;
+  if (!from) return incidentCount(byAdmin1);
+  if (source && source.toLowerCase() !== from.toLowerCase()) return null;
+  try {
+    return incidentCount(await api("/casualties", { by: "admin1", figures_from: "",
+      source: from }));
+  } catch (error) {
+    return null;
+  }
 }
 
 // -- the filter controls ---------------------------------------------------------------------
@@ -279,7 +297,7 @@ function incidentTable(page) {
       el("td", {}, el("a", { href: `#${i.id}`, onclick: (e) => { e.preventDefault();
         showIncident(i.id); } }, where(i) || i.id)),
       el("td", {}, i.type || ""),
-      el("td", { class: "num" }, i.killed.best, " ", el("small", {}, range(i.killed))),
+      el("td", { class: "num" }, shown(i.killed.best), " ", el("small", {}, range(i.killed))),
       el("td", { class: "muted" }, basis ? `${basis.source || "analysts"} (${basis.rule})` : "")));
   }
 }

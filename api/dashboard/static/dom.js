@@ -22,7 +22,8 @@ export const svg = (tag, attrs = {}, text = null) => {
   return node;
 };
 export const titled = (node, text) => { node.append(svg("title", {}, text)); return node; };
-export const range = (k) => (k && k.low !== k.high ? `${k.low}–${k.high}` : "");
+export const range = (k) => (k && k.low !== null && k.low !== undefined && k.high !== null &&
+  k.high !== undefined && k.low !== k.high ? `${k.low}–${k.high}` : "");
 export const shown = (v) => (v === null || v === undefined || v === "" ? "—" : String(v));
 export const number = (n) => Number(n).toLocaleString("en");
 export const plural = (n, one, many) => `${number(n)} ${n === 1 ? one : many}`;
