@@ -297,6 +297,31 @@ class TypeOfViolence(fields.String):
             + ", ".join(f"{code} ({label})" for code, (_, label) in VIOLENCE.items()))
 
 
+class Vocabulary(fields.String):
+    """A dataset attribute with a closed list of values (any case, spaces as written): an
+    unknown one is refused, listing them, rather than matching nothing."""
+
+    def __init__(self, name: str, values: tuple[str, ...], **kw: Any) -> None:
+        self.name, self.values = name, values
+        super().__init__(metadata={"description": f"{name}: one of " + "; ".join(
+            repr(v) for v in values) + " (any case)"}, **kw)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        text = " ".join(super()._deserialize(value, attr, data, **kwargs).split())
+        for known in self.values:
+            if text.casefold() == known.casefold():
+                return known
+        raise ValidationError(f"unknown {self.name} {text!r}; use one of: "
+                              + ", ".join(repr(v) for v in self.values))
+
+
+# ACLED's codebook: the disorder types (an event may be both kinds of political disorder)
+# and the one value of civilian_targeting (blank otherwise).
+DISORDER_TYPES = ("Political violence", "Demonstrations", "Political violence; Demonstrations",
+                  "Strategic developments")
+CIVILIAN_TARGETING = ("Civilian targeting",)
+
+
 def _attribute(description: str) -> fields.String:
     return fields.String(validate=validate.Length(min=1, max=200),
                          metadata={"description": description})
@@ -325,8 +350,8 @@ class FilterArgsSchema(ViewArgsSchema):
     # The datasets' attributes, kept at import.
     interaction = Interaction(metadata={
         "description": "ACLED interaction: its code (e.g. 28) or its actor types' labels"})
-    disorder_type = _attribute("ACLED disorder_type (e.g. Political violence), any case")
-    civilian_targeting = _attribute("ACLED civilian_targeting ('Civilian targeting'), any case")
+    disorder_type = Vocabulary("ACLED disorder_type", DISORDER_TYPES)
+    civilian_targeting = Vocabulary("ACLED civilian_targeting", CIVILIAN_TARGETING)
     type_of_violence = TypeOfViolence(metadata={
         "description": "UCDP type_of_violence: 1, 2, 3 or its label (state-based conflict, "
                        "non-state conflict, one-sided violence)"})

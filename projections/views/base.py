@@ -162,6 +162,12 @@ class Queries:
     def actor_filter(self, name: str) -> str:
         raise NotImplementedError
 
+    def source_filter(self, name: str, field: str) -> None:
+        raise NotImplementedError
+
+    def known_filter(self, f: Any) -> Any:
+        raise NotImplementedError
+
     def actor_cluster(self, key: str) -> tuple[str, list[str]]:
         raise NotImplementedError
 

@@ -192,9 +192,7 @@ class CasualtyQueries(Queries):
         if by not in DIMENSIONS:
             raise QueryError(f"cannot group casualties by {by!r}; use one of: "
                              + ", ".join(DIMENSIONS), "by")
-        filters = filters or IncidentFilter()
-        if filters.actor:
-            filters = filters.replace(actor=self.actor_filter(filters.actor))
+        filters = self.known_filter(filters or IncidentFilter())
         if filters.figures_from:
             rows, total = self._source_tally(by, filters)
         elif filters.any():

@@ -590,10 +590,8 @@ class IncidentQueries(Queries):
         `killed`, `civilians` and `wounded`, and its actors as (the id each is counted
         under, its name) in `actor_names`. The filters are checked now (an unknown actor
         is refused before an export starts streaming), the rows read as they are taken."""
-        filters = filters or IncidentFilter()
-        if filters.actor:
-            filters = filters.replace(actor=self.actor_filter(filters.actor))
-        return self._iter_incidents(filters, page, summary)
+        return self._iter_incidents(self.known_filter(filters or IncidentFilter()), page,
+                                    summary)
 
     def _iter_incidents(self, filters: IncidentFilter, page: int, summary: bool) -> Any:
         cursor = None
@@ -634,8 +632,7 @@ class IncidentQueries(Queries):
         """A page of (date, key, document, *extra columns), newest first. With an actor,
         the walk follows that actor's link rows (indexed by actor, date, id), so a rare
         actor costs what a common one does."""
-        if f.actor:
-            f = f.replace(actor=self.actor_filter(f.actor))
+        f = self.known_filter(f)
         actor = f.actor
         where = self._incident_filter(f.replace(actor=None) if actor else f)
         params: dict[str, Any] = {**where.values, "n": n}
@@ -665,6 +662,17 @@ class IncidentQueries(Queries):
 
         return self._query(("incident rows", where.terms, bool(actor), bool(cursor), extra),
                            build, params)
+
+    def known_filter(self, f: IncidentFilter) -> IncidentFilter:
+        """The filter with its actor resolved (the id it is counted under), once what it
+        names is known: an actor, a source (`source`, `figures_from`) no record has is a 422
+        naming the parameter, not an empty answer."""
+        if f.actor:
+            f = f.replace(actor=self.actor_filter(f.actor))
+        for field in ("source", "figures_from"):
+            if getattr(f, field):
+                self.source_filter(getattr(f, field), field)
+        return f
 
     def _incident_filter(self, f: IncidentFilter) -> Where:
         """The filter's conditions on the incidents (`incident_conditions` makes them) and

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, select
+from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, bindparam, select
 
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, View
+from projections.views.incidents import QueryError
 
 if TYPE_CHECKING:
     from projections.decode import RawEvent
@@ -82,6 +83,16 @@ class SourceQueries(Queries):
         out = [{"name": name, "incidents": int(n)} for name, n in rows]
         out.sort(key=lambda r: (-r["incidents"], r["name"].casefold()))
         return {"as_of": self._as_of(), "sources": out}
+
+    def source_filter(self, name: str, field: str) -> None:
+        """A 422 naming the filter (`source`, `figures_from`) when no live report cites a
+        source of that name (any case) at this position: an empty answer would say the
+        source reported nothing."""
+        s = self.tbl("sources")
+        if not self._query("source named", lambda valid: select(s.c.key).where(
+                s.c.key == bindparam("key"), valid(s)).limit(1), {"key": name.casefold()}):
+            raise QueryError(f"unknown source {name!r}: no live report cites it (list them "
+                             "with /sources)", field)
 
 
 VIEW = View("sources", tables, indexes,

@@ -119,7 +119,8 @@ def test_with_figures_from_the_count_is_the_lists_and_a_missing_figure_is_a_dash
         "/incidents", query_string={"figures_from": r["name"]}).json["incidents"])
         for r in public.get("/sources").json["sources"])
     # source= and figures_from= naming two sources: no tally counts what both reported on.
-    status, text = page("?source=French+military+spokesman&figures_from=Nobody")
+    status, text = page("?source=French+military+spokesman"
+                        "&figures_from=French+Ministry+of+the+Armed+Forces")
     assert status == 200 and initial(text)["count"] is None
 
 

@@ -94,6 +94,9 @@ def test_regions_and_attributes_match_the_real_exports(datasets_api, shared_data
     ("type_of_violence=4", "type_of_violence", ["1 (state-based conflict)",
                                                 "3 (one-sided violence)"]),
     ("type_of_violence=massacre", "type_of_violence", ["one-sided violence"]),
+    ("disorder_type=riots", "disorder_type", ["'Political violence'", "'Demonstrations'",
+                                              "'Strategic developments'"]),
+    ("civilian_targeting=yes", "civilian_targeting", ["'Civilian targeting'"]),
 ])
 def test_an_unknown_value_of_a_closed_vocabulary_is_a_422_listing_it(public, query, field,
                                                                       words):
@@ -122,6 +125,18 @@ def test_figures_from_and_source_through_the_api(app, public):
     assert tally["total"]["best"] == 20
     assert public.get("/casualties?by=country&source=Human Rights Watch").json[
         "total"]["best"] == 13
+    # Any case names the source; a source no live report cites is a 422 naming the filter,
+    # not an empty answer (it would say that source reported nothing).
+    assert public.get("/casualties?by=country&source=human rights WATCH").json[
+        "total"]["best"] == 13
+    for field in ("source", "figures_from"):
+        for path in ("/incidents", "/casualties?by=country", "/incidents.csv",
+                     "/incidents.geojson"):
+            refused = public.get(f"{path}{'&' if '?' in path else '?'}{field}=Nobody Known")
+            assert refused.status_code == 422, (path, field)
+            assert refused.json["errors"] == [{"field": field, "message": (
+                "unknown source 'Nobody Known': no live report cites it (list them with "
+                "/sources)")}]
     # A citation proves the evidence rules' figures, not one source's.
     cite = public.get("/cite?view=casualties&by=country&figures_from=Human Rights Watch")
     assert cite.status_code == 422 and cite.json["errors"][0]["field"] == "figures_from"
