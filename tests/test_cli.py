@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
+from api.cli.common import EXIT_BROKEN_PIPE
 from tests.conftest import base_report
 
 DATASETS = Path(__file__).parent / "fixtures" / "datasets"
@@ -279,6 +280,26 @@ def test_counts_in_summaries_are_singular_for_one(cli, tmp_path):
     other.write_text("a,b\n1,2\n")
     refused = CliRunner().invoke(main, ["import", "acled", str(other)])
     assert refused.exit_code == 1 and "not an ACLED export" in refused.output
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(cli, tmp_path):
+    """`tracker query incidents --csv | head`: the closed pipe is not reported as a store
+    outage (a broken pipe is a ConnectionError); the command ends as SIGPIPE ends others."""
+    report = base_report("many")
+    report["facts"] += [{"fact": "incident", "id": f"inc-{n}", "date": "2020-01-01",
+                         "type": "battle",
+                         "location": {"name": f"Place {n}", "country": "Mali"}}
+                        for n in range(1000)]
+    (tmp_path / "many.json").write_text(json.dumps(report), encoding="utf-8")
+    assert cli("report", str(tmp_path / "many.json")).exit_code == 0
+    reader = subprocess.Popen([sys.executable, "-m", "api.cli", "query", "incidents",
+                               "--csv"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    assert reader.stdout.read(100)  # far more than a pipe's buffer is left to write
+    reader.stdout.close()
+    assert reader.wait(timeout=60) == EXIT_BROKEN_PIPE
+    assert reader.stderr.read() == b""
 
 
 def test_import_help_says_it_reads_json_too(cli):

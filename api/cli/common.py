@@ -8,6 +8,7 @@ holds them to it."""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
@@ -61,6 +62,8 @@ def _fail(error: Exception) -> None:
 
 # The exit code of a command that could not reach a store (1: any other error).
 EXIT_UNAVAILABLE = 3
+# A closed pipe ends a command as SIGPIPE ends other tools (128 + 13).
+EXIT_BROKEN_PIPE = 141
 
 
 def unreachable_line(settings: Settings, error: BaseException) -> str:
@@ -90,6 +93,12 @@ class TrackerGroup(click.Group):
             # Help, usage errors and exits first: they need no store's exception classes.
             if isinstance(e, click.ClickException | click.exceptions.Exit | click.Abort):
                 raise
+            if isinstance(e, BrokenPipeError):
+                # The reader went away (`tracker query incidents --csv | head`): end
+                # quietly, as other tools do on a closed pipe, not as an outage (a broken
+                # pipe is a ConnectionError). Python's own flush at exit would fail too.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                sys.exit(EXIT_BROKEN_PIPE)
             from tracker.config import Settings
             from tracker.outages import is_outage
 
