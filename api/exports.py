@@ -37,6 +37,9 @@ def columns(fields: str | None, known: tuple[str, ...]) -> list[str]:
     if unknown or not wanted:
         raise QueryError(f"fields: unknown column(s) {', '.join(unknown) or '(none given)'}; "
                          f"known: {', '.join(known)}", "fields")
+    repeated = [f for f in dict.fromkeys(wanted) if wanted.count(f) > 1]
+    if repeated:  # a CSV would have the column twice, a GeoJSON feature the property once
+        raise QueryError(f"fields: column(s) asked for twice: {', '.join(repeated)}", "fields")
     return wanted
 
 

@@ -313,3 +313,16 @@ def test_the_page_hint_of_actor_ids_is_only_a_hint(seeded_api, public, monkeypat
     monkeypatch.setattr(incidents, "listed_actors", lambda text: [])
     assert public.get("/incidents.csv?fields=id,actors,actor_ids").data == expected
     assert b"French Armed Forces; Jama'at Nusrat al-Islam wal-Muslimin,france; jnim" in expected
+
+
+def test_a_column_asked_for_twice_is_refused_on_every_export(seeded_api, public):
+    """fields=id,id would give a CSV two id columns and a GeoJSON feature one property: the
+    same request must not mean two things, so it is a 422 naming the column."""
+    for path in ("/incidents.csv?fields=id,date,id", "/incidents.geojson?fields=id,date,id",
+                 "/casualties.csv?by=country&fields=key,name,key"):
+        refused = public.get(path)
+        assert refused.status_code == 422, path
+        assert refused.json["errors"][0]["field"] == "fields"
+        assert "twice" in refused.json["message"] and (
+            "id" in refused.json["message"] or "key" in refused.json["message"])
+    assert public.get("/incidents.csv?fields=id,date").status_code == 200
