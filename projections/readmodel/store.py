@@ -57,6 +57,8 @@ FIGURE_COLUMNS = {"best", "low", "high", "civilians", "wounded", "incidents"}
 # SQLite page caches (KiB, negative): readers keep memory small and flat; writers fold
 # faster with the indexes they touch in memory.
 READ_CACHE, WRITE_CACHE = -16384, -65536
+# The rows loaded by COPY into a table before its first ANALYZE (see copy_rows).
+ANALYZE_FROM = 20_000
 
 
 def _sqlite_engine(path: str) -> Engine:
@@ -159,6 +161,9 @@ class ReadModelStore:
         self._statements: dict[int, Statements] = {}
         self._tables: dict[int, dict[str, Table]] = {}
         self._queries: dict[Hashable, Executable] = {}
+        # Rows this process loaded by COPY into each table, and how many there were at its
+        # last ANALYZE (see copy_rows).
+        self._copied: dict[str, list[int]] = {}
         self.meta = meta_metadata().tables  # the store's own tables (generations, ...)
 
     # -- SQL helpers ---------------------------------------------------------------------
@@ -218,6 +223,17 @@ class ReadModelStore:
             with cursor.copy(f"COPY {table_name} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
+            # A table loaded in bulk has no statistics until autovacuum comes by (a minute
+            # or more): the planner then misjudges it and may end a batch's versions (one
+            # UPDATE joined to the keys' arrays) by scanning the whole table instead of
+            # probing its primary key, so a rebuild slows with the table's size. Each table
+            # is analyzed whenever the rows loaded into it have doubled since its last
+            # ANALYZE (from ANALYZE_FROM rows on): a few sampled ANALYZEs per rebuild.
+            counts = self._copied.setdefault(table_name, [0, 0])
+            counts[0] += len(rows)
+            if counts[0] >= max(ANALYZE_FROM, 2 * counts[1]):
+                cursor.execute(f"ANALYZE {table_name}")
+                counts[1] = counts[0]
         finally:
             cursor.close()
 

@@ -424,3 +424,38 @@ def test_the_total_by_operation_is_what_its_rows_count(runner):
         k: sum(r["killed"][k] for r in by_operation["rows"]) for k in ("best", "low", "high")}
     assert by_operation["total"]["best"] < everything["best"]
     assert "operation" in by_operation["total_of"]
+
+
+def test_a_table_loaded_in_bulk_is_analyzed_as_it_grows(pg_views_url):
+    """PostgreSQL: rows loaded by COPY leave a table without statistics until autovacuum
+    comes by, and the planner may then end a batch's versions by scanning the whole table
+    (a rebuild slowing with its size). The store analyzes a table once the rows it loaded
+    have doubled since the last ANALYZE (from ANALYZE_FROM on)."""
+    from projections.readmodel.store import ANALYZE_FROM, ReadModelStore, table
+
+    store = ReadModelStore(pg_views_url)
+    try:
+        store.setup()
+        gen = store.new_generation()
+        name = table(gen, "tally_keys")
+
+        def analyzed() -> float:
+            with store.reading() as conn:
+                return float(store.fetch(conn, "SELECT reltuples FROM pg_class WHERE oid = "
+                                               f"'{store.schema}.{name}'::regclass")[0][0])
+
+        def load(start: int, n: int) -> None:
+            with store.writing(gen, bulk=True) as (conn, _):
+                store.copy_rows(conn, name, ["dim", "key"],
+                                [("bench", f"k{i}") for i in range(start, start + n)])
+
+        load(0, ANALYZE_FROM - 1)
+        assert analyzed() <= 0  # never analyzed (-1), or empty
+        load(ANALYZE_FROM - 1, 1)
+        assert analyzed() == ANALYZE_FROM
+        load(ANALYZE_FROM, ANALYZE_FROM - 1)  # not doubled yet: the statistics stand
+        assert analyzed() == ANALYZE_FROM
+        load(2 * ANALYZE_FROM - 1, 1)
+        assert analyzed() == 2 * ANALYZE_FROM
+    finally:
+        store.close()
