@@ -80,38 +80,40 @@ def link_for(uow: UnitOfWork, fact: Fact, kind: str, a: str, b: str) -> Link:
     return link
 
 
+def _linked(uow: UnitOfWork, fact: Fact, kind: str, first: str, second: str) -> Link:
+    """The Link of the two records a fact names (fields `first`, `second`), both known."""
+    d = fact.data
+    uow.require_known(fact, first, kind, d[first])
+    uow.require_known(fact, second, kind, d[second])
+    return link_for(uow, fact, kind, d[first], d[second])
+
+
+def _assert(uow: UnitOfWork, fact: Fact, link: Link, status: str, first: str, second: str,
+            score: Any = None, method: Any = None) -> None:
+    d = fact.data
+    link.assert_identity(status, d[first], d[second], score, method,
+                         uow.prov(fact, "link", link.key))
+    uow.touch("link", link)
+
+
 def apply_same_incident(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
-    uow.require_known(fact, "incident", "incident", d["incident"])
-    uow.require_known(fact, "same_as", "incident", d["same_as"])
-    link = link_for(uow, fact, "incident", d["incident"], d["same_as"])
+    link = _linked(uow, fact, "incident", "incident", "same_as")
     if link.status == DISTINCT:
         raise FactError(fact.index, "same_as", f"incidents '{d['incident']}' and "
                         f"'{d['same_as']}' were recorded as distinct (distinct_incidents); "
                         "retract that report first if they are the same after all")
-    link.assert_identity(SAME, d["incident"], d["same_as"], d.get("score"), d.get("method"),
-                         uow.prov(fact, "link", link.key))
-    uow.touch("link", link)
+    _assert(uow, fact, link, SAME, "incident", "same_as", d.get("score"), d.get("method"))
 
 
 def apply_distinct_incidents(uow: UnitOfWork, fact: Fact) -> None:
-    d = fact.data
-    uow.require_known(fact, "incident", "incident", d["incident"])
-    uow.require_known(fact, "other", "incident", d["other"])
-    link = link_for(uow, fact, "incident", d["incident"], d["other"])
-    link.assert_identity(DISTINCT, d["incident"], d["other"], None, None,
-                         uow.prov(fact, "link", link.key))
-    uow.touch("link", link)
+    _assert(uow, fact, _linked(uow, fact, "incident", "incident", "other"), DISTINCT,
+            "incident", "other")
 
 
 def apply_same_actor(uow: UnitOfWork, fact: Fact) -> None:
-    d = fact.data
-    uow.require_known(fact, "actor", "actor", d["actor"])
-    uow.require_known(fact, "same_as", "actor", d["same_as"])
-    link = link_for(uow, fact, "actor", d["actor"], d["same_as"])
-    link.assert_identity(SAME, d["actor"], d["same_as"], None, d.get("method"),
-                         uow.prov(fact, "link", link.key))
-    uow.touch("link", link)
+    _assert(uow, fact, _linked(uow, fact, "actor", "actor", "same_as"), SAME, "actor",
+            "same_as", method=fact.data.get("method"))
 
 
 def _pair(kind: str, a: str, b: str) -> Callable[[dict[str, Any]], list[tuple[str, str]]]:
