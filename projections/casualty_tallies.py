@@ -84,10 +84,13 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
     total: Figures = (k["best"], k["low"], k["high"], civilians or 0, wounded or 0,
                       0 if civilians is None else 1, 0 if wounded is None else 1)
     loc = d.get("location") or {}
+    # region_key's three keys, built once from the country down.
+    country = str(loc.get("country") or UNKNOWN)
+    admin1 = f"{country}{SEP}{loc.get('admin1') or UNKNOWN}"
     tallies: Rows = {
-        ("country", region_key(loc, "country")): total,
-        ("admin1", region_key(loc, "admin1")): total,
-        ("admin2", region_key(loc, "admin2")): total,
+        ("country", country): total,
+        ("admin1", admin1): total,
+        ("admin2", f"{admin1}{SEP}{loc.get('admin2') or UNKNOWN}"): total,
         ("month", str(d.get("date") or "")[:7] or UNKNOWN): total,
         ("type", d.get("type") or UNKNOWN): total,
         ("total", "all"): total,
@@ -125,6 +128,18 @@ def tally_changes(old: Rows, new: Rows) -> dict[tuple[str, str], list[int]]:
     the incidents giving civilians and wounded, and the incident count move when an
     incident's contributions go from `old` to `new` (`contributions` of its state before
     and after a unit). Rows that do not move are left out."""
+    if not old or not new:
+        # An incident that appears (or goes): every row moves by all it holds, and one
+        # incident.
+        sign, rows = (1, new) if new else (-1, old)
+        moved: dict[tuple[str, str], list[int]] = {}
+        deltas: dict[Figures, list[int]] = {}
+        for key, figs in rows.items():
+            delta = deltas.get(figs)
+            if delta is None:
+                delta = deltas[figs] = [sign * x for x in figs] + [sign]
+            moved[key] = list(delta)
+        return moved
     changes: dict[tuple[str, str], list[int]] = {}
     # Most rows of one incident share one figure tuple: each (old, new) pair is worked out
     # once (a fresh list each time, as callers add to them).

@@ -12,6 +12,7 @@ stage left it in `Unit.incidents`.
 from __future__ import annotations
 
 from datetime import datetime
+from operator import add
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -69,9 +70,7 @@ TOTAL_OF = {
              "of their rows)",
     "operation": "the matching incidents of an operation (the rows' sum)",
 }
-# What the stage keeps per tally row: best, low, high, civilians, wounded, civilians_n,
-# wounded_n, incidents (tally_changes' order).
-ZERO8 = (0, 0, 0, 0, 0, 0, 0, 0)
+# What the stage keeps per tally row, in tally_changes' order.
 VALUES = "best, low, high, civilians, wounded, civilians_n, wounded_n, incidents"
 
 
@@ -131,17 +130,12 @@ class CasualtiesStage:
         for old, new in unit.incidents.values():
             for key, change in tally_changes(old.tallies, new.tallies).items():
                 acc = deltas.get(key)
-                if acc is None:
-                    deltas[key] = change
-                else:
-                    for i in range(8):
-                        acc[i] += change[i]
+                deltas[key] = change if acc is None else list(map(add, acc, change))
         for key, delta in deltas.items():
             if not any(delta):
                 continue
             current = tallies.get(key)
-            values = current[0] if current else ZERO8
-            new_values = tuple(a + d for a, d in zip(values, delta, strict=True))
+            new_values = tuple(map(add, current[0], delta)) if current else tuple(delta)
             v.close("tallies", key, current[1] if current else None, end)
             if any(new_values):
                 b, lo, hi, civ, wnd, civ_n, wnd_n, inc = new_values
