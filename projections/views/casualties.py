@@ -42,10 +42,10 @@ from projections.casualty_tallies import (
     DIMENSIONS,
     REGION_LEVELS,
     UNKNOWN,
+    add_changes,
     incident_rows,
     region_fields,
     region_key,
-    tally_changes,
 )
 from projections.group_leadership import actor_doc_id
 from projections.incident_state import own_figures
@@ -70,7 +70,7 @@ TOTAL_OF = {
              "of their rows)",
     "operation": "the matching incidents of an operation (the rows' sum)",
 }
-# What the stage keeps per tally row, in tally_changes' order.
+# What the stage keeps per tally row, in add_changes' order.
 VALUES = "best, low, high, civilians, wounded, civilians_n, wounded_n, incidents"
 
 
@@ -128,9 +128,7 @@ class CasualtiesStage:
         assert tallies is not None
         deltas: dict[tuple[str, str], list[int]] = {}
         for old, new in unit.incidents.values():
-            for key, change in tally_changes(old.tallies, new.tallies).items():
-                acc = deltas.get(key)
-                deltas[key] = change if acc is None else list(map(add, acc, change))
+            add_changes(deltas, old.tallies, new.tallies)
         for key, delta in deltas.items():
             if not any(delta):
                 continue
