@@ -31,7 +31,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    Text,
     and_,
     bindparam,
     exists,
@@ -52,6 +51,7 @@ from projections.incident_state import (
     source_counts,
     with_actors,
 )
+from projections.readmodel.packed import PackedJSON, pack, text_of
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, Valid, View
 from projections.views.identity import actor_resolver, cluster_of, links_exist, neighbours
@@ -131,7 +131,8 @@ def tables(md: MetaData, p: str) -> list[Table]:
               # The datasets' own attributes the filters take (dataset_columns), so a
               # filter reads an indexed column, never the documents.
               *(Column(name, String(FOLDED)) for name in DATASET_COLUMNS),
-              Column("doc", Text, nullable=False)),
+              # The whole document, zstd-packed (projections.readmodel.packed).
+              Column("doc", PackedJSON, nullable=False)),
         Table(f"{p}links", md,
               Column("oid", String(32), primary_key=True),
               Column("kind", String(1), primary_key=True),
@@ -254,7 +255,8 @@ class IncidentsStage:
             for oid, vf, doc in fetch(conn, f"SELECT oid, valid_from, doc FROM "
                                             f"{t['incidents']} WHERE valid_to IS NULL AND "
                                             f"oid IN ({marks})", chunk):
-                cache[oid] = IncidentEntry(orjson.loads(doc), int(vf), doc)
+                text = text_of(doc)
+                cache[oid] = IncidentEntry(orjson.loads(text), int(vf), text)
             for oid, kind, ref, vf, day, best, low, high in fetch(
                     conn, f"SELECT oid, kind, ref, valid_from, date, best, low, high "
                           f"FROM {t['links']} WHERE valid_to IS NULL AND oid IN ({marks})",
@@ -342,8 +344,8 @@ class IncidentsStage:
     @staticmethod
     def _version(fold: BatchFold, oid: str, entry: IncidentEntry, rows: IncidentRows,
                  end: int) -> None:
-        state = entry.counted
-        assert state is not None
+        state, written = entry.counted, entry.written
+        assert state is not None and written is not None
         v = fold.versions
         v.close("incidents", (oid,), entry.valid_from, end)
         d = state["details"]
@@ -358,7 +360,8 @@ class IncidentsStage:
             admin1, admin1.casefold() if admin1 else None,
             admin2, admin2.casefold() if admin2 else None, d.get("operation"),
             loc.get("latitude"), loc.get("longitude"), k["best"], k["low"], k["high"],
-            others["civilians"], others["wounded"], *dataset_columns(d), entry.written], end)
+            others["civilians"], others["wounded"], *dataset_columns(d),
+            pack(written)], end)
         entry.valid_from = end
         # Link rows move only when the actors, sources, date or an actor's figures did.
         new_links = rows.links
@@ -744,5 +747,5 @@ class IncidentQueries(Queries):
                 "as_of": self._as_of()}
 
 
-VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=2,
+VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=3,
             names=("incidents",))
