@@ -10,7 +10,7 @@ contributions before and after a report into new versions of the rows that moved
 
 from __future__ import annotations
 
-from operator import add, sub
+from operator import add, neg, sub
 from typing import Any, NamedTuple
 
 from projections.incident_state import assessment, involved_actors
@@ -151,6 +151,6 @@ def add_changes(deltas: dict[tuple[str, str], list[int]], old: Rows, new: Rows
     for key, was in old.items():
         if key not in new:
             acc = deltas.get(key)
-            moved = [*(-x for x in was), -1]
+            moved = [*map(neg, was), -1]
             deltas[key] = moved if acc is None else list(map(add, acc, moved))
     return deltas
