@@ -14,9 +14,9 @@ must never change under a stored row: a change goes with a new `version` of the 
 view (projections/views/incidents.py), which folds every read model again when it is
 opened; tests/projections/test_packed.py pins the two together.
 
-Readers through SQLAlchemy get the JSON text back (`PackedJSON`, a TypeDecorator); the
-fold writes rows with compiled statements and COPY, so it packs with `pack`, and reads
-through `text_of` (bytes from the driver, or text from the type).
+Readers through SQLAlchemy get the JSON back as UTF-8 bytes, what orjson reads (`PackedJSON`,
+a TypeDecorator); the fold writes rows with compiled statements and COPY, so it packs with
+`pack`, and reads the driver's bytes with `json_of`.
 """
 
 from __future__ import annotations
@@ -92,35 +92,33 @@ def _codecs() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
     return codecs
 
 
-def pack(text: str) -> bytes:
-    """A document's JSON text as the row stores it."""
-    return _codecs()[0].compress(text.encode())
+def pack(json: bytes) -> bytes:
+    """A document's JSON (UTF-8 bytes, as orjson writes it) as the row stores it."""
+    return _codecs()[0].compress(json)
 
 
-def unpack(blob: bytes) -> str:
-    """The JSON text a row stores."""
-    return _codecs()[1].decompress(blob).decode()
+def unpack(blob: bytes) -> bytes:
+    """The JSON (UTF-8 bytes, as orjson reads it) a row stores."""
+    return _codecs()[1].decompress(blob)
 
 
-def text_of(value: bytes | memoryview | str) -> str:
-    """The JSON text of a stored document as a read hands it over: bytes from the driver
-    (the fold's own reads), or text already unpacked by `PackedJSON`."""
-    if isinstance(value, str):
-        return value
-    return unpack(bytes(value))
+def json_of(value: bytes | memoryview) -> bytes:
+    """The JSON of a stored document as the driver hands the row over."""
+    return unpack(value if isinstance(value, bytes) else bytes(value))
 
 
-class PackedJSON(TypeDecorator[str]):
-    """A document column: JSON text in Python, zstd-packed bytes in the database."""
+class PackedJSON(TypeDecorator[bytes]):
+    """A document column: its JSON (UTF-8 bytes, for orjson) in Python, zstd-packed in
+    the database."""
 
     impl = LargeBinary
     cache_ok = True
 
-    def process_bind_param(self, value: str | None, dialect: Any) -> bytes | None:
+    def process_bind_param(self, value: bytes | None, dialect: Any) -> bytes | None:
         return None if value is None else pack(value)
 
-    def process_result_value(self, value: Any, dialect: Any) -> str | None:
-        return None if value is None else text_of(value)
+    def process_result_value(self, value: Any, dialect: Any) -> bytes | None:
+        return None if value is None else json_of(value)
 
 
 def dictionary_digest() -> str:

@@ -51,7 +51,7 @@ from projections.incident_state import (
     source_counts,
     with_actors,
 )
-from projections.readmodel.packed import PackedJSON, pack, text_of
+from projections.readmodel.packed import PackedJSON, json_of, pack
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, Valid, View
 from projections.views.identity import actor_resolver, cluster_of, links_exist, neighbours
@@ -193,9 +193,9 @@ class IncidentEntry:
     __slots__ = ("_doc", "_counted", "written", "valid_from", "links", "rows")
 
     def __init__(self, counted: dict[str, Any] | None = None,
-                 valid_from: int | None = None, written: str | None = None) -> None:
+                 valid_from: int | None = None, written: bytes | None = None) -> None:
         self._counted = counted
-        self.written = written  # the JSON the row holds
+        self.written = written  # the JSON the row holds (UTF-8, sorted keys)
         self._doc = own_document(counted)
         self.valid_from = valid_from
         self.links: dict[tuple[str, str], Link] = {}
@@ -314,7 +314,7 @@ class IncidentsStage:
             for oid, vf, doc in fetch(conn, f"SELECT oid, valid_from, doc FROM "
                                             f"{t['incidents']} WHERE valid_to IS NULL AND "
                                             f"oid IN ({marks})", chunk):
-                text = text_of(doc)
+                text = json_of(doc)
                 cache[oid] = IncidentEntry(orjson.loads(text), int(vf), text)
             for oid, kind, ref, vf, day, best, low, high in fetch(
                     conn, f"SELECT oid, kind, ref, valid_from, date, best, low, high "
@@ -387,7 +387,7 @@ class IncidentsStage:
         entry = fold.w.incidents[oid]
         if counted is None:
             return
-        written = fold.dumps(counted)
+        written = orjson.dumps(counted, option=orjson.OPT_SORT_KEYS)
         resolve = actor_resolver(fold)
         if written == entry.written and entry.valid_from is not None and (
                 oid not in unit.recount):
@@ -609,21 +609,22 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
                          "cursor") from e
 
 
-ACTORS_AT = '"details":{"actors":['
+ACTORS_AT = b'"details":{"actors":['
 
 
-def listed_actors(text: str) -> list[str]:
-    """The actor ids of a stored document's details, read off its JSON text without
+def listed_actors(text: bytes | str) -> list[str]:
+    """The actor ids of a stored document's details, read off its JSON without
     decoding the whole (a page of documents decoded to be kept, or decoded twice, costs
     an export more than its rows do): documents are written with sorted keys, so the
     first `"details":{"actors":[` is theirs. Only a hint: an id it misses (an empty list)
     is named with its row."""
-    start = text.find(ACTORS_AT)
+    data = text.encode() if isinstance(text, str) else text
+    start = data.find(ACTORS_AT)
     if start < 0:
         return []
     start += len(ACTORS_AT) - 1
     try:
-        return [a["actor"] for a in orjson.loads(text[start:text.index("]", start) + 1])]
+        return [a["actor"] for a in orjson.loads(data[start:data.index(b"]", start) + 1])]
     except (ValueError, TypeError, KeyError):
         return []  # an id with a ']' in it: named with its row
 
