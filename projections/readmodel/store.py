@@ -278,14 +278,6 @@ class ReadModelStore:
             finally:
                 cursor.close()
 
-    def sql(self, statement: str) -> str:
-        """A statement written with '?' placeholders, in the driver's paramstyle."""
-        return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
-
-    def fetch(self, conn: Connection, statement: str, params: Sequence[Any] = ()
-              ) -> list[Any]:
-        return list(conn.exec_driver_sql(self.sql(statement), tuple(params)).fetchall())
-
     # -- setup ---------------------------------------------------------------------------
 
     def setup(self) -> None:
