@@ -1,5 +1,8 @@
 """The read model's database: SQLite (embedded) or PostgreSQL (own schema), through
-SQLAlchemy's engine and DDL; bulk row writes go straight to the driver's executemany.
+SQLAlchemy's engine, DDL and Core statements (the dialects' SQL is the library's); bulk
+row writes go straight to the driver's executemany (statements compiled from Core) or
+COPY. Driver SQL is left only where Core has no construct (PRAGMA, SET, ANALYZE, ALTER
+TABLE, CREATE SCHEMA, SQLite's BEGIN modes) or the driver's API is the point.
 
 Generations: each rebuild writes a new set of tables (g{N}_*) while readers keep the
 active one; `rm_generations` says which is active and holds each generation's log position.
@@ -78,6 +81,7 @@ def _sqlite_engine(path: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi: Any, _record: Any) -> None:
         dbapi.isolation_level = None  # we say BEGIN ourselves (below)
+        # Driver SQL: SQLite's connection settings (PRAGMA: no Core construct).
         for pragma in ("busy_timeout=30000", "synchronous=NORMAL", f"cache_size={READ_CACHE}",
                        "wal_autocheckpoint=8192"):
             dbapi.execute(f"PRAGMA {pragma}")
@@ -86,6 +90,7 @@ def _sqlite_engine(path: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         # Writers take SQLite's write lock at BEGIN, so the position they read stays theirs.
+        # Driver SQL: BEGIN IMMEDIATE is SQLite's own (Core only begins a transaction).
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -235,6 +240,7 @@ class ReadModelStore:
         cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cols = ", ".join(f'"{c}"' for c in columns)
         try:
+            # Driver API: COPY is psycopg's copy protocol, not a statement Core runs.
             with cursor.copy(f"COPY {table_name} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -247,7 +253,7 @@ class ReadModelStore:
             counts = self._copied.setdefault(table_name, [0, 0])
             counts[0] += len(rows)
             if counts[0] >= max(ANALYZE_FROM, 2 * counts[1]):
-                cursor.execute(f"ANALYZE {table_name}")
+                cursor.execute(f"ANALYZE {table_name}")  # Driver SQL: Core has no ANALYZE
                 counts[1] = counts[0]
         finally:
             cursor.close()
@@ -557,6 +563,7 @@ class ReadModelStore:
         self.setup()
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
+                # Driver SQL: a SQLite connection setting, outside any transaction.
                 conn.connection.driver_connection.execute(  # type: ignore[union-attr]
                     f"PRAGMA cache_size={READ_CACHE}")
             with conn.begin():
