@@ -465,7 +465,7 @@ class ReadModelStore:
         g = self.meta[META_TABLE]
         with self.engine.connect() as conn:
             rows = self.rows(conn, select(g.c.gen, g.c.status, g.c.position))
-        return {int(g): (s, int(p)) for g, s, p in rows}
+        return {int(n): (s, int(p)) for n, s, p in rows}
 
     # -- positions -----------------------------------------------------------------------
 
