@@ -401,7 +401,9 @@ class IncidentsStage:
         entry = fold.w.incidents[oid]
         if counted is None:
             return
-        written = orjson.dumps(counted, option=orjson.OPT_SORT_KEYS)
+        # Copied to its own size: orjson's bytes keep the buffer they were written in
+        # (~8 KB however short the JSON), and the working set holds this between batches.
+        written = bytes(memoryview(orjson.dumps(counted, option=orjson.OPT_SORT_KEYS)))
         resolve = actor_resolver(fold)
         if written == entry.written and entry.valid_from is not None and (
                 oid not in unit.recount):
