@@ -22,7 +22,7 @@ from sqlalchemy import Connection
 
 from projections.decode import RawEvent, recorded_at
 from projections.views import TABLES, VALID_TO, VIEWS
-from projections.views.base import Stage, Unit, Versions, table_name
+from projections.views.base import Stage, Unit, Versions
 from projections.views.incidents import freeze_warm
 from projections.views.units import EPOCH, micros
 
@@ -97,7 +97,6 @@ class BatchFold:
         self.store = store
         self.conn = conn
         self.w = w
-        self.t = {name: table_name(w.gen, name) for name in TABLES}
         self.versions = Versions(VALID_TO)
         self.stages: list[Stage] = [v.stage() for v in VIEWS if v.stage is not None]
 
