@@ -326,64 +326,98 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
     window (`days`, `km`, plus its own precision) reaches among the records before it, then
     is indexed under the buckets and cells its own precision spans — so each pair is found
     once, by the later record. What the buckets and cells bring is checked against the
-    exact windows before it is yielded (the dates, an equirectangular distance)."""
+    exact windows before it is yielded (the dates, an equirectangular distance).
+
+    The loop runs once per record, so it is written for the interpreter: the records'
+    fields are read into lists once, cells and keys are computed inline (`_cells`, `_key`
+    say the same in words), and the place index is kept only when some record has no
+    coordinates (only such a record looks it up, or is looked up in it)."""
     size = 2 * max(params.km, 5.0) / KM_PER_DEGREE  # cell side: twice `km` (at the equator)
     width = 2 * params.days + 1  # days per bucket
     days, km = params.days, params.km
     grid: dict[int, list[int]] = {}
+    lookup = grid.get
     by_place: dict[tuple[int, tuple[str, str]], list[int]] = {}
     by_place_nocoord: dict[tuple[int, tuple[str, str]], list[int]] = {}
-    km_per_deg = KM_PER_DEGREE
-    for j, r in enumerate(records):
-        lo, hi = (r.start - r.slack - days) // width, (r.end + r.slack + days) // width
+    places = any(r.lat is None or r.lon is None for r in records)
+    sources = [r.sources for r in records]
+    starts = [r.start for r in records]
+    ends = [r.end for r in records]
+    slacks = [r.slack for r in records]
+    lats: list[float | None] = [r.lat if r.lon is not None else None for r in records]
+    lons = [r.lon for r in records]
+    geo = [r.geo_slack for r in records]
+    place_of = [r.place for r in records]
+    # What _cells and _key compute: the cells' rows and columns, one int per key.
+    per_degree, spare, off = KM_PER_DEGREE, 1.01, 2**21
+    floor, cos, radians = math.floor, math.cos, math.radians
+    for j in range(len(records)):
+        start, end, slack, lat, g = starts[j], ends[j], slacks[j], lats[j], geo[j]
+        lo, hi = (start - slack - days) // width, (end + slack + days) // width
         found: list[int] = []
-        lat, lon = r.lat, r.lon
-        if lat is not None and lon is not None:
-            ylo, yhi, xlo, xhi = _cells(lat, lon, km + r.geo_slack, size)
+        if lat is not None:
+            lon: float = lons[j]  # type: ignore[assignment]
+            dlat = (km + g) * spare / per_degree
+            dlon = dlat / max(cos(radians(min(89.0, abs(lat) + dlat))), 0.01)
+            ylo, yhi = floor((lat - dlat) / size), floor((lat + dlat) / size)
+            xlo, xhi = floor((lon - dlon) / size) + off, floor((lon + dlon) / size) + off + 1
             for bucket in range(lo, hi + 1):
                 for y in range(ylo, yhi + 1):
-                    base = _key(bucket, y, 0)
-                    for x in range(xlo, xhi + 1):
-                        hit = grid.get(base + x)
+                    base = (bucket << 44) + ((y + off) << 22)
+                    for x in range(base + xlo, base + xhi):
+                        hit = lookup(x)
                         if hit:
                             found += hit
-            if r.place is not None and by_place_nocoord:
+            if places and by_place_nocoord and place_of[j] is not None:
                 for bucket in range(lo, hi + 1):
-                    found += by_place_nocoord.get((bucket, r.place), ())
-        elif r.place is not None:
+                    found += by_place_nocoord.get((bucket, place_of[j]), ())  # type: ignore[arg-type]
+        elif place_of[j] is not None:
             for bucket in range(lo, hi + 1):
-                found += by_place.get((bucket, r.place), ())
+                found += by_place.get((bucket, place_of[j]), ())  # type: ignore[arg-type]
         if found:
-            sources, start, end, slack = r.sources, r.start, r.end, r.slack + days
-            coslat = math.cos(math.radians(lat)) if lat is not None else 0.0
-            for i in set(found):
-                o = records[i]
-                if sources & o.sources:
+            mine, reach_days = sources[j], slack + days
+            coslat = cos(radians(lat)) if lat is not None else 0.0
+            for i in set(found) if len(found) > 1 else found:
+                if not mine.isdisjoint(sources[i]):
                     continue
-                if o.start - end > slack + o.slack or start - o.end > slack + o.slack:
+                o_slack = reach_days + slacks[i]
+                if starts[i] - end > o_slack or start - ends[i] > o_slack:
                     continue
-                if lat is not None and o.lat is not None:
+                o_lat = lats[i]
+                if lat is not None and o_lat is not None:
                     # Equirectangular: within 1% of the great circle at these distances.
-                    dlat = (lat - o.lat) * km_per_deg
-                    dlon = (lon - o.lon) * km_per_deg * coslat  # type: ignore[operator]
-                    reach = (km + r.geo_slack + o.geo_slack) * 1.02
-                    if dlat * dlat + dlon * dlon > reach * reach:
+                    dy = (lat - o_lat) * per_degree
+                    dx = (lon - lons[i]) * per_degree * coslat  # type: ignore[operator]
+                    reach = (km + g + geo[i]) * 1.02
+                    if dy * dy + dx * dx > reach * reach:
                         continue
-                elif r.place != o.place:
+                elif place_of[j] != place_of[i]:
                     continue
                 yield i, j
-        own = range((r.start - r.slack) // width, (r.end + r.slack) // width + 1)
-        if lat is not None and lon is not None:
-            ylo, yhi, xlo, xhi = _cells(lat, lon, r.geo_slack, size)
-            for bucket in own:
+        own_lo, own_hi = (start - slack) // width, (end + slack) // width
+        if lat is not None:
+            if g:
+                dlat = g * spare / per_degree
+                dlon = dlat / max(cos(radians(min(89.0, abs(lat) + dlat))), 0.01)
+            else:
+                dlat = dlon = 0.0
+            ylo, yhi = floor((lat - dlat) / size), floor((lat + dlat) / size)
+            xlo, xhi = floor((lon - dlon) / size) + off, floor((lon + dlon) / size) + off + 1
+            for bucket in range(own_lo, own_hi + 1):
                 for y in range(ylo, yhi + 1):
-                    for x in range(xlo, xhi + 1):
-                        grid.setdefault(_key(bucket, y, x), []).append(j)
-        if r.place is not None:
-            for bucket in own:
-                by_place.setdefault((bucket, r.place), []).append(j)
+                    base = (bucket << 44) + ((y + off) << 22)
+                    for x in range(base + xlo, base + xhi):
+                        held = lookup(x)
+                        if held is None:
+                            grid[x] = [j]
+                        else:
+                            held.append(j)
+        if places and place_of[j] is not None:
+            for bucket in range(own_lo, own_hi + 1):
+                by_place.setdefault((bucket, place_of[j]), []).append(j)  # type: ignore[arg-type]
                 if lat is None:
-                    by_place_nocoord.setdefault((bucket, r.place), []).append(j)
+                    by_place_nocoord.setdefault(
+                        (bucket, place_of[j]), []).append(j)  # type: ignore[arg-type]
 
 
 @dataclass
