@@ -104,7 +104,7 @@ class LinkParams:
                 f"min_score={self.min_score:g}")
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkRecord:
     """What the search needs of one record (or cluster) of the views."""
 
@@ -119,7 +119,7 @@ class LinkRecord:
     place: tuple[str, str] | None         # (country, admin1 or place), case-folded
     families: frozenset[str] | None
     type_label: str
-    actors: list[frozenset[str]]          # each actor's distinctive words / kind
+    actors: tuple[frozenset[str], ...]    # each actor's distinctive words / kind
     actor_ids: frozenset[str]
     best: int
     low: int
@@ -201,7 +201,7 @@ def record_of(key: str, doc: dict[str, Any], best: int, low: int, high: int,
         lat=lat, lon=lon, geo_slack=geo_slack,
         place=(country, where) if where else None, families=families_of(d),
         type_label=f"{d.get('type')}/{subtype}" if subtype else str(d.get("type")),
-        actors=[actor_words(a, country_words) for a in ids],
+        actors=tuple([actor_words(a, country_words) for a in ids]),
         actor_ids=frozenset(resolved), best=best, low=low, high=high,
         members=tuple(doc.get("members") or (key,)))
 
@@ -225,20 +225,21 @@ def _type_score(a: LinkRecord, b: LinkRecord) -> float | None:
 def _actor_score(a: LinkRecord, b: LinkRecord) -> float | None:
     if not a.actors or not b.actors:
         return None
-    if a.actor_ids & b.actor_ids:
-        shared_ids = len(a.actor_ids & b.actor_ids)
+    shared_ids = len(a.actor_ids & b.actor_ids)
+    if len(a.actors) <= len(b.actors):
+        small, found = a.actors, _actors_found(a.actors, b.actors)
     else:
-        shared_ids = 0
-    small, large = (a, b) if len(a.actors) <= len(b.actors) else (b, a)
-    found = 0
-    for words in small.actors:
-        for other in large.actors:
-            if _same_actor(words, other):
-                found += 1
-                break
-    share = min(1.0, max(found, shared_ids) / len(small.actors))
+        small, found = b.actors, _actors_found(b.actors, a.actors)
+    share = min(1.0, max(found, shared_ids) / len(small))
     # Half the actors agreeing means the other half disagree: evidence against.
     return share * share
+
+
+@lru_cache(maxsize=65536)  # a dataset pairs the same few actor lists over and over
+def _actors_found(small: tuple[frozenset[str], ...], large: tuple[frozenset[str], ...]
+                  ) -> int:
+    """How many of `small`'s actors have a match among `large`'s."""
+    return sum(1 for words in small if any(_same_actor(words, other) for other in large))
 
 
 def _same_actor(x: frozenset[str], y: frozenset[str]) -> bool:
@@ -269,37 +270,73 @@ def score_pair(a: LinkRecord, b: LinkRecord, params: LinkParams
                ) -> tuple[float, dict[str, Any], dict[str, float]] | None:
     """The pair's score, reasons and per-measure scores; None when the two are beyond the
     date or distance window."""
+    measures = _measures(a, b, params)
+    if measures is None:
+        return None
+    return _total(measures), *_explain(a, b, measures)
+
+
+# What _measures finds: the gap in days, the distance (None: compared by place), and the
+# agreements of days, km, type, actors (None: not measured) and killed.
+Measures = tuple[int, float | None, float, float, float | None, float | None, float]
+
+
+def _measures(a: LinkRecord, b: LinkRecord, params: LinkParams) -> Measures | None:
+    """The pair's measures and agreements; None beyond the date or distance window. The
+    search takes every pair within reach through here; only a chosen pair is explained."""
     gap = max(0, b.start - a.end, a.start - b.end)
     reach = params.days + a.slack + b.slack
     if gap > reach:
         return None
-    scores: dict[str, float] = {"days": 1.0 - 0.5 * gap / reach if reach else 1.0}
+    s_days = 1.0 - 0.5 * gap / reach if reach else 1.0
     km: float | None = None
     if a.lat is not None and b.lat is not None:
         km = haversine(a.lat, a.lon, b.lat, b.lon)  # type: ignore[arg-type]
         tolerance = params.km + a.geo_slack + b.geo_slack
         if km > tolerance:
             return None
-        scores["km"] = 1.0 - 0.5 * km / tolerance if tolerance else 1.0
+        s_km = 1.0 - 0.5 * km / tolerance if tolerance else 1.0
     else:
         if a.place is None or b.place is None or a.place != b.place:
             return None
-        scores["km"] = 0.6  # same admin1 / place, no coordinates to say more
-    reasons: dict[str, Any] = {"days": gap, "km": None if km is None else round(km, 1)}
-    t = _type_score(a, b)
+        s_km = 0.6  # same admin1 / place, no coordinates to say more
+    return (gap, km, s_days, s_km, _type_score(a, b), _actor_score(a, b),
+            _killed_score(a, b))
+
+
+W_DAYS, W_KM, W_TYPE, W_ACTORS, W_KILLED = (
+    WEIGHTS["days"], WEIGHTS["km"], WEIGHTS["type"], WEIGHTS["actors"], WEIGHTS["killed"])
+
+
+def _total(m: Measures) -> float:
+    """The weighted mean of the agreements measured (summed in WEIGHTS' order), rounded."""
+    _, _, s_days, s_km, s_type, s_actors, s_killed = m
+    total, weights = W_DAYS * s_days + W_KM * s_km, W_DAYS + W_KM
+    if s_type is not None:
+        total, weights = total + W_TYPE * s_type, weights + W_TYPE
+    if s_actors is not None:
+        total, weights = total + W_ACTORS * s_actors, weights + W_ACTORS
+    return round((total + W_KILLED * s_killed) / (weights + W_KILLED), 3)
+
+
+def _explain(a: LinkRecord, b: LinkRecord, m: Measures
+             ) -> tuple[dict[str, Any], dict[str, float]]:
+    """The pair's reasons (each measure) and scores (each agreement, rounded)."""
+    gap, km, s_days, s_km, t, s_actors, s_killed = m
     verdict = "unknown" if t is None else "same" if t == 1.0 else \
         "compatible" if t > 0 else "incompatible"
-    reasons["type"] = f"{a.type_label} ~ {b.type_label}: {verdict}"
+    reasons: dict[str, Any] = {
+        "days": gap, "km": None if km is None else round(km, 1),
+        "type": f"{a.type_label} ~ {b.type_label}: {verdict}",
+        "actors": None if s_actors is None else round(s_actors, 2),
+        "killed": f"{a.best} vs {b.best}"}
+    scores = {"days": round(s_days, 3), "km": round(s_km, 3)}
     if t is not None:
-        scores["type"] = t
-    s_actors = _actor_score(a, b)
-    reasons["actors"] = None if s_actors is None else round(s_actors, 2)
+        scores["type"] = round(t, 3)
     if s_actors is not None:
-        scores["actors"] = s_actors
-    scores["killed"] = _killed_score(a, b)
-    reasons["killed"] = f"{a.best} vs {b.best}"
-    total = sum(WEIGHTS[k] * v for k, v in scores.items()) / sum(WEIGHTS[k] for k in scores)
-    return round(total, 3), reasons, {k: round(v, 3) for k, v in scores.items()}
+        scores["actors"] = round(s_actors, 3)
+    scores["killed"] = round(s_killed, 3)
+    return reasons, scores
 
 
 def _cells(lat: float, lon: float, radius_km: float, size: float
@@ -442,65 +479,71 @@ def choose(scored: list[tuple[float, int, int]], records: list[LinkRecord]
     """One-to-one by score: best pairs first, a record taking at most one partner of each
     other source group — unless a further pair is strong (SECOND_PAIR_SCORE) and within
     MARGIN of the record's best. Each chosen pair keeps its margin over the best pair it
-    beat (None: no competitor)."""
-    scored.sort(key=lambda s: (-s[0], records[s[1]].key, records[s[2]].key))
+    beat (None: no competitor). `records` are in key order and each pair is (score, i, j)
+    with i < j, so best first and then by the records' keys is the tuples' own order
+    (scores negated); the chosen pairs come in that order."""
+    order = sorted([(-score, i, j) for score, i, j in scored])
+    top2: dict[int, list[tuple[float, int, int]]] = {}
+    for item in order:  # best first: each record's two best pairs
+        for x in (item[1], item[2]):
+            held = top2.get(x)
+            if held is None:
+                top2[x] = [item]
+            elif len(held) < 2:
+                held.append(item)
     best_of: dict[tuple[int, frozenset[str]], float] = {}
     chosen = []
-    top2: dict[int, list[tuple[float, int, int]]] = {}
-    for item in scored:  # best first: each record's two best pairs
-        for x in item[1:]:
-            held = top2.setdefault(x, [])
-            if len(held) < 2:
-                held.append(item)
-    for score, i, j in scored:
-        a, b = records[i], records[j]
+    for negated, i, j in order:
+        score = -negated
+        a_sources, b_sources = records[i].sources, records[j].sources
         ok = True
-        for x, other in ((i, b), (j, a)):
-            top = best_of.get((x, other.sources))
+        for key in ((i, b_sources), (j, a_sources)):
+            top = best_of.get(key)
             if top is not None and not (score >= SECOND_PAIR_SCORE and top - score <= MARGIN):
                 ok = False
         if not ok:
             continue
-        best_of.setdefault((i, b.sources), score)
-        best_of.setdefault((j, a.sources), score)
-        rival = max((s[0] for x in (i, j) for s in top2[x] if s[1:] != (i, j)), default=None)
-        chosen.append((score, i, j, None if rival is None else round(score - rival, 3)))
+        best_of.setdefault((i, b_sources), score)
+        best_of.setdefault((j, a_sources), score)
+        rival = min((s[0] for x in (i, j) for s in top2[x] if s[1] != i or s[2] != j),
+                    default=None)
+        chosen.append((score, i, j, None if rival is None else round(score + rival, 3)))
     return chosen
 
 
 def candidates(records: list[LinkRecord], params: LinkParams,
                excluded: Callable[[LinkRecord, LinkRecord], bool] | None = None,
                wanted: Callable[[LinkRecord], bool] | None = None) -> list[Candidate]:
-    """The chosen candidate pairs at or above `params.min_score`, best first. `excluded`
-    drops pairs an analyst said are distinct; `wanted` keeps pairs with at least one side
-    it accepts (the actor and source filters)."""
+    """The chosen candidate pairs at or above `params.min_score`, best first (then by the
+    two records' keys). `excluded` drops pairs an analyst said are distinct; `wanted` keeps
+    pairs with at least one side it accepts (the actor and source filters). Every pair
+    within reach is scored; only the chosen ones are explained (reasons, scores)."""
+    records = sorted(records, key=_by_key)  # a pair (i < j) is then in key order
     scored: list[tuple[float, int, int]] = []
-    details: dict[tuple[int, int], tuple[dict[str, Any], dict[str, float]]] = {}
+    measured: dict[tuple[int, int], Measures] = {}
     for i, j in pairs_within_reach(records, params):
         a, b = records[i], records[j]
-        if b.key < a.key:
-            a, b = b, a
         if wanted is not None and not (wanted(a) or wanted(b)):
             continue
         if excluded is not None and excluded(a, b):
             continue
-        found = score_pair(a, b, params)
-        if found is None:
+        m = _measures(a, b, params)
+        if m is None:
             continue
-        score, reasons, scores = found
         # Pairs below the threshold still compete: a weak rival is no reason to hide a
         # strong pair, but a strong rival is a reason to doubt it (its margin).
-        scored.append((score, i, j))
-        details[(i, j)] = (reasons, scores)
+        scored.append((_total(m), i, j))
+        measured[(i, j)] = m
     out = []
     for score, i, j, margin in choose(scored, records):
         if score < params.min_score:
             continue
         a, b = records[i], records[j]
-        if b.key < a.key:
-            a, b = b, a
-        reasons, scores = details[(i, j)]  # scored in key order
+        reasons, scores = _explain(a, b, measured[(i, j)])
         out.append(Candidate(a.key, b.key, score, reasons, scores,
                              (sorted(a.sources), sorted(b.sources)), margin))
-    out.sort(key=lambda c: (-c.score, c.incident, c.other))
     return out
+
+
+def _by_key(r: LinkRecord) -> str:
+    return r.key
