@@ -157,53 +157,75 @@ def actor_words(actor_id: str, country_words: frozenset[str] = frozenset()) -> f
 
 def families_of(details: dict[str, Any]) -> frozenset[str] | None:
     """The event families a record's type (and subtype, interaction) allow."""
-    subtype = (details.get("subtype") or "").casefold()
-    if subtype in UCDP_FAMILY:
-        return frozenset({UCDP_FAMILY[subtype]})
-    kind = details.get("type")
-    found = SUBTYPE_FAMILIES.get(subtype) or TYPE_FAMILIES.get(kind or "")
+    return _type_of(details.get("type"), details.get("subtype"),
+                    (details.get("attributes") or {}).get("interaction"))[0]
+
+
+@lru_cache(maxsize=4096)  # a dataset has a few dozen types, subtypes and interactions
+def _type_of(kind: str | None, subtype: str | None, interaction: Any
+             ) -> tuple[frozenset[str] | None, str]:
+    """The families a type, subtype and interaction allow, and the type's label."""
+    label = f"{kind}/{subtype}" if subtype else str(kind)
+    folded = (subtype or "").casefold()
+    if folded in UCDP_FAMILY:
+        return frozenset({UCDP_FAMILY[folded]}), label
+    found = SUBTYPE_FAMILIES.get(folded) or TYPE_FAMILIES.get(kind or "")
     if found is None:
-        return None
-    interaction = str((details.get("attributes") or {}).get("interaction") or "")
+        return None, label
+    interaction = str(interaction or "")
     if kind == "battle" and interaction.isdigit() and len(interaction) == 2:
         # ACLED interaction: the two actor types; 1 state forces, 8 external forces.
         state = "1" in interaction or "8" in interaction
         found = frozenset({STATE if state else NONSTATE})
-    return found
+    return found, label
 
 
 def record_of(key: str, doc: dict[str, Any], best: int, low: int, high: int,
               resolve: Callable[[str], str] | None = None) -> LinkRecord | None:
     """A record of the views (its row's document and figures) as the search sees it;
-    None when it has no usable date."""
+    None when it has no usable date. What many records share (sources, place, type,
+    country) is worked out once per distinct value."""
     d = doc.get("details") or {}
     start = _ordinal(d.get("date"))
     if start is None:
         return None
-    end = _ordinal(d.get("date_end")) or start
-    end = max(start, min(end, start + MAX_RANGE_DAYS))
+    end = d.get("date_end")
+    end = max(start, min(_ordinal(end) or start, start + MAX_RANGE_DAYS)) if end else start
     loc = d.get("location") or {}
     lat, lon = loc.get("latitude"), loc.get("longitude")
     if lat is None or lon is None:
         lat = lon = None
     precision = loc.get("geo_precision")
     geo_slack = GEO_SLACK.get(precision, 150.0) if isinstance(precision, int) else 0.0
-    country = (loc.get("country") or "").casefold()
-    where = (loc.get("admin1") or loc.get("name") or "").casefold()
-    country_words = frozenset(_WORD.findall(country))
-    ids = [a.get("actor") for a in d.get("actors") or () if a.get("actor")]
-    resolved = [resolve(a) if resolve else a for a in ids]
-    subtype = d.get("subtype")
+    country_words, place = _place(loc.get("country"), loc.get("admin1") or loc.get("name"))
+    ids = [a["actor"] for a in d.get("actors") or () if a.get("actor")]
+    families, label = _type_of(d.get("type"), d.get("subtype"),
+                               (d.get("attributes") or {}).get("interaction"))
     return LinkRecord(
-        key=key, sources=frozenset(s.casefold() for s in doc.get("sources") or ()),
+        key=key, sources=_sources(tuple(doc.get("sources") or ())),
         start=start, end=end,
         slack=min(DATE_SLACK.get(d.get("date_precision") or "day", 0), MAX_DATE_SLACK),
-        lat=lat, lon=lon, geo_slack=geo_slack,
-        place=(country, where) if where else None, families=families_of(d),
-        type_label=f"{d.get('type')}/{subtype}" if subtype else str(d.get("type")),
-        actors=tuple([actor_words(a, country_words) for a in ids]),
-        actor_ids=frozenset(resolved), best=best, low=low, high=high,
-        members=tuple(doc.get("members") or (key,)))
+        lat=lat, lon=lon, geo_slack=geo_slack, place=place, families=families,
+        type_label=label, actors=tuple([actor_words(a, country_words) for a in ids]),
+        actor_ids=frozenset([resolve(a) for a in ids] if resolve else ids),
+        best=best, low=low, high=high, members=tuple(doc.get("members") or (key,)))
+
+
+@lru_cache(maxsize=4096)
+def _sources(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(s.casefold() for s in names)
+
+
+@lru_cache(maxsize=65536)
+def _place(country: str | None, where: str | None
+           ) -> tuple[frozenset[str], tuple[str, str] | None]:
+    """A country's own words (dropped from actor names) and the (country, admin1 or place)
+    a record without coordinates is compared by, case-folded."""
+    folded = (country or "").casefold()
+    where = (where or "").casefold()
+    return frozenset(_WORD.findall(folded)), (folded, where) if where else None
+
+
 
 
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
