@@ -381,49 +381,65 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
                        ) -> Iterable[tuple[int, int]]:
     """Index pairs (i < j) of records from disjoint sources within each other's date and
     distance windows — found through an index of day buckets × grid cells, never by
-    comparing all pairs. Records are taken in turn: each looks up the buckets and cells its
-    window (`days`, `km`, plus its own precision) reaches among the records before it, then
-    is indexed under the buckets and cells its own precision spans — so each pair is found
-    once, by the later record. What the buckets and cells bring is checked against the
-    exact windows before it is yielded (the dates, an equirectangular distance).
+    comparing all pairs. Records are taken in date order: each looks up the buckets and
+    cells its window (`days`, `km`, plus its own precision) reaches among the records
+    before it, then is indexed under the buckets and cells its own precision spans — so
+    each pair is found once, by the later record. What the buckets and cells bring is
+    checked against the exact windows before it is yielded (the dates, an equirectangular
+    distance).
 
-    The loop runs once per record, so it is written for the interpreter: the records'
-    fields are read into lists once, cells and keys are computed inline (`_cells`, `_key`
-    say the same in words), and the place index is kept only when some record has no
-    coordinates (only such a record looks it up, or is looked up in it)."""
+    The loop runs once per record, so it is written for the interpreter and the memory
+    cache: taken in date order, the records' fields are read into lists in that order,
+    and a bucket no later record can reach (older than the widest date window) is
+    dropped, so the index holds a few weeks of records, not all of them; cells and keys
+    are computed inline (`_cells`, `_key` say the same in words); and the place index is
+    kept only when some record has no coordinates (only such a record looks it up, or is
+    looked up in it)."""
     size = 2 * max(params.km, 5.0) / KM_PER_DEGREE  # cell side: twice `km` (at the equator)
     width = 2 * params.days + 1  # days per bucket
     days, km = params.days, params.km
-    grid: dict[int, list[int]] = {}
-    lookup = grid.get
+    order = sorted(range(len(records)), key=lambda n: records[n].start)
+    taken = [records[n] for n in order]
+    # One index of cells per day bucket; a key is one int per (row, column) of a cell.
+    buckets: dict[int, dict[int, list[int]]] = {}
     by_place: dict[tuple[int, tuple[str, str]], list[int]] = {}
     by_place_nocoord: dict[tuple[int, tuple[str, str]], list[int]] = {}
-    places = any(r.lat is None or r.lon is None for r in records)
-    sources = [r.sources for r in records]
-    starts = [r.start for r in records]
-    ends = [r.end for r in records]
-    slacks = [r.slack for r in records]
-    lats: list[float | None] = [r.lat if r.lon is not None else None for r in records]
-    lons = [r.lon for r in records]
-    geo = [r.geo_slack for r in records]
-    place_of = [r.place for r in records]
-    # What _cells and _key compute: the cells' rows and columns, one int per key.
+    places = any(r.lat is None or r.lon is None for r in taken)
+    sources = [r.sources for r in taken]
+    starts = [r.start for r in taken]
+    ends = [r.end for r in taken]
+    slacks = [r.slack for r in taken]
+    lats: list[float | None] = [r.lat if r.lon is not None else None for r in taken]
+    lons = [r.lon for r in taken]
+    geo = [r.geo_slack for r in taken]
+    place_of = [r.place for r in taken]
+    widest = max(slacks, default=0) + days  # the furthest back a window reaches
+    oldest = None  # the oldest bucket still held
     per_degree, spare, off = KM_PER_DEGREE, 1.01, 2**21
     floor, cos, radians = math.floor, math.cos, math.radians
-    for j in range(len(records)):
+    for j in range(len(taken)):
         start, end, slack, lat, g = starts[j], ends[j], slacks[j], lats[j], geo[j]
         lo, hi = (start - slack - days) // width, (end + slack + days) // width
+        reachable = (start - widest) // width  # no later record looks further back
+        if oldest is None:
+            oldest = reachable
+        while oldest < reachable:
+            buckets.pop(oldest, None)
+            oldest += 1
         found: list[int] = []
         if lat is not None:
             lon: float = lons[j]  # type: ignore[assignment]
             dlat = (km + g) * spare / per_degree
             dlon = dlat / max(cos(radians(min(89.0, abs(lat) + dlat))), 0.01)
-            ylo, yhi = floor((lat - dlat) / size), floor((lat + dlat) / size)
+            ylo, yhi = floor((lat - dlat) / size) + off, floor((lat + dlat) / size) + off
             xlo, xhi = floor((lon - dlon) / size) + off, floor((lon + dlon) / size) + off + 1
             for bucket in range(lo, hi + 1):
-                for y in range(ylo, yhi + 1):
-                    base = (bucket << 44) + ((y + off) << 22)
-                    for x in range(base + xlo, base + xhi):
+                cells = buckets.get(bucket)
+                if cells is None:
+                    continue
+                lookup = cells.get
+                for y in range(ylo << 22, (yhi << 22) + 1, 1 << 22):
+                    for x in range(y + xlo, y + xhi):
                         hit = lookup(x)
                         if hit:
                             found += hit
@@ -452,7 +468,8 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
                         continue
                 elif place_of[j] != place_of[i]:
                     continue
-                yield i, j
+                a, b = order[i], order[j]
+                yield (a, b) if a < b else (b, a)
         own_lo, own_hi = (start - slack) // width, (end + slack) // width
         if lat is not None:
             if g:
@@ -460,15 +477,17 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
                 dlon = dlat / max(cos(radians(min(89.0, abs(lat) + dlat))), 0.01)
             else:
                 dlat = dlon = 0.0
-            ylo, yhi = floor((lat - dlat) / size), floor((lat + dlat) / size)
+            ylo, yhi = floor((lat - dlat) / size) + off, floor((lat + dlat) / size) + off
             xlo, xhi = floor((lon - dlon) / size) + off, floor((lon + dlon) / size) + off + 1
             for bucket in range(own_lo, own_hi + 1):
-                for y in range(ylo, yhi + 1):
-                    base = (bucket << 44) + ((y + off) << 22)
-                    for x in range(base + xlo, base + xhi):
-                        held = lookup(x)
+                cells = buckets.get(bucket)
+                if cells is None:
+                    cells = buckets[bucket] = {}
+                for y in range(ylo << 22, (yhi << 22) + 1, 1 << 22):
+                    for x in range(y + xlo, y + xhi):
+                        held = cells.get(x)
                         if held is None:
-                            grid[x] = [j]
+                            cells[x] = [j]
                         else:
                             held.append(j)
         if places and place_of[j] is not None:
