@@ -498,6 +498,10 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
                         (bucket, place_of[j]), []).append(j)  # type: ignore[arg-type]
 
 
+# A scored pair as the choice takes it: (negated score, i, j, its measures).
+Scored = tuple[float, int, int, Measures]
+
+
 @dataclass
 class Candidate:
     incident: str
@@ -515,17 +519,18 @@ class Candidate:
                 "margin": self.margin}
 
 
-def choose(scored: list[tuple[float, int, int]], records: list[LinkRecord]
-           ) -> list[tuple[float, int, int, float | None]]:
+def choose(scored: list[Scored], records: list[LinkRecord], floor: float = 0.0
+           ) -> list[tuple[Scored, float | None]]:
     """One-to-one by score: best pairs first, a record taking at most one partner of each
     other source group — unless a further pair is strong (SECOND_PAIR_SCORE) and within
     MARGIN of the record's best. Each chosen pair keeps its margin over the best pair it
-    beat (None: no competitor). `records` are in key order and each pair is (score, i, j)
-    with i < j, so best first and then by the records' keys is the tuples' own order
-    (scores negated); the chosen pairs come in that order."""
-    order = sorted([(-score, i, j) for score, i, j in scored])
-    top2: dict[int, list[tuple[float, int, int]]] = {}
-    for item in order:  # best first: each record's two best pairs
+    beat (None: no competitor). A pair is (negated score, i, j, measures) with i < j and
+    `records` in key order, so best first and then by the records' keys is the tuples'
+    own order; the chosen pairs come in that order. Every pair is a rival (a margin), but
+    none below `floor` is chosen: choosing stops at the first (all later ones are lower)."""
+    scored.sort()
+    top2: dict[int, list[Scored]] = {}
+    for item in scored:  # best first: each record's two best pairs
         for x in (item[1], item[2]):
             held = top2.get(x)
             if held is None:
@@ -534,8 +539,11 @@ def choose(scored: list[tuple[float, int, int]], records: list[LinkRecord]
                 held.append(item)
     best_of: dict[tuple[int, frozenset[str]], float] = {}
     chosen = []
-    for negated, i, j in order:
+    for item in scored:
+        negated, i, j = item[0], item[1], item[2]
         score = -negated
+        if score < floor:
+            break
         a_sources, b_sources = records[i].sources, records[j].sources
         ok = True
         for key in ((i, b_sources), (j, a_sources)):
@@ -546,9 +554,8 @@ def choose(scored: list[tuple[float, int, int]], records: list[LinkRecord]
             continue
         best_of.setdefault((i, b_sources), score)
         best_of.setdefault((j, a_sources), score)
-        rival = min((s[0] for x in (i, j) for s in top2[x] if s[1] != i or s[2] != j),
-                    default=None)
-        chosen.append((score, i, j, None if rival is None else round(score + rival, 3)))
+        rival = min((s[0] for x in (i, j) for s in top2[x] if s is not item), default=None)
+        chosen.append((item, None if rival is None else round(score + rival, 3)))
     return chosen
 
 
@@ -560,8 +567,7 @@ def candidates(records: list[LinkRecord], params: LinkParams,
     pairs with at least one side it accepts (the actor and source filters). Every pair
     within reach is scored; only the chosen ones are explained (reasons, scores)."""
     records = sorted(records, key=_by_key)  # a pair (i < j) is then in key order
-    scored: list[tuple[float, int, int]] = []
-    measured: dict[tuple[int, int], Measures] = {}
+    scored: list[Scored] = []
     for i, j in pairs_within_reach(records, params):
         a, b = records[i], records[j]
         if wanted is not None and not (wanted(a) or wanted(b)):
@@ -573,17 +579,15 @@ def candidates(records: list[LinkRecord], params: LinkParams,
             continue
         # Pairs below the threshold still compete: a weak rival is no reason to hide a
         # strong pair, but a strong rival is a reason to doubt it (its margin).
-        scored.append((_total(m), i, j))
-        measured[(i, j)] = m
+        scored.append((-_total(m), i, j, m))
     out = []
-    for score, i, j, margin in choose(scored, records):
-        if score < params.min_score:
-            continue
+    for (negated, i, j, m), margin in choose(scored, records, params.min_score):
         a, b = records[i], records[j]
-        reasons, scores = _explain(a, b, measured[(i, j)])
-        out.append(Candidate(a.key, b.key, score, reasons, scores,
+        reasons, scores = _explain(a, b, m)
+        out.append(Candidate(a.key, b.key, -negated, reasons, scores,
                              (sorted(a.sources), sorted(b.sources)), margin))
     return out
+
 
 
 def _by_key(r: LinkRecord) -> str:
