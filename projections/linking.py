@@ -27,6 +27,7 @@ as a disagreement.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -126,6 +127,9 @@ class LinkRecord:
     high: int
     members: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # One number per distinct (actors, actor_ids) — records sharing them share it, so a
+    # pair's actor agreement is worked out once per pair of numbers; -1: not numbered.
+    actor_key: int = -1
 
 
 def _ordinal(day: str | None) -> int | None:
@@ -201,14 +205,27 @@ def record_of(key: str, doc: dict[str, Any], best: int, low: int, high: int,
     ids = [a["actor"] for a in d.get("actors") or () if a.get("actor")]
     families, label = _type_of(d.get("type"), d.get("subtype"),
                                (d.get("attributes") or {}).get("interaction"))
+    actors, actor_ids, actor_key = _actors_of(
+        tuple([actor_words(a, country_words) for a in ids]),
+        frozenset([resolve(a) for a in ids] if resolve else ids))
     return LinkRecord(
         key=key, sources=_sources(tuple(doc.get("sources") or ())),
         start=start, end=end,
         slack=min(DATE_SLACK.get(d.get("date_precision") or "day", 0), MAX_DATE_SLACK),
         lat=lat, lon=lon, geo_slack=geo_slack, place=place, families=families,
-        type_label=label, actors=tuple([actor_words(a, country_words) for a in ids]),
-        actor_ids=frozenset([resolve(a) for a in ids] if resolve else ids),
-        best=best, low=low, high=high, members=tuple(doc.get("members") or (key,)))
+        type_label=label, actors=actors, actor_ids=actor_ids, best=best, low=low,
+        high=high, members=tuple(doc.get("members") or (key,)), actor_key=actor_key)
+
+
+_numbers = itertools.count()
+
+
+@lru_cache(maxsize=65536)
+def _actors_of(actors: tuple[frozenset[str], ...], actor_ids: frozenset[str]
+               ) -> tuple[tuple[frozenset[str], ...], frozenset[str], int]:
+    """A record's actors, their ids and the number of that combination (never reused: a
+    combination dropped from this cache and seen again gets a new one)."""
+    return actors, actor_ids, next(_numbers)
 
 
 @lru_cache(maxsize=4096)
@@ -244,7 +261,23 @@ def _type_score(a: LinkRecord, b: LinkRecord) -> float | None:
     return 1.0 if len(a.families) == len(b.families) == 1 else 0.8
 
 
+_actor_scores: dict[tuple[int, int], float | None] = {}
+
+
 def _actor_score(a: LinkRecord, b: LinkRecord) -> float | None:
+    if a.actor_key < 0 or b.actor_key < 0:
+        return _actor_agreement(a, b)
+    key = (a.actor_key, b.actor_key)
+    try:
+        return _actor_scores[key]
+    except KeyError:
+        if len(_actor_scores) >= 1 << 17:
+            _actor_scores.clear()
+        found = _actor_scores[key] = _actor_agreement(a, b)
+        return found
+
+
+def _actor_agreement(a: LinkRecord, b: LinkRecord) -> float | None:
     if not a.actors or not b.actors:
         return None
     shared_ids = len(a.actor_ids & b.actor_ids)
