@@ -10,6 +10,7 @@ contributions before and after a report into new versions of the rows that moved
 
 from __future__ import annotations
 
+from operator import add, neg, sub
 from typing import Any, NamedTuple
 
 from projections.incident_state import assessment, involved_actors
@@ -84,10 +85,13 @@ def incident_rows(state: dict[str, Any] | None) -> IncidentRows:
     total: Figures = (k["best"], k["low"], k["high"], civilians or 0, wounded or 0,
                       0 if civilians is None else 1, 0 if wounded is None else 1)
     loc = d.get("location") or {}
+    # region_key's three keys, built once from the country down.
+    country = str(loc.get("country") or UNKNOWN)
+    admin1 = f"{country}{SEP}{loc.get('admin1') or UNKNOWN}"
     tallies: Rows = {
-        ("country", region_key(loc, "country")): total,
-        ("admin1", region_key(loc, "admin1")): total,
-        ("admin2", region_key(loc, "admin2")): total,
+        ("country", country): total,
+        ("admin1", admin1): total,
+        ("admin2", f"{admin1}{SEP}{loc.get('admin2') or UNKNOWN}"): total,
         ("month", str(d.get("date") or "")[:7] or UNKNOWN): total,
         ("type", d.get("type") or UNKNOWN): total,
         ("total", "all"): total,
@@ -125,20 +129,28 @@ def tally_changes(old: Rows, new: Rows) -> dict[tuple[str, str], list[int]]:
     the incidents giving civilians and wounded, and the incident count move when an
     incident's contributions go from `old` to `new` (`contributions` of its state before
     and after a unit). Rows that do not move are left out."""
-    changes: dict[tuple[str, str], list[int]] = {}
-    # Most rows of one incident share one figure tuple: each (old, new) pair is worked out
-    # once (a fresh list each time, as callers add to them).
-    seen: dict[tuple[Figures | None, Figures | None], list[int] | None] = {}
-    for key in old.keys() | new.keys():
-        o, n = old.get(key), new.get(key)
-        if o == n:
+    changes = add_changes({}, old, new)
+    return {key: delta for key, delta in changes.items() if any(delta)}
+
+
+def add_changes(deltas: dict[tuple[str, str], list[int]], old: Rows, new: Rows
+                ) -> dict[tuple[str, str], list[int]]:
+    """Adds to `deltas` (per tally row: tally_changes' eight numbers) how one incident's
+    rows move from `old` to `new`; returns `deltas`. A fold adds every incident of a unit
+    into one `deltas` (rows that end at zero are the caller's to skip)."""
+    for key, figs in new.items():
+        was = old.get(key)
+        if was is figs or was == figs:
             continue
-        pair = (o, n)
-        if pair not in seen:
-            delta = [(n[i] if n else 0) - (o[i] if o else 0) for i in range(FIGURES)]
-            delta.append((1 if n else 0) - (1 if o else 0))
-            seen[pair] = delta if any(delta) else None
-        found = seen[pair]
-        if found is not None:
-            changes[key] = list(found)
-    return changes
+        acc = deltas.get(key)
+        if was is None:
+            moved = [*figs, 1]
+        else:
+            moved = [*map(sub, figs, was), 0]
+        deltas[key] = moved if acc is None else list(map(add, acc, moved))
+    for key, was in old.items():
+        if key not in new:
+            acc = deltas.get(key)
+            moved = [*map(neg, was), -1]
+            deltas[key] = moved if acc is None else list(map(add, acc, moved))
+    return deltas

@@ -195,14 +195,12 @@ class Projector:
               ) -> tuple[list[RawEvent], int]:
         """The whole units after `position`, up to about a batch; and the position after
         them. A batch never ends inside a unit (one report's events)."""
-        recorder = self.tracker.recorder
         carried: list[RawEvent] = []
         if self._carry is not None and self._carry[0] == position:
             carried = [e for e in self._carry[1] if e.position <= target]
         self._carry = None
         after = carried[-1].position if carried else position
-        notes = recorder.select_notifications(after, batch_size, stop=target,
-                                              inclusive_of_start=False)
+        notes = self.tracker.select_stored(after, batch_size, stop=target)
         events = carried + self._decode(notes)
         if not events:
             return [], notes[-1].id if notes else target
@@ -224,8 +222,7 @@ class Projector:
         # Read on to the end of the trailing unit, past `target` if need be: a save's
         # events commit together, so the rest of it is there to read.
         while True:
-            more = recorder.select_notifications(events[-1].position, batch_size,
-                                                 inclusive_of_start=False)
+            more = self.tracker.select_stored(events[-1].position, batch_size)
             if not more:
                 return events, events[-1].position
             for e in self._decode(more):

@@ -182,3 +182,26 @@ def test_the_chain_hash_is_the_documented_one():
     spec.update(len(state).to_bytes(8, "big") + state)
     assert chain_hash(GENESIS, 7, oid, 2, "tracker.domain.incident:Incident.Reported",
                       state) == spec.hexdigest()
+
+
+def test_the_views_read_of_the_log_is_the_librarys(tracker):
+    """`select_stored` (the views' read of the log) returns what the library's
+    `select_notifications` does, position, aggregate id, topic and bytes, on both
+    backends, with its bounds (after, limit, stop) meaning the same."""
+    tracker.record_report(base_report())
+    tracker.record_report({"report": "r-two", "source": {"name": "Wire", "kind": "media"},
+                           "facts": [{"fact": "casualties", "incident": "niaki",
+                                      "killed": 31}]})
+    recorder = tracker.recorder
+    head = recorder.max_notification_id()
+    assert head > 6
+    for after, limit, stop in ((0, 100, None), (2, 3, None), (1, 100, head - 2), (head, 5, None)):
+        ours = recorder.select_stored(after, limit, stop)
+        theirs = recorder.select_notifications(after, limit, stop=stop, inclusive_of_start=False)
+        assert [(n.id, n.topic, bytes(n.state)) for n in ours] == [
+            (n.id, n.topic, bytes(n.state)) for n in theirs]
+        assert [getattr(n.originator_id, "hex", n.originator_id) for n in ours] == [
+            n.originator_id.hex for n in theirs]
+        # What the projector calls: the same rows, whatever the recorder.
+        assert tracker.select_stored(after, limit, stop) == ours
+    assert recorder.select_stored(head, 5) == []

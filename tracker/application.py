@@ -6,7 +6,7 @@ import gc
 import random
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -260,6 +260,16 @@ class ConflictTracker(Application[UUID]):
         """Which aggregates exist, in one query when the recorder can (else None)."""
         check = getattr(self.recorder, "existing", None)
         return check(ids) if check is not None and ids else None
+
+    def select_stored(self, after: int, limit: int, stop: int | None = None) -> Sequence[Any]:
+        """The stored events after position `after` (up to `stop`), at most `limit`, for
+        the views: the chained recorders' plain rows (tracker.integrity), else the library's
+        notifications."""
+        read = getattr(self.recorder, "select_stored", None)
+        if read is not None:
+            return read(after, limit, stop)  # type: ignore[no-any-return]
+        return self.recorder.select_notifications(after, limit, stop=stop,
+                                                  inclusive_of_start=False)
 
     def import_fingerprints(self, keys: list[str]) -> dict[str, str]:
         """The fingerprint each of these dataset incidents was last imported with (a cache

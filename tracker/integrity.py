@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
 from eventsourcing.sqlite import SQLiteApplicationRecorder
@@ -147,6 +147,19 @@ class ChainedSQLiteApplicationRecorder(TreeStorage, SQLiteApplicationRecorder):
                       "WHERE originator_id = ?", (originator_id.hex,))
             return {r[0]: r[1] for r in c.fetchall()}
 
+    def select_stored(self, after: int, limit: int, stop: int | None = None
+                      ) -> list[Stored]:
+        """The stored events after position `after` (up to `stop`), at most `limit`: what
+        `select_notifications(after, limit, stop, inclusive_of_start=False)` returns, as
+        plain rows whose aggregate id is the stored hex text. The views read the whole log
+        this way; the library's Notification and UUID per event cost about as much as
+        parsing the event's JSON (tests/tracker/test_integrity.py checks that both agree)."""
+        with self.datastore.transaction(commit=False) as c:
+            c.execute(f"SELECT rowid, originator_id, topic, state FROM {self.events_table_name} "
+                      "WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
+                      (after, stop if stop is not None else 2 ** 63 - 1, limit))
+            return list(map(Stored._make, c.fetchall()))
+
     def chain_head(self) -> int:
         """The position of the last chain entry (0 for an empty log)."""
         with self.datastore.transaction(commit=False) as c:
@@ -160,6 +173,15 @@ class ChainedSQLiteApplicationRecorder(TreeStorage, SQLiteApplicationRecorder):
                       "WHERE notification_id > ? AND notification_id <= ? "
                       "ORDER BY notification_id LIMIT ?", (after, upto, limit))
             return [(r[0], r[1]) for r in c.fetchall()]
+
+
+class Stored(NamedTuple):
+    """One stored event as read for the views (`select_stored`)."""
+
+    id: int
+    originator_id: str
+    topic: str
+    state: bytes
 
 
 @dataclass(frozen=True)

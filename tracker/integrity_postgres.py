@@ -59,6 +59,13 @@ class ChainedPostgresApplicationRecorder(TreeStorage, PostgresApplicationRecorde
     select_notifications = bounded_retry(PostgresApplicationRecorder.select_notifications)
     max_notification_id = bounded_retry(PostgresApplicationRecorder.max_notification_id)
 
+    def select_stored(self, after: int, limit: int, stop: int | None = None
+                      ) -> Sequence[Any]:
+        """The stored events after `after` for the views (see the SQLite recorder's):
+        psycopg already gives the aggregate id as a UUID, so the library's notifications
+        serve as they are."""
+        return self.select_notifications(after, limit, stop=stop, inclusive_of_start=False)
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Before the library's __init__, which opens the pool (its type adapters' query):
         # every connection the pool makes carries the bounds (tracker.adapters).

@@ -149,11 +149,9 @@ def wait_for(position: int) -> None:
 
 
 def not_modified(etag: str) -> Response | None:
-    """A 304 response when the client already holds this version (RFC 9110: weak
-    comparison, and '*' matches any current representation)."""
-    header = request.headers.get("If-None-Match", "")
-    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
-    if "*" in tags or etag in tags:
+    """A 304 response when the client already holds this version (`etag`, quoted): RFC
+    9110's weak comparison and '*', by werkzeug's parser of If-None-Match."""
+    if request.if_none_match.contains_weak(etag.strip('"')):
         response = Response(status=304)
         response.headers["ETag"] = etag
         return response

@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from projections.decode import RawEvent, recorded_at
 from projections.views import TABLES, VALID_TO, VIEWS
 from projections.views.base import Stage, Unit, Versions, table_name
+from projections.views.incidents import freeze_warm
 from projections.views.units import EPOCH, micros
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class Working:
         self.views: dict[str, Any] = {}
 
     def trim(self) -> None:
+        freeze_warm()
         for cache in (self.incidents, self.docs):
             while len(cache) > self.max_entries:
                 cache.popitem(last=False)  # type: ignore[arg-type]

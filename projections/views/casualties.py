@@ -12,6 +12,7 @@ stage left it in `Unit.incidents`.
 from __future__ import annotations
 
 from datetime import datetime
+from operator import add
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -41,10 +42,10 @@ from projections.casualty_tallies import (
     DIMENSIONS,
     REGION_LEVELS,
     UNKNOWN,
+    add_changes,
     incident_rows,
     region_fields,
     region_key,
-    tally_changes,
 )
 from projections.group_leadership import actor_doc_id
 from projections.incident_state import own_figures
@@ -69,9 +70,7 @@ TOTAL_OF = {
              "of their rows)",
     "operation": "the matching incidents of an operation (the rows' sum)",
 }
-# What the stage keeps per tally row: best, low, high, civilians, wounded, civilians_n,
-# wounded_n, incidents (tally_changes' order).
-ZERO8 = (0, 0, 0, 0, 0, 0, 0, 0)
+# What the stage keeps per tally row, in add_changes' order.
 VALUES = "best, low, high, civilians, wounded, civilians_n, wounded_n, incidents"
 
 
@@ -129,19 +128,12 @@ class CasualtiesStage:
         assert tallies is not None
         deltas: dict[tuple[str, str], list[int]] = {}
         for old, new in unit.incidents.values():
-            for key, change in tally_changes(old.tallies, new.tallies).items():
-                acc = deltas.get(key)
-                if acc is None:
-                    deltas[key] = change
-                else:
-                    for i in range(8):
-                        acc[i] += change[i]
+            add_changes(deltas, old.tallies, new.tallies)
         for key, delta in deltas.items():
             if not any(delta):
                 continue
             current = tallies.get(key)
-            values = current[0] if current else ZERO8
-            new_values = tuple(a + d for a, d in zip(values, delta, strict=True))
+            new_values = tuple(map(add, current[0], delta)) if current else tuple(delta)
             v.close("tallies", key, current[1] if current else None, end)
             if any(new_values):
                 b, lo, hi, civ, wnd, civ_n, wnd_n, inc = new_values

@@ -31,7 +31,6 @@ from sqlalchemy import (
     Select,
     String,
     Table,
-    Text,
     and_,
     bindparam,
     exists,
@@ -52,6 +51,7 @@ from projections.incident_state import (
     source_counts,
     with_actors,
 )
+from projections.readmodel.packed import PackedJSON, json_of, pack
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, Valid, View
 from projections.views.identity import actor_resolver, cluster_of, links_exist, neighbours
@@ -131,7 +131,8 @@ def tables(md: MetaData, p: str) -> list[Table]:
               # The datasets' own attributes the filters take (dataset_columns), so a
               # filter reads an indexed column, never the documents.
               *(Column(name, String(FOLDED)) for name in DATASET_COLUMNS),
-              Column("doc", Text, nullable=False)),
+              # The whole document, zstd-packed (projections.readmodel.packed).
+              Column("doc", PackedJSON, nullable=False)),
         Table(f"{p}links", md,
               Column("oid", String(32), primary_key=True),
               Column("kind", String(1), primary_key=True),
@@ -182,23 +183,82 @@ class IncidentEntry:
     """An incident record as the working set holds it: its own document (`doc`, what its
     events say), the document its row holds (`counted`: its own, a cluster's merged one
     when it names the cluster, or its own marked with the cluster it belongs to), the start
-    of its current version, its current links, and what it contributes (computed once)."""
+    of its current version, its current links, and what it contributes (computed once).
 
-    __slots__ = ("doc", "counted", "written", "valid_from", "links", "rows")
+    Between batches an entry is frozen (`freeze`): its documents are dropped and read
+    again from the JSON its row holds (`written`) when next used, as a load from the table
+    would, but without the query. Parsed, a document takes about seven times its JSON's
+    bytes: frozen, the working set holds about twice the records in the same memory."""
+
+    __slots__ = ("_doc", "_counted", "written", "valid_from", "links", "rows")
 
     def __init__(self, counted: dict[str, Any] | None = None,
-                 valid_from: int | None = None, written: str | None = None) -> None:
-        self.counted = counted
-        self.written = written  # the JSON the row holds
-        self.doc = own_document(counted)
+                 valid_from: int | None = None, written: bytes | None = None) -> None:
+        self._counted = counted
+        self.written = written  # the JSON the row holds (UTF-8, sorted keys)
+        self._doc = own_document(counted)
         self.valid_from = valid_from
         self.links: dict[tuple[str, str], Link] = {}
         self.rows: IncidentRows | None = None
+        WARM.append(self)
+
+    @property
+    def doc(self) -> dict[str, Any] | None:
+        if self._doc is FROZEN:
+            self._thaw()
+        return self._doc
+
+    @doc.setter
+    def doc(self, value: dict[str, Any] | None) -> None:
+        if self._counted is FROZEN:
+            self._thaw()
+        self._doc = value
+
+    @property
+    def counted(self) -> dict[str, Any] | None:
+        if self._counted is FROZEN:
+            self._thaw()
+        return self._counted
+
+    @counted.setter
+    def counted(self, value: dict[str, Any] | None) -> None:
+        if self._doc is FROZEN:
+            self._thaw()
+        self._counted = value
+
+    def freeze(self) -> None:
+        """Drops the parsed documents where the row's JSON holds them (`counted` is what
+        `written` says, and `doc` is its own part, as after every unit)."""
+        if self.written is not None and self._counted is not None \
+                and self._counted is not FROZEN:
+            self._doc = self._counted = FROZEN
+
+    def _thaw(self) -> None:
+        assert self.written is not None
+        self._counted = orjson.loads(self.written)
+        self._doc = own_document(self._counted)
+        WARM.append(self)
 
     def contributions(self, resolve: Resolve = None) -> IncidentRows:
         if self.rows is None:
             self.rows = contributions_of(self.counted, resolve)
         return self.rows
+
+
+# What a frozen entry's documents are until it is next used (IncidentEntry.freeze).
+FROZEN: Any = object()
+# The entries made or thawed since the last `freeze_warm` (any working set's: freezing
+# only drops what can be read again).
+WARM: list[IncidentEntry] = []
+
+
+def freeze_warm() -> None:
+    """Freezes the entries used since the last call (the working set's trim, between
+    batches): a batch's cost, not the working set's size."""
+    warm = WARM[:]
+    del WARM[:len(warm)]
+    for entry in warm:
+        entry.freeze()
 
 
 def own_document(counted: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -254,7 +314,8 @@ class IncidentsStage:
             for oid, vf, doc in fetch(conn, f"SELECT oid, valid_from, doc FROM "
                                             f"{t['incidents']} WHERE valid_to IS NULL AND "
                                             f"oid IN ({marks})", chunk):
-                cache[oid] = IncidentEntry(orjson.loads(doc), int(vf), doc)
+                text = json_of(doc)
+                cache[oid] = IncidentEntry(orjson.loads(text), int(vf), text)
             for oid, kind, ref, vf, day, best, low, high in fetch(
                     conn, f"SELECT oid, kind, ref, valid_from, date, best, low, high "
                           f"FROM {t['links']} WHERE valid_to IS NULL AND oid IN ({marks})",
@@ -326,7 +387,7 @@ class IncidentsStage:
         entry = fold.w.incidents[oid]
         if counted is None:
             return
-        written = fold.dumps(counted)
+        written = orjson.dumps(counted, option=orjson.OPT_SORT_KEYS)
         resolve = actor_resolver(fold)
         if written == entry.written and entry.valid_from is not None and (
                 oid not in unit.recount):
@@ -342,8 +403,8 @@ class IncidentsStage:
     @staticmethod
     def _version(fold: BatchFold, oid: str, entry: IncidentEntry, rows: IncidentRows,
                  end: int) -> None:
-        state = entry.counted
-        assert state is not None
+        state, written = entry.counted, entry.written
+        assert state is not None and written is not None
         v = fold.versions
         v.close("incidents", (oid,), entry.valid_from, end)
         d = state["details"]
@@ -358,7 +419,8 @@ class IncidentsStage:
             admin1, admin1.casefold() if admin1 else None,
             admin2, admin2.casefold() if admin2 else None, d.get("operation"),
             loc.get("latitude"), loc.get("longitude"), k["best"], k["low"], k["high"],
-            others["civilians"], others["wounded"], *dataset_columns(d), entry.written], end)
+            others["civilians"], others["wounded"], *dataset_columns(d),
+            pack(written)], end)
         entry.valid_from = end
         # Link rows move only when the actors, sources, date or an actor's figures did.
         new_links = rows.links
@@ -547,21 +609,22 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
                          "cursor") from e
 
 
-ACTORS_AT = '"details":{"actors":['
+ACTORS_AT = b'"details":{"actors":['
 
 
-def listed_actors(text: str) -> list[str]:
-    """The actor ids of a stored document's details, read off its JSON text without
+def listed_actors(text: bytes | str) -> list[str]:
+    """The actor ids of a stored document's details, read off its JSON without
     decoding the whole (a page of documents decoded to be kept, or decoded twice, costs
     an export more than its rows do): documents are written with sorted keys, so the
     first `"details":{"actors":[` is theirs. Only a hint: an id it misses (an empty list)
     is named with its row."""
-    start = text.find(ACTORS_AT)
+    data = text.encode() if isinstance(text, str) else text
+    start = data.find(ACTORS_AT)
     if start < 0:
         return []
     start += len(ACTORS_AT) - 1
     try:
-        return [a["actor"] for a in orjson.loads(text[start:text.index("]", start) + 1])]
+        return [a["actor"] for a in orjson.loads(data[start:data.index(b"]", start) + 1])]
     except (ValueError, TypeError, KeyError):
         return []  # an id with a ']' in it: named with its row
 
@@ -744,5 +807,5 @@ class IncidentQueries(Queries):
                 "as_of": self._as_of()}
 
 
-VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=2,
+VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=3,
             names=("incidents",))

@@ -51,6 +51,8 @@ class SourcesStage:
         moved: dict[str, int] = {}
         names: dict[str, str] = {}
         for oid, (old, new) in unit.incidents.items():
+            if old.links.keys() == new.links.keys():
+                continue  # the same actors and sources (most new figures)
             before, after = _cited(old.links), _cited(new.links)
             for key in after - before:
                 moved[key] = moved.get(key, 0) + 1
