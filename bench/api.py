@@ -55,9 +55,11 @@ def views_url_for(db_url: str, views_url: str | None) -> str:
 
 def prepare(db_url: str, views_url: str) -> dict[str, str]:
     """Folds the views once (cached beside the log) and picks the probe paths."""
+    from sqlalchemy import func, select
+
     from api.services import build_tracker, tune_gc_for_batch_work
     from projections.readmodel.queries import encode_cursor
-    from projections.readmodel.store import ReadModelStore, table
+    from projections.readmodel.store import ReadModelStore
     from projections.runner import Projector
     from tracker.config import Settings
 
@@ -73,14 +75,14 @@ def prepare(db_url: str, views_url: str) -> dict[str, str]:
         projector.rebuild()  # one bulk pass, indexes after: as `tracker rebuild` does
         print(f"  folded the views in {time.perf_counter() - started:.0f}s", flush=True)
     gen = store.ensure_active()
+    units, inc = store.tables(gen)["units"], store.tables(gen)["incidents"]
+    live = (inc.c.valid_to.is_(None), inc.c.live == 1)
     with store.reading() as conn:
-        lo, hi = store.fetch(conn, f"SELECT min(known_at), max(known_at) FROM "
-                                   f"{table(gen, 'units')}")[0]
-        count = store.fetch(conn, f"SELECT count(*) FROM {table(gen, 'incidents')} "
-                                  "WHERE valid_to IS NULL AND live = 1")[0][0]
-        day, key = store.fetch(conn, f"SELECT date, key FROM {table(gen, 'incidents')} "
-                                     "WHERE valid_to IS NULL AND live = 1 ORDER BY date DESC, "
-                                     f"key ASC LIMIT 1 OFFSET {int(count * 0.9)}")[0]
+        lo, hi = store.rows(conn, select(func.min(units.c.known_at),
+                                         func.max(units.c.known_at)))[0]
+        count = store.rows(conn, select(func.count()).select_from(inc).where(*live))[0][0]
+        day, key = store.rows(conn, select(inc.c.date, inc.c.key).where(*live).order_by(
+            inc.c.date.desc(), inc.c.key.asc()).limit(1).offset(int(count * 0.9)))[0]
     store.close()
     tracker.close()
 

@@ -15,9 +15,11 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import Select, Table, case, except_, select
+
 from projections.decode import RawEvent, UnreadableEventError, decode, recorded_at
 from projections.readmodel.fold import BatchFold, Working, units_of
-from projections.readmodel.store import GenerationGoneError, ReadModelStore, table
+from projections.readmodel.store import GenerationGoneError, ReadModelStore
 from projections.views import COMPARED, VIEW_NAMES
 from tracker.exceptions import FoldStuckError
 from tracker.outages import is_outage
@@ -178,8 +180,9 @@ class Projector:
                 gc.enable()
 
     def _fresh_working(self, conn: Any, gen: int, position: int) -> Working:
-        rows = self.store.fetch(conn, f"SELECT known_at FROM {table(gen, 'units')} "
-                                      "ORDER BY position DESC LIMIT 1")
+        last_known = self.store.query_on(gen, "last known_at", lambda t: select(
+            t["units"].c.known_at).order_by(t["units"].c.position.desc()).limit(1))
+        rows = self.store.rows(conn, last_known)
         w = Working(gen, position, int(rows[0][0]) if rows else 0, self.cache_entries)
         self._working[gen] = w
         return w
@@ -296,18 +299,14 @@ class Projector:
         out: list[str] = []
         with self.store.reading() as conn:
             for name, columns in COMPARED.items():
-                cols = columns.replace("valid_to", "CASE WHEN valid_to > ? THEN NULL ELSE "
-                                                   "valid_to END AS valid_to")
-                n = cols.count("?")
-                where = ("WHERE valid_from <= ?" if "valid_from" in columns
-                         else "WHERE position <= ?" if name == "units" else "")
-                w = 1 if where else 0
+                compared = [c.strip() for c in columns.split(",")]
                 for a, b, label in ((live, scratch, "in the live view only"),
                                     (scratch, live, "missing from the live view")):
-                    sql = (f"SELECT {cols} FROM {table(a, name)} {where} EXCEPT "
-                           f"SELECT {cols} FROM {table(b, name)} {where} LIMIT {limit}")
-                    params = ([position] * n + [position] * w) * 2
-                    for row in self.store.fetch(conn, sql, params):
+                    only = except_(
+                        _as_compared(self.store.tables(a)[name], name, compared, position),
+                        _as_compared(self.store.tables(b)[name], name, compared, position),
+                    ).limit(limit)
+                    for row in self.store.rows(conn, only):
                         out.append(f"{name}: {label}: {tuple(row)}")
         return out[:limit]
 
@@ -317,6 +316,18 @@ class Projector:
         gen = self.store.ensure_active()
         behind = max(0, head - self.store.position(gen))
         return dict.fromkeys(VIEW_NAMES, behind)
+
+
+def _as_compared(t: Table, name: str, columns: list[str], position: int) -> Select[Any]:
+    """The rows of the view table `t` (`name`) as they stood at `position`, in the compared
+    columns: rows begun after it are left out, and an end after it counts as none (NULL)."""
+    cols = [case((t.c.valid_to > position, None), else_=t.c.valid_to).label("valid_to")
+            if c == "valid_to" else t.c[c] for c in columns]
+    if "valid_from" in columns:
+        return select(*cols).where(t.c.valid_from <= position)
+    if name == "units":
+        return select(*cols).where(t.c.position <= position)
+    return select(*cols)
 
 
 class FoldFailure(Exception):

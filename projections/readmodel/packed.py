@@ -15,8 +15,8 @@ view (projections/views/incidents.py), which folds every read model again when i
 opened; tests/projections/test_packed.py pins the two together.
 
 Readers through SQLAlchemy get the JSON back as UTF-8 bytes, what orjson reads (`PackedJSON`,
-a TypeDecorator); the fold writes rows with compiled statements and COPY, so it packs with
-`pack`, and reads the driver's bytes with `json_of`.
+a TypeDecorator; the fold's preloads are Core statements too); the fold writes rows with
+compiled statements and COPY, so it packs with `pack`.
 """
 
 from __future__ import annotations

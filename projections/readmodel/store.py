@@ -1,5 +1,8 @@
 """The read model's database: SQLite (embedded) or PostgreSQL (own schema), through
-SQLAlchemy's engine and DDL; bulk row writes go straight to the driver's executemany.
+SQLAlchemy's engine, DDL and Core statements (the dialects' SQL is the library's); bulk
+row writes go straight to the driver's executemany (statements compiled from Core) or
+COPY. Driver SQL is left only where Core has no construct (PRAGMA, SET, ANALYZE, ALTER
+TABLE, CREATE SCHEMA, SQLite's BEGIN modes) or the driver's API is the point.
 
 Generations: each rebuild writes a new set of tables (g{N}_*) while readers keep the
 active one; `rm_generations` says which is active and holds each generation's log position.
@@ -14,7 +17,7 @@ import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,12 +29,20 @@ from sqlalchemy import (
     Connection,
     Executable,
     MetaData,
+    Select,
     Table,
     and_,
     bindparam,
+    case,
     create_engine,
+    delete,
     event,
+    func,
+    insert,
     inspect,
+    literal,
+    select,
+    update,
 )
 from sqlalchemy.engine import Engine
 
@@ -70,6 +81,7 @@ def _sqlite_engine(path: str) -> Engine:
     @event.listens_for(engine, "connect")
     def _connect(dbapi: Any, _record: Any) -> None:
         dbapi.isolation_level = None  # we say BEGIN ourselves (below)
+        # Driver SQL: SQLite's connection settings (PRAGMA: no Core construct).
         for pragma in ("busy_timeout=30000", "synchronous=NORMAL", f"cache_size={READ_CACHE}",
                        "wal_autocheckpoint=8192"):
             dbapi.execute(f"PRAGMA {pragma}")
@@ -78,6 +90,7 @@ def _sqlite_engine(path: str) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
         # Writers take SQLite's write lock at BEGIN, so the position they read stays theirs.
+        # Driver SQL: BEGIN IMMEDIATE is SQLite's own (Core only begins a transaction).
         mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
         conn.exec_driver_sql(f"BEGIN {mode}")
 
@@ -165,6 +178,7 @@ class ReadModelStore:
         # last ANALYZE (see copy_rows).
         self._copied: dict[str, list[int]] = {}
         self.meta = meta_metadata().tables  # the store's own tables (generations, ...)
+        self.own = OwnStatements.of(self.meta)
 
     # -- SQL helpers ---------------------------------------------------------------------
 
@@ -187,6 +201,12 @@ class ReadModelStore:
         if found is None:
             found = self._queries[key] = build()
         return found
+
+    def query_on(self, gen: int, key: str, build: Callable[[dict[str, Table]], Executable]
+                 ) -> Executable:
+        """The statement `build(tables(gen))` named `key` (the fold's preloads), built once
+        per generation (`query`), its values bound by name (lists: expanding IN)."""
+        return self.query((gen, "fold", key), lambda: build(self.tables(gen)))
 
     def rows(self, conn: Connection, statement: Executable,
              params: dict[str, Any] | None = None) -> list[Any]:
@@ -220,6 +240,7 @@ class ReadModelStore:
         cursor: Any = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         cols = ", ".join(f'"{c}"' for c in columns)
         try:
+            # Driver API: COPY is psycopg's copy protocol, not a statement Core runs.
             with cursor.copy(f"COPY {table_name} ({cols}) FROM STDIN") as copy:
                 for row in rows:
                     copy.write_row(row)
@@ -232,7 +253,7 @@ class ReadModelStore:
             counts = self._copied.setdefault(table_name, [0, 0])
             counts[0] += len(rows)
             if counts[0] >= max(ANALYZE_FROM, 2 * counts[1]):
-                cursor.execute(f"ANALYZE {table_name}")
+                cursor.execute(f"ANALYZE {table_name}")  # Driver SQL: Core has no ANALYZE
                 counts[1] = counts[0]
         finally:
             cursor.close()
@@ -263,14 +284,6 @@ class ReadModelStore:
             finally:
                 cursor.close()
 
-    def sql(self, statement: str) -> str:
-        """A statement written with '?' placeholders, in the driver's paramstyle."""
-        return statement if self.dialect == "sqlite" else statement.replace("?", "%s")
-
-    def fetch(self, conn: Connection, statement: str, params: Sequence[Any] = ()
-              ) -> list[Any]:
-        return list(conn.exec_driver_sql(self.sql(statement), tuple(params)).fetchall())
-
     # -- setup ---------------------------------------------------------------------------
 
     def setup(self) -> None:
@@ -283,12 +296,13 @@ class ReadModelStore:
                 return
             with self._write() as conn:
                 if self.schema:
+                    # Driver SQL: the schema must exist before any Core table is made in it.
                     conn.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"')
                 else:
                     # The document tables of the first read model: the log is the truth,
                     # and the new tables are folded from it.
                     for legacy in ("view_docs", "view_positions", "view_active"):
-                        conn.exec_driver_sql(f"DROP TABLE IF EXISTS {legacy}")
+                        Table(legacy, MetaData()).drop(conn, checkfirst=True)
                 meta_metadata().create_all(conn)
                 self._migrate(conn)
             self._ready = True
@@ -299,11 +313,11 @@ class ReadModelStore:
         Version 2 (the limits of the report format): figures are 64-bit and the columns
         holding case-folded names are wider. SQLite's integers are 64-bit already and it
         does not enforce lengths, so only PostgreSQL's tables change (ALTER ... TYPE)."""
-        gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
+        g, vv, sv = (self.meta[n] for n in (META_TABLE, VERSIONS_TABLE, SCHEMA_TABLE))
+        gens = [int(gen) for (gen,) in self.rows(conn, select(g.c.gen))]
         inspector = inspect(conn)
         folded_by: dict[int, dict[str, int]] = {}
-        for gen, view, version in self.fetch(conn, f"SELECT gen, view, version FROM "
-                                                   f"{VERSIONS_TABLE}"):
+        for gen, view, version in self.rows(conn, select(vv.c.gen, vv.c.view, vv.c.version)):
             folded_by.setdefault(int(gen), {})[view] = int(version)
         declared = view_versions()
         for gen in gens:
@@ -329,15 +343,15 @@ class ReadModelStore:
                             "dropped; the views are folded again from the log",
                             gen, ", ".join(missing))
                 md.drop_all(conn, checkfirst=True)
-                for meta in (META_TABLE, FAILURES_TABLE, VERSIONS_TABLE):
-                    conn.exec_driver_sql(self.sql(f"DELETE FROM {meta} WHERE gen = ?"), (gen,))
-        rows = self.fetch(conn, f"SELECT version FROM {SCHEMA_TABLE}")
+                self._forget(conn, gen)
+        rows = self.rows(conn, select(sv.c.version))
         version = int(rows[0][0]) if rows else 1
         if version >= SCHEMA_VERSION:
             return
         if self.dialect == "postgresql":
+            # Driver SQL: a PostgreSQL setting of this transaction (Core has no SET).
             conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-            gens = [int(g) for (g,) in self.fetch(conn, f"SELECT gen FROM {META_TABLE}")]
+            gens = [int(gen) for (gen,) in self.rows(conn, select(g.c.gen))]
             for gen in gens:
                 for name, tbl in generation_metadata(gen).tables.items():
                     changes = [
@@ -347,10 +361,16 @@ class ReadModelStore:
                         if c.name in FIGURE_COLUMNS
                         or getattr(c.type, "length", None) == FOLDED]
                     if changes:
+                        # Driver SQL: Core has no ALTER TABLE (that is a migration tool's).
                         conn.exec_driver_sql(f"ALTER TABLE {name} {', '.join(changes)}")
-        conn.exec_driver_sql(f"DELETE FROM {SCHEMA_TABLE}")
-        conn.exec_driver_sql(self.sql(f"INSERT INTO {SCHEMA_TABLE} (version) VALUES (?)"),
-                             (SCHEMA_VERSION,))
+        conn.execute(delete(sv))
+        conn.execute(insert(sv), {"version": SCHEMA_VERSION})
+
+    def _forget(self, conn: Connection, gen: int) -> None:
+        """The store's rows about `gen` (its position, stuck fold and view versions)."""
+        for name in (META_TABLE, FAILURES_TABLE, VERSIONS_TABLE):
+            t = self.meta[name]
+            conn.execute(delete(t).where(t.c.gen == gen))
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
@@ -366,6 +386,7 @@ class ReadModelStore:
 
     def _ddl_lock(self, conn: Connection) -> None:
         if self.dialect == "postgresql":
+            # Driver SQL: a PostgreSQL-only lock, taken for its effect (no rows to read).
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(hashtext(%s))",
                                  (f"tracker-views-ddl:{self.schema}",))
 
@@ -376,17 +397,17 @@ class ReadModelStore:
         if indexes:
             for index in generation_indexes(gen, md):
                 index.create(conn, checkfirst=True)
-        conn.exec_driver_sql(self.sql(f"INSERT INTO {META_TABLE} (gen, position, status, "
-                                      "created) VALUES (?, 0, ?, ?)"),
-                             (gen, status, datetime.now(UTC).isoformat()))
-        conn.exec_driver_sql(self.sql(f"DELETE FROM {VERSIONS_TABLE} WHERE gen = ?"), (gen,))
-        for view, version in view_versions().items():
-            conn.exec_driver_sql(self.sql(f"INSERT INTO {VERSIONS_TABLE} (gen, view, version) "
-                                          "VALUES (?, ?, ?)"), (gen, view, version))
+        g, vv = self.meta[META_TABLE], self.meta[VERSIONS_TABLE]
+        conn.execute(insert(g), {"gen": gen, "position": 0, "status": status,
+                                 "created": datetime.now(UTC).isoformat()})
+        conn.execute(delete(vv).where(vv.c.gen == gen))
+        conn.execute(insert(vv), [{"gen": gen, "view": view, "version": version}
+                                  for view, version in view_versions().items()])
 
     def create_indexes(self, gen: int) -> None:
         with self._write() as conn:
             if self.dialect == "postgresql":
+                # Driver SQL: a PostgreSQL setting of this transaction (Core has no SET).
                 conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
             md = generation_metadata(gen)
             for index in generation_indexes(gen, md):
@@ -395,7 +416,7 @@ class ReadModelStore:
                 # Statistics now, not whenever autovacuum comes by: without them the planner
                 # takes a bulk-loaded table for empty and scans it (0.5 s a page at 1M).
                 for name in md.tables:
-                    conn.exec_driver_sql(f"ANALYZE {name}")
+                    conn.exec_driver_sql(f"ANALYZE {name}")  # Driver SQL: Core has no ANALYZE
 
     def ensure_active(self) -> int:
         """The active generation; the first one is made (empty, indexed) if none is."""
@@ -404,7 +425,7 @@ class ReadModelStore:
         if gen is not None:
             return gen
         with self._write() as conn:
-            rows = self.fetch(conn, f"SELECT gen FROM {META_TABLE} WHERE status = 'active'")
+            rows = self.rows(conn, self.own.active)
             if rows:
                 return int(rows[0][0])
             gen = self._next_gen(conn)
@@ -420,46 +441,45 @@ class ReadModelStore:
             return gen
 
     def _next_gen(self, conn: Connection) -> int:
-        rows = self.fetch(conn, f"SELECT max(gen) FROM {META_TABLE}")
+        rows = self.rows(conn, select(func.max(self.meta[META_TABLE].c.gen)))
         return int(rows[0][0] or 0) + 1
 
     def activate(self, gen: int) -> int | None:
         """Switches readers to `gen`; returns the generation they used before."""
+        g = self.meta[META_TABLE]
         with self._write() as conn:
-            old = self.fetch(conn, f"SELECT gen FROM {META_TABLE} WHERE status = 'active'")
-            conn.exec_driver_sql(self.sql(
-                f"UPDATE {META_TABLE} SET status = CASE WHEN gen = ? THEN 'active' "
-                "WHEN status = 'active' THEN 'retired' ELSE status END"), (gen,))
+            old = self.rows(conn, self.own.active)
+            conn.execute(update(g).values(status=case((g.c.gen == gen, "active"),
+                                                      (g.c.status == "active", "retired"),
+                                                      else_=g.c.status)))
             return int(old[0][0]) if old and int(old[0][0]) != gen else None
 
     def drop(self, gen: int) -> None:
         with self._write() as conn:
             generation_metadata(gen).drop_all(conn)
-            conn.exec_driver_sql(self.sql(f"DELETE FROM {META_TABLE} WHERE gen = ?"), (gen,))
-            for meta in (FAILURES_TABLE, VERSIONS_TABLE):
-                conn.exec_driver_sql(self.sql(f"DELETE FROM {meta} WHERE gen = ?"), (gen,))
+            self._forget(conn, gen)
 
     def generations(self) -> dict[int, tuple[str, int]]:
         """{gen: (status, position)} of every generation."""
         self.setup()
+        g = self.meta[META_TABLE]
         with self.engine.connect() as conn:
-            rows = self.fetch(conn, f"SELECT gen, status, position FROM {META_TABLE}")
-        return {int(g): (s, int(p)) for g, s, p in rows}
+            rows = self.rows(conn, select(g.c.gen, g.c.status, g.c.position))
+        return {int(n): (s, int(p)) for n, s, p in rows}
 
     # -- positions -----------------------------------------------------------------------
 
     def active(self) -> int | None:
         self.setup()
         with self.engine.connect() as conn:
-            rows = self.fetch(conn, f"SELECT gen FROM {META_TABLE} WHERE status = 'active'")
+            rows = self.rows(conn, self.own.active)
         return int(rows[0][0]) if rows else None
 
     def active_and_position(self) -> tuple[int, int]:
         """(active generation, its position) in one query."""
         self.setup()
         with self.engine.connect() as conn:
-            rows = self.fetch(conn, f"SELECT gen, position FROM {META_TABLE} "
-                                    "WHERE status = 'active'")
+            rows = self.rows(conn, self.own.active_and_position)
         if not rows:
             return self.ensure_active(), 0
         return int(rows[0][0]), int(rows[0][1])
@@ -467,7 +487,7 @@ class ReadModelStore:
     def position(self, gen: int) -> int:
         self.setup()
         with self.engine.connect() as conn:
-            rows = self.fetch(conn, f"SELECT position FROM {META_TABLE} WHERE gen = ?", (gen,))
+            rows = self.rows(conn, self.own.position, {"gen": gen})
         return int(rows[0][0]) if rows else 0
 
     @contextmanager
@@ -488,20 +508,18 @@ class ReadModelStore:
                 conn = conn.execution_options(sqlite_begin="IMMEDIATE")
             with conn.begin():
                 if self.dialect == "postgresql":
+                    # Driver SQL: a PostgreSQL setting of this transaction (Core has no SET).
                     conn.exec_driver_sql("SET LOCAL statement_timeout = 0")
-                rows = self.fetch(conn, f"SELECT position FROM {META_TABLE} WHERE gen = ?"
-                                  + (" FOR UPDATE" if self.dialect == "postgresql" else ""),
-                                  (gen,))
+                rows = self.rows(conn, self.own.position_for_update, {"gen": gen})
                 if not rows:
                     raise GenerationGoneError(gen)
                 yield conn, int(rows[0][0])
 
     def set_position(self, conn: Connection, gen: int, position: int) -> None:
-        conn.exec_driver_sql(self.sql(f"UPDATE {META_TABLE} SET position = ? WHERE gen = ?"),
-                             (position, gen))
+        moved = {"at_gen": gen, "to_position": position}
+        conn.execute(self.own.set_position, moved)
         # A fold that was stuck before this position is no longer.
-        conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ? "
-                                      "AND position <= ?"), (gen, position))
+        conn.execute(self.own.unstuck, moved)
 
     # -- a stuck fold ----------------------------------------------------------------------
 
@@ -509,33 +527,29 @@ class ReadModelStore:
                        events: list[str], reason: str) -> None:
         """Records (or counts again) that `gen` cannot fold the unit `position`..`last`."""
         now = datetime.now(UTC).isoformat()
+        f = self.meta[FAILURES_TABLE]
         with self._write() as conn:
-            rows = self.fetch(conn, f"SELECT position, attempts, first_seen FROM "
-                                    f"{FAILURES_TABLE} WHERE gen = ?", (gen,))
+            rows = self.rows(conn, select(f.c.position, f.c.attempts, f.c.first_seen).where(
+                f.c.gen == gen))
             same = rows and int(rows[0][0]) == position
             attempts = int(rows[0][1]) + 1 if same else 1
             first_seen = rows[0][2] if same else now
-            conn.exec_driver_sql(self.sql(f"DELETE FROM {FAILURES_TABLE} WHERE gen = ?"),
-                                 (gen,))
-            conn.exec_driver_sql(self.sql(
-                f"INSERT INTO {FAILURES_TABLE} (gen, position, last, report, events, reason, "
-                "first_seen, last_seen, attempts) VALUES (?,?,?,?,?,?,?,?,?)"),
-                (gen, position, last, report, ",".join(events)[:2000], reason[:2000],
-                 first_seen, now, attempts))
+            conn.execute(delete(f).where(f.c.gen == gen))
+            conn.execute(insert(f), {
+                "gen": gen, "position": position, "last": last, "report": report,
+                "events": ",".join(events)[:2000], "reason": reason[:2000],
+                "first_seen": first_seen, "last_seen": now, "attempts": attempts})
 
     def failure(self, gen: int | None = None) -> dict[str, Any] | None:
         """Where the fold of `gen` (default: the active generation) is stuck, or None."""
         self.setup()
         with self.engine.connect() as conn:
             if gen is None:
-                rows = self.fetch(conn, f"SELECT gen FROM {META_TABLE} "
-                                        "WHERE status = 'active'")
+                rows = self.rows(conn, self.own.active)
                 if not rows:
                     return None
                 gen = int(rows[0][0])
-            rows = self.fetch(conn, f"SELECT position, last, report, events, reason, "
-                                    f"first_seen, last_seen, attempts FROM {FAILURES_TABLE} "
-                                    "WHERE gen = ?", (gen,))
+            rows = self.rows(conn, self.own.failure, {"gen": gen})
         if not rows:
             return None
         position, last, report, events, reason, first_seen, last_seen, attempts = rows[0]
@@ -549,10 +563,12 @@ class ReadModelStore:
         self.setup()
         with self.engine.connect() as conn:
             if self.dialect == "sqlite":
+                # Driver SQL: a SQLite connection setting, outside any transaction.
                 conn.connection.driver_connection.execute(  # type: ignore[union-attr]
                     f"PRAGMA cache_size={READ_CACHE}")
             with conn.begin():
                 if self.dialect == "postgresql":
+                    # Driver SQL: this transaction's isolation (Core has no SET TRANSACTION).
                     conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
                 yield conn
 
@@ -565,11 +581,45 @@ class ReadModelStore:
 
     def ping(self) -> bool:
         with self.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
+            conn.execute(select(literal(1)))
         return True
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+@dataclass(frozen=True)
+class OwnStatements:
+    """The store's statements on its own tables that run on every batch or request,
+    built once per store (see `ReadModelStore.query`); values bound by name."""
+
+    active: Select[Any]               # the active generation
+    active_and_position: Select[Any]
+    position: Select[Any]             # of generation `gen`
+    # The same, locking the row on PostgreSQL (FOR UPDATE); SQLite renders no lock: its
+    # writer took the database's at BEGIN IMMEDIATE.
+    position_for_update: Select[Any]
+    set_position: Executable          # of `at_gen`, to `to_position`
+    unstuck: Executable               # forgets a stuck fold of `at_gen` up to `to_position`
+    failure: Select[Any]              # where `gen` is stuck
+
+    @classmethod
+    def of(cls, meta: Mapping[str, Table]) -> OwnStatements:
+        g, f = meta[META_TABLE], meta[FAILURES_TABLE]
+        position = select(g.c.position).where(g.c.gen == bindparam("gen"))
+        return cls(
+            active=select(g.c.gen).where(g.c.status == "active"),
+            active_and_position=select(g.c.gen, g.c.position).where(g.c.status == "active"),
+            position=position,
+            position_for_update=position.with_for_update(),
+            # Bound names other than the columns': an UPDATE keeps those for its SET.
+            set_position=update(g).where(g.c.gen == bindparam("at_gen")).values(
+                position=bindparam("to_position")),
+            unstuck=delete(f).where(f.c.gen == bindparam("at_gen"),
+                                    f.c.position <= bindparam("to_position")),
+            failure=select(f.c.position, f.c.last, f.c.report, f.c.events, f.c.reason,
+                           f.c.first_seen, f.c.last_seen, f.c.attempts).where(
+                               f.c.gen == bindparam("gen")))
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,8 @@ TOTAL_OF = {
     "operation": "the matching incidents of an operation (the rows' sum)",
 }
 # What the stage keeps per tally row, in add_changes' order.
-VALUES = "best, low, high, civilians, wounded, civilians_n, wounded_n, incidents"
+VALUES = ("best", "low", "high", "civilians", "wounded", "civilians_n", "wounded_n",
+          "incidents")
 
 
 def tables(md: MetaData, p: str) -> list[Table]:
@@ -110,17 +111,24 @@ COMPARED = {
 }
 
 
+def _current_tallies(t: dict[str, Table]) -> Select[Any]:
+    tl = t["tallies"]
+    return select(tl.c.dim, tl.c.key, tl.c.valid_from, *(tl.c[c] for c in VALUES)).where(
+        tl.c.valid_to.is_(None))
+
+
 class CasualtiesStage:
     def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
         w = fold.w
         if w.tallies is None:
             w.tallies = {}
-            for dim, key, vf, *values in fold.store.fetch(
-                    fold.conn, f"SELECT dim, key, valid_from, {VALUES} FROM "
-                               f"{fold.t['tallies']} WHERE valid_to IS NULL"):
+            s = fold.store
+            for dim, key, vf, *values in s.rows(fold.conn, s.query_on(
+                    w.gen, "current tallies", _current_tallies)):
                 w.tallies[(dim, key)] = [tuple(values), int(vf)]
-            w.tally_keys = {(d, k) for d, k in fold.store.fetch(
-                fold.conn, f"SELECT dim, key FROM {fold.t['tally_keys']}")}
+            w.tally_keys = {(d, k) for d, k in s.rows(fold.conn, s.query_on(
+                w.gen, "tally keys", lambda t: select(t["tally_keys"].c.dim,
+                                                      t["tally_keys"].c.key)))}
 
     def apply(self, fold: BatchFold, unit: Unit) -> None:
         w, v, end = fold.w, fold.versions, unit.end

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Column,
     Index,
     MetaData,
+    Select,
     String,
     Table,
     Text,
@@ -105,6 +106,13 @@ def _chunks(ids: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield ids[start:start + size]
 
 
+def _current_docs(t: dict[str, Table]) -> Select[Any]:
+    d = t["docs"]
+    return select(d.c.id, d.c.valid_from, d.c.doc).where(
+        d.c.kind == bindparam("kind"), d.c.valid_to.is_(None),
+        d.c.id.in_(bindparam("ids", expanding=True)))
+
+
 def load(fold: BatchFold, keys: Iterable[tuple[str, str]]) -> None:
     cache = fold.w.docs
     wanted = [k for k in dict.fromkeys(keys) if k not in cache]
@@ -112,11 +120,10 @@ def load(fold: BatchFold, keys: Iterable[tuple[str, str]]) -> None:
     for kind, doc_id in wanted:
         by_kind.setdefault(kind, []).append(doc_id)
     for kind, ids in by_kind.items():
+        current = fold.store.query_on(fold.w.gen, "current docs", _current_docs)
         for chunk in _chunks(ids):
-            for doc_id, vf, doc in fold.store.fetch(
-                    fold.conn, f"SELECT id, valid_from, doc FROM {fold.t['docs']} WHERE "
-                               f"kind = ? AND valid_to IS NULL AND id IN "
-                               f"({','.join('?' * len(chunk))})", [kind, *chunk]):
+            for doc_id, vf, doc in fold.store.rows(fold.conn, current,
+                                                   {"kind": kind, "ids": chunk}):
                 cache[(kind, doc_id)] = DocEntry(orjson.loads(doc), int(vf))
     for k in wanted:
         cache.setdefault(k, DocEntry())

@@ -16,7 +16,18 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    MetaData,
+    Select,
+    String,
+    Table,
+    Text,
+    bindparam,
+    select,
+)
 
 from projections.readmodel.schema import NAME
 from projections.views.base import Unit, View
@@ -81,15 +92,45 @@ class LinkEntry:
         return min(names) if names else None
 
 
+# The fold's reads of the identity rows (built once per generation: `query_on`).
+
+def _current_links(t: dict[str, Table]) -> Select[Any]:
+    i = t["identity"]
+    return select(i.c.oid, i.c.kind, i.c.a_key, i.c.b_key, i.c.doc, i.c.valid_from, i.c.a,
+                  i.c.b).where(i.c.valid_to.is_(None),
+                               i.c.oid.in_(bindparam("oids", expanding=True)))
+
+
+def _any_link(t: dict[str, Table]) -> Select[Any]:
+    i = t["identity"]
+    return select(i.c.kind).where(i.c.kind == bindparam("kind")).limit(1)
+
+
+def _same_links(side: str) -> Callable[[dict[str, Table]], Select[Any]]:
+    def build(t: dict[str, Table]) -> Select[Any]:
+        i = t["identity"]
+        return select(i.c.a, i.c.b, i.c.named, i.c.a_key, i.c.b_key).where(
+            i.c.kind == bindparam("kind"), i.c[side].in_(bindparam("records", expanding=True)),
+            i.c.valid_to.is_(None), i.c.status == "same")
+    return build
+
+
+def _actors_incidents(t: dict[str, Table]) -> Select[Any]:
+    lk = t["links"]
+    return select(lk.c.oid).distinct().where(
+        lk.c.kind == "a", lk.c.valid_to.is_(None), lk.c.ref.in_(bindparam("refs", expanding=True)))
+
+
 def load_links(fold: BatchFold, oids: Iterable[str]) -> None:
     cache = fold.w.views.setdefault("links", {})
     wanted = [o for o in dict.fromkeys(oids) if o not in cache]
+    if not wanted:
+        return
+    current = fold.store.query_on(fold.w.gen, "current links", _current_links)
     for start in range(0, len(wanted), 500):
         chunk = wanted[start:start + 500]
-        for oid, kind, a_key, b_key, doc, vf, a, b in fold.store.fetch(
-                fold.conn, f"SELECT oid, kind, a_key, b_key, doc, valid_from, a, b FROM "
-                           f"{fold.t['identity']} WHERE valid_to IS NULL AND oid IN "
-                           f"({','.join('?' * len(chunk))})", chunk):
+        for oid, kind, a_key, b_key, doc, vf, a, b in fold.store.rows(
+                fold.conn, current, {"oids": chunk}):
             cache[oid] = LinkEntry(kind, a_key, b_key, orjson.loads(doc), int(vf), a, b)
 
 
@@ -99,8 +140,8 @@ def links_exist(fold: BatchFold, kind: str) -> bool:
     views = fold.w.views
     flag = f"{kind}_links"
     if flag not in views:
-        views[flag] = bool(fold.store.fetch(
-            fold.conn, f"SELECT 1 FROM {fold.t['identity']} WHERE kind = ? LIMIT 1", [kind]))
+        views[flag] = bool(fold.store.rows(
+            fold.conn, fold.store.query_on(fold.w.gen, "any link", _any_link), {"kind": kind}))
     return bool(views[flag])
 
 
@@ -133,17 +174,16 @@ def neighbours(fold: BatchFold, kind: str, records: Iterable[str]) -> dict[str, 
     records (aggregate ids, hex), read once each and kept in the working set."""
     adjacency: dict[str, dict[str, str]] = fold.w.views.setdefault(f"adjacency:{kind}", {})
     wanted = [r for r in dict.fromkeys(records) if r not in adjacency]
+    # One index seek per side (an OR of the two would scan every pair).
+    sides = [fold.store.query_on(fold.w.gen, f"same links by {side}", _same_links(side))
+             for side in ("a", "b")] if wanted else []
     for start in range(0, len(wanted), 250):
         chunk = wanted[start:start + 250]
-        marks = ",".join("?" * len(chunk))
         for r in chunk:
             adjacency[r] = {}
         keys = fold.w.views.setdefault(f"keys:{kind}", {})
-        # One index seek per side (an OR of the two would scan every pair).
-        found = [row for side in ("a", "b") for row in fold.store.fetch(
-            fold.conn, f"SELECT a, b, named, a_key, b_key FROM {fold.t['identity']} WHERE "
-                       f"kind = ? AND {side} IN ({marks}) AND valid_to IS NULL AND "
-                       f"status = 'same'", [kind, *chunk])]
+        found = [row for side in sides for row in fold.store.rows(
+            fold.conn, side, {"kind": kind, "records": chunk})]
         for a, b, named, a_key, b_key in found:
             keys[a], keys[b] = a_key, b_key
             for x, y in ((a, b), (b, a)):
@@ -268,12 +308,10 @@ class IdentityStage:
         keys |= {entry.a_key, entry.b_key}
         oids: list[str] = []
         ordered = sorted(keys)
+        counted = fold.store.query_on(fold.w.gen, "actors' incidents", _actors_incidents)
         for start in range(0, len(ordered), 500):
             chunk = ordered[start:start + 500]
-            oids += [o for (o,) in fold.store.fetch(
-                fold.conn, f"SELECT DISTINCT oid FROM {fold.t['links']} WHERE kind = 'a' AND "
-                           f"valid_to IS NULL AND ref IN ({','.join('?' * len(chunk))})",
-                chunk)]
+            oids += [o for (o,) in fold.store.rows(fold.conn, counted, {"refs": chunk})]
         # Pending rows of this batch (not yet in the table) are in the working set.
         oids += [oid for oid, e in fold.w.incidents.items()
                  if any(k == "a" and ref in keys for k, ref in e.links)]

@@ -51,7 +51,7 @@ from projections.incident_state import (
     source_counts,
     with_actors,
 )
-from projections.readmodel.packed import PackedJSON, json_of, pack
+from projections.readmodel.packed import PackedJSON, pack
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, Valid, View
 from projections.views.identity import actor_resolver, cluster_of, links_exist, neighbours
@@ -291,6 +291,21 @@ def _chunks(ids: list[Any], size: int = 500) -> Iterable[list[Any]]:
         yield ids[start:start + size]
 
 
+# The fold's reads of the current rows (built once per generation: `query_on`).
+
+def _current_incidents(t: dict[str, Table]) -> Select[Any]:
+    i = t["incidents"]
+    return select(i.c.oid, i.c.valid_from, i.c.doc).where(
+        i.c.valid_to.is_(None), i.c.oid.in_(bindparam("oids", expanding=True)))
+
+
+def _current_links(t: dict[str, Table]) -> Select[Any]:
+    lk = t["links"]
+    return select(lk.c.oid, lk.c.kind, lk.c.ref, lk.c.valid_from, lk.c.date, lk.c.best,
+                  lk.c.low, lk.c.high).where(
+        lk.c.valid_to.is_(None), lk.c.oid.in_(bindparam("oids", expanding=True)))
+
+
 class IncidentsStage:
     def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
         absent = {e.oid for e in events if e.name == "IncidentReported"}
@@ -308,18 +323,17 @@ class IncidentsStage:
             if oid not in cache:
                 cache[oid] = IncidentEntry()
         wanted = [o for o in dict.fromkeys(oids) if o not in cache]
-        t, fetch, conn = fold.t, fold.store.fetch, fold.conn
+        if not wanted:
+            return
+        s, conn = fold.store, fold.conn
+        incidents = s.query_on(fold.w.gen, "current incidents", _current_incidents)
+        links = s.query_on(fold.w.gen, "current incident links", _current_links)
         for chunk in _chunks(wanted):
-            marks = ",".join("?" * len(chunk))
-            for oid, vf, doc in fetch(conn, f"SELECT oid, valid_from, doc FROM "
-                                            f"{t['incidents']} WHERE valid_to IS NULL AND "
-                                            f"oid IN ({marks})", chunk):
-                text = json_of(doc)
+            # The JSON, unpacked by the column's type (PackedJSON).
+            for oid, vf, text in s.rows(conn, incidents, {"oids": chunk}):
                 cache[oid] = IncidentEntry(orjson.loads(text), int(vf), text)
-            for oid, kind, ref, vf, day, best, low, high in fetch(
-                    conn, f"SELECT oid, kind, ref, valid_from, date, best, low, high "
-                          f"FROM {t['links']} WHERE valid_to IS NULL AND oid IN ({marks})",
-                    chunk):
+            for oid, kind, ref, vf, day, best, low, high in s.rows(conn, links,
+                                                                   {"oids": chunk}):
                 entry = cache.get(oid)
                 if entry is not None:
                     figs = None if best is None else (best, low, high, 0, 0, 0, 0)

@@ -10,7 +10,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Column, Index, MetaData, String, Table, bindparam, select
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Index,
+    MetaData,
+    Select,
+    String,
+    Table,
+    bindparam,
+    select,
+)
 
 from projections.readmodel.schema import FIGURE, FOLDED, NAME
 from projections.views.base import Queries, Unit, View
@@ -38,13 +48,18 @@ def _cited(links: dict[tuple[str, str], Any]) -> set[str]:
     return {ref for kind, ref in links if kind == "s"}
 
 
+def _current(t: dict[str, Table]) -> Select[Any]:
+    s = t["sources"]
+    return select(s.c.key, s.c.name, s.c.incidents, s.c.valid_from).where(
+        s.c.valid_to.is_(None))
+
+
 class SourcesStage:
     def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
         if "sources" not in fold.w.views:
             fold.w.views["sources"] = {
-                key: [name, int(n), int(vf)] for key, name, n, vf in fold.store.fetch(
-                    fold.conn, f"SELECT key, name, incidents, valid_from FROM "
-                               f"{fold.t['sources']} WHERE valid_to IS NULL")}
+                key: [name, int(n), int(vf)] for key, name, n, vf in fold.store.rows(
+                    fold.conn, fold.store.query_on(fold.w.gen, "current sources", _current))}
 
     def apply(self, fold: BatchFold, unit: Unit) -> None:
         current: dict[str, list[Any]] = fold.w.views["sources"]
