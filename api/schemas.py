@@ -20,6 +20,15 @@ class StrictSchema(Schema):
         ordered = True
 
 
+class BuiltList(fields.List):
+    """A list whose items the query builds in the declared shape (the items' schema
+    documents it, and a test holds the query to it): written as is, not field by field —
+    30,000 link candidates took 1.6 s through the nested schema."""
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        return value
+
+
 def day(**kw: Any) -> fields.String:
     """A date field (YYYY-MM-DD as a string), nullable."""
     return fields.String(allow_none=True, metadata={"format": "date", **kw.pop("metadata", {})},
@@ -668,4 +677,4 @@ class LinkCandidatesSchema(StrictSchema):
     parameters = fields.Dict(required=True)
     filters = fields.Dict(required=True)
     records = fields.Integer(required=True, metadata={"description": "records searched"})
-    candidates = fields.List(fields.Nested(LinkCandidateSchema), required=True)
+    candidates = BuiltList(fields.Nested(LinkCandidateSchema), required=True)

@@ -27,6 +27,7 @@ as a disagreement.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
@@ -104,7 +105,7 @@ class LinkParams:
                 f"min_score={self.min_score:g}")
 
 
-@dataclass
+@dataclass(slots=True)
 class LinkRecord:
     """What the search needs of one record (or cluster) of the views."""
 
@@ -119,13 +120,16 @@ class LinkRecord:
     place: tuple[str, str] | None         # (country, admin1 or place), case-folded
     families: frozenset[str] | None
     type_label: str
-    actors: list[frozenset[str]]          # each actor's distinctive words / kind
+    actors: tuple[frozenset[str], ...]    # each actor's distinctive words / kind
     actor_ids: frozenset[str]
     best: int
     low: int
     high: int
     members: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # One number per distinct (actors, actor_ids) — records sharing them share it, so a
+    # pair's actor agreement is worked out once per pair of numbers; -1: not numbered.
+    actor_key: int = -1
 
 
 def _ordinal(day: str | None) -> int | None:
@@ -157,53 +161,88 @@ def actor_words(actor_id: str, country_words: frozenset[str] = frozenset()) -> f
 
 def families_of(details: dict[str, Any]) -> frozenset[str] | None:
     """The event families a record's type (and subtype, interaction) allow."""
-    subtype = (details.get("subtype") or "").casefold()
-    if subtype in UCDP_FAMILY:
-        return frozenset({UCDP_FAMILY[subtype]})
-    kind = details.get("type")
-    found = SUBTYPE_FAMILIES.get(subtype) or TYPE_FAMILIES.get(kind or "")
+    return _type_of(details.get("type"), details.get("subtype"),
+                    (details.get("attributes") or {}).get("interaction"))[0]
+
+
+@lru_cache(maxsize=4096)  # a dataset has a few dozen types, subtypes and interactions
+def _type_of(kind: str | None, subtype: str | None, interaction: Any
+             ) -> tuple[frozenset[str] | None, str]:
+    """The families a type, subtype and interaction allow, and the type's label."""
+    label = f"{kind}/{subtype}" if subtype else str(kind)
+    folded = (subtype or "").casefold()
+    if folded in UCDP_FAMILY:
+        return frozenset({UCDP_FAMILY[folded]}), label
+    found = SUBTYPE_FAMILIES.get(folded) or TYPE_FAMILIES.get(kind or "")
     if found is None:
-        return None
-    interaction = str((details.get("attributes") or {}).get("interaction") or "")
+        return None, label
+    interaction = str(interaction or "")
     if kind == "battle" and interaction.isdigit() and len(interaction) == 2:
         # ACLED interaction: the two actor types; 1 state forces, 8 external forces.
         state = "1" in interaction or "8" in interaction
         found = frozenset({STATE if state else NONSTATE})
-    return found
+    return found, label
 
 
 def record_of(key: str, doc: dict[str, Any], best: int, low: int, high: int,
               resolve: Callable[[str], str] | None = None) -> LinkRecord | None:
     """A record of the views (its row's document and figures) as the search sees it;
-    None when it has no usable date."""
+    None when it has no usable date. What many records share (sources, place, type,
+    country) is worked out once per distinct value."""
     d = doc.get("details") or {}
     start = _ordinal(d.get("date"))
     if start is None:
         return None
-    end = _ordinal(d.get("date_end")) or start
-    end = max(start, min(end, start + MAX_RANGE_DAYS))
+    end = d.get("date_end")
+    end = max(start, min(_ordinal(end) or start, start + MAX_RANGE_DAYS)) if end else start
     loc = d.get("location") or {}
     lat, lon = loc.get("latitude"), loc.get("longitude")
     if lat is None or lon is None:
         lat = lon = None
     precision = loc.get("geo_precision")
     geo_slack = GEO_SLACK.get(precision, 150.0) if isinstance(precision, int) else 0.0
-    country = (loc.get("country") or "").casefold()
-    where = (loc.get("admin1") or loc.get("name") or "").casefold()
-    country_words = frozenset(_WORD.findall(country))
-    ids = [a.get("actor") for a in d.get("actors") or () if a.get("actor")]
-    resolved = [resolve(a) if resolve else a for a in ids]
-    subtype = d.get("subtype")
+    country_words, place = _place(loc.get("country"), loc.get("admin1") or loc.get("name"))
+    ids = [a["actor"] for a in d.get("actors") or () if a.get("actor")]
+    families, label = _type_of(d.get("type"), d.get("subtype"),
+                               (d.get("attributes") or {}).get("interaction"))
+    actors, actor_ids, actor_key = _actors_of(
+        tuple([actor_words(a, country_words) for a in ids]),
+        frozenset([resolve(a) for a in ids] if resolve else ids))
     return LinkRecord(
-        key=key, sources=frozenset(s.casefold() for s in doc.get("sources") or ()),
+        key=key, sources=_sources(tuple(doc.get("sources") or ())),
         start=start, end=end,
         slack=min(DATE_SLACK.get(d.get("date_precision") or "day", 0), MAX_DATE_SLACK),
-        lat=lat, lon=lon, geo_slack=geo_slack,
-        place=(country, where) if where else None, families=families_of(d),
-        type_label=f"{d.get('type')}/{subtype}" if subtype else str(d.get("type")),
-        actors=[actor_words(a, country_words) for a in ids],
-        actor_ids=frozenset(resolved), best=best, low=low, high=high,
-        members=tuple(doc.get("members") or (key,)))
+        lat=lat, lon=lon, geo_slack=geo_slack, place=place, families=families,
+        type_label=label, actors=actors, actor_ids=actor_ids, best=best, low=low,
+        high=high, members=tuple(doc.get("members") or (key,)), actor_key=actor_key)
+
+
+_numbers = itertools.count()
+
+
+@lru_cache(maxsize=65536)
+def _actors_of(actors: tuple[frozenset[str], ...], actor_ids: frozenset[str]
+               ) -> tuple[tuple[frozenset[str], ...], frozenset[str], int]:
+    """A record's actors, their ids and the number of that combination (never reused: a
+    combination dropped from this cache and seen again gets a new one)."""
+    return actors, actor_ids, next(_numbers)
+
+
+@lru_cache(maxsize=4096)
+def _sources(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(s.casefold() for s in names)
+
+
+@lru_cache(maxsize=65536)
+def _place(country: str | None, where: str | None
+           ) -> tuple[frozenset[str], tuple[str, str] | None]:
+    """A country's own words (dropped from actor names) and the (country, admin1 or place)
+    a record without coordinates is compared by, case-folded."""
+    folded = (country or "").casefold()
+    where = (where or "").casefold()
+    return frozenset(_WORD.findall(folded)), (folded, where) if where else None
+
+
 
 
 def haversine(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
@@ -222,23 +261,40 @@ def _type_score(a: LinkRecord, b: LinkRecord) -> float | None:
     return 1.0 if len(a.families) == len(b.families) == 1 else 0.8
 
 
+_actor_scores: dict[tuple[int, int], float | None] = {}
+
+
 def _actor_score(a: LinkRecord, b: LinkRecord) -> float | None:
+    if a.actor_key < 0 or b.actor_key < 0:
+        return _actor_agreement(a, b)
+    key = (a.actor_key, b.actor_key)
+    try:
+        return _actor_scores[key]
+    except KeyError:
+        if len(_actor_scores) >= 1 << 17:
+            _actor_scores.clear()
+        found = _actor_scores[key] = _actor_agreement(a, b)
+        return found
+
+
+def _actor_agreement(a: LinkRecord, b: LinkRecord) -> float | None:
     if not a.actors or not b.actors:
         return None
-    if a.actor_ids & b.actor_ids:
-        shared_ids = len(a.actor_ids & b.actor_ids)
+    shared_ids = len(a.actor_ids & b.actor_ids)
+    if len(a.actors) <= len(b.actors):
+        small, found = a.actors, _actors_found(a.actors, b.actors)
     else:
-        shared_ids = 0
-    small, large = (a, b) if len(a.actors) <= len(b.actors) else (b, a)
-    found = 0
-    for words in small.actors:
-        for other in large.actors:
-            if _same_actor(words, other):
-                found += 1
-                break
-    share = min(1.0, max(found, shared_ids) / len(small.actors))
+        small, found = b.actors, _actors_found(b.actors, a.actors)
+    share = min(1.0, max(found, shared_ids) / len(small))
     # Half the actors agreeing means the other half disagree: evidence against.
     return share * share
+
+
+@lru_cache(maxsize=65536)  # a dataset pairs the same few actor lists over and over
+def _actors_found(small: tuple[frozenset[str], ...], large: tuple[frozenset[str], ...]
+                  ) -> int:
+    """How many of `small`'s actors have a match among `large`'s."""
+    return sum(1 for words in small if any(_same_actor(words, other) for other in large))
 
 
 def _same_actor(x: frozenset[str], y: frozenset[str]) -> bool:
@@ -269,37 +325,73 @@ def score_pair(a: LinkRecord, b: LinkRecord, params: LinkParams
                ) -> tuple[float, dict[str, Any], dict[str, float]] | None:
     """The pair's score, reasons and per-measure scores; None when the two are beyond the
     date or distance window."""
+    measures = _measures(a, b, params)
+    if measures is None:
+        return None
+    return _total(measures), *_explain(a, b, measures)
+
+
+# What _measures finds: the gap in days, the distance (None: compared by place), and the
+# agreements of days, km, type, actors (None: not measured) and killed.
+Measures = tuple[int, float | None, float, float, float | None, float | None, float]
+
+
+def _measures(a: LinkRecord, b: LinkRecord, params: LinkParams) -> Measures | None:
+    """The pair's measures and agreements; None beyond the date or distance window. The
+    search takes every pair within reach through here; only a chosen pair is explained."""
     gap = max(0, b.start - a.end, a.start - b.end)
     reach = params.days + a.slack + b.slack
     if gap > reach:
         return None
-    scores: dict[str, float] = {"days": 1.0 - 0.5 * gap / reach if reach else 1.0}
+    s_days = 1.0 - 0.5 * gap / reach if reach else 1.0
     km: float | None = None
     if a.lat is not None and b.lat is not None:
         km = haversine(a.lat, a.lon, b.lat, b.lon)  # type: ignore[arg-type]
         tolerance = params.km + a.geo_slack + b.geo_slack
         if km > tolerance:
             return None
-        scores["km"] = 1.0 - 0.5 * km / tolerance if tolerance else 1.0
+        s_km = 1.0 - 0.5 * km / tolerance if tolerance else 1.0
     else:
         if a.place is None or b.place is None or a.place != b.place:
             return None
-        scores["km"] = 0.6  # same admin1 / place, no coordinates to say more
-    reasons: dict[str, Any] = {"days": gap, "km": None if km is None else round(km, 1)}
-    t = _type_score(a, b)
+        s_km = 0.6  # same admin1 / place, no coordinates to say more
+    return (gap, km, s_days, s_km, _type_score(a, b), _actor_score(a, b),
+            _killed_score(a, b))
+
+
+W_DAYS, W_KM, W_TYPE, W_ACTORS, W_KILLED = (
+    WEIGHTS["days"], WEIGHTS["km"], WEIGHTS["type"], WEIGHTS["actors"], WEIGHTS["killed"])
+
+
+def _total(m: Measures) -> float:
+    """The weighted mean of the agreements measured (summed in WEIGHTS' order), rounded."""
+    _, _, s_days, s_km, s_type, s_actors, s_killed = m
+    total, weights = W_DAYS * s_days + W_KM * s_km, W_DAYS + W_KM
+    if s_type is not None:
+        total, weights = total + W_TYPE * s_type, weights + W_TYPE
+    if s_actors is not None:
+        total, weights = total + W_ACTORS * s_actors, weights + W_ACTORS
+    return round((total + W_KILLED * s_killed) / (weights + W_KILLED), 3)
+
+
+def _explain(a: LinkRecord, b: LinkRecord, m: Measures
+             ) -> tuple[dict[str, Any], dict[str, float]]:
+    """The pair's reasons (each measure) and scores (each agreement, rounded)."""
+    gap, km, s_days, s_km, t, s_actors, s_killed = m
     verdict = "unknown" if t is None else "same" if t == 1.0 else \
         "compatible" if t > 0 else "incompatible"
-    reasons["type"] = f"{a.type_label} ~ {b.type_label}: {verdict}"
+    reasons: dict[str, Any] = {
+        "days": gap, "km": None if km is None else round(km, 1),
+        "type": f"{a.type_label} ~ {b.type_label}: {verdict}",
+        "actors": None if s_actors is None else round(s_actors, 2),
+        "killed": f"{a.best} vs {b.best}"}
+    scores = {"days": round(s_days, 3), "km": round(s_km, 3)}
     if t is not None:
-        scores["type"] = t
-    s_actors = _actor_score(a, b)
-    reasons["actors"] = None if s_actors is None else round(s_actors, 2)
+        scores["type"] = round(t, 3)
     if s_actors is not None:
-        scores["actors"] = s_actors
-    scores["killed"] = _killed_score(a, b)
-    reasons["killed"] = f"{a.best} vs {b.best}"
-    total = sum(WEIGHTS[k] * v for k, v in scores.items()) / sum(WEIGHTS[k] for k in scores)
-    return round(total, 3), reasons, {k: round(v, 3) for k, v in scores.items()}
+        scores["actors"] = round(s_actors, 3)
+    scores["killed"] = round(s_killed, 3)
+    return reasons, scores
 
 
 def _cells(lat: float, lon: float, radius_km: float, size: float
@@ -322,68 +414,125 @@ def pairs_within_reach(records: list[LinkRecord], params: LinkParams
                        ) -> Iterable[tuple[int, int]]:
     """Index pairs (i < j) of records from disjoint sources within each other's date and
     distance windows — found through an index of day buckets × grid cells, never by
-    comparing all pairs. Records are taken in turn: each looks up the buckets and cells its
-    window (`days`, `km`, plus its own precision) reaches among the records before it, then
-    is indexed under the buckets and cells its own precision spans — so each pair is found
-    once, by the later record. What the buckets and cells bring is checked against the
-    exact windows before it is yielded (the dates, an equirectangular distance)."""
+    comparing all pairs. Records are taken in date order: each looks up the buckets and
+    cells its window (`days`, `km`, plus its own precision) reaches among the records
+    before it, then is indexed under the buckets and cells its own precision spans — so
+    each pair is found once, by the later record. What the buckets and cells bring is
+    checked against the exact windows before it is yielded (the dates, an equirectangular
+    distance).
+
+    The loop runs once per record, so it is written for the interpreter and the memory
+    cache: taken in date order, the records' fields are read into lists in that order,
+    and a bucket no later record can reach (older than the widest date window) is
+    dropped, so the index holds a few weeks of records, not all of them; cells and keys
+    are computed inline (`_cells`, `_key` say the same in words); and the place index is
+    kept only when some record has no coordinates (only such a record looks it up, or is
+    looked up in it)."""
     size = 2 * max(params.km, 5.0) / KM_PER_DEGREE  # cell side: twice `km` (at the equator)
     width = 2 * params.days + 1  # days per bucket
     days, km = params.days, params.km
-    grid: dict[int, list[int]] = {}
+    order = sorted(range(len(records)), key=lambda n: records[n].start)
+    taken = [records[n] for n in order]
+    # One index of cells per day bucket; a key is one int per (row, column) of a cell.
+    buckets: dict[int, dict[int, list[int]]] = {}
     by_place: dict[tuple[int, tuple[str, str]], list[int]] = {}
     by_place_nocoord: dict[tuple[int, tuple[str, str]], list[int]] = {}
-    km_per_deg = KM_PER_DEGREE
-    for j, r in enumerate(records):
-        lo, hi = (r.start - r.slack - days) // width, (r.end + r.slack + days) // width
+    places = any(r.lat is None or r.lon is None for r in taken)
+    sources = [r.sources for r in taken]
+    starts = [r.start for r in taken]
+    ends = [r.end for r in taken]
+    slacks = [r.slack for r in taken]
+    lats: list[float | None] = [r.lat if r.lon is not None else None for r in taken]
+    lons = [r.lon for r in taken]
+    geo = [r.geo_slack for r in taken]
+    place_of = [r.place for r in taken]
+    widest = max(slacks, default=0) + days  # the furthest back a window reaches
+    oldest = None  # the oldest bucket still held
+    per_degree, spare, off = KM_PER_DEGREE, 1.01, 2**21
+    floor, cos, radians = math.floor, math.cos, math.radians
+    for j in range(len(taken)):
+        start, end, slack, lat, g = starts[j], ends[j], slacks[j], lats[j], geo[j]
+        lo, hi = (start - slack - days) // width, (end + slack + days) // width
+        reachable = (start - widest) // width  # no later record looks further back
+        if oldest is None:
+            oldest = reachable
+        while oldest < reachable:
+            buckets.pop(oldest, None)
+            oldest += 1
         found: list[int] = []
-        lat, lon = r.lat, r.lon
-        if lat is not None and lon is not None:
-            ylo, yhi, xlo, xhi = _cells(lat, lon, km + r.geo_slack, size)
+        if lat is not None:
+            lon: float = lons[j]  # type: ignore[assignment]
+            dlat = (km + g) * spare / per_degree
+            dlon = dlat / max(cos(radians(min(89.0, abs(lat) + dlat))), 0.01)
+            ylo, yhi = floor((lat - dlat) / size) + off, floor((lat + dlat) / size) + off
+            xlo, xhi = floor((lon - dlon) / size) + off, floor((lon + dlon) / size) + off + 1
             for bucket in range(lo, hi + 1):
-                for y in range(ylo, yhi + 1):
-                    base = _key(bucket, y, 0)
-                    for x in range(xlo, xhi + 1):
-                        hit = grid.get(base + x)
+                cells = buckets.get(bucket)
+                if cells is None:
+                    continue
+                lookup = cells.get
+                for y in range(ylo << 22, (yhi << 22) + 1, 1 << 22):
+                    for x in range(y + xlo, y + xhi):
+                        hit = lookup(x)
                         if hit:
                             found += hit
-            if r.place is not None and by_place_nocoord:
+            if places and by_place_nocoord and place_of[j] is not None:
                 for bucket in range(lo, hi + 1):
-                    found += by_place_nocoord.get((bucket, r.place), ())
-        elif r.place is not None:
+                    found += by_place_nocoord.get((bucket, place_of[j]), ())  # type: ignore[arg-type]
+        elif place_of[j] is not None:
             for bucket in range(lo, hi + 1):
-                found += by_place.get((bucket, r.place), ())
+                found += by_place.get((bucket, place_of[j]), ())  # type: ignore[arg-type]
         if found:
-            sources, start, end, slack = r.sources, r.start, r.end, r.slack + days
-            coslat = math.cos(math.radians(lat)) if lat is not None else 0.0
-            for i in set(found):
-                o = records[i]
-                if sources & o.sources:
+            mine, reach_days = sources[j], slack + days
+            coslat = cos(radians(lat)) if lat is not None else 0.0
+            for i in set(found) if len(found) > 1 else found:
+                if not mine.isdisjoint(sources[i]):
                     continue
-                if o.start - end > slack + o.slack or start - o.end > slack + o.slack:
+                o_slack = reach_days + slacks[i]
+                if starts[i] - end > o_slack or start - ends[i] > o_slack:
                     continue
-                if lat is not None and o.lat is not None:
+                o_lat = lats[i]
+                if lat is not None and o_lat is not None:
                     # Equirectangular: within 1% of the great circle at these distances.
-                    dlat = (lat - o.lat) * km_per_deg
-                    dlon = (lon - o.lon) * km_per_deg * coslat  # type: ignore[operator]
-                    reach = (km + r.geo_slack + o.geo_slack) * 1.02
-                    if dlat * dlat + dlon * dlon > reach * reach:
+                    dy = (lat - o_lat) * per_degree
+                    dx = (lon - lons[i]) * per_degree * coslat  # type: ignore[operator]
+                    reach = (km + g + geo[i]) * 1.02
+                    if dy * dy + dx * dx > reach * reach:
                         continue
-                elif r.place != o.place:
+                elif place_of[j] != place_of[i]:
                     continue
-                yield i, j
-        own = range((r.start - r.slack) // width, (r.end + r.slack) // width + 1)
-        if lat is not None and lon is not None:
-            ylo, yhi, xlo, xhi = _cells(lat, lon, r.geo_slack, size)
-            for bucket in own:
-                for y in range(ylo, yhi + 1):
-                    for x in range(xlo, xhi + 1):
-                        grid.setdefault(_key(bucket, y, x), []).append(j)
-        if r.place is not None:
-            for bucket in own:
-                by_place.setdefault((bucket, r.place), []).append(j)
+                a, b = order[i], order[j]
+                yield (a, b) if a < b else (b, a)
+        own_lo, own_hi = (start - slack) // width, (end + slack) // width
+        if lat is not None:
+            if g:
+                dlat = g * spare / per_degree
+                dlon = dlat / max(cos(radians(min(89.0, abs(lat) + dlat))), 0.01)
+            else:
+                dlat = dlon = 0.0
+            ylo, yhi = floor((lat - dlat) / size) + off, floor((lat + dlat) / size) + off
+            xlo, xhi = floor((lon - dlon) / size) + off, floor((lon + dlon) / size) + off + 1
+            for bucket in range(own_lo, own_hi + 1):
+                cells = buckets.get(bucket)
+                if cells is None:
+                    cells = buckets[bucket] = {}
+                for y in range(ylo << 22, (yhi << 22) + 1, 1 << 22):
+                    for x in range(y + xlo, y + xhi):
+                        held = cells.get(x)
+                        if held is None:
+                            cells[x] = [j]
+                        else:
+                            held.append(j)
+        if places and place_of[j] is not None:
+            for bucket in range(own_lo, own_hi + 1):
+                by_place.setdefault((bucket, place_of[j]), []).append(j)  # type: ignore[arg-type]
                 if lat is None:
-                    by_place_nocoord.setdefault((bucket, r.place), []).append(j)
+                    by_place_nocoord.setdefault(
+                        (bucket, place_of[j]), []).append(j)  # type: ignore[arg-type]
+
+
+# A scored pair as the choice takes it: (negated score, i, j, its measures).
+Scored = tuple[float, int, int, Measures]
 
 
 @dataclass
@@ -403,70 +552,76 @@ class Candidate:
                 "margin": self.margin}
 
 
-def choose(scored: list[tuple[float, int, int]], records: list[LinkRecord]
-           ) -> list[tuple[float, int, int, float | None]]:
+def choose(scored: list[Scored], records: list[LinkRecord], floor: float = 0.0
+           ) -> list[tuple[Scored, float | None]]:
     """One-to-one by score: best pairs first, a record taking at most one partner of each
     other source group — unless a further pair is strong (SECOND_PAIR_SCORE) and within
     MARGIN of the record's best. Each chosen pair keeps its margin over the best pair it
-    beat (None: no competitor)."""
-    scored.sort(key=lambda s: (-s[0], records[s[1]].key, records[s[2]].key))
+    beat (None: no competitor). A pair is (negated score, i, j, measures) with i < j and
+    `records` in key order, so best first and then by the records' keys is the tuples'
+    own order; the chosen pairs come in that order. Every pair is a rival (a margin), but
+    none below `floor` is chosen: choosing stops at the first (all later ones are lower)."""
+    scored.sort()
+    top2: dict[int, list[Scored]] = {}
+    for item in scored:  # best first: each record's two best pairs
+        for x in (item[1], item[2]):
+            held = top2.get(x)
+            if held is None:
+                top2[x] = [item]
+            elif len(held) < 2:
+                held.append(item)
     best_of: dict[tuple[int, frozenset[str]], float] = {}
     chosen = []
-    top2: dict[int, list[tuple[float, int, int]]] = {}
-    for item in scored:  # best first: each record's two best pairs
-        for x in item[1:]:
-            held = top2.setdefault(x, [])
-            if len(held) < 2:
-                held.append(item)
-    for score, i, j in scored:
-        a, b = records[i], records[j]
+    for item in scored:
+        negated, i, j = item[0], item[1], item[2]
+        score = -negated
+        if score < floor:
+            break
+        a_sources, b_sources = records[i].sources, records[j].sources
         ok = True
-        for x, other in ((i, b), (j, a)):
-            top = best_of.get((x, other.sources))
+        for key in ((i, b_sources), (j, a_sources)):
+            top = best_of.get(key)
             if top is not None and not (score >= SECOND_PAIR_SCORE and top - score <= MARGIN):
                 ok = False
         if not ok:
             continue
-        best_of.setdefault((i, b.sources), score)
-        best_of.setdefault((j, a.sources), score)
-        rival = max((s[0] for x in (i, j) for s in top2[x] if s[1:] != (i, j)), default=None)
-        chosen.append((score, i, j, None if rival is None else round(score - rival, 3)))
+        best_of.setdefault((i, b_sources), score)
+        best_of.setdefault((j, a_sources), score)
+        rival = min((s[0] for x in (i, j) for s in top2[x] if s is not item), default=None)
+        chosen.append((item, None if rival is None else round(score + rival, 3)))
     return chosen
 
 
 def candidates(records: list[LinkRecord], params: LinkParams,
                excluded: Callable[[LinkRecord, LinkRecord], bool] | None = None,
                wanted: Callable[[LinkRecord], bool] | None = None) -> list[Candidate]:
-    """The chosen candidate pairs at or above `params.min_score`, best first. `excluded`
-    drops pairs an analyst said are distinct; `wanted` keeps pairs with at least one side
-    it accepts (the actor and source filters)."""
-    scored: list[tuple[float, int, int]] = []
-    details: dict[tuple[int, int], tuple[dict[str, Any], dict[str, float]]] = {}
+    """The chosen candidate pairs at or above `params.min_score`, best first (then by the
+    two records' keys). `excluded` drops pairs an analyst said are distinct; `wanted` keeps
+    pairs with at least one side it accepts (the actor and source filters). Every pair
+    within reach is scored; only the chosen ones are explained (reasons, scores)."""
+    records = sorted(records, key=_by_key)  # a pair (i < j) is then in key order
+    scored: list[Scored] = []
     for i, j in pairs_within_reach(records, params):
         a, b = records[i], records[j]
-        if b.key < a.key:
-            a, b = b, a
         if wanted is not None and not (wanted(a) or wanted(b)):
             continue
         if excluded is not None and excluded(a, b):
             continue
-        found = score_pair(a, b, params)
-        if found is None:
+        m = _measures(a, b, params)
+        if m is None:
             continue
-        score, reasons, scores = found
         # Pairs below the threshold still compete: a weak rival is no reason to hide a
         # strong pair, but a strong rival is a reason to doubt it (its margin).
-        scored.append((score, i, j))
-        details[(i, j)] = (reasons, scores)
+        scored.append((-_total(m), i, j, m))
     out = []
-    for score, i, j, margin in choose(scored, records):
-        if score < params.min_score:
-            continue
+    for (negated, i, j, m), margin in choose(scored, records, params.min_score):
         a, b = records[i], records[j]
-        if b.key < a.key:
-            a, b = b, a
-        reasons, scores = details[(i, j)]  # scored in key order
-        out.append(Candidate(a.key, b.key, score, reasons, scores,
+        reasons, scores = _explain(a, b, m)
+        out.append(Candidate(a.key, b.key, -negated, reasons, scores,
                              (sorted(a.sources), sorted(b.sources)), margin))
-    out.sort(key=lambda c: (-c.score, c.incident, c.other))
     return out
+
+
+
+def _by_key(r: LinkRecord) -> str:
+    return r.key

@@ -4,6 +4,7 @@ roots and proofs of the tree built from the whole log in memory."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 import uuid
@@ -14,7 +15,7 @@ from eventsourcing.persistence import StoredEvent
 from tests.test_citations import run_sql
 from tracker import merkle
 from tracker.citation_verify import entry_bytes, verify_consistency, verify_inclusion
-from tracker.tlog import STRIDE
+from tracker.tlog import GENESIS, STRIDE, chain_and_leaves
 from tracker.transparency import Transparency
 
 TOPIC = "tracker.domain.incident:Incident.CasualtiesReported"
@@ -23,6 +24,26 @@ TOPIC = "tracker.domain.incident:Incident.CasualtiesReported"
 def events(n: int, rng: random.Random) -> list[StoredEvent]:
     return [StoredEvent(uuid.uuid4(), 1, TOPIC, json.dumps({"killed": rng.randrange(99)})
                         .encode()) for _ in range(n)]
+
+
+def test_the_writers_chain_and_leaves_hash_the_entries_citations_check():
+    """chain_and_leaves lays the entry out itself (no loop, topics encoded once): each
+    chain hash and leaf is the one entry_bytes (what a citation's checker reads) gives."""
+    rng = random.Random(7)
+    stored = [*events(5, rng),
+              StoredEvent("a-str-id", 3, "tracker.domain.link:Link.LinkOpened", b"{}"),
+              StoredEvent(uuid.uuid4(), 12, "tracker.domain.link:Link.IdentityAsserted",
+                          memoryview(b'{"relation":"same"}')), *events(3, rng)]
+    ids = [9, 10, 11, 15, 16, 17, 18, 100, 101, 102]
+    rows, leaves = chain_and_leaves(GENESIS, ids, stored)
+    previous = GENESIS
+    for position, e, (at, chained), leaf in zip(ids, stored, rows, leaves, strict=True):
+        aggregate = e.originator_id.hex if isinstance(e.originator_id, uuid.UUID) \
+            else e.originator_id
+        entry = entry_bytes(previous, position, aggregate, e.originator_version, e.topic,
+                            bytes(e.state))
+        previous = hashlib.sha256(entry).hexdigest()
+        assert (at, chained) == (position, previous) and leaf == merkle.leaf_hash(entry)
 
 
 def test_stored_tree_answers_like_the_whole_tree_in_memory(database_url, make_tracker):

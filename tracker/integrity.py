@@ -133,10 +133,11 @@ class ChainedSQLiteApplicationRecorder(TreeStorage, SQLiteApplicationRecorder):
         found: set[UUID] = set()
         with self.datastore.transaction(commit=False) as c:
             for start in range(0, len(ids), 500):
-                chunk = [i.hex for i in ids[start:start + 500]]
+                chunk = {i.hex: i for i in ids[start:start + 500]}  # the ids asked, by hex
                 c.execute(f"SELECT DISTINCT originator_id FROM {self.events_table_name} "
-                          f"WHERE originator_id IN ({','.join('?' * len(chunk))})", chunk)
-                found.update(UUID(r[0]) for r in c.fetchall())
+                          f"WHERE originator_id IN ({','.join('?' * len(chunk))})",
+                          list(chunk))
+                found.update(chunk[r[0]] for r in c.fetchall())
         return found
 
     def positions_of(self, originator_id: UUID) -> dict[int, int]:

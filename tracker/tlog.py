@@ -30,6 +30,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
+from uuid import UUID
 
 from tracker import merkle
 from tracker.citation_verify import entry_bytes
@@ -62,17 +63,30 @@ def _oid(value: Any) -> str:
 def chain_and_leaves(previous: str, ids: Sequence[int], events: Sequence[StoredEvent]
                      ) -> tuple[list[tuple[int, str]], list[bytes]]:
     """Each event's hash-chain entry (tracker.integrity.chain_hash: SHA-256 of its entry)
-    and its leaf hash (SHA-256 of 0x00 and the same entry), from one encoding of it."""
+    and its leaf hash (SHA-256 of 0x00 and the same entry), from one encoding of it.
+
+    The entry is `entry_bytes`'s, laid out here without its loop: a save of 61,000 events
+    (30,000 accepted links) encodes one per event, and its few topics once each."""
     rows, leaves = [], []
     sha256 = hashlib.sha256
+    topics: dict[str, bytes] = {}
     for position, e in zip(ids, events, strict=True):
-        entry = entry_bytes(previous, position, _oid(e.originator_id), e.originator_version,
-                            e.topic, e.state)
+        topic = topics.get(e.topic)
+        if topic is None:
+            encoded = e.topic.encode()
+            topic = topics[e.topic] = len(encoded).to_bytes(4, "big") + encoded
+        oid = e.originator_id
+        chained, at, version = previous.encode(), str(position).encode(), \
+            str(e.originator_version).encode()
+        aggregate = (oid.hex if type(oid) is UUID else _oid(oid)).encode()
+        state = bytes(e.state)
+        entry = b"".join((
+            len(chained).to_bytes(4, "big"), chained, len(at).to_bytes(4, "big"), at,
+            len(aggregate).to_bytes(4, "big"), aggregate, len(version).to_bytes(4, "big"),
+            version, topic, len(state).to_bytes(8, "big"), state))
         previous = sha256(entry).hexdigest()
         rows.append((position, previous))
-        leaf = sha256(b"\x00")
-        leaf.update(entry)
-        leaves.append(leaf.digest())
+        leaves.append(sha256(b"\x00" + entry).digest())
     return rows, leaves
 
 

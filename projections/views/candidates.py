@@ -35,7 +35,8 @@ class CandidateQueries(Queries):
             raise QueryError("km must be more than 0 and at most 500", "km")
         if not 0 <= p.min_score <= 1:
             raise QueryError("min_score must be 0..1", "min_score")
-        records = self.link_records(f.replace(actor=None, source=None))
+        records = self.link_records(f.replace(actor=None, source=None),
+                                    actor_ids=bool(f.actor))
         actor = self.resolve_actor(f.actor) if f.actor else None
         source = f.source.casefold() if f.source else None
         wanted = None
@@ -58,15 +59,18 @@ class CandidateQueries(Queries):
             i.c.key, i.c.best, i.c.low, i.c.high, i.c.doc).where(
                 *incident_conditions(i, links, where.terms, valid)), where.values)
 
-    def link_records(self, f: IncidentFilter) -> list[LinkRecord]:
+    def link_records(self, f: IncidentFilter, actor_ids: bool = False) -> list[LinkRecord]:
+        """The search's records of the live rows matching `f`; with `actor_ids`, each
+        keeps its actors' ids as recorded (`extra["actors"]`, what the actor filter asks)."""
         resolve = self._actor_resolution()
         out = []
         for key, best, low, high, doc in self.link_rows(f):
             d = orjson.loads(doc)
             r = record_of(key, d, int(best), int(low), int(high), resolve)
             if r is not None:
-                r.extra["actors"] = {a.get("actor") for a in
-                                     (d.get("details") or {}).get("actors") or ()}
+                if actor_ids:
+                    r.extra["actors"] = {a.get("actor") for a in
+                                         (d.get("details") or {}).get("actors") or ()}
                 out.append(r)
         return out
 

@@ -37,6 +37,19 @@ def test_candidates_as_json_and_csv(linked_api):
     assert len(narrow.get_json()["candidates"]) < len(data["candidates"])
 
 
+def test_candidates_are_written_in_the_shape_their_schema_declares(linked_api):
+    """The candidates are written as the query builds them (api.schemas.BuiltList): each
+    is exactly what the declared item schema writes, and what it would accept back."""
+    from api.schemas import LinkCandidateSchema
+
+    candidates = linked_api.get("/links/candidates?min_score=0").get_json()["candidates"]
+    assert candidates and any(c["margin"] is None for c in candidates) \
+        and any(c["margin"] is not None for c in candidates)
+    schema = LinkCandidateSchema()
+    for c in candidates:
+        assert schema.dump(c) == c and schema.validate(c) == {}
+
+
 @pytest.mark.parametrize("query, field", [
     ("days=-1", "days"), ("days=40", "days"), ("km=0", "km"), ("km=abc", "km"),
     ("min_score=1.5", "min_score"), ("from=2020-02-01&to=2020-01-01", "from"),
