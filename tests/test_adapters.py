@@ -59,8 +59,8 @@ def test_every_new_sqlite_connection_gets_its_setup(sqlite_tracker):
     on_new_sqlite_connection(pool, seen.append)
     connection = pool._create_connection()
     assert seen == [connection._sqlite_conn]
-    # The event store's own setup ran too: its WAL checkpoints every 32 MB.
-    assert connection._sqlite_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 8192
+    # The event store's own setup ran too: its WAL checkpoints every 128 MB.
+    assert connection._sqlite_conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 32768
 
 
 def test_flask_smorest_still_registers_its_error_handlers_through_the_method_we_turn_off():

@@ -121,6 +121,22 @@ def test_the_sqlite_event_store_checkpoints_its_wal_less_often(sqlite_tracker):
         assert c.fetchone()[0] == "wal"
 
 
+def test_a_connection_that_writes_events_keeps_a_bigger_page_cache(sqlite_tracker):
+    # Writes touch index pages at random; a connection that only reads (a follower reading
+    # the log in order) keeps SQLite's default cache, so its process stays small.
+    from tracker.integrity import ChainedSQLiteApplicationRecorder
+
+    pool = sqlite_tracker.recorder.datastore.pool
+    reader = pool._create_connection()._sqlite_conn
+    default = reader.execute("PRAGMA cache_size").fetchone()[0]
+    sqlite_tracker.record_report(base_report())
+    with sqlite_tracker.recorder.datastore.transaction(commit=False) as c:
+        c.execute("PRAGMA cache_size")
+        assert c.fetchone()[0] == -ChainedSQLiteApplicationRecorder.WRITER_CACHE_KIB
+    assert reader.execute("PRAGMA cache_size").fetchone()[0] == default
+    assert default != -ChainedSQLiteApplicationRecorder.WRITER_CACHE_KIB
+
+
 def test_the_sqlite_default_does_not_load_psycopg(tmp_path):
     # An import's view helper starts while the import writes: every module it loads
     # delays it. The PostgreSQL recorder (and psycopg) load only for a PostgreSQL store.

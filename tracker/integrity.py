@@ -55,9 +55,20 @@ class ChainedSQLiteApplicationRecorder(TreeStorage, SQLiteApplicationRecorder):
     (tracker.tlog) written atomically."""
 
     # WAL pages between automatic checkpoints (SQLite's default is 1,000, ~4 MB). Each
-    # checkpoint copies the WAL into the file and fsyncs it; an import writes ~100 MB.
+    # checkpoint copies the WAL's pages into the file and fsyncs it. A write touches
+    # pages at random in the events' (aggregate id, version) index and the import
+    # fingerprints' index (the ids are hashes), so at a million events each batch of an
+    # import dirties a page per event there; a page dirtied again before the checkpoint is
+    # copied once, so checkpoints far apart copy fewer pages (an import into a 1M-event
+    # store: 28% fewer bytes written, half the fsync time, at 128 MB of WAL instead of 32).
     # Durability is unchanged: the WAL is still synced at every commit.
-    WAL_AUTOCHECKPOINT = 8192
+    WAL_AUTOCHECKPOINT = 32768
+    # Page cache of a connection that writes events, in KiB (SQLite's default: 2 MB).
+    # With the default, the index pages a write touches are read back from the file for
+    # each batch, and dirty pages spill to the WAL before the commit. 32 MB holds those
+    # indexes' upper levels and much of their leaves at a million events. Set where events
+    # are inserted, so connections that only read (a follower, a rebuild) stay small.
+    WRITER_CACHE_KIB = 32768
 
     def __init__(self, datastore: SQLiteDatastore, events_table_name: str = "stored_events"
                  ) -> None:
@@ -103,6 +114,7 @@ class ChainedSQLiteApplicationRecorder(TreeStorage, SQLiteApplicationRecorder):
                        **kwargs: Any) -> Sequence[int] | None:
         if not stored_events:
             return []
+        c.execute(f"PRAGMA cache_size=-{self.WRITER_CACHE_KIB}")
         # The library inserts one statement per event to learn each position. The first
         # insert takes SQLite's write lock and gives the first position; SQLite gives a new
         # row the largest rowid plus one, and nobody else can write until we commit, so the
