@@ -188,7 +188,7 @@ class IncidentEntry:
     Between batches an entry is frozen (`freeze`): its documents are dropped and read
     again from the JSON its row holds (`written`) when next used, as a load from the table
     would, but without the query. Parsed, a document takes about seven times its JSON's
-    bytes: frozen, the working set holds about twice the records in the same memory."""
+    bytes: frozen, the working set takes about half the memory (a 1M rebuild peaks ~470 MB)."""
 
     __slots__ = ("_doc", "_counted", "written", "valid_from", "links", "rows")
 
