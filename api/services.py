@@ -21,7 +21,7 @@ from typing import Any
 from projections.notify import RedisBus
 from projections.readmodel.queries import QueryError, ReadViews, open_views
 from projections.readmodel.store import ReadModelStore
-from projections.runner import VIEW_NAMES, Projector
+from projections.runner import BATCH, VIEW_NAMES, Projector
 from tracker import deadlines
 from tracker.application import ConflictTracker, RecordResult
 from tracker.config import Settings, redact_url
@@ -80,7 +80,10 @@ class Services:
         self._down_until = 0.0
         self._behind_since: float | None = None
         self.fold_failure: str | None = None
-        self.batch_size = 2000
+        self.batch_size = BATCH
+        # Far behind, batches of up to this many events (None: batch_size): processes of
+        # batch work (imports, rebuilds, followers) fold long catch-ups in LARGE_BATCH.
+        self.max_batch: int | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -113,7 +116,8 @@ class Services:
     @property
     def runner(self) -> Projector:
         if self._runner is None:
-            self._runner = Projector(self.tracker, self.store, batch_size=self.batch_size)
+            self._runner = Projector(self.tracker, self.store, batch_size=self.batch_size,
+                                     max_batch=self.max_batch)
         return self._runner
 
     def mark_unavailable(self, seconds: float = FAIL_FAST) -> None:

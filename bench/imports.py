@@ -39,7 +39,9 @@ A second table gives, per import (medians over the repeats), what the targets at
                  SQLite the files' sizes after a checkpoint (so the -wal is empty), for
                  PostgreSQL pg_total_relation_size of every table of the schema (target:
                  the read model no bigger than the event store)
-`--no-postgres` skips the PostgreSQL import (its columns then read "-").
+`--no-postgres` skips the PostgreSQL import (its columns then read "-"); `--runs` names the
+runs to make (default all; the baseline always runs: the ratios need it), e.g.
+`--runs sqlite,sqlite-again` to leave out the long one-process run at scale.
 """
 
 from __future__ import annotations
@@ -208,6 +210,9 @@ def windows(marks: list[list[float]], rows: int) -> dict[str, float]:
             "last_cpu": (total - last[0]) / (end[2] - last[2])}
 
 
+RUNS = ("sqlite-serial", "sqlite", "sqlite-again", "postgres")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--file", type=Path, default=DEFAULT_FILE)
@@ -219,8 +224,18 @@ def main() -> None:
         "TRACKER_BENCH_REDIS_URL", "redis://127.0.0.1:6379/15"))
     parser.add_argument("--no-postgres", action="store_true",
                         help="skip the PostgreSQL import")
+    parser.add_argument("--runs", default=",".join(RUNS),
+                        help=f"comma-separated runs to make, of {', '.join(RUNS)}")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    wanted = {r.strip() for r in args.runs.split(",") if r.strip()}
+    if wanted - set(RUNS):
+        parser.error(f"unknown run(s) {', '.join(sorted(wanted - set(RUNS)))}; "
+                     f"known: {', '.join(RUNS)}")
+    if args.no_postgres:
+        wanted.discard("postgres")
+    if "sqlite-again" in wanted:
+        wanted.add("sqlite")  # it imports into the `sqlite` run's store
     if args.child:
         child(args.child)
         return
@@ -238,18 +253,22 @@ def main() -> None:
             runs.setdefault("baseline", []).append(
                 {"seconds": baseline(data, tmpdir / f"baseline-{attempt}.sqlite"),
                  "events": rows})
-            os.sync()
-            runs.setdefault("sqlite-serial", []).append(tracker_import(
-                data, f"sqlite:///{tmpdir}/serial-{attempt}.sqlite", None, alongside=False))
-            os.sync()
+            if "sqlite-serial" in wanted:
+                os.sync()
+                runs.setdefault("sqlite-serial", []).append(tracker_import(
+                    data, f"sqlite:///{tmpdir}/serial-{attempt}.sqlite", None,
+                    alongside=False))
             store = f"sqlite:///{tmpdir}/events-{attempt}.sqlite"
             views = f"sqlite:///{tmpdir}/views-{attempt}.sqlite"
-            runs.setdefault("sqlite", []).append(tracker_import(
-                data, store, None, alongside=True, views_url=views))
-            os.sync()
-            runs.setdefault("sqlite-again", []).append(tracker_import(
-                data, store, None, alongside=True, views_url=views))
-            if not args.no_postgres:
+            if "sqlite" in wanted:
+                os.sync()
+                runs.setdefault("sqlite", []).append(tracker_import(
+                    data, store, None, alongside=True, views_url=views))
+            if "sqlite-again" in wanted:
+                os.sync()
+                runs.setdefault("sqlite-again", []).append(tracker_import(
+                    data, store, None, alongside=True, views_url=views))
+            if "postgres" in wanted:
                 os.sync()
                 runs.setdefault("postgres", []).append(postgres_import(data, args))
     report(runs, rows, args)
@@ -273,11 +292,13 @@ def report(runs: dict[str, list[dict[str, Any]]], rows: int, args: argparse.Name
         events_rate = f"{events / seconds:>9,.0f}" if name != "baseline" else f"{'-':>9}"
         print(f"{name:<14} {seconds:>8.2f} {rows / seconds:>9,.0f} {events_rate} "
               f"{seconds / base:>13.1f} {rows / best:>12,.0f} {best / base_best:>10.1f}")
-    sqlite = median("sqlite", "seconds")
-    again = median("sqlite-again", "seconds")
-    postgres = f"{median('postgres', 'seconds') / sqlite:.2f}" if "postgres" in runs else "-"
-    print(f"unchanged re-import / first import: {again / sqlite:.2f}; "
-          f"postgres / sqlite: {postgres}")
+    def over_sqlite(name: str) -> str:
+        if name not in runs or "sqlite" not in runs:
+            return "-"
+        return f"{median(name, 'seconds') / median('sqlite', 'seconds'):.2f}"
+
+    print(f"unchanged re-import / first import: {over_sqlite('sqlite-again')}; "
+          f"postgres / sqlite: {over_sqlite('postgres')}")
     print("targets: >= 5,000 rows/s on SQLite (views up to date); baseline/run ratio <= 10; "
           "re-import <= 0.25; postgres/sqlite <= 1.5")
     span = span_of(rows)

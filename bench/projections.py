@@ -55,7 +55,7 @@ def phase(kind: str, db_url: str, until: int, views_url: str) -> dict:
 
     from api.services import build_tracker, tune_gc_for_batch_work
     from projections.readmodel.store import ReadModelStore
-    from projections.runner import Projector
+    from projections.runner import LARGE_BATCH, Projector
     from tracker.config import Settings
 
     tune_gc_for_batch_work()  # as `tracker rebuild` runs, for every phase
@@ -70,7 +70,8 @@ def phase(kind: str, db_url: str, until: int, views_url: str) -> dict:
     else:
         store = ReadModelStore(views_url)
         store.setup()
-        projector = Projector(tracker, store, batch_size=5000)
+        # As `tracker rebuild` folds (a process of batch work: LARGE_BATCH while behind).
+        projector = Projector(tracker, store, max_batch=LARGE_BATCH)
         gen = store.new_generation()
         count = projector.catch_up(gen=gen, until_position=until, bulk=True)
         store.create_indexes(gen)

@@ -32,16 +32,30 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int], None]  # (position reached, position to reach)
 RETRY_STUCK = 30.0  # seconds between tries of a unit the fold could not fold
 
+# Events per batch: a batch is one transaction of the read model, holding the position lock.
+BATCH = 2000
+# Far behind the log (a rebuild, an import's helper, a follower started late), a process
+# of batch work folds up to this many events per batch. Each commit writes every page its
+# rows touched, and new versions land at random places in the primary keys and indexes, so
+# at a million events a batch of 4,000 rewrote about half the read model's file: folding the
+# last 60,000 events of a 1M-event log into its indexed views wrote 8.1 GB in 14.2 s in
+# batches of 4,000, 2.2 GB in 9.5 s in batches of 20,000 (the rebuild: 88.7 -> 83.3 s).
+# The lock is then held for a few seconds per batch; readers are never blocked.
+LARGE_BATCH = 20_000
 
 
 class Projector:
     """Folds the tracker's log into the read model."""
 
     def __init__(self, tracker: ConflictTracker, store: ReadModelStore,
-                 batch_size: int = 2000, cache_entries: int = 50_000) -> None:
+                 batch_size: int = BATCH, cache_entries: int = 50_000,
+                 max_batch: int | None = None) -> None:
         self.tracker = tracker
         self.store = store
         self.batch_size = batch_size
+        # Up to how many events a batch takes when the views are far behind (None: always
+        # batch_size; processes of batch work give LARGE_BATCH).
+        self.max_batch = max(batch_size, max_batch or batch_size)
         self.cache_entries = cache_entries
         self._working: dict[int, Working] = {}
         # The trailing unit a batch left to the next one, decoded: (the position it follows,
@@ -146,8 +160,8 @@ class Projector:
                     # Someone else moved the position: what we held may be stale.
                     w = self._fresh_working(conn, gen, position)
                 try:
-                    events, last = self._read(position, target,
-                                              1 if narrow is not None else self.batch_size)
+                    events, last = self._read(position, target, 1 if narrow is not None
+                                              else self.batch_for(target - position))
                 except UnreadableEventError as e:
                     bad = e.position or position + 1
                     raise FoldFailure(position, bad, bad, None, [e.topic],
@@ -178,6 +192,12 @@ class Projector:
                 gc.freeze()
             if collecting:
                 gc.enable()
+
+    def batch_for(self, behind: int) -> int:
+        """How many events the next batch takes when the views are `behind` positions
+        behind: batch_size, or as many as they are behind up to max_batch (see
+        LARGE_BATCH), so that a long catch-up commits less often."""
+        return min(self.max_batch, max(self.batch_size, behind))
 
     def _fresh_working(self, conn: Any, gen: int, position: int) -> Working:
         last_known = self.store.query_on(gen, "last known_at", lambda t: select(

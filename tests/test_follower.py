@@ -18,7 +18,7 @@ from tracker.config import Settings
 def start_follower(env: dict, batch_size: int) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "project", "--follow", "--poll", "0.2",
-         "--batch-size", str(batch_size)],
+         "--batch-size", str(batch_size), "--max-batch", str(batch_size)],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 

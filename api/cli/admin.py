@@ -53,15 +53,21 @@ def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
 @click.option("--poll", default=1.0, show_default=True,
               help="Seconds between checks when no notification arrives.")
 @click.option("--batch-size", default=1000, show_default=True,
-              help="Events folded per view transaction.")
+              help="Events folded per view transaction while the views keep up.")
+# projections.runner.LARGE_BATCH, written out: the command line does not import the read side
+# to show its help (tests/test_cli_batches.py holds the two equal).
+@click.option("--max-batch", default=20_000, show_default=True,
+              help="Events per transaction while far behind (a long catch-up commits less "
+                   "often, and writes far less); the --batch-size value keeps batches fixed.")
 @click.option("--exit-with-parent", type=int, default=None, hidden=True,
               help="Stop when the process with this pid is gone (helper processes).")
-def project(follow: bool, poll: float, batch_size: int, exit_with_parent: int | None) -> None:
+def project(follow: bool, poll: float, batch_size: int, max_batch: int,
+            exit_with_parent: int | None) -> None:
     """Catch the views up with the log, or follow it (LISTEN/NOTIFY on PostgreSQL)."""
     from api.follower import follow as follow_log
 
     services = _services(batch_work=True, connect=not follow)
-    services.batch_size = batch_size
+    services.batch_size, services.max_batch = batch_size, max_batch
     if not follow:
         done = services.runner.catch_up()
         click.echo(f"caught up: {counted(done, 'event')} folded, views at position "

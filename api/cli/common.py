@@ -34,11 +34,15 @@ def _services(batch_work: bool = False, connect: bool = True) -> Services:
     """The services of this command; `batch_work` for imports, rebuilds and followers;
     `connect=False` connects to the event store on first use (the supervised follower)."""
     from api.services import Services, tune_gc_for_batch_work
+    from projections.runner import LARGE_BATCH
     from tracker.config import Settings
 
     if batch_work:
         tune_gc_for_batch_work()
-    return Services.from_settings(Settings.from_env(), connect=connect)
+    services = Services.from_settings(Settings.from_env(), connect=connect)
+    if batch_work:
+        services.max_batch = LARGE_BATCH  # long catch-ups commit less often
+    return services
 
 
 def _print_json(data: Any) -> None:

@@ -91,9 +91,10 @@ def test_projector_processes_started_together_land_each_event_once(sqlite_databa
     env = {**os.environ, "TRACKER_DATABASE_URL": sqlite_database_url,
            "TRACKER_VIEWS_URL": read_model.url}
     env.pop("TRACKER_REDIS_URL", None)
+    # Fixed batches (--max-batch too) of different sizes, so the processes interleave.
     procs = [subprocess.Popen([sys.executable, "-m", "api.cli", "project", "--batch-size",
-                               str(size)], env=env, cwd=ROOT, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+                               str(size), "--max-batch", str(size)], env=env, cwd=ROOT,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for size in (13, 40, 150)]
     for p in procs:
         out, err = p.communicate(timeout=120)
