@@ -221,3 +221,54 @@ def test_the_views_read_of_the_log_is_the_librarys(tracker):
         # What the projector calls: the same rows, whatever the recorder.
         assert tracker.select_stored(after, limit, stop) == ours
     assert recorder.select_stored(head, 5) == []
+
+
+def test_the_actors_events_are_read_through_their_index_as_the_library_reads_them(tracker):
+    """`actor_events` (an import's names) returns the actors' events the library's
+    `select_notifications` returns, in order, paged by (after, limit), on both backends;
+    its query uses the partial index, not a walk of the log."""
+    tracker.record_report(base_report())
+    tracker.record_report({"report": "r-alias", "source": {"name": "Desk", "kind": "analyst"},
+                           "facts": [{"fact": "alias", "actor": "jnim", "alias": "GSIM"},
+                                     {"fact": "casualties", "incident": "niaki",
+                                      "killed": 31}]})
+    tracker.record_report({"report": "r-three", "source": {"name": "Desk", "kind": "analyst"},
+                           "facts": [{"fact": "actor", "id": "isgs", "name": "ISGS",
+                                      "kind": "armed_group"}]})
+    everything = tracker.recorder.select_notifications(0, 1000, inclusive_of_start=False)
+    actors = [(n.id, n.topic, bytes(n.state), n.originator_id, n.originator_version)
+              for n in everything if n.topic.startswith("tracker.domain.actor:")]
+    assert len(actors) >= 4 and len(actors) < len(everything)
+
+    def read(after: int, limit: int) -> list[tuple]:
+        return [(n.id, n.topic, bytes(n.state), n.originator_id, n.originator_version)
+                for n in tracker.actor_events(after, limit)]
+
+    assert read(0, 1000) == actors
+    assert read(actors[0][0], 2) == actors[1:3]
+    assert read(actors[-1][0], 10) == []
+    # Decodable as the library's own notifications are.
+    assert [type(tracker.mapper.to_domain_event(n)).__name__
+            for n in tracker.actor_events(0, 1000)][:1] == ["ActorRegistered"]
+
+
+def test_the_actors_index_is_used_and_made_for_an_existing_sqlite_store(sqlite_database_url):
+    from tracker.application import ConflictTracker
+    from tracker.config import Settings
+
+    tracker = ConflictTracker.from_settings(Settings(database_url=sqlite_database_url))
+    tracker.record_report(base_report())
+    path = sqlite_path(sqlite_database_url)
+    tracker.close()
+    with sqlite3.connect(path) as conn:  # a store made before the index existed
+        conn.execute("DROP INDEX stored_events_actor_events")
+    tracker = ConflictTracker.from_settings(Settings(database_url=sqlite_database_url))
+    assert [n.topic.rsplit(".", 1)[1] for n in tracker.actor_events(0, 100)] == [
+        "ActorRegistered", "ActorRegistered"]
+    tracker.close()
+    with sqlite3.connect(path) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT rowid, * FROM stored_events INDEXED BY "
+            "stored_events_actor_events WHERE topic LIKE 'tracker.domain.actor:%' "
+            "AND rowid > 0 ORDER BY rowid LIMIT 10").fetchall()
+    assert "stored_events_actor_events" in str(plan)

@@ -271,6 +271,12 @@ class ConflictTracker(Application[UUID]):
         return self.recorder.select_notifications(after, limit, stop=stop,
                                                   inclusive_of_start=False)
 
+    def actor_events(self, after: int, limit: int) -> Sequence[Any]:
+        """The actors' stored events after position `after`, at most `limit`, in log order
+        (the library's notifications), read through the chained recorders' own index of
+        them (tracker.integrity), not the whole log."""
+        return self.recorder.select_actor_events(after, limit)  # type: ignore[attr-defined,no-any-return]
+
     def import_fingerprints(self, keys: list[str]) -> dict[str, str]:
         """The fingerprint each of these dataset incidents was last imported with (a cache
         beside the events, see tracker.integrity; empty where the recorder keeps none)."""

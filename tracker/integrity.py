@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 from uuid import UUID
 
+from eventsourcing.persistence import Notification
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from tracker.adapters import on_new_sqlite_connection
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
     from eventsourcing.sqlite import SQLiteCursor, SQLiteDatastore
 
 GENESIS = "0" * 64
+# The topics of the actors' events (tracker.domain.actor): a literal in the partial index's
+# condition and in the queries that use it, which must say the same.
+ACTOR_TOPICS = "tracker.domain.actor:"
 
 
 def chain_hash(previous: str, position: int, originator_id: UUID | str, version: int,
@@ -92,7 +96,28 @@ class ChainedSQLiteApplicationRecorder(TreeStorage, SQLiteApplicationRecorder):
             f"CREATE TABLE IF NOT EXISTS {self.fingerprints_table_name} "
             "(incident TEXT PRIMARY KEY, fingerprint TEXT NOT NULL)",
             *self.tree_create_statements(),
+            # The actors' events alone (a few thousand in a million), for an import's
+            # names (select_actor_events): partial, so other events cost it nothing.
+            f"CREATE INDEX IF NOT EXISTS {self.events_table_name}_actor_events "
+            f"ON {self.events_table_name} (topic) WHERE topic LIKE '{ACTOR_TOPICS}%'",
         ]
+
+    def select_actor_events(self, after: int, limit: int) -> list[Notification]:
+        """The actors' stored events after position `after`, at most `limit`, in log order:
+        what `select_notifications` gives of topics starting with ACTOR_TOPICS, read through
+        their own index instead of the whole log (an import at a million events: 0.25-0.7 s
+        of scanning before its first row)."""
+        t = self.events_table_name
+        with self.datastore.transaction(commit=False) as c:
+            # INDEXED BY: without statistics the planner would walk the log by rowid.
+            c.execute(f"SELECT rowid, * FROM {t} INDEXED BY {t}_actor_events "
+                      f"WHERE topic LIKE '{ACTOR_TOPICS}%' AND rowid > ? "
+                      "ORDER BY rowid LIMIT ?", (after, limit))
+            return [Notification(id=row["rowid"],
+                                 originator_id=self.convert_originator_id(row["originator_id"]),
+                                 originator_version=row["originator_version"],
+                                 topic=row["topic"], state=row["state"])
+                    for row in c.fetchall()]
 
     def fingerprints(self, keys: list[str]) -> dict[str, str]:
         """Import fingerprints of dataset incidents (see tracker.ingestion.importer)."""

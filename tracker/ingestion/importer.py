@@ -148,9 +148,10 @@ class ActorResolver:
         keys: dict[Any, str] = {}
         given: defaultdict[tuple[Any, Any], list[str]] = defaultdict(list)
         while True:
-            batch = tracker.recorder.select_notifications(after, 1000, topics=topics,
-                                                          inclusive_of_start=False)
+            batch = tracker.actor_events(after, 1000)
             for n in batch:
+                if n.topic not in topics:
+                    continue
                 e: Any = tracker.mapper.to_domain_event(n)
                 name = type(e).__name__
                 if name == "ActorRegistered":
