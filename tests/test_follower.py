@@ -15,10 +15,13 @@ from tests.conftest import redis_url
 from tracker.config import Settings
 
 
-def start_follower(env: dict, batch_size: int) -> subprocess.Popen:
+def start_follower(env: dict, batch_size: int, fixed: bool = False) -> subprocess.Popen:
+    """A follower; `fixed`: batches of batch_size however far behind (else they grow to
+    --max-batch's default while it catches up)."""
     return subprocess.Popen(
         [sys.executable, "-m", "api.cli", "project", "--follow", "--poll", "0.2",
-         "--batch-size", str(batch_size), "--max-batch", str(batch_size)],
+         "--batch-size", str(batch_size),
+         *(("--max-batch", str(batch_size)) if fixed else ())],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -46,7 +49,7 @@ def test_a_follower_killed_mid_catch_up_resumes_to_a_clean_rebuild(pg_database_u
         return store.active_and_position()[1]
 
     # Kill the follower while it is part-way through the log.
-    follower = start_follower(env, batch_size=25)
+    follower = start_follower(env, batch_size=25, fixed=True)
     try:
         wait_until(lambda: position() > 200, 60, "the follower to start folding")
     finally:
@@ -55,7 +58,8 @@ def test_a_follower_killed_mid_catch_up_resumes_to_a_clean_rebuild(pg_database_u
     killed_at = position()
     assert 0 < killed_at < head, (killed_at, head)
 
-    # Restart: it resumes from its tracking position and follows new writes too.
+    # Restart: it resumes from its tracking position (far behind: in larger batches) and
+    # follows new writes too.
     follower = start_follower(env, batch_size=1000)
     try:
         wait_until(lambda: position() >= head, 60, "the restarted follower to catch up")
