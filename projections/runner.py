@@ -39,7 +39,8 @@ BATCH = 2000
 # rows touched, and new versions land at random places in the primary keys and indexes, so
 # at a million events a batch of 4,000 rewrote about half the read model's file: folding the
 # last 60,000 events of a 1M-event log into its indexed views wrote 8.1 GB in 14.2 s in
-# batches of 4,000, 2.2 GB in 9.5 s in batches of 20,000 (the rebuild: 88.7 -> 83.3 s).
+# batches of 4,000, 2.2 GB in 9.5 s in batches of 20,000 (a 1M rebuild in batches of 5,000
+# took 88.7 s, of 20,000 82-83 s).
 # The lock is then held for a few seconds per batch; readers are never blocked.
 LARGE_BATCH = 20_000
 

@@ -55,7 +55,7 @@ def rebuild(names: tuple[str, ...], verify_only: bool) -> None:
 @click.option("--batch-size", default=1000, show_default=True,
               help="Events folded per view transaction while the views keep up.")
 # projections.runner.LARGE_BATCH, written out: the command line does not import the read side
-# to show its help (tests/test_cli_batches.py holds the two equal).
+# to show its help (tests/projections/test_batches.py holds the two equal).
 @click.option("--max-batch", default=20_000, show_default=True,
               help="Events per transaction while far behind (a long catch-up commits less "
                    "often, and writes far less); the --batch-size value keeps batches fixed.")
