@@ -18,6 +18,7 @@ from api.cli.common import (
     dimensions,
     main,
 )
+from projections.filters import FILTER_PARAMS
 from tracker.exceptions import TrackerError
 from tracker.wording import counted
 
@@ -151,34 +152,9 @@ def _views(as_of: str | None) -> Any:
     return services.views(parse_as_of(as_of))
 
 
-FILTERS = [
-    click.option("--country", default=None),
-    click.option("--admin1", default=None),
-    click.option("--type", "type_", default=None),
-    click.option("--subtype", default=None),
-    click.option("--actor", default=None, help="An actor's id, name or alias."),
-    click.option("--operation", default=None),
-    click.option("--source", default=None),
-    click.option("--from", "date_from", default=None, help="Event date, YYYY-MM-DD."),
-    click.option("--to", "date_to", default=None, help="Event date, YYYY-MM-DD."),
-    click.option("--min-killed", type=int, default=None),
-    click.option("--bbox", default=None, help="minlon,minlat,maxlon,maxlat"),
-    click.option("--admin2", default=None, help="An admin2 name, or 'Mali / Mopti / Djenné'."),
-    click.option("--interaction", default=None,
-                 help="ACLED interaction: a code (28) or labels ('State forces-Rebel group')."),
-    click.option("--disorder-type", default=None, help="ACLED disorder_type."),
-    click.option("--civilian-targeting", default=None, help="ACLED civilian_targeting."),
-    click.option("--type-of-violence", default=None,
-                 help="UCDP type_of_violence: 1, 2, 3 or its label."),
-    click.option("--dyad", default=None, help="UCDP dyad: dyad_new_id or dyad_name."),
-    click.option("--conflict-name", default=None,
-                 help="UCDP conflict: conflict_new_id or conflict_name."),
-    click.option("--figures-from", default=None,
-                 help="A source: the incidents it reported on, with its own figures."),
-]
-# The filters whose option is their API parameter's name (dashes for underscores).
-NAMED_FILTERS = ("admin2", "interaction", "disorder_type", "civilian_targeting",
-                 "type_of_violence", "dyad", "conflict_name", "figures_from")
+# One option per incident filter, named as the API's parameter (projections.filters).
+FILTERS = [click.option(p.option, p.field, default=None, type=int if p.number else None,
+                        help=p.help) for p in FILTER_PARAMS]
 
 
 def _filter_options(f: Any) -> Any:
@@ -194,12 +170,7 @@ def _filter(kw: dict[str, Any]) -> IncidentFilter:
     from api.schemas import FilterArgsSchema
     from projections.readmodel.queries import IncidentFilter, QueryError
 
-    raw = {"country": kw.pop("country"), "admin1": kw.pop("admin1"), "type": kw.pop("type_"),
-           "subtype": kw.pop("subtype"), "actor": kw.pop("actor"),
-           "operation": kw.pop("operation"), "source": kw.pop("source"),
-           "from": kw.pop("date_from"), "to": kw.pop("date_to"),
-           "min_killed": kw.pop("min_killed"), "bbox": kw.pop("bbox"),
-           **{name: kw.pop(name) for name in NAMED_FILTERS}}
+    raw = {p.name: kw.pop(p.field) for p in FILTER_PARAMS}
     try:
         args = FilterArgsSchema().load({k: v for k, v in raw.items() if v is not None})
     except ValidationError as e:

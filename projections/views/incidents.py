@@ -41,6 +41,7 @@ from sqlalchemy import (
 )
 
 from projections.casualty_tallies import NO_ROWS, IncidentRows, incident_rows
+from projections.filters import FILTER_PARAMS
 from projections.incident_state import (
     INCIDENT_EVENTS,
     canonical_of,
@@ -568,23 +569,18 @@ class IncidentFilter:
     @classmethod
     def from_args(cls, args: dict[str, Any]) -> IncidentFilter:
         """The filters from parsed query arguments (the API's and the CLI's schema)."""
-        return cls(country=args.get("country"), admin1=args.get("admin1"),
-                   type=args.get("type"), subtype=args.get("subtype"),
-                   actor=args.get("actor"), operation=args.get("operation"),
-                   source=args.get("source"), date_from=args.get("from_"),
-                   date_to=args.get("to"), min_killed=args.get("min_killed"),
-                   bbox=args.get("bbox"), admin2=args.get("admin2"),
-                   **{name: args.get(name) for name in ATTRIBUTE_FILTERS},
-                   figures_from=args.get("figures_from"))
+        return cls(**{p.field: args.get(p.attribute) for p in FILTER_PARAMS})
 
     def any(self) -> bool:
         return any(v is not None for v in vars(self).values())
 
     def echo(self) -> dict[str, Any]:
+        """The filters as answers echo them: by their parameters' names (`from`, `to`),
+        dates as ISO text, the bounding box as a list."""
         out: dict[str, Any] = {}
-        for name, value in vars(self).items():
-            key = {"date_from": "from", "date_to": "to"}.get(name, name)
-            out[key] = value.isoformat() if isinstance(value, date) else (
+        for p in FILTER_PARAMS:
+            value = getattr(self, p.field)
+            out[p.name] = value.isoformat() if isinstance(value, date) else (
                 list(value) if isinstance(value, tuple) else value)
         return out
 
