@@ -130,8 +130,8 @@ def child(spec_json: str) -> None:
     started, cpu_started = time.perf_counter(), time.process_time()
     marks.append((0, started, cpu_started))
     if spec["alongside"]:
-        with services.projecting_alongside():
-            summary = Marked(services.tracker, "acled").run(path)
+        with services.projecting_alongside() as pace:  # paced, as `tracker import` runs
+            summary = Marked(services.tracker, "acled").run(path, pace=pace)
             written, behind = _behind(services)
     else:
         summary = Marked(services.tracker, "acled").run(path)

@@ -107,10 +107,11 @@ def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
     big = Path(path).is_file() and Path(path).stat().st_size >= PARALLEL_VIEWS_MIN_BYTES
     alongside = (services.projecting_alongside()
                  if parallel_views and big and services.settings.inline_projection
-                 else nullcontext())
+                 else nullcontext(None))
     try:
-        with alongside:
-            summary = importer.run(path, progress=update, retract_missing=retract_missing)
+        with alongside as pace:
+            summary = importer.run(path, progress=update, retract_missing=retract_missing,
+                                   pace=pace)
     except TrackerError as e:
         finish()
         _fail(e)

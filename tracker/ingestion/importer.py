@@ -29,7 +29,7 @@ import csv
 import hashlib
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -234,7 +234,10 @@ class Importer:
     # -- the import ---------------------------------------------------------------------------
 
     def run(self, path: str | Path, progress: Progress | None = None,
-            retract_missing: bool = False) -> ImportSummary:
+            retract_missing: bool = False, pace: Callable[[], None] | None = None
+            ) -> ImportSummary:
+        """Imports the file. `pace` is called after each batch is recorded: it may wait
+        (the command line's waits while the views fall too far behind)."""
         path = Path(path)
         if not path.is_file():
             raise IngestionError(f"{path}: no such file")
@@ -270,6 +273,8 @@ class Importer:
                 self._record_batch(batch, digest, number, resolver, summary, str(path))
                 number += 1
                 batch = []
+                if pace is not None:
+                    pace()
         if batch:
             self._record_batch(batch, digest, number, resolver, summary, str(path))
         self._flush_fingerprints()
