@@ -39,7 +39,9 @@ A second table gives, per import (medians over the repeats), what the targets at
                  SQLite the files' sizes after a checkpoint (so the -wal is empty), for
                  PostgreSQL pg_total_relation_size of every table of the schema (target:
                  the read model no bigger than the event store)
-`--no-postgres` skips the PostgreSQL import (its columns then read "-"); `--runs` names the
+`--no-pace`: the imports with a helper write without waiting for the views (`tracker import`
+paces itself to them: see Services.projecting_alongside). `--no-postgres` skips the
+PostgreSQL import (its columns then read "-"); `--runs` names the
 runs to make (default all; the baseline always runs: the ratios need it), e.g.
 `--runs sqlite,sqlite-again` to leave out the long one-process run at scale.
 """
@@ -96,7 +98,8 @@ def tracker_import(path: Path, database_url: str, redis_url: str | None,
     """One import in a fresh Python process, as `tracker import` runs: timed from the
     first row read to the views up to date (interpreter start-up and imports excluded)."""
     spec = json.dumps({"path": str(path), "database_url": database_url,
-                       "redis_url": redis_url, "alongside": alongside, "views_url": views_url})
+                       "redis_url": redis_url, "alongside": alongside, "views_url": views_url,
+                       "pace": PACE})
     out = subprocess.run([sys.executable, "-m", "bench.imports", "--child", spec],
                          check=True, capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parents[1])
@@ -131,7 +134,8 @@ def child(spec_json: str) -> None:
     marks.append((0, started, cpu_started))
     if spec["alongside"]:
         with services.projecting_alongside() as pace:  # paced, as `tracker import` runs
-            summary = Marked(services.tracker, "acled").run(path, pace=pace)
+            summary = Marked(services.tracker, "acled").run(
+                path, pace=pace if spec.get("pace", True) else None)
             written, behind = _behind(services)
     else:
         summary = Marked(services.tracker, "acled").run(path)
@@ -211,6 +215,8 @@ def windows(marks: list[list[float]], rows: int) -> dict[str, float]:
 
 
 RUNS = ("sqlite-serial", "sqlite", "sqlite-again", "postgres")
+# --no-pace: the imports with a helper do not wait for the views (as before pacing).
+PACE = True
 
 
 def main() -> None:
@@ -226,8 +232,13 @@ def main() -> None:
                         help="skip the PostgreSQL import")
     parser.add_argument("--runs", default=",".join(RUNS),
                         help=f"comma-separated runs to make, of {', '.join(RUNS)}")
+    parser.add_argument("--no-pace", action="store_true",
+                        help="imports with a helper write without waiting for the views "
+                             "(to compare with the paced import `tracker import` runs)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    global PACE
+    PACE = not args.no_pace
     wanted = {r.strip() for r in args.runs.split(",") if r.strip()}
     if wanted - set(RUNS):
         parser.error(f"unknown run(s) {', '.join(sorted(wanted - set(RUNS)))}; "
