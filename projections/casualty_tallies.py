@@ -10,7 +10,7 @@ contributions before and after a report into new versions of the rows that moved
 
 from __future__ import annotations
 
-from operator import add, neg, sub
+from operator import neg, sub
 from typing import Any, NamedTuple
 
 from projections.incident_state import assessment, involved_actors
@@ -138,19 +138,31 @@ def add_changes(deltas: dict[tuple[str, str], list[int]], old: Rows, new: Rows
     """Adds to `deltas` (per tally row: tally_changes' eight numbers) how one incident's
     rows move from `old` to `new`; returns `deltas`. A fold adds every incident of a unit
     into one `deltas` (rows that end at zero are the caller's to skip)."""
+    # The lists in `deltas` are this function's own: added to in place.
     for key, figs in new.items():
         was = old.get(key)
         if was is figs or was == figs:
             continue
         acc = deltas.get(key)
         if was is None:
-            moved = [*figs, 1]
+            if acc is None:
+                deltas[key] = [*figs, 1]
+            else:
+                for i, f in enumerate(figs):
+                    acc[i] += f
+                acc[FIGURES] += 1
+        elif acc is None:
+            deltas[key] = [*map(sub, figs, was), 0]
         else:
-            moved = [*map(sub, figs, was), 0]
-        deltas[key] = moved if acc is None else list(map(add, acc, moved))
+            for i, (f, w) in enumerate(zip(figs, was, strict=True)):
+                acc[i] += f - w
     for key, was in old.items():
         if key not in new:
             acc = deltas.get(key)
-            moved = [*map(neg, was), -1]
-            deltas[key] = moved if acc is None else list(map(add, acc, moved))
+            if acc is None:
+                deltas[key] = [*map(neg, was), -1]
+            else:
+                for i, w in enumerate(was):
+                    acc[i] -= w
+                acc[FIGURES] -= 1
     return deltas

@@ -202,42 +202,52 @@ def merge_cluster(canonical: str, members: dict[str, dict[str, Any]]) -> dict[st
     counted. The canonical record's own document is kept under `own`."""
     base = members[canonical]
     live = {k: d for k, d in members.items() if not d["retracted"]}
-    order = [canonical, *sorted(k for k in live if k != canonical)]
-    counted = [k for k in order if k in live]
+    counted = [canonical] if canonical in live else []
+    counted += sorted(k for k in live if k != canonical)
     figures: dict[str, dict[str, Any]] = {}
-    sources: list[str] = []
-    reports: list[str] = []
-    withdrawn: list[str] = []
+    # Each member's lists hold no repeats: merged in order, each item kept once (dicts
+    # as ordered sets).
+    sources: dict[str, None] = {}
+    reports: dict[str, None] = {}
+    withdrawn: dict[str, None] = {}
     materiel: list[dict[str, Any]] = []
     assessments: list[dict[str, Any]] = []
     corrections: list[dict[str, Any]] = []
     cited: dict[str, Any] = {}
     for key in counted:
         doc = live[key]
-        for cite_key, entry in (doc.get("cited") or {}).items():
-            cited[f"{key}\x1e{cite_key}"] = entry
+        more = doc.get("cited")
+        if more:
+            for cite_key, entry in more.items():
+                cited[f"{key}\x1e{cite_key}"] = entry
         for fkey, figure in doc["figures"].items():
             figures[f"{key}\x1e{fkey}"] = figure
-        sources += [s for s in doc["sources"] if s not in sources]
-        reports += [r for r in doc["reports"] if r not in reports]
-        withdrawn += [r for r in doc.get("withdrawn", ()) if r not in withdrawn]
+        sources.update(dict.fromkeys(doc["sources"]))
+        reports.update(dict.fromkeys(doc["reports"]))
+        if doc.get("withdrawn"):
+            withdrawn.update(dict.fromkeys(doc["withdrawn"]))
         materiel += doc["materiel"]
-        assessments += doc.get("assessments", ())
+        if doc.get("assessments"):
+            assessments += doc["assessments"]
         corrections += doc["corrections"]
-    assessments.sort(key=lambda a: a["seq"])
-    corrections.sort(key=lambda c: c["position"])
+    if len(assessments) > 1:
+        assessments.sort(key=lambda a: a["seq"])
+    if len(corrections) > 1:
+        corrections.sort(key=lambda c: c["position"])
     actors = list(base["details"].get("actors") or [])
+    named = {a["actor"] for a in actors}
     for key in counted:
         for a in live[key]["details"].get("actors") or []:
-            if all(b["actor"] != a["actor"] for b in actors):
+            if a["actor"] not in named:
+                named.add(a["actor"])
                 actors.append(a)
     details = {**base["details"], "actors": actors} if actors else base["details"]
     return {
         "id": canonical, "details": details, "report": base["report"],
         "figures": figures, "retracted": None if counted else base["retracted"],
-        "reports": reports, "withdrawn": withdrawn,
+        "reports": list(reports), "withdrawn": list(withdrawn),
         "details_withdrawn": base.get("details_withdrawn"), "assessments": assessments,
-        "sources": sources, "materiel": materiel, "corrections": corrections,
+        "sources": list(sources), "materiel": materiel, "corrections": corrections,
         "first_position": min(d["first_position"] for d in members.values()),
         "recorded": base.get("recorded"), "members": counted, "own": base,
         **({"cited": cited} if cited else {}),

@@ -220,7 +220,9 @@ class IdentityStage:
     def prepare(self, fold: BatchFold, events: list[RawEvent]) -> None:
         """The batch's pairs, and their records' links, read at once (an accepted file of
         thousands of links is one report: a query per pair would cost a round trip each)."""
-        load_links(fold, [e.oid for e in events if e.name in LINK_EVENTS])
+        # A pair opened in this batch has no row yet: only the others are read.
+        new = {e.oid for e in events if e.name == "LinkOpened"}
+        load_links(fold, [e.oid for e in events if e.name in LINK_EVENTS and e.oid not in new])
         cache: dict[str, LinkEntry] = fold.w.views.get("links", {})
         records: dict[str, set[str]] = {}
         self.opened = {}

@@ -87,23 +87,25 @@ def dataset_columns(details: dict[str, Any]) -> list[str | None]:
     """The DATASET_COLUMNS of an incident: what its `attributes` (a dataset's columns, kept
     at import) and, for UCDP's type of violence, its subtype say."""
     a = details.get("attributes")
-    subtype = str(details.get("subtype") or "").casefold()
+    subtype = details.get("subtype")
+    violence = VIOLENCE_OF_SUBTYPE.get(str(subtype or "").casefold()) if subtype else None
     if not a:  # most records of most sources: nothing to read
-        return [None, None, None, VIOLENCE_OF_SUBTYPE.get(subtype), None, None, None, None]
-
-    def folded(name: str) -> str | None:
-        return fold_attribute(a.get(name))
-
-    def text(name: str) -> str | None:
-        return str(a.get(name) or "").strip()[:FOLDED] or None
-
+        return [None, None, None, violence, None, None, None, None]
+    get = a.get
     try:
-        interaction = interaction_code(text("interaction"))
+        interaction = interaction_code(_text(get("interaction")))
     except ValueError:
         interaction = None  # not an ACLED interaction: no filter finds it
-    return [interaction, folded("disorder_type"), folded("civilian_targeting"),
-            VIOLENCE_OF_SUBTYPE.get(subtype), text("dyad_new_id"), folded("dyad_name"),
-            text("conflict_new_id"), folded("conflict_name")]
+    return [interaction, fold_attribute(get("disorder_type")),
+            fold_attribute(get("civilian_targeting")), violence, _text(get("dyad_new_id")),
+            fold_attribute(get("dyad_name")), _text(get("conflict_new_id")),
+            fold_attribute(get("conflict_name"))]
+
+
+def _text(value: Any) -> str | None:
+    """An attribute as an id column holds it: stripped, cut to the column's width."""
+    return (str(value).strip()[:FOLDED] or None) if value else None
+
 
 def tables(md: MetaData, p: str) -> list[Table]:
     return [
