@@ -67,7 +67,8 @@ def incident_record(doc: dict[str, Any]) -> dict[str, Any]:
         "sources": "; ".join(doc.get("sources") or []) or None,
         "cited_sources": "; ".join(cited_sources(doc)) or None,
         "source_scale": (d.get("attributes") or {}).get("source_scale"),
-        **basis_columns(doc),
+        **(basis_columns(doc) if "basis_rule" not in doc else
+           {"basis_rule": doc["basis_rule"], "basis_report": doc["basis_report"]}),
         "members": "; ".join(doc.get("members") or [doc["id"]]),
         "notes": d.get("notes"),
     }

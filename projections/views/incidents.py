@@ -134,6 +134,9 @@ def tables(md: MetaData, p: str) -> list[Table]:
               # The datasets' own attributes the filters take (dataset_columns), so a
               # filter reads an indexed column, never the documents.
               *(Column(name, String(FOLDED)) for name in DATASET_COLUMNS),
+              # Where best comes from (the evidence rule and its report), as the fold
+              # worked it out: what exports show per row without working it out again.
+              Column("basis_rule", String(32)), Column("basis_report", String(NAME)),
               # The whole document, zstd-packed (projections.readmodel.packed).
               Column("doc", PackedJSON, nullable=False)),
         Table(f"{p}links", md,
@@ -171,7 +174,7 @@ COMPARED = {
     "incidents": "oid, valid_from, valid_to, key, live, date, type, subtype, country, "
                  "country_k, admin1, admin1_k, admin2, admin2_k, operation, latitude, "
                  "longitude, best, low, high, civilians, wounded, "
-                 + ", ".join(DATASET_COLUMNS) + ", doc",
+                 + ", ".join(DATASET_COLUMNS) + ", basis_rule, basis_report, doc",
     "links": "oid, kind, ref, valid_from, valid_to, key, date, best, low, high",
 }
 
@@ -432,6 +435,7 @@ class IncidentsStage:
         country, admin1 = loc.get("country"), loc.get("admin1")
         admin2 = loc.get("admin2")
         live = 0 if state["retracted"] or "cluster" in state else 1
+        basis = k.get("basis") or {}
         v.open("incidents", (oid,), [
             oid, end, state["id"], live, d.get("date"),
             d.get("type"), d.get("subtype"), country, country.casefold() if country else None,
@@ -439,7 +443,7 @@ class IncidentsStage:
             admin2, admin2.casefold() if admin2 else None, d.get("operation"),
             loc.get("latitude"), loc.get("longitude"), k["best"], k["low"], k["high"],
             others["civilians"], others["wounded"], *dataset_columns(d),
-            pack(written)], end)
+            basis.get("rule"), basis.get("report"), pack(written)], end)
         entry.valid_from = end
         # Link rows move only when the actors, sources, date or an actor's figures did.
         new_links = rows.links
@@ -664,15 +668,16 @@ class IncidentQueries(Queries):
                        summary: bool = True) -> Any:
         """Every matching incident, in list order, a page at a time: its summary, or
         (summary=False, for exports) its document with the figures already folded into
-        `killed`, `civilians` and `wounded`, and its actors as (the id each is counted
-        under, its name) in `actor_names`. The filters are checked now (an unknown actor
+        `killed`, `civilians` and `wounded` (and where best comes from in `basis_rule` and
+        `basis_report`, as the fold worked it out), and its actors as (the id each is
+        counted under, its name) in `actor_names`. The filters are checked now (an unknown actor
         is refused before an export starts streaming), the rows read as they are taken."""
         return self._iter_incidents(self.known_filter(filters or IncidentFilter()), page,
                                     summary)
 
     def _iter_incidents(self, filters: IncidentFilter, page: int, summary: bool) -> Any:
         cursor = None
-        extra = ("best", "low", "high", "civilians", "wounded")
+        extra = ("best", "low", "high", "civilians", "wounded", "basis_rule", "basis_report")
         names: dict[str, tuple[str, str]] = {}
         while True:
             rows = self._incident_rows(filters or IncidentFilter(), page, cursor, extra)
@@ -692,6 +697,7 @@ class IncidentQueries(Queries):
                 else:
                     doc["killed"] = {"best": row[3], "low": row[4], "high": row[5]}
                     doc["civilians"], doc["wounded"] = {"best": row[6]}, {"best": row[7]}
+                    doc["basis_rule"], doc["basis_report"] = row[8], row[9]
                 actors = doc["details"].get("actors") or ()
                 try:
                     named = [names[a["actor"]] for a in actors]

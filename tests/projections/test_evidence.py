@@ -252,3 +252,31 @@ def test_the_export_cites_the_sources_a_dataset_row_names_its_latest_live_revisi
     assert cited({"report": "undo", "source": {"name": "Desk", "kind": "analyst"},
                   "facts": [{"fact": "retraction", "target": {"report": "acled-2"},
                              "reason": "revision withdrawn"}]}) == "Le Faso.net; RFI"
+
+
+@settings(max_examples=20, deadline=None, database=None, derandomize=True,
+          suppress_health_check=list(HealthCheck))
+@given(reports=figure_reports())
+def test_the_basis_the_fold_stores_is_the_one_the_document_gives(reports):
+    """The export reads where best comes from off the row (basis_rule, basis_report, as the
+    fold worked it out); for every incident it is what the evidence rules give its document."""
+    from api.exports import basis_columns
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tracker = ConflictTracker.from_settings(
+            Settings(database_url=f"sqlite:///{Path(tmp) / 'events.sqlite'}"))
+        store = ReadModelStore(f"sqlite:///{Path(tmp) / 'views.sqlite'}")
+        try:
+            tracker.record_report(SETUP)
+            for r in reports:
+                tracker.record_report(r)
+            Projector(tracker, store).catch_up()
+            with open_views(store) as views:
+                docs = list(views.iter_incidents(summary=False))
+        finally:
+            store.close()
+            tracker.close()
+    assert docs
+    for doc in docs:
+        stored = {"basis_rule": doc.pop("basis_rule"), "basis_report": doc.pop("basis_report")}
+        assert stored == basis_columns(doc), doc["id"]
