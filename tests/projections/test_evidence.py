@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -174,7 +177,9 @@ def figure_reports(draw: st.DrawFn) -> list[dict]:
     return out
 
 
-def views_after(reports: list[dict], tmp: Path, name: str) -> str:
+@contextmanager
+def folded(reports: list[dict], tmp: Path, name: str) -> Iterator[Any]:
+    """The views after SETUP and `reports`, recorded in that order into a new store."""
     tracker = ConflictTracker.from_settings(
         Settings(database_url=f"sqlite:///{tmp / f'{name}.sqlite'}"))
     store = ReadModelStore(f"sqlite:///{tmp / f'{name}-views.sqlite'}")
@@ -184,15 +189,20 @@ def views_after(reports: list[dict], tmp: Path, name: str) -> str:
             tracker.record_report(r)
         Projector(tracker, store).catch_up()
         with open_views(store) as views:
-            return json.dumps({
-                "casualties": {by: views.casualties(by)["rows"]
-                               for by in ("country", "admin1", "actor", "month")},
-                "incidents": [{k: i[k] for k in ("id", "killed", "civilians")}
-                              for i in views.incidents(limit=100)["incidents"]],
-            }, sort_keys=True, default=str)
+            yield views
     finally:
         store.close()
         tracker.close()
+
+
+def views_after(reports: list[dict], tmp: Path, name: str) -> str:
+    with folded(reports, tmp, name) as views:
+        return json.dumps({
+            "casualties": {by: views.casualties(by)["rows"]
+                           for by in ("country", "admin1", "actor", "month")},
+            "incidents": [{k: i[k] for k in ("id", "killed", "civilians")}
+                          for i in views.incidents(limit=100)["incidents"]],
+        }, sort_keys=True, default=str)
 
 
 @settings(max_examples=20, deadline=None, database=None, derandomize=True,
@@ -262,20 +272,8 @@ def test_the_basis_the_fold_stores_is_the_one_the_document_gives(reports):
     fold worked it out); for every incident it is what the evidence rules give its document."""
     from api.exports import basis_columns
 
-    with tempfile.TemporaryDirectory() as tmp:
-        tracker = ConflictTracker.from_settings(
-            Settings(database_url=f"sqlite:///{Path(tmp) / 'events.sqlite'}"))
-        store = ReadModelStore(f"sqlite:///{Path(tmp) / 'views.sqlite'}")
-        try:
-            tracker.record_report(SETUP)
-            for r in reports:
-                tracker.record_report(r)
-            Projector(tracker, store).catch_up()
-            with open_views(store) as views:
-                docs = list(views.iter_incidents(summary=False))
-        finally:
-            store.close()
-            tracker.close()
+    with tempfile.TemporaryDirectory() as tmp, folded(reports, Path(tmp), "basis") as views:
+        docs = list(views.iter_incidents(summary=False))
     assert docs
     for doc in docs:
         stored = {"basis_rule": doc.pop("basis_rule"), "basis_report": doc.pop("basis_report")}
