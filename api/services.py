@@ -281,9 +281,12 @@ class Services:
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
         def pace() -> None:
-            wait_for_views(self.tracker.max_position(),
-                           lambda: self.store.active_and_position()[1],
-                           lambda: helper.poll() is None)
+            try:
+                wait_for_views(self.tracker.max_position(),
+                               lambda: self.store.active_and_position()[1],
+                               lambda: helper.poll() is None)
+            except Exception as e:  # noqa: BLE001 - the views are derived: write on
+                log.warning("not waiting for the views: %s: %s", type(e).__name__, e)
 
         try:
             yield pace

@@ -74,3 +74,22 @@ def test_a_paced_import_keeps_the_views_within_reach_of_what_it_wrote(
     assert max(behind) <= 400, behind
     assert max(services.runner.lag().values()) == 0
     services.close()
+
+
+def test_the_writer_does_not_wait_when_the_views_cannot_be_read(tmp_path):
+    """The views are derived: a read model whose position cannot be read (here: the read
+    raises) is no reason to stop an import; it writes on, and logs why."""
+    services = Services.from_settings(Settings(
+        database_url=f"sqlite:///{tmp_path / 'events.sqlite'}"))
+    failing = []
+
+    def broken() -> tuple[int, int]:
+        failing.append(1)
+        raise OSError("the read model is unreadable")
+
+    with services.projecting_alongside() as pace:
+        services.store.active_and_position = broken  # type: ignore[method-assign]
+        pace()  # returns: no wait, no error
+        assert failing
+        del services.store.active_and_position
+    services.close()
