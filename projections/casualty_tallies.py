@@ -133,36 +133,28 @@ def tally_changes(old: Rows, new: Rows) -> dict[tuple[str, str], list[int]]:
     return {key: delta for key, delta in changes.items() if any(delta)}
 
 
+def _add(deltas: dict[tuple[str, str], list[int]], key: tuple[str, str], moved: list[int]
+         ) -> None:
+    acc = deltas.get(key)
+    if acc is None:
+        deltas[key] = moved
+    else:
+        for i, m in enumerate(moved):
+            acc[i] += m
+
+
 def add_changes(deltas: dict[tuple[str, str], list[int]], old: Rows, new: Rows
                 ) -> dict[tuple[str, str], list[int]]:
     """Adds to `deltas` (per tally row: tally_changes' eight numbers) how one incident's
     rows move from `old` to `new`; returns `deltas`. A fold adds every incident of a unit
     into one `deltas` (rows that end at zero are the caller's to skip)."""
-    # The lists in `deltas` are this function's own: added to in place.
+    # The lists in `deltas` are this function's own: a row's moves are added in place.
     for key, figs in new.items():
         was = old.get(key)
         if was is figs or was == figs:
             continue
-        acc = deltas.get(key)
-        if was is None:
-            if acc is None:
-                deltas[key] = [*figs, 1]
-            else:
-                for i, f in enumerate(figs):
-                    acc[i] += f
-                acc[FIGURES] += 1
-        elif acc is None:
-            deltas[key] = [*map(sub, figs, was), 0]
-        else:
-            for i, (f, w) in enumerate(zip(figs, was, strict=True)):
-                acc[i] += f - w
+        _add(deltas, key, [*figs, 1] if was is None else [*map(sub, figs, was), 0])
     for key, was in old.items():
         if key not in new:
-            acc = deltas.get(key)
-            if acc is None:
-                deltas[key] = [*map(neg, was), -1]
-            else:
-                for i, w in enumerate(was):
-                    acc[i] -= w
-                acc[FIGURES] -= 1
+            _add(deltas, key, [*map(neg, was), -1])
     return deltas
