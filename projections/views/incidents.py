@@ -208,29 +208,31 @@ class IncidentEntry:
         self.rows: IncidentRows | None = None
         WARM.append(self)
 
+    # Both documents are frozen and thawed together: reading or setting either thaws both.
+
     @property
     def doc(self) -> dict[str, Any] | None:
-        if self._doc is FROZEN:
-            self._thaw()
+        self._warm()
         return self._doc
 
     @doc.setter
     def doc(self, value: dict[str, Any] | None) -> None:
-        if self._counted is FROZEN:
-            self._thaw()
+        self._warm()
         self._doc = value
 
     @property
     def counted(self) -> dict[str, Any] | None:
-        if self._counted is FROZEN:
-            self._thaw()
+        self._warm()
         return self._counted
 
     @counted.setter
     def counted(self, value: dict[str, Any] | None) -> None:
+        self._warm()
+        self._counted = value
+
+    def _warm(self) -> None:
         if self._doc is FROZEN:
             self._thaw()
-        self._counted = value
 
     def freeze(self) -> None:
         """Drops the parsed documents where the row's JSON holds them (`counted` is what
