@@ -61,6 +61,23 @@ def tracker(database_url, make_tracker):
     return t
 
 
+def test_the_longest_report_id_is_the_basis_an_export_names(tracker, projector):
+    """The row keeps where best comes from (basis_report, a report id of up to the format's
+    200 characters): the longest id is held whole, one past it is refused at the door."""
+    from api.exports import incident_record
+
+    longest = "r" * 200
+    tracker.record_report(report(longest, incident="long"))
+    with pytest.raises(ReportValidationError):
+        tracker.record_report(report("r" * 201, incident="longer"))
+    projector.catch_up()
+    assert projector.store.failure() is None
+    with open_views(projector.store) as views:
+        rows = [incident_record(d) for d in views.iter_incidents(summary=False)]
+    assert [(r["id"], r["basis_rule"], r["basis_report"]) for r in rows] == [
+        ("long", "single_source", longest)]
+
+
 def test_values_at_every_bound_are_held_exactly(tracker, projector):
     name = "ß" * tf.MAX_NAME  # 200 characters, 400 once case-folded
     last = (TODAY + timedelta(days=tf.DAYS_AHEAD)).isoformat()
