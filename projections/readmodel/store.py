@@ -28,6 +28,7 @@ from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 from sqlalchemy import (
     Connection,
     Executable,
+    Index,
     MetaData,
     Select,
     Table,
@@ -45,6 +46,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine
+from sqlalchemy.schema import DropIndex
 
 from projections.readmodel.schema import (
     FAILURES_TABLE,
@@ -344,6 +346,7 @@ class ReadModelStore:
                             gen, ", ".join(missing))
                 md.drop_all(conn, checkfirst=True)
                 self._forget(conn, gen)
+        self._drop_retired(conn)
         rows = self.rows(conn, select(sv.c.version))
         version = int(rows[0][0]) if rows else 1
         if version >= SCHEMA_VERSION:
@@ -365,6 +368,23 @@ class ReadModelStore:
                         conn.exec_driver_sql(f"ALTER TABLE {name} {', '.join(changes)}")
         conn.execute(delete(sv))
         conn.execute(insert(sv), {"version": SCHEMA_VERSION})
+
+    def _drop_retired(self, conn: Connection) -> None:
+        """Drops the indexes the views retired (`View.retired`) from every generation that
+        has them: a no-op once they are gone."""
+        from projections.views import VIEWS
+
+        g = self.meta[META_TABLE]
+        retired = [(table, index) for view in VIEWS for table, index in view.retired]
+        if not retired:
+            return
+        for (gen,) in self.rows(conn, select(g.c.gen)):
+            md = generation_metadata(int(gen))
+            for table, index in retired:
+                # An Index is made on a column; DROP INDEX names only the index (and, on
+                # PostgreSQL, the table's schema).
+                column = md.tables[f"g{gen}_{table}"].primary_key.columns[0]
+                conn.execute(DropIndex(Index(f"g{gen}_{index}", column), if_exists=True))
 
     def _forget(self, conn: Connection, gen: int) -> None:
         """The store's rows about `gen` (its position, stuck fold and view versions)."""

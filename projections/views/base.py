@@ -70,7 +70,10 @@ class View:
       others, e.g. operations from the documents and tallies);
     - `names`: the user-facing names it answers to (`tracker rebuild NAME`, /healthz);
     - `version`: bumped when its rows change meaning without its columns changing (new
-      keys, say): a read model folded by an older version is folded again at open.
+      keys, say): a read model folded by an older version is folded again at open;
+    - `retired`: (table, index) names, without the generation's prefix, of indexes it no
+      longer declares, dropped from older read models at open (an index no query reads
+      still costs every write: see the incidents view).
     """
 
     name: str
@@ -80,6 +83,7 @@ class View:
     stage: Callable[[], Stage] | None = None
     names: tuple[str, ...] = ()
     version: int = 1
+    retired: tuple[tuple[str, str], ...] = ()
 
 
 class Versions:
