@@ -218,3 +218,19 @@ def test_ucdp_import_flags_ranges_and_keeps_provenance(sqlite_tracker):
     assert figure["provenance"]["ref"]["release"] == "23.1"
     assert figure["payload"]["extra"]["breakdown"] == {"side_a": 0, "side_b": 0,
                                                        "civilians": 0, "unknown": 0}
+
+
+def test_an_export_of_events_is_refused_as_a_deletions_list(sqlite_tracker, tmp_path):
+    """A retraction is for good: an ordinary export given to `acled-deletions` by mistake
+    retracts nothing (it has no deleted_timestamp column), and the error says what it is."""
+    Importer(sqlite_tracker, "acled").run(DATA / "acled_dyadic.csv")
+    with pytest.raises(IngestionError, match="no deleted_timestamp column.*tracker import acled"):
+        Importer(sqlite_tracker, "acled").run_deletions(DATA / "acled_dyadic.csv")
+    views = views_of(sqlite_tracker)
+    assert views.casualties("country")["rows"][0]["killed"]["best"] > 0
+    listed = tmp_path / "no-timestamp.csv"
+    listed.write_text("event_id_cnty,deleted_timestamp\nMLI1001,\nMLI1002,1606000000\n")
+    summary = Importer(sqlite_tracker, "acled").run_deletions(listed)
+    assert (summary.rejected, summary.retracted) == (1, 1)
+    assert "no-timestamp.csv:2: deleted_timestamp is empty" in summary.errors[0]
+    assert not sqlite_tracker.get_entity("incident", "acled:MLI1001")["retracted"]

@@ -198,4 +198,9 @@ def parse_deletions(rows: Iterable[tuple[int, dict[str, str]]]
         if not event_id:
             yield RowError(line, "event_id_cnty is empty")
             continue
-        yield line, f"acled:{event_id}", (row.get("deleted_timestamp") or "").strip()
+        deleted = (row.get("deleted_timestamp") or "").strip()
+        if not deleted:
+            # A retraction is for good: a row must say when ACLED deleted the event.
+            yield RowError(line, "deleted_timestamp is empty")
+            continue
+        yield line, f"acled:{event_id}", deleted

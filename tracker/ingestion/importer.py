@@ -508,8 +508,15 @@ class Importer:
         facts = []
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
-            if "event_id_cnty" not in (reader.fieldnames or []):
-                raise IngestionError(f"{path}: not an ACLED deletions list: no event_id_cnty")
+            columns = reader.fieldnames or []
+            # Every row listed is retracted, and a retraction is for good: a file without
+            # the list's own column (an export of events, say) is refused before any row.
+            missing = [c for c in DELETION_COLUMNS if c not in columns]
+            if missing:
+                hint = (" (this is an export of events: import it with `tracker import "
+                        "acled`)" if "event_date" in columns else "")
+                raise IngestionError(f"{path}: not an ACLED deleted-events list: no "
+                                     f"{', '.join(missing)} column{hint}; nothing retracted")
             for item in acled.parse_deletions((reader.line_num, row) for row in reader):
                 summary.rows += 1
                 if isinstance(item, RowError):
@@ -522,11 +529,15 @@ class Importer:
                     summary.unchanged += 1
                     continue
                 facts.append({"fact": "retraction", "target": {"incident": key},
-                              "reason": f"deleted by ACLED (deleted_timestamp {deleted or '?'})",
+                              "reason": f"deleted by ACLED (deleted_timestamp {deleted})",
                               "ref": {"dataset": "ACLED", "row": key.split(":", 1)[1],
-                                      "line": line, "deleted_timestamp": deleted or None}})
+                                      "line": line, "deleted_timestamp": deleted}})
         self._record_retractions(facts, f"acled-deletions-{file_digest(path)[:16]}", summary)
         return summary
+
+
+# The columns of ACLED's deleted-events list (its API's `deleted` endpoint and export).
+DELETION_COLUMNS = ("event_id_cnty", "deleted_timestamp")
 
 
 def publication_day(value: str) -> str:
