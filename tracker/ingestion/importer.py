@@ -32,10 +32,10 @@ from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from tracker.domain.incident import Incident
-from tracker.exceptions import ReportValidationError
+from tracker.exceptions import ReportConflictError, ReportValidationError
 from tracker.figures import current_figure
 from tracker.ingestion import acled, ucdp
 from tracker.ingestion.rows import (
@@ -47,6 +47,7 @@ from tracker.ingestion.rows import (
     where,
 )
 from tracker.ingestion.sources import Progress, Reading, open_rows, scan
+from tracker.reports import content_hash, parse_report
 from tracker.wording import counted
 
 if TYPE_CHECKING:
@@ -134,6 +135,48 @@ def fingerprint(event: DatasetEvent, context: str) -> str:
     same rows, mapped the same way, make the same facts."""
     canonical = "\x1e".join((MAPPING_VERSION, context, event.incident_id, *event.raw))
     return hashlib.sha1(canonical.encode()).hexdigest()
+
+
+class Row(NamedTuple):
+    """One dataset event's facts, as a batch records them: the actors it names first
+    (new to the store), its own facts, and what they make of its incident (`_row_facts`)."""
+
+    event: DatasetEvent
+    actors: list[dict[str, Any]]
+    facts: list[dict[str, Any]]
+    kind: str
+
+
+@dataclass
+class BatchReport:
+    """A batch's report, which row each of its facts comes from, and the new actors in it."""
+
+    data: dict[str, Any]
+    owners: list[int]
+    actors: set[str]
+
+    def errors_by_row(self, error: ReportValidationError) -> dict[int, str]:
+        """The format's refusals, per row: each names the fact's type and field (an
+        actor's `name` is the actor column's value, an incident's `notes` the notes')."""
+        out: dict[int, list[str]] = {}
+        facts = self.data["facts"]
+        for err in error.errors:
+            if err.index is not None and err.index < len(self.owners):
+                kind = facts[err.index].get("fact", "fact")
+                out.setdefault(self.owners[err.index], []).append(
+                    f"{kind} {err.field}: {err.message}")
+        return {i: "; ".join(messages) for i, messages in out.items()}
+
+
+def actor_refs(facts: list[dict[str, Any]]) -> list[str]:
+    """The actor ids a row's facts name (its incident's actors, or a correction of them)."""
+    refs: list[str] = []
+    for fact in facts:
+        if fact["fact"] == "incident":
+            refs += [a["actor"] for a in fact.get("actors") or ()]
+        elif fact["fact"] == "correction" and fact.get("field") == "actors":
+            refs += [a["actor"] for a in fact.get("value") or ()]
+    return refs
 
 
 class ActorResolver:
@@ -246,12 +289,10 @@ class Importer:
         summary = ImportSummary(str(path), release=self.release if self.dataset == "ucdp"
                                 else None, published=self.file_published)
         if self.strict:
-            check = Reading()
-            bad = [e.describe(str(path), check.unit) for e in self._events(path, check, None)
-                   if isinstance(e, RowError)]
+            bad = self._strict_check(path)
             if bad:
-                raise IngestionError(f"{path}: {len(bad)} bad row(s), nothing imported "
-                                     f"(--strict): " + "; ".join(bad[:20]))
+                raise IngestionError(f"{path}: {counted(len(bad), 'bad row')}, nothing "
+                                     "imported (--strict): " + "; ".join(bad[:20]))
         resolver = ActorResolver(self.tracker)
         seen: set[str] | None = set() if retract_missing else None
         batch: list[DatasetEvent] = []
@@ -284,6 +325,63 @@ class Importer:
             self._retract_missing(seen, digest, summary)
         return summary
 
+    def _strict_check(self, path: Path) -> list[str]:
+        """Every bad row of the file, before anything is recorded (--strict): rows that
+        cannot be read, and rows whose facts the report format refuses (its limits), each
+        checked as a new incident would be recorded."""
+        check = Reading()
+        bad: list[tuple[int, str]] = []
+        resolver = ActorResolver(self.tracker)
+        scratch = ImportSummary(str(path))
+        rows: list[Row] = []
+
+        def validate() -> None:
+            pool = {a["id"]: a for row in rows for a in row.actors}
+            report = self._batch_report(rows, pool, "strict-check", str(path), "")
+            try:
+                parse_report(report.data)
+            except ReportValidationError as e:
+                for i, messages in report.errors_by_row(e).items():
+                    line = rows[i].event.line
+                    bad.append((line, f"{where(str(path), line, check.unit)}: {messages}"))
+            rows.clear()
+
+        for item in self._events(path, check, None):
+            if isinstance(item, RowError):
+                bad.append((item.line, item.describe(str(path), check.unit)))
+                continue
+            actors: list[dict[str, Any]] = []
+            facts, kind = self._row_facts(item, resolver, actors, scratch, {})
+            rows.append(Row(item, actors, facts, kind))
+            if len(rows) >= self.batch_size:
+                validate()
+        if rows:
+            validate()
+        return [message for _, message in sorted(bad, key=lambda b: b[0])]
+
+    def _batch_report(self, rows: list[Row], pool: dict[str, dict[str, Any]],
+                      report_id: str, path: str, digest: str) -> BatchReport:
+        """The report recording `rows`: the actors of `pool` (new to the store) they name,
+        each once, owned by the first row naming it, then each row's facts."""
+        facts: list[dict[str, Any]] = []
+        owners: list[int] = []
+        named: dict[str, int] = {}
+        for i, row in enumerate(rows):
+            for key in actor_refs(row.facts):
+                if key in pool:
+                    named.setdefault(key, i)
+        for key, i in named.items():
+            facts.append(pool[key])
+            owners.append(i)
+        for i, row in enumerate(rows):
+            facts.extend(row.facts)
+            owners.extend([i] * len(row.facts))
+        source: dict[str, Any] = {"name": self.module.SOURCE_NAME, "kind": "dataset"}
+        if digest:
+            source["reference"] = f"{Path(path).name} sha256:{digest[:16]}"
+        return BatchReport({"report": report_id, "source": source, "facts": facts}, owners,
+                           set(named))
+
     def _record_batch(self, batch: list[DatasetEvent], digest: str, number: int,
                       resolver: ActorResolver, summary: ImportSummary, path: str) -> None:
         context = f"{self.dataset}\x1f{self.release}\x1f{self.file_published or ''}"
@@ -311,7 +409,7 @@ class Importer:
         if not batch:
             return set()
         existing = self._existing_incidents([e.incident_id for e in batch])
-        rows: list[tuple[DatasetEvent, list[dict[str, Any]], list[dict[str, Any]]]] = []
+        rows: list[Row] = []
         in_batch: set[str] = set()
         settled: set[str] = set()
         for event in batch:
@@ -323,52 +421,56 @@ class Importer:
                 continue
             in_batch.add(event.incident_id)
             new_actors: list[dict[str, Any]] = []
-            facts = self._row_facts(event, resolver, new_actors, summary, existing)
+            facts, kind = self._row_facts(event, resolver, new_actors, summary, existing)
             if facts:
-                rows.append((event, new_actors, facts))
-            elif not getattr(existing.get(event.incident_id), "retracted", False):
+                rows.append(Row(event, new_actors, facts, kind))
+            elif kind == "unchanged":
                 settled.add(event.incident_id)
+        # The actors new to the store, whichever row named them first.
+        pool = {a["id"]: a for row in rows for a in row.actors}
         # Validation happens once, in record_report. A refused batch names the facts at
-        # fault: their rows are reported as rejected and the rest of the batch is retried.
+        # fault: their rows are reported as rejected and the rest of the batch is retried
+        # (an actor a rejected row named first is then recorded with the next row naming it).
+        report_id = f"{self.dataset}-import-{digest[:16]}-{number:06d}"
+        recorded: set[str] = set()
         while rows:
-            report_id = f"{self.dataset}-import-{digest[:16]}-{number:06d}"
-            owners: list[int] = []
-            all_facts: list[dict[str, Any]] = []
-            for i, (_, actors, _) in enumerate(rows):
-                all_facts.extend(actors)
-                owners.extend([i] * len(actors))
-            for i, (_, _, row_facts) in enumerate(rows):
-                all_facts.extend(row_facts)
-                owners.extend([i] * len(row_facts))
-            report = {
-                "report": report_id,
-                "source": {"name": self.module.SOURCE_NAME, "kind": "dataset",
-                           "reference": f"{Path(path).name} sha256:{digest[:16]}"},
-                "facts": all_facts,
-            }
+            report = self._batch_report(rows, pool, report_id, path, digest)
             try:
-                result = self.tracker.record_report(report, recorded_by=self.recorded_by)
+                result = self._record(report.data)
             except ReportValidationError as e:
-                bad = {owners[err.index] for err in e.errors if err.index is not None}
+                bad = report.errors_by_row(e)
                 if not bad:
                     raise IngestionError(f"{path}: batch {number} was refused: {e}") from e
-                for i in sorted(bad):
-                    event, new_actors, _ = rows[i]
-                    messages = [f"{err.field}: {err.message}" for err in e.errors
-                                if err.index is not None and owners[err.index] == i]
+                for i, messages in sorted(bad.items()):
                     summary.rejected += 1
-                    summary.errors.append(f"{where(path, event.line, self.unit)}: "
-                                          + "; ".join(messages))
-                    for actor in new_actors:
-                        resolver.forget(actor["name"])
+                    summary.errors.append(f"{where(path, rows[i].event.line, self.unit)}: "
+                                          + messages)
                 rows = [r for i, r in enumerate(rows) if i not in bad]
                 continue
             summary.events += len(result.positions)
             if result.recorded:
-                summary.actors_new += sum(len(r[1]) for r in rows)
-            settled.update(event.incident_id for event, _, _ in rows)
-            return settled
+                summary.actors_new += len(report.actors)
+            recorded = report.actors
+            for row in rows:
+                setattr(summary, row.kind, getattr(summary, row.kind) + 1)
+            settled.update(row.event.incident_id for row in rows)
+            break
+        for key, actor in pool.items():
+            if key not in recorded:
+                resolver.forget(actor["name"])  # named only by rejected rows: not recorded
         return settled
+
+    def _record(self, report: dict[str, Any]) -> Any:
+        """Records a batch's report. Its id (the file's digest and the batch's number) was
+        taken by an earlier import of this file whose batch held other rows (rows
+        rejected then and again now, or recorded since): the batch's own content then
+        names it, so the rows are recorded, and the same rows again record nothing."""
+        try:
+            return self.tracker.record_report(report, recorded_by=self.recorded_by)
+        except ReportConflictError:
+            again = {**report, "report": f"{report['report']}-"
+                                         f"{content_hash(report['facts'])[:12]}"}
+            return self.tracker.record_report(again, recorded_by=self.recorded_by)
 
     def _existing_incidents(self, keys: list[str]) -> dict[str, Incident]:
         """The recorded incidents among `keys`: one existence query, then only those read."""
@@ -386,7 +488,11 @@ class Importer:
 
     def _row_facts(self, event: DatasetEvent, resolver: ActorResolver,
                    new_actors: list[dict[str, Any]], summary: ImportSummary,
-                   existing_incidents: dict[str, Incident]) -> list[dict[str, Any]]:
+                   existing_incidents: dict[str, Incident]
+                   ) -> tuple[list[dict[str, Any]], str]:
+        """The row's facts, and what they make of its incident: "new", "corrected",
+        "unchanged" (counted here) or "skipped_retracted" (counted here). New and corrected
+        rows are counted once recorded (a row the format refuses is counted rejected)."""
         details = dict(event.details)
         details["actors"] = []
         for a in event.actors:
@@ -417,11 +523,11 @@ class Importer:
             summary.flagged += 1
         existing = existing_incidents.get(event.incident_id)
         if existing is None:
-            summary.new += 1
-            return [{"fact": "incident", "id": event.incident_id, **details, "ref": ref}, figure]
+            return [{"fact": "incident", "id": event.incident_id, **details, "ref": ref},
+                    figure], "new"
         if existing.retracted:
             summary.skipped_retracted += 1
-            return []
+            return [], "skipped_retracted"
         facts = self._corrections(existing, details, ref)
         # The dataset's current figure, by the same rules as the views (tracker.figures).
         current = current_figure(existing.figures, self.module.SOURCE_NAME)
@@ -429,10 +535,9 @@ class Importer:
                 event.killed, event.low, event.high):
             facts.append(figure)
         if facts:
-            summary.corrected += 1
-        else:
-            summary.unchanged += 1
-        return facts
+            return facts, "corrected"
+        summary.unchanged += 1
+        return facts, "unchanged"
 
     def _incident(self, key: str) -> Incident | None:
         from eventsourcing.application import AggregateNotFoundError
