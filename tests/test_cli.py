@@ -87,6 +87,21 @@ def test_report_from_stdin_then_again(cli):
     assert "already recorded" in again.output
 
 
+def test_a_report_file_not_in_utf8_is_refused_in_one_line_and_a_bom_is_read(cli, tmp_path):
+    binary = tmp_path / "bin.json"
+    binary.write_bytes(b"\xff{}")
+    refused = cli("report", str(binary))
+    assert refused.exit_code == 1
+    assert f"{binary}: not valid UTF-8 (byte 0xff at offset 0)" in refused.output
+    assert "Traceback" not in refused.output
+    piped = cli("report", "-", input=b"\xff{}")
+    assert piped.exit_code == 1 and "not valid UTF-8" in piped.output
+    marked = tmp_path / "bom.json"
+    marked.write_bytes(b"\xef\xbb\xbf" + json.dumps(base_report()).encode())
+    read = cli("report", str(marked))
+    assert read.exit_code == 0 and "5 events" in read.output
+
+
 def test_a_bad_report_prints_each_error_and_exits_1(cli, tmp_path):
     bad = base_report()
     bad["facts"][3]["killed"] = "thirty"

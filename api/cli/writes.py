@@ -35,7 +35,7 @@ def seed(as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True, type=click.File("r", encoding="utf-8"))
+@click.argument("files", nargs=-1, required=True, type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--by", "recorded_by", default="cli", show_default=True,
               help="Who is recording (kept in every event's provenance).")
@@ -48,25 +48,31 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
     services = _services()
     results = []
     for f in files:
+        name = getattr(f, "name", "<stdin>")  # standard input read as bytes has none
         try:
-            data = load_report(f.read())
+            # UTF-8, with or without the byte-order mark some editors write.
+            data = load_report(f.read().decode("utf-8-sig"))
             result = services.record_report(data, recorded_by=recorded_by)
+        except UnicodeDecodeError as e:
+            click.echo(f"error: {name}: not valid UTF-8 (byte 0x{e.object[e.start]:02x} at "
+                       f"offset {e.start}): re-save it as UTF-8; nothing recorded", err=True)
+            sys.exit(1)
         except json.JSONDecodeError as e:
-            click.echo(f"error: {f.name}: not valid JSON: {e}", err=True)
+            click.echo(f"error: {name}: not valid JSON: {e}", err=True)
             sys.exit(1)
         except TrackerError as e:
-            click.echo(f"{f.name}:", err=True)
+            click.echo(f"{name}:", err=True)
             _fail(e)
         results.append(result)
         if result.warning:
-            click.echo(f"{f.name}: warning: {result.warning}", err=True)
+            click.echo(f"{name}: warning: {result.warning}", err=True)
         if not as_json:
             if result.recorded:
-                click.echo(f"{f.name}: report '{result.report}' recorded, "
+                click.echo(f"{name}: report '{result.report}' recorded, "
                            f"{counted(len(result.positions), 'event')} "
                            f"(positions {result.positions[0]}-{result.positions[-1]})")
             else:
-                click.echo(f"{f.name}: report '{result.report}' was already recorded; "
+                click.echo(f"{name}: report '{result.report}' was already recorded; "
                            "nothing new")
     if as_json:
         _print_json({"reports": [r.to_dict() for r in results]})
