@@ -350,11 +350,19 @@ def test_an_explorer_row_reads_as_the_bulk_csvs():
     assert ucdp.explorer_day("5/6/2019 12:00:00 AM", "date_start") == "2019-05-06"
 
 
-def test_the_summary_line_says_the_release_and_its_date(sqlite_tracker):
+def test_the_summary_line_says_the_release_and_its_date(sqlite_tracker, tmp_path):
     dated = Importer(sqlite_tracker, "ucdp", release="23.1").run(DATA / "ucdp_explorer.csv")
     assert dated.line().endswith("; release 23.1, figures published 2023-06-01")
+    # The same rows again, given another date: recorded already, they keep their first.
     undated = Importer(sqlite_tracker, "ucdp").run(DATA / "ucdp_explorer.csv")
+    assert undated.unchanged == dated.new > 1
     assert undated.line().endswith(
-        "; release unknown, figures published on the import day (no --published)")
+        "; release unknown, figures published on the import day (no --published) "
+        f"({undated.unchanged} unchanged rows keep their figures' first date)")
+    one = write_csv(tmp_path / "one.csv", records(DATA / "ucdp_explorer.csv")[:1])
+    first = Importer(sqlite_tracker, "ucdp", release="22.1").run(one)
+    assert first.line().endswith(
+        "; release 22.1, figures published 2022-06-01 (1 unchanged row keeps its figure's "
+        "first date)")
     acled = Importer(sqlite_tracker, "acled").run(DATA / "acled_dyadic.csv")
     assert acled.line().endswith(" events recorded")

@@ -114,8 +114,14 @@ class ImportSummary:
     def _dates(self) -> str:
         if self.release is None:  # ACLED: each row's own date
             return ""
-        return (f"; release {self.release}, figures published "
-                f"{self.published or 'on the import day (no --published)'}")
+        dates = (f"; release {self.release}, figures published "
+                 f"{self.published or 'on the import day (no --published)'}")
+        if self.unchanged:
+            # A figure's date is fixed when it is recorded (docs/cli.md, "Publication
+            # dates"): rows already recorded keep theirs, whatever this import was given.
+            keep = "keeps its figure's" if self.unchanged == 1 else "keep their figures'"
+            dates += f" ({counted(self.unchanged, 'unchanged row')} {keep} first date)"
+        return dates
 
 
 # Part of every fingerprint: a change to how rows become facts makes every row compared again.
