@@ -280,15 +280,21 @@ def query_operations(operation: str | None, actor: str | None, as_of: str | None
 @FIELDS
 def query_incidents(limit: int, cursor: str | None, as_of: str | None, as_json: bool,
                     as_csv: bool, fields: str | None, **kw: Any) -> None:
-    """Incidents, newest first, filtered and paged (--csv: every matching incident)."""
+    """Incidents, newest first, filtered and paged (--csv: every matching incident, or the
+    first --limit when given)."""
     filters = _filter(kw)
     if as_csv:
+        from itertools import islice
+
         from api.exports import INCIDENT_COLUMNS, columns, csv_lines, incident_record
 
+        given = click.get_current_context().get_parameter_source("limit")
         try:
             cols = columns(fields, INCIDENT_COLUMNS)
             with _views(as_of) as views:
                 docs = views.iter_incidents(filters, summary=False)
+                if given is click.core.ParameterSource.COMMANDLINE:
+                    docs = islice(docs, limit)
                 for text in csv_lines(map(incident_record, docs), cols):
                     sys.stdout.write(text)
         except TrackerError as e:

@@ -163,7 +163,10 @@ def cite() -> None:
 @JSON
 def cite_casualties(by: str, row: str | None, as_of: str | None, since: str | None,
                     key: str | None, as_json: bool, **kw: Any) -> None:
-    """e.g. `tracker cite casualties --by country --row Mali > mali.citation.json`"""
+    """Casualty tallies (or one row: --row) with their proofs.
+
+    For example: `tracker cite casualties --by country --row Mali > mali.citation.json`
+    """
     from projections.views.incidents import ATTRIBUTE_FILTERS
 
     filters = _filter(kw)

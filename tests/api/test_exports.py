@@ -213,6 +213,12 @@ def test_casualties_csv_and_the_cli_csv_are_the_same_bytes(seeded_api, public, a
     incidents = CliRunner().invoke(main, ["query", "incidents", "--csv", "--fields", "id"])
     assert incidents.output.split() == public.get("/incidents.csv?fields=id").data.decode(
     ).split()
+    # --limit given: the first rows only (the header, then as many as asked).
+    every = incidents.output.split()
+    assert len(every) > 3
+    first = CliRunner().invoke(main, ["query", "incidents", "--csv", "--fields", "id",
+                                      "--limit", "2"])
+    assert first.output.split() == every[:3]
 
 
 def test_actor_search_and_lookup_by_alias(seeded_api, public):
