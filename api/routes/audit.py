@@ -84,7 +84,11 @@ def actor_answer(views: Any, tracker: Any, actor_id: str, as_of: datetime | None
                "aliases": details.get("aliases") or [], "country": details.get("country"),
                "incidents": 0}
     extra = {k: v for k, v in details.items() if k not in row}
-    return {**row, **extra, "roles": entity.get("roles") or {}, "fate": entity.get("fate"),
+    # Every key the contract lists, whether the record says it or not (a client reads
+    # `title` or `sanctions` of any actor without checking first).
+    blank = {"title": None, "notes": None, "affiliations": [], "sanctions": []}
+    return {**row, **blank, **extra, "roles": entity.get("roles") or {},
+            "fate": entity.get("fate"),
             "version": entity["version"], "report": entity.get("report"),
             "retracted": entity.get("retracted"),
             "as_of": as_of.isoformat() if as_of else None}

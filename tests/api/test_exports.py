@@ -233,6 +233,10 @@ def test_actor_search_and_lookup_by_alias(seeded_api, public):
     assert detail["affiliations"] == [{"parent": "al-qaeda", "relation": "branch_of",
                                        "since": None}]
     assert not any(isinstance(v, dict) and "name" in v for v in detail.values())
+    # Every key the contract lists, for an actor whose record says none of them.
+    bare = public.get("/actors/france").json
+    assert {k: bare[k] for k in ("title", "notes", "affiliations", "sanctions")} == {
+        "title": None, "notes": None, "affiliations": [], "sanctions": []}
     first = public.get("/actors?limit=2").json
     second = public.get(f"/actors?limit=2&cursor={first['next']}").json
     assert not {a["id"] for a in first["actors"]} & {a["id"] for a in second["actors"]}
