@@ -86,7 +86,7 @@ def actor_answer(views: Any, tracker: Any, actor_id: str, as_of: datetime | None
     extra = {k: v for k, v in details.items() if k not in row}
     # Every key the contract lists, whether the record says it or not (a client reads
     # `title` or `sanctions` of any actor without checking first).
-    blank = {"title": None, "notes": None, "affiliations": [], "sanctions": []}
+    blank: dict[str, Any] = {"title": None, "notes": None, "affiliations": [], "sanctions": []}
     return {**row, **blank, **extra, "roles": entity.get("roles") or {},
             "fate": entity.get("fate"),
             "version": entity["version"], "report": entity.get("report"),
