@@ -31,7 +31,7 @@ import itertools
 import math
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -126,7 +126,6 @@ class LinkRecord:
     low: int
     high: int
     members: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
     # One number per distinct (actors, actor_ids) — records sharing them share it, so a
     # pair's actor agreement is worked out once per pair of numbers; -1: not numbered.
     actor_key: int = -1

@@ -7,12 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from api.cli import main
 from bench.synthetic_links import two_sources
+from tests.linking_world import ACLED_JNIM, JNIM_ACLED, djibo_reports, link_actor
 
 
 @pytest.fixture
@@ -127,3 +130,53 @@ def test_query_operations_by_an_actor_linked_by_same_actor(cli, tmp_path):
     assert op["partners"] == ["desk-jnim"]
     out = CliRunner().invoke(main, ["query", "operations", "--actor", "nobody"])
     assert out.exit_code == 1 and "unknown actor 'nobody'" in out.output
+
+
+@pytest.fixture
+def djibo(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`tracker` over the raid near Djibo (tests.linking_world), on SQLite and PostgreSQL:
+    `djibo(*args)` runs a command, `djibo.report(report)` records one."""
+    monkeypatch.setenv("TRACKER_DATABASE_URL", database_url)
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(main, list(args))
+
+    def report(data: dict[str, Any]) -> Any:
+        path = tmp_path / f"{data['report']}.json"
+        path.write_text(json.dumps(data))
+        out = invoke("report", str(path))
+        assert out.exit_code == 0, out.output
+        return out
+
+    invoke.report = report  # type: ignore[attr-defined]
+    for data in djibo_reports():
+        report(data)
+    return invoke
+
+
+BFA = ("--country", "Burkina Faso", "--min-score", "0.3")
+
+
+def test_suggest_by_actor_finds_the_records_of_its_linked_actors(djibo: Any) -> None:
+    def pairs(*args: str) -> set[frozenset[str]]:
+        out = djibo("link", "suggest", *BFA, *args, "--json")
+        assert out.exit_code == 0, out.output
+        return {frozenset((c["incident"], c["other"]))
+                for c in json.loads(out.output)["candidates"]}
+
+    everything = pairs()
+    assert len(everything) == 3
+    djibo.report(link_actor("same_actor", "jnim", ACLED_JNIM, JNIM_ACLED))
+    assert pairs("--actor", "JNIM") == pairs("--actor", ACLED_JNIM) == everything
+
+
+@pytest.mark.parametrize("option", ["--actor", "--source"])
+def test_suggest_by_an_unknown_actor_or_source_fails_as_query_incidents_does(
+        djibo: Any, option: str) -> None:
+    listed = djibo("query", "incidents", option, "nobody")
+    assert listed.exit_code == 1 and "nobody" in listed.output
+    for fmt in ((), ("--json",), ("--csv",)):
+        out = djibo("link", "suggest", *BFA, option, "nobody", *fmt)
+        assert (out.exit_code, out.output) == (1, listed.output)
