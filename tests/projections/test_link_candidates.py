@@ -17,7 +17,9 @@ from projections.linking import LinkParams
 from projections.readmodel.queries import IncidentFilter, QueryError, open_views
 from projections.runner import Projector
 from tests.linking_world import (
+    ACLED_ISGS,
     ACLED_JNIM,
+    ISGS_ACLED,
     JNIM_ACLED,
     UCDP_JNIM_NAME,
     djibo_reports,
@@ -179,3 +181,20 @@ def test_an_unknown_actor_or_source_is_refused_naming_it_not_an_empty_answer(
             v.incidents(DJIBO.replace(**{field: value}))
     assert e.value.field == field and str(e.value) == str(listed.value)
 
+
+def test_actors_agree_by_their_registered_names_and_linked_ids_together(
+        djibo: Any) -> None:
+    def ministry_vs_acled() -> float:
+        with djibo.views() as v:
+            found = v.link_candidates(DJIBO, LOW)["candidates"]
+        [pair] = [c for c in found if {c["incident"], c["other"]} == {"acled:1", "mod:djibo"}]
+        return pair["reasons"]["actors"]
+
+    # `jnim` by its alias JNIM (ACLED's name starts with it), `isgs` by its registered
+    # name ("Islamic State in the Greater Sahara" ~ ACLED's "Islamic State (Greater
+    # Sahara)"): both agree, though neither id says so.
+    assert ministry_vs_acled() == 1.0
+    # Linking ACLED's ISGS to `isgs` (by an alias) keeps them agreeing: one actor found by
+    # its id, the other by its words, count two.
+    djibo(link_actor("alias", "isgs", ACLED_ISGS, ISGS_ACLED))
+    assert ministry_vs_acled() == 1.0
