@@ -7,13 +7,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.linking import METHOD, VERSION
-from tracker.exceptions import TrackerError
+from tracker.application import RecordResult
+from tracker.exceptions import EntityNotFoundError, TrackerError
 from tracker.reports import MAX_FACTS
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 LINK_COLUMNS = ("incident", "other", "score", "days", "km", "type", "actors", "killed",
                 "margin")
@@ -91,11 +96,12 @@ def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str
     return pairs, method
 
 
-def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str = ""
-                ) -> dict[str, Any]:
+def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str = "",
+                recording: int = 1) -> dict[str, Any]:
     """One report recording `pairs` as `same_incident` facts (source kind `analyst`), its id
     a digest of the method and the pairs, so recording the same choice twice records
-    nothing the second time."""
+    nothing the second time; `recording` > 1 suffixes it (`-2`, …): the same choice
+    recorded again after its earlier reports were retracted (`record_links`)."""
     method = method or f"{METHOD}/{VERSION} reviewed"
     facts = []
     for p in pairs:
@@ -111,8 +117,32 @@ def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str 
     digest = hashlib.sha256(json.dumps(
         [method, sorted(sorted((f["incident"], f["same_as"])) for f in facts)]).encode()
     ).hexdigest()[:24]
-    return {"report": f"links-{digest}",
+    suffix = f"-{recording}" if recording > 1 else ""
+    return {"report": f"links-{digest}{suffix}",
             "source": {"name": SOURCE_NAME, "kind": "analyst"},
             "notes": (f"{len(facts)} same_incident link(s) accepted; method {method}"
                       + (f"; {notes}" if notes else "")),
             "facts": facts}
+
+
+def record_links(services: Services, pairs: list[dict[str, Any]], method: str | None,
+                 notes: str, recorded_by: str) -> tuple[RecordResult, str | None]:
+    """Records `pairs` as one link report (`link_report`) and returns what it did, with the
+    retracted report of the same pairs it records again (None: none).
+
+    The report id is the digest of the method and the pairs. While the report of that id is
+    live, accepting the same pairs again records nothing (whatever the notes say: the
+    same links). Once it is retracted (the batch undone), the same pairs are recorded again
+    under the next id (`-2`, then `-3`, …): a retracted id stays taken, and a link holds
+    only while its report is live."""
+    retracted = None
+    for recording in itertools.count(1):
+        report = link_report(pairs, method, notes, recording)
+        try:
+            earlier = services.tracker.get_entity("report", report["report"])
+        except EntityNotFoundError:
+            break
+        if not earlier.get("retracted"):
+            return RecordResult(report["report"], recorded=False), retracted
+        retracted = report["report"]
+    return services.record_report(report, recorded_by=recorded_by), retracted

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from api.cli import main
 from bench.synthetic_links import two_sources
-from tests.linking_world import ACLED_JNIM, JNIM_ACLED, djibo_reports, link_actor
+from tests.linking_world import ACLED_JNIM, DESK, JNIM_ACLED, djibo_reports, link_actor
 
 
 @pytest.fixture
@@ -180,3 +180,43 @@ def test_suggest_by_an_unknown_actor_or_source_fails_as_query_incidents_does(
     for fmt in ((), ("--json",), ("--csv",)):
         out = djibo("link", "suggest", *BFA, option, "nobody", *fmt)
         assert (out.exit_code, out.output) == (1, listed.output)
+
+
+def members(djibo: Any) -> set[frozenset[str]]:
+    out = djibo("query", "incidents", "--country", "Burkina Faso", "--json")
+    return {frozenset(i["members"]) for i in json.loads(out.output)["incidents"]}
+
+
+def test_accepting_again_after_the_report_was_retracted_records_the_links_again(
+        djibo: Any, tmp_path: Path) -> None:
+    best = djibo("link", "suggest", *BFA, "--csv").output.splitlines()[:2]
+    reviewed = tmp_path / "reviewed.csv"
+    reviewed.write_text("\n".join(best) + "\n")  # the header and the best pair
+    apart = members(djibo)
+    first = json.loads(djibo("link", "accept", str(reviewed), "--json").output)
+    assert first["recorded"] and first.get("redo_of") is None
+    linked = members(djibo)
+    assert len(linked) == len(apart) - 1
+
+    def undo(report: str) -> None:
+        djibo.report({"report": f"undo-{report}", "source": DESK, "facts": [
+            {"fact": "retraction", "target": {"report": report}, "reason": "too hasty"}]})
+        assert members(djibo) == apart
+
+    undo(first["report"])
+    # The same file again: the links are recorded again, in a new report, which says so.
+    again = djibo("link", "accept", str(reviewed))
+    assert again.exit_code == 0 and "same_incident link(s) again" in again.output
+    assert f"report '{first['report']}' of the same pairs was retracted" in again.output
+    assert members(djibo) == linked
+    # ... and once more records nothing while that report is live.
+    second = json.loads(djibo("link", "accept", str(reviewed), "--json").output)
+    assert not second["recorded"] and second["redo_of"] == first["report"]
+    assert second["report"] == f"{first['report']}-2"
+    assert "live and was already recorded; nothing new" in \
+        djibo("link", "accept", str(reviewed)).output
+    undo(second["report"])
+    third = json.loads(djibo("link", "accept", str(reviewed), "--json").output)
+    assert third["recorded"] and third["redo_of"] == second["report"]
+    assert third["report"] == f"{first['report']}-3" and members(djibo) == linked
+

@@ -73,21 +73,35 @@ def link_suggest(days: int, km: float, min_score: float, accept: bool, recorded_
 
 def _accept(pairs: list[dict[str, Any]], method: str | None, recorded_by: str, notes: str,
             quiet: bool = False) -> None:
-    from api.linking import link_report
-
     if not pairs:
         click.echo("no candidates to accept; nothing recorded", err=True)
         return
-    services = _services()
+    result, redo_of = _record_links(pairs, method, recorded_by, notes)
+    click.echo(_recorded_line(result, len(pairs), redo_of), err=quiet)
+
+
+def _record_links(pairs: list[dict[str, Any]], method: str | None, recorded_by: str,
+                  notes: str) -> tuple[Any, str | None]:
+    """Records the pairs as one link report (api.linking.record_links: again, under a new
+    id, when the report of the same pairs was retracted); a refusal ends the command."""
+    from api.linking import record_links
+
     try:
-        result = services.record_report(link_report(pairs, method, notes),
-                                        recorded_by=recorded_by)
+        return record_links(_services(), pairs, method, notes, recorded_by)
     except TrackerError as e:
         _fail(e)
-    line = (f"report '{result.report}' recorded: {len(pairs)} same_incident link(s)"
-            if result.recorded else
-            f"report '{result.report}' was already recorded; nothing new")
-    click.echo(line, err=quiet)
+        raise  # unreachable: _fail exits
+
+
+def _recorded_line(result: Any, links: int, redo_of: str | None) -> str:
+    """What recording the links did, in one line; "nothing new" only while the report of
+    the same pairs is live (a retracted one is recorded again, and says so)."""
+    if result.recorded:
+        again = f" again (report '{redo_of}' of the same pairs was retracted)" \
+            if redo_of else ""
+        return f"report '{result.report}' recorded: {links} same_incident link(s){again}"
+    return (f"report '{result.report}' of the same pairs is live and was already recorded; "
+            "nothing new")
 
 
 @link.command("accept")
@@ -98,23 +112,16 @@ def _accept(pairs: list[dict[str, Any]], method: str | None, recorded_by: str, n
 def link_accept(file: Any, recorded_by: str, as_json: bool) -> None:
     """Record the pairs of a reviewed `tracker link suggest --json|--csv` output (rows
     removed or not) as one report of same_incident links; '-' reads stdin."""
-    from api.linking import link_report, read_pairs
+    from api.linking import read_pairs
 
     try:
         pairs, method = read_pairs(file.read(), file.name)
-        report = link_report(pairs, method, notes=f"reviewed file {file.name}")
     except TrackerError as e:
         _fail(e)
-    services = _services()
-    try:
-        result = services.record_report(report, recorded_by=recorded_by)
-    except TrackerError as e:
-        _fail(e)
+    result, redo_of = _record_links(pairs, method, recorded_by, f"reviewed file {file.name}")
     if as_json:
         _print_json({"report": result.report, "recorded": result.recorded,
-                     "links": len(pairs), "positions": result.positions})
+                     "links": len(pairs), "positions": result.positions,
+                     "redo_of": redo_of})
         return
-    if result.recorded:
-        click.echo(f"report '{result.report}' recorded: {len(pairs)} same_incident link(s)")
-    else:
-        click.echo(f"report '{result.report}' was already recorded; nothing new")
+    click.echo(_recorded_line(result, len(pairs), redo_of))
