@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from projections.linking import METHOD, VERSION
 from tracker.application import RecordResult
-from tracker.exceptions import EntityNotFoundError, TrackerError
+from tracker.exceptions import EntityNotFoundError, ReportValidationError, TrackerError
 from tracker.reports import MAX_FACTS
 
 if TYPE_CHECKING:
@@ -41,10 +41,13 @@ def candidate_record(c: dict[str, Any]) -> dict[str, Any]:
 
 def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str | None]:
     """The pairs of a (reviewed, possibly edited) suggest output: JSON (`--json`, or a list
-    of candidates) or CSV (`--csv`, rows removed or not). Returns (pairs, method)."""
+    of candidates) or CSV (`--csv`, rows removed or not). Returns (pairs, method); each
+    pair says where it is (`where`: `file:line` of a CSV row, `file: candidate N` of a
+    JSON one), and so does every error."""
     stripped = text.lstrip()
     method: str | None = None
     rows: list[Any]
+    lines: list[int] | None = None
     if stripped.startswith(("{", "[")):
         try:
             data = json.loads(text)
@@ -64,11 +67,14 @@ def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str
         if missing:
             raise LinkFileError(f"{name}: the CSV header lacks {', '.join(missing)} (the "
                                 "output of tracker link suggest --csv)")
-        rows = list(reader)
+        rows, lines = [], []
+        for row in reader:
+            rows.append(row)
+            lines.append(reader.line_num)  # the line the row ends on (the header is 1)
     pairs = []
     seen: set[frozenset[str]] = set()
     for n, row in enumerate(rows, start=1):
-        where = f"{name}: candidate {n}"
+        where = f"{name}:{lines[n - 1]}" if lines is not None else f"{name}: candidate {n}"
         if not isinstance(row, dict):
             raise LinkFileError(f"{where}: not an object with 'incident' and 'other'")
         a, b = row.get("incident"), row.get("other")
@@ -90,7 +96,7 @@ def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str
         if frozenset((a, b)) in seen:
             continue
         seen.add(frozenset((a, b)))
-        pairs.append({"incident": a, "other": b, "score": score})
+        pairs.append({"incident": a, "other": b, "score": score, "where": where})
     if not pairs:
         raise LinkFileError(f"{name}: no candidate pairs to accept")
     return pairs, method
@@ -134,7 +140,8 @@ def record_links(services: Services, pairs: list[dict[str, Any]], method: str | 
     live, accepting the same pairs again records nothing (whatever the notes say: the
     same links). Once it is retracted (the batch undone), the same pairs are recorded again
     under the next id (`-2`, then `-3`, …): a retracted id stays taken, and a link holds
-    only while its report is live."""
+    only while its report is live. A fact refused (an unknown record, a pair recorded
+    distinct) is named by its pair's place (`where`: `file:line`, or `candidate N`)."""
     retracted = None
     for recording in itertools.count(1):
         report = link_report(pairs, method, notes, recording)
@@ -145,4 +152,23 @@ def record_links(services: Services, pairs: list[dict[str, Any]], method: str | 
         if not earlier.get("retracted"):
             return RecordResult(report["report"], recorded=False), retracted
         retracted = report["report"]
-    return services.record_report(report, recorded_by=recorded_by), retracted
+    try:
+        return services.record_report(report, recorded_by=recorded_by), retracted
+    except ReportValidationError as e:
+        raise LinkFileError(refused(e, pairs)) from None
+
+
+def refused(error: ReportValidationError, pairs: list[dict[str, Any]]) -> str:
+    """A refused link report's errors as `tracker report` prints a refused report's, but
+    each named by its pair's place (the facts are the pairs, in order) and column
+    (`incident`, `other`) rather than by its fact's index and field."""
+    lines = []
+    for e in error.errors:
+        if e.index is None or not 0 <= e.index < len(pairs):
+            lines.append(f"report, field '{e.field}': {e.message}")
+            continue
+        pair = pairs[e.index]
+        column = "other" if e.field == "same_as" else e.field
+        lines.append(f"{pair.get('where') or f'candidate {e.index + 1}'}: '{column}': "
+                     f"{e.message}")
+    return "\n  ".join(["report refused, nothing recorded:", *lines])

@@ -220,3 +220,39 @@ def test_accepting_again_after_the_report_was_retracted_records_the_links_again(
     assert third["recorded"] and third["redo_of"] == second["report"]
     assert third["report"] == f"{first['report']}-3" and members(djibo) == linked
 
+
+def test_a_refused_pair_is_named_by_its_file_and_line_or_its_candidate_number(
+        djibo: Any, tmp_path: Path) -> None:
+    header = "incident,other,score"
+    reviewed = tmp_path / "reviewed.csv"
+    reviewed.write_text(f"{header}\nacled:1,mod:djibo,0.9\nacled:1,nobody,0.5\n")
+    out = djibo("link", "accept", str(reviewed))
+    assert out.exit_code == 1 and "nothing recorded" in out.output
+    assert f"{reviewed}:3: 'other': unknown incident 'nobody'" in out.output
+    assert "fact " not in out.output
+    # A bad row the file's reader finds is named the same way.
+    reviewed.write_text(f"{header}\nacled:1,mod:djibo,0.9\nacled:1,ucdp:1,high\n")
+    out = djibo("link", "accept", str(reviewed))
+    assert out.exit_code == 1 and f"{reviewed}:3: score 'high' is not a number" in out.output
+    edited = tmp_path / "reviewed.json"
+    edited.write_text(json.dumps({"candidates": [
+        {"incident": "acled:1", "other": "mod:djibo"},
+        {"incident": "nobody", "other": "ucdp:1"}]}))
+    out = djibo("link", "accept", str(edited))
+    assert out.exit_code == 1
+    assert f"{edited}: candidate 2: 'incident': unknown incident 'nobody'" in out.output
+    assert members(djibo) == {frozenset({k}) for k in ("acled:1", "ucdp:1", "mod:djibo")}
+
+
+def test_suggest_says_when_actors_were_not_compared(djibo: Any) -> None:
+    djibo.report({"report": "ngo-bfa", "source": {"name": "NGO", "kind": "ngo"}, "facts": [
+        {"fact": "incident", "id": "ngo:1", "date": "2021-03-01", "type": "battle",
+         "location": {"name": "Djibo", "admin1": "Sahel", "country": "Burkina Faso",
+                      "latitude": 14.1, "longitude": -1.63}},
+        {"fact": "casualties", "incident": "ngo:1", "killed": 12}]})
+    found = json.loads(djibo("link", "suggest", *BFA, "--json").output)["candidates"]
+    assert any(c["reasons"]["actors"] is None for c in found)  # ngo:1 names no actor
+    out = djibo("link", "suggest", *BFA)
+    assert out.exit_code == 0 and "None" not in out.output
+    lines = [line for line in out.output.splitlines() if "ngo:1" in line]
+    assert lines and all("actors not compared" in line for line in lines)

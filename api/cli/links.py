@@ -65,8 +65,11 @@ def link_suggest(days: int, km: float, min_score: float, accept: bool, recorded_
     for c in data["candidates"]:
         r = c["reasons"]
         km_text = f"{r['km']} km" if r["km"] is not None else "same place"
+        # No actor agreement when a side names no actors: left out of the score.
+        actors = f"actors {r['actors']}" if r["actors"] is not None else \
+            "actors not compared"
         click.echo(f"{c['score']:.3f}  {c['incident']} = {c['other']}  ({r['days']} d, "
-                   f"{km_text}, {r['type']}, actors {r['actors']}, killed {r['killed']})")
+                   f"{km_text}, {r['type']}, {actors}, killed {r['killed']})")
     click.echo(f"{len(data['candidates'])} candidate(s) among {data['records']} records "
                f"({data['method']})", err=True)
 
