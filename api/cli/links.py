@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from api.cli.common import _dump, _fail, _print_json, _services, main
 from api.cli.reads import AS_OF, CSV, JSON, _filter, _filter_options, _views
 from projections.linking import DEFAULT_DAYS, DEFAULT_KM, DEFAULT_MIN_SCORE, LinkParams
 from tracker.exceptions import TrackerError
+
+if TYPE_CHECKING:
+    from tracker.application import RecordResult
 
 
 @main.group()
@@ -84,7 +87,7 @@ def _accept(pairs: list[dict[str, Any]], method: str | None, recorded_by: str, n
 
 
 def _record_links(pairs: list[dict[str, Any]], method: str | None, recorded_by: str,
-                  notes: str) -> tuple[Any, str | None]:
+                  notes: str) -> tuple[RecordResult, str | None]:
     """Records the pairs as one link report (api.linking.record_links: again, under a new
     id, when the report of the same pairs was retracted); a refusal ends the command."""
     from api.linking import record_links
@@ -96,7 +99,7 @@ def _record_links(pairs: list[dict[str, Any]], method: str | None, recorded_by: 
         raise  # unreachable: _fail exits
 
 
-def _recorded_line(result: Any, links: int, redo_of: str | None) -> str:
+def _recorded_line(result: RecordResult, links: int, redo_of: str | None) -> str:
     """What recording the links did, in one line; "nothing new" only while the report of
     the same pairs is live (a retracted one is recorded again, and says so)."""
     if result.recorded:
