@@ -7,13 +7,18 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import itertools
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from projections.linking import METHOD, VERSION
-from tracker.exceptions import TrackerError
+from tracker.application import RecordResult
+from tracker.exceptions import EntityNotFoundError, ReportValidationError, TrackerError
 from tracker.reports import MAX_FACTS
+
+if TYPE_CHECKING:
+    from api.services import Services
 
 LINK_COLUMNS = ("incident", "other", "score", "days", "km", "type", "actors", "killed",
                 "margin")
@@ -36,10 +41,13 @@ def candidate_record(c: dict[str, Any]) -> dict[str, Any]:
 
 def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str | None]:
     """The pairs of a (reviewed, possibly edited) suggest output: JSON (`--json`, or a list
-    of candidates) or CSV (`--csv`, rows removed or not). Returns (pairs, method)."""
+    of candidates) or CSV (`--csv`, rows removed or not). Returns (pairs, method); each
+    pair says where it is (`where`: `file:line` of a CSV row, `file: candidate N` of a
+    JSON one), and so does every error."""
     stripped = text.lstrip()
     method: str | None = None
     rows: list[Any]
+    lines: list[int] | None = None
     if stripped.startswith(("{", "[")):
         try:
             data = json.loads(text)
@@ -59,11 +67,14 @@ def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str
         if missing:
             raise LinkFileError(f"{name}: the CSV header lacks {', '.join(missing)} (the "
                                 "output of tracker link suggest --csv)")
-        rows = list(reader)
+        rows, lines = [], []
+        for row in reader:
+            rows.append(row)
+            lines.append(reader.line_num)  # the line the row ends on (the header is 1)
     pairs = []
     seen: set[frozenset[str]] = set()
     for n, row in enumerate(rows, start=1):
-        where = f"{name}: candidate {n}"
+        where = f"{name}:{lines[n - 1]}" if lines is not None else f"{name}: candidate {n}"
         if not isinstance(row, dict):
             raise LinkFileError(f"{where}: not an object with 'incident' and 'other'")
         a, b = row.get("incident"), row.get("other")
@@ -85,17 +96,18 @@ def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str
         if frozenset((a, b)) in seen:
             continue
         seen.add(frozenset((a, b)))
-        pairs.append({"incident": a, "other": b, "score": score})
+        pairs.append({"incident": a, "other": b, "score": score, "where": where})
     if not pairs:
         raise LinkFileError(f"{name}: no candidate pairs to accept")
     return pairs, method
 
 
-def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str = ""
-                ) -> dict[str, Any]:
+def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str = "",
+                recording: int = 1) -> dict[str, Any]:
     """One report recording `pairs` as `same_incident` facts (source kind `analyst`), its id
     a digest of the method and the pairs, so recording the same choice twice records
-    nothing the second time."""
+    nothing the second time; `recording` > 1 suffixes it (`-2`, …): the same choice
+    recorded again after its earlier reports were retracted (`record_links`)."""
     method = method or f"{METHOD}/{VERSION} reviewed"
     facts = []
     for p in pairs:
@@ -111,8 +123,52 @@ def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str 
     digest = hashlib.sha256(json.dumps(
         [method, sorted(sorted((f["incident"], f["same_as"])) for f in facts)]).encode()
     ).hexdigest()[:24]
-    return {"report": f"links-{digest}",
+    suffix = f"-{recording}" if recording > 1 else ""
+    return {"report": f"links-{digest}{suffix}",
             "source": {"name": SOURCE_NAME, "kind": "analyst"},
             "notes": (f"{len(facts)} same_incident link(s) accepted; method {method}"
                       + (f"; {notes}" if notes else "")),
             "facts": facts}
+
+
+def record_links(services: Services, pairs: list[dict[str, Any]], method: str | None,
+                 notes: str, recorded_by: str) -> tuple[RecordResult, str | None]:
+    """Records `pairs` as one link report (`link_report`) and returns what it did, with the
+    retracted report of the same pairs it records again (None: none).
+
+    The report id is the digest of the method and the pairs. While the report of that id is
+    live, accepting the same pairs again records nothing (whatever the notes say: the
+    same links). Once it is retracted (the batch undone), the same pairs are recorded again
+    under the next id (`-2`, then `-3`, …): a retracted id stays taken, and a link holds
+    only while its report is live. A fact refused (an unknown record, a pair recorded
+    distinct) is named by its pair's place (`where`: `file:line`, or `candidate N`)."""
+    retracted = None
+    for recording in itertools.count(1):
+        report = link_report(pairs, method, notes, recording)
+        try:
+            earlier = services.tracker.get_entity("report", report["report"])
+        except EntityNotFoundError:
+            break
+        if not earlier.get("retracted"):
+            return RecordResult(report["report"], recorded=False), retracted
+        retracted = report["report"]
+    try:
+        return services.record_report(report, recorded_by=recorded_by), retracted
+    except ReportValidationError as e:
+        raise LinkFileError(refused(e, pairs)) from None
+
+
+def refused(error: ReportValidationError, pairs: list[dict[str, Any]]) -> str:
+    """A refused link report's errors as `tracker report` prints a refused report's, but
+    each named by its pair's place (the facts are the pairs, in order) and column
+    (`incident`, `other`) rather than by its fact's index and field."""
+    lines = []
+    for e in error.errors:
+        if e.index is None or not 0 <= e.index < len(pairs):
+            lines.append(f"report, field '{e.field}': {e.message}")
+            continue
+        pair = pairs[e.index]
+        column = "other" if e.field == "same_as" else e.field
+        lines.append(f"{pair.get('where') or f'candidate {e.index + 1}'}: '{column}': "
+                     f"{e.message}")
+    return "\n  ".join(["report refused, nothing recorded:", *lines])

@@ -17,9 +17,10 @@ came from (`reasons`):
 - type: event families across taxonomies (ACLED event and sub-event types with the
   interaction code, UCDP's type of violence): 1 same family, 0.8 compatible, 0 not;
 - actors: the share of the smaller side's actors found on the other side, squared (one of
-  two actors differing is evidence against); names are reduced to their distinctive words,
-  state forces and civilians to kinds, "unidentified" groups match any group, and
-  `same_actor` links resolve first;
+  two actors differing is evidence against); an actor is found when it is counted under the
+  same id (`same_actor` links and aliases resolved) or when its id's, its registered name's
+  or an alias's distinctive words match one of the other's; state forces and civilians are
+  reduced to kinds, "unidentified" groups match any group;
 - killed: how close the best figures are, given each record's low-high range.
 A measure that cannot be taken (no actors, no type) is left out of the mean, not counted
 as a disagreement.
@@ -30,8 +31,8 @@ from __future__ import annotations
 import itertools
 import math
 import re
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -105,6 +106,12 @@ class LinkParams:
                 f"min_score={self.min_score:g}")
 
 
+# An actor as the comparison sees it: the id it is counted under (same_actor links and
+# aliases resolved) and the distinctive words of each of its names (its id, its registered
+# name, its aliases), any of which may match the other side's.
+Actor = tuple[str, frozenset[frozenset[str]]]
+
+
 @dataclass(slots=True)
 class LinkRecord:
     """What the search needs of one record (or cluster) of the views."""
@@ -120,15 +127,13 @@ class LinkRecord:
     place: tuple[str, str] | None         # (country, admin1 or place), case-folded
     families: frozenset[str] | None
     type_label: str
-    actors: tuple[frozenset[str], ...]    # each actor's distinctive words / kind
-    actor_ids: frozenset[str]
+    actors: tuple[Actor, ...]
     best: int
     low: int
     high: int
     members: tuple[str, ...] = ()
-    extra: dict[str, Any] = field(default_factory=dict)
-    # One number per distinct (actors, actor_ids) — records sharing them share it, so a
-    # pair's actor agreement is worked out once per pair of numbers; -1: not numbered.
+    # One number per distinct `actors` — records sharing them share it, so a pair's actor
+    # agreement is worked out once per pair of numbers; -1: not numbered.
     actor_key: int = -1
 
 
@@ -141,10 +146,18 @@ def _ordinal(day: str | None) -> int | None:
 
 @lru_cache(maxsize=65536)  # a dataset names a few thousand actors, over and over
 def actor_words(actor_id: str, country_words: frozenset[str] = frozenset()) -> frozenset[str]:
-    """The distinctive words of an actor id or name: the dataset prefix, hash tail, years,
-    stop words and the country's own words dropped; state forces reduced to `state`."""
+    """The distinctive words of an actor id: its dataset prefix and hash tail dropped, then
+    as `name_words`."""
     text = actor_id.split(":", 1)[1] if ":" in actor_id[:12] else actor_id
-    text = _HASH_TAIL.sub("", text.casefold())
+    return name_words(_HASH_TAIL.sub("", text.casefold()), country_words)
+
+
+@lru_cache(maxsize=65536)
+def name_words(name: str, country_words: frozenset[str] = frozenset()) -> frozenset[str]:
+    """The distinctive words of an actor's name: years, stop words and the country's own
+    words dropped; state forces reduced to a kind (and what else their name says),
+    civilians to another, "unidentified" groups to a word matching any group."""
+    text = name.casefold()
     words = [w for w in _WORD.findall(text) if not w.isdigit() and w not in STOP_WORDS]
     if "unidentified" in text or "unknown" in words:
         return UNKNOWN_ACTOR  # "Unidentified Armed Group (X)": could be any group
@@ -185,10 +198,12 @@ def _type_of(kind: str | None, subtype: str | None, interaction: Any
 
 
 def record_of(key: str, doc: dict[str, Any], best: int, low: int, high: int,
-              resolve: Callable[[str], str] | None = None) -> LinkRecord | None:
+              resolve: Callable[[str], str] | None = None,
+              names: Mapping[str, tuple[str, ...]] | None = None) -> LinkRecord | None:
     """A record of the views (its row's document and figures) as the search sees it;
-    None when it has no usable date. What many records share (sources, place, type,
-    country) is worked out once per distinct value."""
+    None when it has no usable date. `resolve` gives the id an actor is counted under
+    (same_actor links), `names` an actor's registered name and aliases. What many records
+    share (sources, place, type, country, actors) is worked out once per distinct value."""
     d = doc.get("details") or {}
     start = _ordinal(d.get("date"))
     if start is None:
@@ -205,15 +220,15 @@ def record_of(key: str, doc: dict[str, Any], best: int, low: int, high: int,
     ids = [a["actor"] for a in d.get("actors") or () if a.get("actor")]
     families, label = _type_of(d.get("type"), d.get("subtype"),
                                (d.get("attributes") or {}).get("interaction"))
-    actors, actor_ids, actor_key = _actors_of(
-        tuple([actor_words(a, country_words) for a in ids]),
-        frozenset([resolve(a) for a in ids] if resolve else ids))
+    actors, actor_key = _actors_of(tuple([
+        _actor(a, resolve(a) if resolve else a, names.get(a, ()) if names else (),
+               country_words) for a in ids]))
     return LinkRecord(
         key=key, sources=_sources(tuple(doc.get("sources") or ())),
         start=start, end=end,
         slack=min(DATE_SLACK.get(d.get("date_precision") or "day", 0), MAX_DATE_SLACK),
         lat=lat, lon=lon, geo_slack=geo_slack, place=place, families=families,
-        type_label=label, actors=actors, actor_ids=actor_ids, best=best, low=low,
+        type_label=label, actors=actors, best=best, low=low,
         high=high, members=tuple(doc.get("members") or (key,)), actor_key=actor_key)
 
 
@@ -221,11 +236,20 @@ _numbers = itertools.count()
 
 
 @lru_cache(maxsize=65536)
-def _actors_of(actors: tuple[frozenset[str], ...], actor_ids: frozenset[str]
-               ) -> tuple[tuple[frozenset[str], ...], frozenset[str], int]:
-    """A record's actors, their ids and the number of that combination (never reused: a
-    combination dropped from this cache and seen again gets a new one)."""
-    return actors, actor_ids, next(_numbers)
+def _actors_of(actors: tuple[Actor, ...]) -> tuple[tuple[Actor, ...], int]:
+    """A record's actors and the number of that combination (never reused: a combination
+    dropped from this cache and seen again gets a new one)."""
+    return actors, next(_numbers)
+
+
+@lru_cache(maxsize=65536)
+def _actor(actor_id: str, counted_as: str, names: tuple[str, ...],
+           country_words: frozenset[str]) -> Actor:
+    """An actor as the comparison sees it: the id it is counted under, and the distinctive
+    words of its id and of each of its names (the same words once)."""
+    words = {actor_words(actor_id, country_words),
+             *(name_words(n, country_words) for n in names)}
+    return counted_as, frozenset(w for w in words if w)
 
 
 @lru_cache(maxsize=4096)
@@ -280,21 +304,23 @@ def _actor_score(a: LinkRecord, b: LinkRecord) -> float | None:
 def _actor_agreement(a: LinkRecord, b: LinkRecord) -> float | None:
     if not a.actors or not b.actors:
         return None
-    shared_ids = len(a.actor_ids & b.actor_ids)
-    if len(a.actors) <= len(b.actors):
-        small, found = a.actors, _actors_found(a.actors, b.actors)
-    else:
-        small, found = b.actors, _actors_found(b.actors, a.actors)
-    share = min(1.0, max(found, shared_ids) / len(small))
+    small, large = (a.actors, b.actors) if len(a.actors) <= len(b.actors) else \
+        (b.actors, a.actors)
+    share = _actors_found(small, large) / len(small)
     # Half the actors agreeing means the other half disagree: evidence against.
     return share * share
 
 
 @lru_cache(maxsize=65536)  # a dataset pairs the same few actor lists over and over
-def _actors_found(small: tuple[frozenset[str], ...], large: tuple[frozenset[str], ...]
-                  ) -> int:
-    """How many of `small`'s actors have a match among `large`'s."""
-    return sum(1 for words in small if any(_same_actor(words, other) for other in large))
+def _actors_found(small: tuple[Actor, ...], large: tuple[Actor, ...]) -> int:
+    """How many of `small`'s actors have a match among `large`'s: each actor is found by
+    the id it is counted under or by the words of any of its names, so two agreeing
+    actors count two whichever way each is found."""
+    return sum(1 for x in small if any(_one_actor(x, y) for y in large))
+
+
+def _one_actor(x: Actor, y: Actor) -> bool:
+    return x[0] == y[0] or any(_same_actor(wx, wy) for wx in x[1] for wy in y[1])
 
 
 def _same_actor(x: frozenset[str], y: frozenset[str]) -> bool:

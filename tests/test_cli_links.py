@@ -7,12 +7,15 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
 from api.cli import main
 from bench.synthetic_links import two_sources
+from tests.linking_world import ACLED_JNIM, DESK, JNIM_ACLED, djibo_reports, link_actor
 
 
 @pytest.fixture
@@ -127,3 +130,129 @@ def test_query_operations_by_an_actor_linked_by_same_actor(cli, tmp_path):
     assert op["partners"] == ["desk-jnim"]
     out = CliRunner().invoke(main, ["query", "operations", "--actor", "nobody"])
     assert out.exit_code == 1 and "unknown actor 'nobody'" in out.output
+
+
+@pytest.fixture
+def djibo(database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`tracker` over the raid near Djibo (tests.linking_world), on SQLite and PostgreSQL:
+    `djibo(*args)` runs a command, `djibo.report(report)` records one."""
+    monkeypatch.setenv("TRACKER_DATABASE_URL", database_url)
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Any:
+        return runner.invoke(main, list(args))
+
+    def report(data: dict[str, Any]) -> Any:
+        path = tmp_path / f"{data['report']}.json"
+        path.write_text(json.dumps(data))
+        out = invoke("report", str(path))
+        assert out.exit_code == 0, out.output
+        return out
+
+    invoke.report = report  # type: ignore[attr-defined]
+    for data in djibo_reports():
+        report(data)
+    return invoke
+
+
+BFA = ("--country", "Burkina Faso", "--min-score", "0.3")
+
+
+def test_suggest_by_actor_finds_the_records_of_its_linked_actors(djibo: Any) -> None:
+    def pairs(*args: str) -> set[frozenset[str]]:
+        out = djibo("link", "suggest", *BFA, *args, "--json")
+        assert out.exit_code == 0, out.output
+        return {frozenset((c["incident"], c["other"]))
+                for c in json.loads(out.output)["candidates"]}
+
+    everything = pairs()
+    assert len(everything) == 3
+    djibo.report(link_actor("same_actor", "jnim", ACLED_JNIM, JNIM_ACLED))
+    assert pairs("--actor", "JNIM") == pairs("--actor", ACLED_JNIM) == everything
+
+
+@pytest.mark.parametrize("option", ["--actor", "--source"])
+def test_suggest_by_an_unknown_actor_or_source_fails_as_query_incidents_does(
+        djibo: Any, option: str) -> None:
+    listed = djibo("query", "incidents", option, "nobody")
+    assert listed.exit_code == 1 and "nobody" in listed.output
+    for fmt in ((), ("--json",), ("--csv",)):
+        out = djibo("link", "suggest", *BFA, option, "nobody", *fmt)
+        assert (out.exit_code, out.output) == (1, listed.output)
+
+
+def members(djibo: Any) -> set[frozenset[str]]:
+    out = djibo("query", "incidents", "--country", "Burkina Faso", "--json")
+    return {frozenset(i["members"]) for i in json.loads(out.output)["incidents"]}
+
+
+def test_accepting_again_after_the_report_was_retracted_records_the_links_again(
+        djibo: Any, tmp_path: Path) -> None:
+    best = djibo("link", "suggest", *BFA, "--csv").output.splitlines()[:2]
+    reviewed = tmp_path / "reviewed.csv"
+    reviewed.write_text("\n".join(best) + "\n")  # the header and the best pair
+    apart = members(djibo)
+    first = json.loads(djibo("link", "accept", str(reviewed), "--json").output)
+    assert first["recorded"] and first.get("redo_of") is None
+    linked = members(djibo)
+    assert len(linked) == len(apart) - 1
+
+    def undo(report: str) -> None:
+        djibo.report({"report": f"undo-{report}", "source": DESK, "facts": [
+            {"fact": "retraction", "target": {"report": report}, "reason": "too hasty"}]})
+        assert members(djibo) == apart
+
+    undo(first["report"])
+    # The same file again: the links are recorded again, in a new report, which says so.
+    again = djibo("link", "accept", str(reviewed))
+    assert again.exit_code == 0 and "same_incident link(s) again" in again.output
+    assert f"report '{first['report']}' of the same pairs was retracted" in again.output
+    assert members(djibo) == linked
+    # ... and once more records nothing while that report is live.
+    second = json.loads(djibo("link", "accept", str(reviewed), "--json").output)
+    assert not second["recorded"] and second["redo_of"] == first["report"]
+    assert second["report"] == f"{first['report']}-2"
+    assert "live and was already recorded; nothing new" in \
+        djibo("link", "accept", str(reviewed)).output
+    undo(second["report"])
+    third = json.loads(djibo("link", "accept", str(reviewed), "--json").output)
+    assert third["recorded"] and third["redo_of"] == second["report"]
+    assert third["report"] == f"{first['report']}-3" and members(djibo) == linked
+
+
+def test_a_refused_pair_is_named_by_its_file_and_line_or_its_candidate_number(
+        djibo: Any, tmp_path: Path) -> None:
+    header = "incident,other,score"
+    reviewed = tmp_path / "reviewed.csv"
+    reviewed.write_text(f"{header}\nacled:1,mod:djibo,0.9\nacled:1,nobody,0.5\n")
+    out = djibo("link", "accept", str(reviewed))
+    assert out.exit_code == 1 and "nothing recorded" in out.output
+    assert f"{reviewed}:3: 'other': unknown incident 'nobody'" in out.output
+    assert "fact " not in out.output
+    # A bad row the file's reader finds is named the same way.
+    reviewed.write_text(f"{header}\nacled:1,mod:djibo,0.9\nacled:1,ucdp:1,high\n")
+    out = djibo("link", "accept", str(reviewed))
+    assert out.exit_code == 1 and f"{reviewed}:3: score 'high' is not a number" in out.output
+    edited = tmp_path / "reviewed.json"
+    edited.write_text(json.dumps({"candidates": [
+        {"incident": "acled:1", "other": "mod:djibo"},
+        {"incident": "nobody", "other": "ucdp:1"}]}))
+    out = djibo("link", "accept", str(edited))
+    assert out.exit_code == 1
+    assert f"{edited}: candidate 2: 'incident': unknown incident 'nobody'" in out.output
+    assert members(djibo) == {frozenset({k}) for k in ("acled:1", "ucdp:1", "mod:djibo")}
+
+
+def test_suggest_says_when_actors_were_not_compared(djibo: Any) -> None:
+    djibo.report({"report": "ngo-bfa", "source": {"name": "NGO", "kind": "ngo"}, "facts": [
+        {"fact": "incident", "id": "ngo:1", "date": "2021-03-01", "type": "battle",
+         "location": {"name": "Djibo", "admin1": "Sahel", "country": "Burkina Faso",
+                      "latitude": 14.1, "longitude": -1.63}},
+        {"fact": "casualties", "incident": "ngo:1", "killed": 12}]})
+    found = json.loads(djibo("link", "suggest", *BFA, "--json").output)["candidates"]
+    assert any(c["reasons"]["actors"] is None for c in found)  # ngo:1 names no actor
+    out = djibo("link", "suggest", *BFA)
+    assert out.exit_code == 0 and "None" not in out.output
+    lines = [line for line in out.output.splitlines() if "ngo:1" in line]
+    assert lines and all("actors not compared" in line for line in lines)

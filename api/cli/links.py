@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +12,9 @@ from api.cli.common import _dump, _fail, _print_json, _services, main
 from api.cli.reads import AS_OF, CSV, JSON, _filter, _filter_options, _views
 from projections.linking import DEFAULT_DAYS, DEFAULT_KM, DEFAULT_MIN_SCORE, LinkParams
 from tracker.exceptions import TrackerError
+
+if TYPE_CHECKING:
+    from tracker.application import RecordResult
 
 
 @main.group()
@@ -65,29 +68,46 @@ def link_suggest(days: int, km: float, min_score: float, accept: bool, recorded_
     for c in data["candidates"]:
         r = c["reasons"]
         km_text = f"{r['km']} km" if r["km"] is not None else "same place"
+        # No actor agreement when a side names no actors: left out of the score.
+        actors = f"actors {r['actors']}" if r["actors"] is not None else \
+            "actors not compared"
         click.echo(f"{c['score']:.3f}  {c['incident']} = {c['other']}  ({r['days']} d, "
-                   f"{km_text}, {r['type']}, actors {r['actors']}, killed {r['killed']})")
+                   f"{km_text}, {r['type']}, {actors}, killed {r['killed']})")
     click.echo(f"{len(data['candidates'])} candidate(s) among {data['records']} records "
                f"({data['method']})", err=True)
 
 
 def _accept(pairs: list[dict[str, Any]], method: str | None, recorded_by: str, notes: str,
             quiet: bool = False) -> None:
-    from api.linking import link_report
-
     if not pairs:
         click.echo("no candidates to accept; nothing recorded", err=True)
         return
-    services = _services()
+    result, redo_of = _record_links(pairs, method, recorded_by, notes)
+    click.echo(_recorded_line(result, len(pairs), redo_of), err=quiet)
+
+
+def _record_links(pairs: list[dict[str, Any]], method: str | None, recorded_by: str,
+                  notes: str) -> tuple[RecordResult, str | None]:
+    """Records the pairs as one link report (api.linking.record_links: again, under a new
+    id, when the report of the same pairs was retracted); a refusal ends the command."""
+    from api.linking import record_links
+
     try:
-        result = services.record_report(link_report(pairs, method, notes),
-                                        recorded_by=recorded_by)
+        return record_links(_services(), pairs, method, notes, recorded_by)
     except TrackerError as e:
         _fail(e)
-    line = (f"report '{result.report}' recorded: {len(pairs)} same_incident link(s)"
-            if result.recorded else
-            f"report '{result.report}' was already recorded; nothing new")
-    click.echo(line, err=quiet)
+        raise  # unreachable: _fail exits
+
+
+def _recorded_line(result: RecordResult, links: int, redo_of: str | None) -> str:
+    """What recording the links did, in one line; "nothing new" only while the report of
+    the same pairs is live (a retracted one is recorded again, and says so)."""
+    if result.recorded:
+        again = f" again (report '{redo_of}' of the same pairs was retracted)" \
+            if redo_of else ""
+        return f"report '{result.report}' recorded: {links} same_incident link(s){again}"
+    return (f"report '{result.report}' of the same pairs is live and was already recorded; "
+            "nothing new")
 
 
 @link.command("accept")
@@ -98,23 +118,16 @@ def _accept(pairs: list[dict[str, Any]], method: str | None, recorded_by: str, n
 def link_accept(file: Any, recorded_by: str, as_json: bool) -> None:
     """Record the pairs of a reviewed `tracker link suggest --json|--csv` output (rows
     removed or not) as one report of same_incident links; '-' reads stdin."""
-    from api.linking import link_report, read_pairs
+    from api.linking import read_pairs
 
     try:
         pairs, method = read_pairs(file.read(), file.name)
-        report = link_report(pairs, method, notes=f"reviewed file {file.name}")
     except TrackerError as e:
         _fail(e)
-    services = _services()
-    try:
-        result = services.record_report(report, recorded_by=recorded_by)
-    except TrackerError as e:
-        _fail(e)
+    result, redo_of = _record_links(pairs, method, recorded_by, f"reviewed file {file.name}")
     if as_json:
         _print_json({"report": result.report, "recorded": result.recorded,
-                     "links": len(pairs), "positions": result.positions})
+                     "links": len(pairs), "positions": result.positions,
+                     "redo_of": redo_of})
         return
-    if result.recorded:
-        click.echo(f"report '{result.report}' recorded: {len(pairs)} same_incident link(s)")
-    else:
-        click.echo(f"report '{result.report}' was already recorded; nothing new")
+    click.echo(_recorded_line(result, len(pairs), redo_of))

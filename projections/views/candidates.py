@@ -5,8 +5,11 @@ named record) matching the filters are read once, in one statement, and searched
 through a day × grid-cell index.
 
 Pairs an analyst recorded as `distinct_incidents` — between any members of the two — are
-never suggested; records already in one cluster are one row, so never a pair. Actor
-resolution by `same_actor` is applied before actors are compared.
+never suggested; records already in one cluster are one row, so never a pair. Actors are
+compared by the id they are counted under (`same_actor` links and aliases resolved) and by
+the words of their ids, registered names and aliases. The actor and source filters resolve
+as incident lists resolve them (an unknown one is a 422), and keep the pairs with a side the
+incident list with those filters holds.
 """
 
 from __future__ import annotations
@@ -16,9 +19,15 @@ from typing import Any
 import orjson
 from sqlalchemy import bindparam, select
 
+from projections.group_leadership import actor_doc_id
 from projections.linking import LinkParams, LinkRecord, candidates, record_of
 from projections.views.base import Queries
-from projections.views.incidents import IncidentFilter, QueryError, incident_conditions
+from projections.views.incidents import (
+    IncidentFilter,
+    QueryError,
+    incident_conditions,
+    listed_actors,
+)
 
 
 class CandidateQueries(Queries):
@@ -35,15 +44,20 @@ class CandidateQueries(Queries):
             raise QueryError("km must be more than 0 and at most 500", "km")
         if not 0 <= p.min_score <= 1:
             raise QueryError("min_score must be 0..1", "min_score")
-        records = self.link_records(f.replace(actor=None, source=None),
-                                    actor_ids=bool(f.actor))
-        actor = self.resolve_actor(f.actor) if f.actor else None
-        source = f.source.casefold() if f.source else None
+        # An actor or source no record has is a 422 naming it, as incident lists answer
+        # (an empty answer would read as "no duplicates"); the actor is resolved to the
+        # id its records are counted under.
+        known = self.known_filter(f)
+        records = self.link_records(f.replace(actor=None, source=None))
         wanted = None
-        if actor or source:
+        if known.actor or known.source:
+            # The records the incident list with these filters finds (through the actor's
+            # and the source's link rows, so an actor linked by same_actor or an alias
+            # finds every record of its cluster): a pair needs one of them.
+            keys = self.matching_keys(known)
+
             def wanted(r: LinkRecord) -> bool:
-                return (actor is None or actor in r.extra["actors"]) and (
-                    source is None or source in r.sources)
+                return r.key in keys
         found = candidates(records, p, excluded=self._distinct_pairs(), wanted=wanted)
         return {"as_of": self._as_of(), "method": p.method(),
                 "parameters": {"days": p.days, "km": p.km, "min_score": p.min_score},
@@ -59,19 +73,47 @@ class CandidateQueries(Queries):
             i.c.key, i.c.best, i.c.low, i.c.high, i.c.doc).where(
                 *incident_conditions(i, links, where.terms, valid)), where.values)
 
-    def link_records(self, f: IncidentFilter, actor_ids: bool = False) -> list[LinkRecord]:
-        """The search's records of the live rows matching `f`; with `actor_ids`, each
-        keeps its actors' ids as recorded (`extra["actors"]`, what the actor filter asks)."""
+    def matching_keys(self, f: IncidentFilter) -> set[str]:
+        """The keys of the live records (standalone, or a cluster under its named record)
+        matching `f`, a filter `known_filter` has resolved: the ones its incident list
+        holds, the actor and source found through their link rows."""
+        where = self._incident_filter(f)
+        i, links = self.tbl("incidents"), self.tbl("links")
+        return {key for (key,) in self._query(("link keys", where.terms), lambda valid: select(
+            i.c.key).where(*incident_conditions(i, links, where.terms, valid)), where.values)}
+
+    def link_records(self, f: IncidentFilter) -> list[LinkRecord]:
+        """The search's records of the live rows matching `f`, their actors compared by
+        the id they are counted under and by their ids', registered names' and aliases'
+        words."""
         resolve = self._actor_resolution()
+        rows = self.link_rows(f)
+        # The rows' actors read off their JSON (`listed_actors`: no whole decode), their
+        # names in one query per 500 of them; an actor it misses is compared by its id.
+        names = self._registered_names({a for row in rows for a in listed_actors(row[4])})
         out = []
-        for key, best, low, high, doc in self.link_rows(f):
-            d = orjson.loads(doc)
-            r = record_of(key, d, int(best), int(low), int(high), resolve)
+        for key, best, low, high, doc in rows:
+            r = record_of(key, orjson.loads(doc), int(best), int(low), int(high), resolve,
+                          names)
             if r is not None:
-                if actor_ids:
-                    r.extra["actors"] = {a.get("actor") for a in
-                                         (d.get("details") or {}).get("actors") or ()}
                 out.append(r)
+        return out
+
+    def _registered_names(self, keys: set[str]) -> dict[str, tuple[str, ...]]:
+        """Each of these actors' registered name and aliases (case-folded, as the
+        register's search column holds them), by actor id; none for an actor the register
+        does not list."""
+        by_doc = {actor_doc_id(k): k for k in keys}
+        d = self.tbl("docs")
+        ids = sorted(by_doc)
+        out: dict[str, tuple[str, ...]] = {}
+        for start in range(0, len(ids), 500):
+            for doc_id, search in self._query(
+                    "actor names and aliases", lambda valid: select(d.c.id, d.c.search).where(
+                        d.c.kind == "actor", d.c.id.in_(bindparam("ids", expanding=True)),
+                        valid(d)), {"ids": ids[start:start + 500]}):
+                # id, name, aliases...: the id's own words are taken from the id.
+                out[by_doc[doc_id]] = tuple((search or "").split("\x1f")[1:])
         return out
 
     def _identity_rows(self, kind: str, status: str) -> list[tuple[str, str]]:

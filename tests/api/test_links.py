@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import csv
 import io
+from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from bench.synthetic_links import two_sources
+from tests.linking_world import ACLED_JNIM, JNIM_ACLED, djibo_reports, link_actor
 
 
 @pytest.fixture
@@ -85,3 +88,44 @@ def test_operations_show_and_find_an_actor_linked_by_same_actor(admin):
         assert (op["id"], op["lead"]) == ("op", "jnim")
     r = admin.get("/operations?actor=nobody")
     assert r.status_code == 422 and r.get_json()["errors"][0]["field"] == "actor"
+
+
+@pytest.fixture
+def djibo_api(app: Any, admin: Any) -> Any:
+    for report in djibo_reports():
+        assert admin.report(report).status_code in (200, 201)
+    return admin
+
+
+@pytest.mark.parametrize("query, field", [("actor=nobody", "actor"),
+                                          ("source=Nobody%20News", "source")])
+def test_an_unknown_actor_or_source_is_a_422_naming_it_as_for_incidents(
+        djibo_api: Any, query: str, field: str) -> None:
+    listed = djibo_api.get(f"/incidents?{query}")
+    assert listed.status_code == 422
+    for path in ("/links/candidates", "/links/candidates.csv"):
+        r = djibo_api.get(f"{path}?country=Burkina%20Faso&{query}")
+        assert r.status_code == 422, r.get_data(as_text=True)
+        assert r.get_json()["errors"] == listed.get_json()["errors"]
+        assert [e["field"] for e in r.get_json()["errors"]] == [field]
+
+
+def test_the_actor_filter_finds_the_records_of_an_actor_linked_by_same_actor(
+        djibo_api: Any) -> None:
+    base = "/links/candidates?country=Burkina%20Faso&min_score=0.3"
+
+    def pairs(query: str = "") -> set[frozenset[str]]:
+        r = djibo_api.get(base + query)
+        assert r.status_code == 200, r.get_json()
+        found = {frozenset((c["incident"], c["other"])) for c in r.get_json()["candidates"]}
+        rows = csv.DictReader(io.StringIO(djibo_api.get(
+            base.replace("candidates?", "candidates.csv?") + query).get_data(as_text=True)))
+        assert {frozenset((x["incident"], x["other"])) for x in rows} == found
+        return found
+
+    everything = pairs()
+    assert len(everything) == 3
+    linked = djibo_api.report(link_actor("same_actor", "jnim", ACLED_JNIM, JNIM_ACLED))
+    assert linked.status_code in (200, 201)
+    for actor in ("JNIM", ACLED_JNIM):
+        assert pairs(f"&actor={quote(actor)}") == everything, actor

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ from projections.linking import (
 
 
 def rec(key, source, day="2020-11-12", lat=14.0, lon=-4.0, killed=10, low=None, high=None,
-        type_="battle", subtype=None, actors=(), **details):
+        type_="battle", subtype=None, actors=(), names=None, **details):
     loc = {"name": details.pop("place", "Niaki"), "country": details.pop("country", "Mali")}
     if lat is not None:
         loc.update(latitude=lat, longitude=lon)
@@ -33,7 +34,7 @@ def rec(key, source, day="2020-11-12", lat=14.0, lon=-4.0, killed=10, low=None, 
         d["subtype"] = subtype
     doc = {"details": d, "sources": [source], "members": [key]}
     return record_of(key, doc, killed, killed if low is None else low,
-                     killed if high is None else high)
+                     killed if high is None else high, names=names)
 
 
 def north(km: float) -> float:
@@ -183,3 +184,50 @@ def test_the_index_finds_every_pair_a_brute_force_finds(seed):
 def test_haversine_is_a_great_circle_distance():
     assert haversine(0, 0, 0, 1) == pytest.approx(111.2, abs=0.1)
     assert haversine(60, 0, 60, 1) == pytest.approx(55.6, abs=0.1)
+
+
+def actors_agree(a: Any, b: Any) -> Any:
+    """The pair's actor agreement (reasons["actors"])."""
+    found = score_pair(a, b, P)
+    assert found is not None
+    return found[1]["actors"]
+
+
+def test_each_actor_agrees_by_its_linked_id_or_by_its_words_and_both_count() -> None:
+    """`jnim` agrees with ACLED's JNIM by its words, `isgs` with ACLED's ISGS by the link
+    that resolves both to one id: two of two actors agree (not one, the better of the two
+    ways alone)."""
+    acled_isgs = "acled:islamic-state-greater-sahara-abc123"
+    place = {"name": "X", "country": "Burkina Faso", "latitude": 14.0, "longitude": -1.6}
+    doc: dict[str, Any] = {
+        "details": {"date": "2020-11-12", "type": "battle", "location": place,
+                    "actors": [{"actor": "jnim", "side": "a"}, {"actor": "isgs", "side": "b"}]},
+        "sources": ["Desk"]}
+    other = {**doc, "details": {**doc["details"], "actors": [
+        {"actor": "acled:jnim-group-for-support-of-islam-and-muslims-abc123", "side": "a"},
+        {"actor": acled_isgs, "side": "b"}]}, "sources": ["ACLED"]}
+    linked = {acled_isgs: "isgs"}
+
+    def resolve(key: str) -> str:
+        return linked.get(key, key)
+
+    a, b = record_of("a", doc, 1, 1, 1, resolve), record_of("b", other, 1, 1, 1, resolve)
+    assert actors_agree(a, b) == 1.0
+    # Without the link only JNIM agrees: half of them.
+    a, b = record_of("a", doc, 1, 1, 1), record_of("b", other, 1, 1, 1)
+    assert actors_agree(a, b) == 0.25
+
+
+def test_an_actor_is_compared_by_its_registered_name_and_aliases_too() -> None:
+    ours = rec("a", "Desk", actors=["isgs"])
+    acled = rec("b", "ACLED", actors=["acled:islamic-state-greater-sahara-abc123"])
+    assert actors_agree(ours, acled) == 0.0  # "isgs" says nothing more
+    names = {"isgs": ("islamic state in the greater sahara",)}
+    named = rec("a", "Desk", actors=["isgs"], names=names)
+    assert actors_agree(named, acled) == 1.0
+    aliased = rec("a", "Desk", actors=["eigs"], names={"eigs": ("etat islamique", "isgs")})
+    ucdp = rec("b", "UCDP", actors=["ucdp:isgs-abc123"])
+    assert actors_agree(aliased, ucdp) == 1.0
+    # A name of another group does not make it agree.
+    other = rec("a", "Desk", actors=["ansaroul"], names={"ansaroul": ("ansarul islam",)})
+    assert actors_agree(other, acled) == 0.0
