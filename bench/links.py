@@ -25,6 +25,7 @@ import gc
 import tempfile
 import time
 import uuid
+from datetime import date
 from pathlib import Path
 
 import orjson
@@ -146,9 +147,7 @@ def _reads(services: object, n: int = 200) -> dict[str, tuple[float, float]]:
     return out
 
 
-def _day(text: str) -> object:
-    from datetime import date
-
+def _day(text: str) -> date:
     return date.fromisoformat(text)
 
 
