@@ -83,6 +83,13 @@ SUBTYPE_FAMILIES: dict[str, frozenset[str]] = {
     "violent demonstration": frozenset({UNREST}),
 }
 STATE_WORDS = frozenset({"military", "police", "government", "army", "gendarmerie"})
+# Words of a rebel or militia's own name: an "army" with one of them is not a state's
+# (Lord's Resistance Army, Sudan Liberation Army, Free Syrian Army, Arakan Army's
+# "liberation" wing...), so it keeps its own words instead of matching any state force.
+NONSTATE_WORDS = frozenset({"resistance", "liberation", "independence", "revolutionary",
+                            "rebel", "rebels", "free", "islamic", "people", "peoples",
+                            "movement", "front", "militia", "lord", "salvation", "patriotic",
+                            "democratic", "insurgents", "mutineers", "arakan", "kachin"})
 # Words a state force's name carries besides the country (dropped once it is a kind).
 STATE_EXTRA = frozenset({"forces", "force", "national", "republic", "defence", "defense",
                          "security", "armed", "special", "presidential", "guard"})
@@ -163,7 +170,10 @@ def name_words(name: str, country_words: frozenset[str] = frozenset()) -> frozen
         return UNKNOWN_ACTOR  # "Unidentified Armed Group (X)": could be any group
     if "civilians" in words or "civilian" in words:
         return frozenset({CIVILIANS_KIND})
-    if any(w in STATE_WORDS for w in words) or re.search(r"\bforces? of\b", text):
+    state = [w for w in words if w in STATE_WORDS]
+    if state == ["army"] and any(w in NONSTATE_WORDS for w in words):
+        state = []  # a rebel army, named as such
+    if state or re.search(r"\bforces? of\b", text):
         # A kind: its country (dropped) and generic words say nothing more.
         return frozenset({STATE_KIND} | {w for w in words if w not in STATE_WORDS
                                          and w not in STATE_EXTRA

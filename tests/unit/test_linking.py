@@ -107,6 +107,23 @@ def test_actors_match_by_their_distinctive_words_and_a_differing_group_counts_ag
     assert score_pair(a, rec("b", "B"), P)[1]["actors"] is None  # not counted either way
 
 
+def test_a_rebel_army_is_not_taken_for_a_state_force():
+    """"Army" in a rebel's own name (Lord's Resistance Army) does not make it a state force
+    matching any other: it keeps its own words; a state's army still matches its state."""
+    faca = "acled:military-forces-of-the-central-african-republic-2003-abc123"
+    home = {"country": "Central African Republic"}
+    a = rec("a", "A", actors=[faca], **home)
+    lra = rec("b", "B", actors=["ucdp:lra-lords-resistance-army-abc123"], **home)
+    assert score_pair(a, lra, P)[1]["actors"] == 0.0
+    state = rec("b", "B", actors=["ucdp:government-of-central-african-republic-abc123"],
+                **home)
+    assert score_pair(a, state, P)[1]["actors"] == 1.0
+    national = rec("b", "B", actors=["ucdp:central-african-armed-forces-army-abc123"], **home)
+    assert score_pair(a, national, P)[1]["actors"] == 1.0
+    other_lra = rec("c", "C", actors=["acled:lra-lords-resistance-army-abc999"], **home)
+    assert score_pair(lra, other_lra, P)[1]["actors"] == 1.0
+
+
 def test_same_actor_resolution_is_the_hook_actor_comparison_goes_through():
     doc = {"details": {"date": "2020-11-12", "type": "battle",
                        "location": {"name": "X", "country": "Mali", "latitude": 14.0,
