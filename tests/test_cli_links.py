@@ -74,6 +74,42 @@ def test_suggest_accept_records_one_report_once(cli):
     assert history["events"][0]["provenance"]["source"]["kind"] == "analyst"
 
 
+def test_a_pair_has_a_history_of_its_own_on_the_command_line_and_the_api(cli, tmp_path):
+    """docs/linking.md, "A link's history": `tracker history link 'incident:A|B'` and
+    /history/link/… show the reports that linked the pair, then its undoing."""
+    found = json.loads(cli("link", "suggest", "--json").output)["candidates"][0]
+    a, b = sorted((found["incident"], found["other"]))
+    out = cli("link", "suggest", "--accept")
+    report = json.loads(cli("log", "--limit", "100000", "--json").output)["events"][-1][
+        "provenance"]["report"]
+    undo = tmp_path / "undo.json"
+    undo.write_text(json.dumps({"report": "undo-1", "source": {"name": "Desk",
+                                                               "kind": "analyst"},
+                                "facts": [{"fact": "retraction", "target": {"report": report},
+                                           "reason": "checked"}]}))
+    assert out.exit_code == 0 and cli("report", str(undo)).exit_code == 0
+    shown = json.loads(cli("history", "link", f"incident:{a}|{b}", "--json").output)
+    types = [e["type"] for e in shown["events"]]
+    assert types[:2] == ["LinkOpened", "IdentityAsserted"] and types[-1] == "LinkReportRetracted"
+    assert shown["events"][1]["provenance"]["report"] == report
+    assert shown["events"][-1]["provenance"]["report"] == "undo-1"
+    text = cli("history", "link", f"incident:{b}|{a}").output  # either order: the same pair
+    assert "IdentityAsserted" in text
+
+    import os
+
+    from api import create_app
+
+    app = create_app({"TESTING": True, "DATABASE_URL": os.environ["TRACKER_DATABASE_URL"],
+                      "REDIS_URL": None})
+    try:
+        api = app.test_client().get(f"/api/v1/history/link/incident:{a}%7C{b}")
+        assert api.status_code == 200
+        assert [e["type"] for e in api.json["events"]] == types
+    finally:
+        app.extensions["tracker"].close()
+
+
 def test_accept_records_a_reviewed_file_without_the_rows_removed(cli, tmp_path):
     before = incidents(cli)
     text = cli("link", "suggest", "--csv").output

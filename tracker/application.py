@@ -23,7 +23,7 @@ from tracker.config import Settings, postgres_setup_lock
 from tracker.domain.actor import Actor
 from tracker.domain.base import entity_id
 from tracker.domain.incident import Incident
-from tracker.domain.link import Link
+from tracker.domain.link import Link, pair_key
 from tracker.domain.operation import Operation
 from tracker.domain.quarantine import LOG_KEY, Quarantine
 from tracker.domain.report import Report as ReportAggregate
@@ -318,6 +318,9 @@ class ConflictTracker(Application[UUID]):
         with `as_of`, only the events recorded by then."""
         if kind not in AGGREGATES:
             raise EntityNotFoundError(kind, key)
+        if kind == "link" and "|" in key:  # a pair, its two records in either order
+            of, _, pair = key.partition(":")
+            key = pair_key(of, *pair.split("|", 1))
         events = self._events_of(entity_id(kind, key))
         if as_of is not None:
             events = [e for e in events if recorded_at(e) <= as_of]

@@ -50,7 +50,7 @@ def log(after: int, limit: int, as_json: bool) -> None:
 
 
 @main.command()
-@click.argument("kind", type=click.Choice(["actor", "incident", "operation", "report"]))
+@click.argument("kind", type=click.Choice(["actor", "incident", "operation", "report", "link"]))
 @click.argument("entity_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
 def history(kind: str, entity_id: str, as_json: bool) -> None:
