@@ -113,6 +113,11 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
         if report not in withdrawn:
             withdrawn.append(report)
         state["figures"] = {k: f for k, f in state["figures"].items() if f["report"] != report}
+        # The sources are those of live reports: the report that registered the incident
+        # (while it is live) and each live figure's.
+        first = state["sources"][:1] if state["report"] not in withdrawn else []
+        state["sources"] = list(dict.fromkeys(
+            [*first, *(f["source"] for f in state["figures"].values())]))
         state["materiel"] = [m for m in state["materiel"] if m["report"] != report]
         state["assessments"] = [a for a in state.get("assessments", ())
                                 if a["report"] != report]

@@ -834,5 +834,7 @@ class IncidentQueries(Queries):
 # views took ~6% longer with it.
 RETIRED = (("incidents", "ix_inc_key"),)
 
-VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=3,
+# 4: a retracted report's sources leave the incident's `sources` (and its source links,
+# the sources view and the source filter with them).
+VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=4,
             names=("incidents",), retired=RETIRED)

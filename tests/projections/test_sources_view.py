@@ -52,6 +52,52 @@ def test_sources_count_the_incidents_each_reported_now_and_as_of(database_url, m
         store.close()
 
 
+def test_a_retracted_reports_source_leaves_an_incident_that_stays(database_url, make_tracker):
+    """A second source's report on a live incident, retracted: the source leaves the
+    incident's sources, the sources view and the source filter (a 422 once no live report
+    cites it), and as_of before the retraction still shows it."""
+    from projections.readmodel.queries import IncidentFilter, QueryError
+
+    tracker = make_tracker(database_url)
+    store = ReadModelStore(Settings(database_url=database_url).read_model_url())
+    runner = Projector(tracker, store)
+    try:
+        tracker.record_report(report("w1", "Wire", "a"))
+        tracker.record_report(report("o2", "Other Wire", "a", killed=3))
+        runner.catch_up()
+        assert sources(store) == {"Wire": 1, "Other Wire": 1}
+        time.sleep(0.01)
+        before = datetime.now(UTC)
+        tracker.record_report({"report": "x", "source": {"name": "Desk", "kind": "analyst"},
+                               "facts": [{"fact": "retraction", "target": {"report": "o2"},
+                                          "reason": "wrong incident"}]})
+        runner.catch_up()
+        assert sources(store) == {"Wire": 1}
+        assert sources(store, before) == {"Wire": 1, "Other Wire": 1}
+        with open_views(store) as views:
+            (row,) = views.incidents()["incidents"]
+            assert (row["sources"], row["killed"]["best"]) == (["Wire"], 1)
+            try:
+                views.incidents(IncidentFilter(source="Other Wire"))
+                raise AssertionError("a source no live report cites is refused")
+            except QueryError as e:
+                assert e.field == "source"
+        with open_views(store, before) as views:
+            (row,) = views.incidents(IncidentFilter(source="Other Wire"))["incidents"]
+            assert row["sources"] == ["Wire", "Other Wire"]
+        # The registering report retracted while another stays: the other's source stays.
+        tracker.record_report(report("o3", "Other Wire", "a", killed=4))
+        tracker.record_report({"report": "y", "source": {"name": "Desk", "kind": "analyst"},
+                               "facts": [{"fact": "retraction", "target": {"report": "w1"},
+                                          "reason": "withdrawn"}]})
+        runner.catch_up()
+        assert sources(store) == {"Other Wire": 1}
+        runner.rebuild()
+        assert sources(store) == {"Other Wire": 1} and runner.verify() == []
+    finally:
+        store.close()
+
+
 def test_a_generation_made_before_a_view_existed_is_folded_again(sqlite_database_url,
                                                                  make_tracker):
     tracker = make_tracker(sqlite_database_url)
