@@ -271,6 +271,21 @@ def test_history_starts_with_its_first_event_and_names_a_retracted_report(cli, t
     assert "report corrections-2020-11-article-errors retracted (checked again)" in report
 
 
+def test_acled_deletions_names_rejected_rows_and_exits_3(cli, tmp_path):
+    assert cli("import", "acled", str(DATASETS / "acled_dyadic.csv")).exit_code == 3
+    listed = tmp_path / "deleted.csv"
+    listed.write_text("event_id_cnty,deleted_timestamp\nMLI1001,notatime\nMLI1002,1606000000\n")
+    out = cli("import", "acled-deletions", str(listed))
+    assert out.exit_code == 3
+    assert (f"rejected: {listed}:2: deleted_timestamp 'notatime' is neither Unix seconds "
+            "nor a date") in out.output
+    assert "1 incident retracted" in out.output
+    every = tmp_path / "all-bad.csv"
+    every.write_text("event_id_cnty,deleted_timestamp\nMLI1001,\n")
+    assert cli("import", "acled-deletions", str(every)).exit_code == 1
+    assert cli("import", "acled-deletions", str(every), "--json").exit_code == 1
+
+
 def test_changes_without_a_change_say_so(cli):
     cli("seed")
     result = cli("query", "changes", "--from", "2030-01-01", "--by", "country")

@@ -229,8 +229,13 @@ def test_an_export_of_events_is_refused_as_a_deletions_list(sqlite_tracker, tmp_
     views = views_of(sqlite_tracker)
     assert views.casualties("country")["rows"][0]["killed"]["best"] > 0
     listed = tmp_path / "no-timestamp.csv"
-    listed.write_text("event_id_cnty,deleted_timestamp\nMLI1001,\nMLI1002,1606000000\n")
+    listed.write_text("event_id_cnty,deleted_timestamp\nMLI1001,\nMLI1004,notatime\n"
+                      "MLI1002,1606000000\n")
     summary = Importer(sqlite_tracker, "acled").run_deletions(listed)
-    assert (summary.rejected, summary.retracted) == (1, 1)
+    assert (summary.rejected, summary.retracted) == (2, 1)
     assert "no-timestamp.csv:2: deleted_timestamp is empty" in summary.errors[0]
-    assert not sqlite_tracker.get_entity("incident", "acled:MLI1001")["retracted"]
+    assert ("no-timestamp.csv:3: deleted_timestamp 'notatime' is neither Unix seconds nor a "
+            "date") in summary.errors[1]
+    for key in ("acled:MLI1001", "acled:MLI1004"):
+        assert not sqlite_tracker.get_entity("incident", key)["retracted"]
+    assert sqlite_tracker.get_entity("incident", "acled:MLI1002")["retracted"]

@@ -92,7 +92,16 @@ EXIT_SOME_REJECTED = 3
 def _import_status(summary: Any) -> int:
     if not summary.rejected:
         return 0
-    return EXIT_SOME_REJECTED if summary.imported else 1
+    return EXIT_SOME_REJECTED if summary.imported or summary.retracted else 1
+
+
+def _print_rejected(summary: Any) -> None:
+    """The rejected rows, by line, on standard error (the first 20, then how many more)."""
+    for line in summary.errors[:20]:
+        click.echo(f"rejected: {line}", err=True)
+    if len(summary.errors) > 20:
+        click.echo(f"... and {counted(len(summary.errors) - 20, 'more rejected row')}",
+                   err=True)
 
 
 # Below this size a helper process costs more than it saves.
@@ -126,11 +135,7 @@ def _run_import(dataset: str, path: str, strict: bool, retract_missing: bool,
     if as_json:
         _print_json(summary.to_dict())
         sys.exit(_import_status(summary))
-    for line in summary.errors[:20]:
-        click.echo(f"rejected: {line}", err=True)
-    if len(summary.errors) > 20:
-        click.echo(f"... and {counted(len(summary.errors) - 20, 'more rejected row')}",
-                   err=True)
+    _print_rejected(summary)
     if summary.flagged:
         click.echo(f"note: {counted(summary.flagged, 'row')} "
                    f"{'has' if summary.flagged == 1 else 'have'} low/high not bracketing best "
@@ -213,8 +218,10 @@ def import_acled_deletions(path: str, as_json: bool) -> None:
     services.after_write()
     if as_json:
         _print_json(summary.to_dict())
-    else:
-        click.echo(f"{counted(summary.rows, 'row')} read: "
-                   f"{counted(summary.retracted, 'incident')} retracted, "
-                   f"{summary.unchanged} unknown or already retracted, "
-                   f"{summary.rejected} rejected")
+        sys.exit(_import_status(summary))
+    _print_rejected(summary)
+    click.echo(f"{counted(summary.rows, 'row')} read: "
+               f"{counted(summary.retracted, 'incident')} retracted, "
+               f"{summary.unchanged} unknown or already retracted, "
+               f"{summary.rejected} rejected")
+    sys.exit(_import_status(summary))

@@ -199,8 +199,13 @@ def parse_deletions(rows: Iterable[tuple[int, dict[str, str]]]
             yield RowError(line, "event_id_cnty is empty")
             continue
         deleted = (row.get("deleted_timestamp") or "").strip()
+        # A retraction is for good: a row must say, readably, when ACLED deleted the event.
         if not deleted:
-            # A retraction is for good: a row must say when ACLED deleted the event.
             yield RowError(line, "deleted_timestamp is empty")
+            continue
+        try:
+            revision_day(deleted, "deleted_timestamp")
+        except ValueError as e:
+            yield RowError(line, str(e))
             continue
         yield line, f"acled:{event_id}", deleted
