@@ -121,6 +121,10 @@ def test_cite_mali_verify_offline_then_extend_and_check_consistency(services, si
     result = verify_citation(json.loads(json.dumps(citation)), signer.verifier_key)
     assert result.ok, result.failures
     assert any("figure" in line and "rows" in line for line in result.checked)
+    assert "total" in result.uncovered and "row 'Mali'" not in result.uncovered
+    whole = verify_citation(json.loads(json.dumps(cite(services, {**MALI, "key": None}))),
+                            signer.verifier_key)
+    assert whole.ok and whole.uncovered == []
     # Every figure's incidents are in the evidence, each with its reports' events.
     cited = {e["report"] for e in citation["evidence"]}
     assert "frmod-2020-11-13" in cited
@@ -436,7 +440,12 @@ def test_the_verifier_runs_alone_with_the_standard_library_and_cryptography(
     run = subprocess.run([sys.executable, "-I", "-c", blocker], capture_output=True,
                          text=True, cwd=tmp_path, timeout=60)
     assert run.returncode == 0, run.stderr
-    assert "citation verified" in run.stdout
+    assert "citation verified (only the figures listed as ok)" in run.stdout
+    # The rest of the answer rides along for context, and the verdict says it is not
+    # covered: a number changed there is not a figure this citation vouches for.
+    assert "not covered: " in run.stdout and "total" in run.stdout
+    others = [r for r in citation["answer"]["rows"] if r["key"] != "Mali"]
+    assert all(f"row {r['key']!r}" in run.stdout for r in others)
     mali_row(citation)["killed"]["low"] -= 1
     (tmp_path / "c.json").write_text(json.dumps(citation))
     run = subprocess.run([sys.executable, "-I", "-c", blocker], capture_output=True,
