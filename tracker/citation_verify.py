@@ -759,6 +759,22 @@ def _at(doc: Any, path: Any) -> Any:
     return doc
 
 
+def uncovered_note(result: Report) -> str | None:
+    """The line naming the answer's figures a citation does not cover (None: none)."""
+    if not result.uncovered:
+        return None
+    shown = ", ".join(result.uncovered[:10]) + (
+        f" and {len(result.uncovered) - 10} more" if len(result.uncovered) > 10 else "")
+    return (f"not covered: {shown} (in the answer for context; this citation does not cite "
+            "them, so nothing about them is verified)")
+
+
+def verdict(result: Report) -> str:
+    """The last line of a verified citation's check."""
+    return "citation verified" + (" (only the figures listed as ok)" if result.uncovered
+                                  else "")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Check a tracker citation offline.")
     parser.add_argument("citation", help="the citation JSON file ('-' reads stdin)")
@@ -785,13 +801,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ok: {line}")
     for line in result.failures:
         print(f"FAILED: {line}", file=sys.stderr)
-    if result.uncovered:
-        shown = ", ".join(result.uncovered[:10]) + (
-            f" and {len(result.uncovered) - 10} more" if len(result.uncovered) > 10 else "")
-        print(f"not covered: {shown} (in the answer for context; this citation does not "
-              "cite them, so nothing about them is verified)")
-    print(("citation verified" + (" (only the figures listed as ok)" if result.uncovered
-                                   else "")) if result.ok else
+    note = uncovered_note(result)
+    if note:
+        print(note)
+    print(verdict(result) if result.ok else
           f"citation NOT verified: {len(result.failures)} problem(s)",
           file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1

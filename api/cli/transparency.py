@@ -218,13 +218,19 @@ def verify_citation(citation: str, key: str, since: str | None, as_json: bool) -
         _fail(TrackerError("the citation is not a JSON object"))
     result = check(data, key_text, since_text)
     if as_json:
-        _print_json({"ok": result.ok, "checked": result.checked, "failures": result.failures})
+        _print_json({"ok": result.ok, "checked": result.checked, "failures": result.failures,
+                     "uncovered": result.uncovered})
     else:
+        from tracker.citation_verify import uncovered_note, verdict
+
         for line in result.checked:
             click.echo(f"ok: {line}")
         for line in result.failures:
             click.echo(f"FAILED: {line}", err=True)
-        click.echo("citation verified" if result.ok else
+        note = uncovered_note(result)
+        if note:
+            click.echo(note)
+        click.echo(verdict(result) if result.ok else
                    f"citation NOT verified: {counted(len(result.failures), 'problem')}",
                    err=not result.ok)
     if not result.ok:

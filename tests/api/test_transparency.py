@@ -140,6 +140,11 @@ def test_the_cli_signs_proves_cites_and_verifies(tmp_path, monkeypatch):
     ok = runner.invoke(main, ["verify-citation", str(tmp_path / "mali.json"), "--key", str(pub),
                               "--since", str(tmp_path / "kept.checkpoint")])
     assert ok.exit_code == 0 and "citation verified" in ok.output
+    # One row cited: the CLI says, as the standalone verifier does, what it does not cover.
+    assert "not covered: total" in ok.output and "(only the figures listed as ok)" in ok.output
+    listed = json.loads(runner.invoke(main, ["verify-citation", str(tmp_path / "mali.json"),
+                                             "--key", str(pub), "--json"]).output)
+    assert listed["ok"] and listed["uncovered"] == ["total"]
     citation = json.loads(cited.output)
     citation["evidence"][0]["inclusion"][0]["proof"][0] = "00" * 32
     (tmp_path / "bad.json").write_text(json.dumps(citation))
