@@ -134,6 +134,15 @@ def _store_unavailable(e: Exception) -> Any:
     what failed (the disk is full; no answer in time; connection refused…) without any
     secret. The process answers the next requests at once with the same, without waiting
     on the store again, for FAIL_FAST seconds (then it tries again)."""
+    response = jsonify(error_body(503, outage_message(e)))
+    response.status_code = 503
+    response.headers["Retry-After"] = str(RETRY_AFTER)
+    return response
+
+
+def outage_message(e: Exception) -> str:
+    """What a 503 says of an outage (logged, and the process marked unavailable for
+    FAIL_FAST seconds): the API's JSON and the dashboard's page say the same."""
     import redis
     from flask import current_app
 
@@ -152,10 +161,7 @@ def _store_unavailable(e: Exception) -> Any:
                    "then try again")
     else:
         message = f"storage unavailable ({what}); try again in {RETRY_AFTER} s"
-    response = jsonify(error_body(503, message))
-    response.status_code = 503
-    response.headers["Retry-After"] = str(RETRY_AFTER)
-    return response
+    return message
 
 
 def _unexpected(e: Exception) -> Any:

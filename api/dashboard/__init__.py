@@ -47,12 +47,19 @@ def first_view(query: dict[str, str]) -> dict[str, Any]:
     "by_admin1", "by_month", "incidents" (the first page), "count"}; or {"query", "error"}
     (the API's error body) when a parameter is refused."""
     from api.auth import check_read
-    from api.errors import error_body, field_errors, invalid_request_message, status_of
+    from api.errors import (
+        error_body,
+        field_errors,
+        invalid_request_message,
+        outage_message,
+        status_of,
+    )
     from api.schemas import CasualtiesSchema, FilterArgsSchema, IncidentsPageSchema
     from api.services import parse_as_of
     from api.wiring import get_services
     from projections.readmodel.queries import IncidentFilter
     from tracker.exceptions import TrackerError
+    from tracker.outages import is_outage
 
     try:
         args = FilterArgsSchema().load({k: v for k, v in query.items() if k != "min_position"})
@@ -81,6 +88,11 @@ def first_view(query: dict[str, str]) -> dict[str, Any]:
     except TrackerError as e:  # QueryError (an unknown actor…), a store outage, no token
         return {"query": query, "error": error_body(status_of(e), str(e),
                                                     e.to_dict().get("errors"))}
+    except Exception as e:
+        if not is_outage(e):
+            raise
+        # The page, with the API's 503 message (not the API's JSON): a browser asked.
+        return {"query": query, "error": error_body(503, outage_message(e))}
     if "count" not in answer:
         answer["count"] = None if listed is None else incident_count(answer["by_admin1"])
     return answer
@@ -116,9 +128,12 @@ def index() -> Any:
     initial = first_view(query)
     error = initial.get("error")
     status = error["code"] if error else 200
+    from api.errors import RETRY_AFTER
+
+    headers = {"Retry-After": str(RETRY_AFTER)} if status == 503 else {}
     return render_template("dashboard.html", q=query, group=group, initial=initial,
                            error=error, types=INCIDENT_TYPES, page_size=PAGE_SIZE,
-                           several=several_countries), status
+                           several=several_countries), status, headers
 
 
 def several_countries(rows: list[dict[str, Any]]) -> bool:

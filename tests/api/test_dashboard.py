@@ -152,6 +152,27 @@ def test_a_refused_parameter_renders_the_page_with_the_apis_message(page, public
     assert '<form id="filters"' in text and "<tr data-key" not in text
 
 
+def test_a_store_outage_renders_the_page_with_a_503_not_json():
+    """A browser asking for the dashboard while the event store cannot be reached gets the
+    page (HTML, 503, Retry-After) with the API's own message for the outage."""
+    from api import create_app
+
+    app = create_app({"TESTING": True, "REDIS_URL": None,
+                      "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test"})  # refused
+    try:
+        client = app.test_client()
+        for _ in range(2):  # the outage seen, then the process's fail-fast answer
+            answer = client.get("/", headers={"Accept": "text/html"})
+            assert answer.status_code == 503 and answer.mimetype == "text/html"
+            assert answer.headers["Retry-After"]
+            text = answer.get_data(as_text=True)
+            assert "unavailable" in initial(text)["error"]["message"]
+            assert '<form id="filters"' in text
+        assert client.get("/api/v1/casualties?by=country").mimetype == "application/json"
+    finally:
+        app.extensions["tracker"].close()
+
+
 def test_empty_form_fields_mean_any(page):
     """The form submits every field (a reader without JavaScript): empty ones filter nothing."""
     status, text = page("?country=&type=&actor=&from=&to=&min_killed=&as_of=")
