@@ -22,6 +22,20 @@ def report(report_id: str, source: str, incident: str, killed: int = 1) -> dict:
                       {"fact": "casualties", "incident": incident, "killed": killed}]}
 
 
+def retraction(report_id: str, target: str, reason: str) -> dict:
+    return {"report": report_id, "source": {"name": "Desk", "kind": "analyst"},
+            "facts": [{"fact": "retraction", "target": {"report": target}, "reason": reason}]}
+
+
+def retract_then_moment(tracker, runner, target: str, reason: str) -> datetime:
+    """Retracts `target` (after a moment) and folds; returns the moment before."""
+    time.sleep(0.01)
+    before = datetime.now(UTC)
+    tracker.record_report(retraction(f"x-{target}", target, reason))
+    runner.catch_up()
+    return before
+
+
 def sources(store, as_of=None) -> dict[str, int]:
     with open_views(store, as_of) as views:
         return {r["name"]: r["incidents"] for r in views.sources()["sources"]}
@@ -38,12 +52,7 @@ def test_sources_count_the_incidents_each_reported_now_and_as_of(database_url, m
         tracker.record_report(report("m2", "Ministry", "a"))   # a second source on "a"
         runner.catch_up()
         assert sources(store) == {"Wire": 2, "Ministry": 2}
-        time.sleep(0.01)
-        before = datetime.now(UTC)
-        tracker.record_report({"report": "x", "source": {"name": "Desk", "kind": "analyst"},
-                               "facts": [{"fact": "retraction", "target": {"report": "w2"},
-                                          "reason": "duplicate wire"}]})
-        runner.catch_up()
+        before = retract_then_moment(tracker, runner, "w2", "duplicate wire")
         assert sources(store) == {"Wire": 1, "Ministry": 2}
         assert sources(store, before) == {"Wire": 2, "Ministry": 2}
         runner.rebuild()
@@ -66,12 +75,7 @@ def test_a_retracted_reports_source_leaves_an_incident_that_stays(database_url, 
         tracker.record_report(report("o2", "Other Wire", "a", killed=3))
         runner.catch_up()
         assert sources(store) == {"Wire": 1, "Other Wire": 1}
-        time.sleep(0.01)
-        before = datetime.now(UTC)
-        tracker.record_report({"report": "x", "source": {"name": "Desk", "kind": "analyst"},
-                               "facts": [{"fact": "retraction", "target": {"report": "o2"},
-                                          "reason": "wrong incident"}]})
-        runner.catch_up()
+        before = retract_then_moment(tracker, runner, "o2", "wrong incident")
         assert sources(store) == {"Wire": 1}
         assert sources(store, before) == {"Wire": 1, "Other Wire": 1}
         with open_views(store) as views:
@@ -87,9 +91,7 @@ def test_a_retracted_reports_source_leaves_an_incident_that_stays(database_url, 
             assert row["sources"] == ["Wire", "Other Wire"]
         # The registering report retracted while another stays: the other's source stays.
         tracker.record_report(report("o3", "Other Wire", "a", killed=4))
-        tracker.record_report({"report": "y", "source": {"name": "Desk", "kind": "analyst"},
-                               "facts": [{"fact": "retraction", "target": {"report": "w1"},
-                                          "reason": "withdrawn"}]})
+        tracker.record_report(retraction("y", "w1", "withdrawn"))
         runner.catch_up()
         assert sources(store) == {"Other Wire": 1}
         runner.rebuild()
