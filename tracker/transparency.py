@@ -28,6 +28,9 @@ from tracker.exceptions import ConfigurationError, TrackerError
 
 DEFAULT_ORIGIN = "conflict-tracker"
 KEY_ENV = "TRACKER_SIGNING_KEY"
+# The largest tree size or log position a proof is asked about (the API's and the CLI's
+# bound: past it, a store's 64-bit integers overflow).
+MAX_SIZE = 2**62
 
 
 class ProofError(TrackerError):

@@ -19,6 +19,7 @@ from api.cli.common import (
     main,
 )
 from projections.filters import FILTER_PARAMS
+from tracker.audit import MAX_EVENTS_PAGE, MAX_POSITION
 from tracker.exceptions import TrackerError
 from tracker.wording import counted
 
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
 
 
 @main.command()
-@click.option("--after", default=0, show_default=True, help="Start after this position.")
-@click.option("--limit", default=100, show_default=True, help="At most this many events.")
+@click.option("--after", default=0, show_default=True, type=click.IntRange(0, MAX_POSITION),
+              help="Start after this position.")
+@click.option("--limit", default=100, show_default=True,
+              type=click.IntRange(1, MAX_EVENTS_PAGE), help="At most this many events.")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
 def log(after: int, limit: int, as_json: bool) -> None:
     """The event log, in order."""

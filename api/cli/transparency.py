@@ -14,6 +14,7 @@ from api.cli.reads import AS_OF, _filter, _filter_options
 from tracker.exceptions import TrackerError
 from tracker.transparency import (
     DEFAULT_ORIGIN,
+    MAX_SIZE,
     Transparency,
     checkpoint_of,
     generate_signer,
@@ -95,8 +96,8 @@ def proof() -> None:
 
 
 @proof.command("inclusion")
-@click.option("--position", required=True, type=click.IntRange(min=1))
-@click.option("--size", type=click.IntRange(min=1), default=None,
+@click.option("--position", required=True, type=click.IntRange(1, MAX_SIZE))
+@click.option("--size", type=click.IntRange(1, MAX_SIZE), default=None,
               help="Tree size (a checkpoint's); default the current.")
 def proof_inclusion(position: int, size: int | None) -> None:
     """The event at POSITION is in the tree of SIZE leaves."""
@@ -107,8 +108,8 @@ def proof_inclusion(position: int, size: int | None) -> None:
 
 
 @proof.command("consistency")
-@click.option("--from", "first", required=True, type=click.IntRange(min=0))
-@click.option("--to", "second", type=click.IntRange(min=0), default=None)
+@click.option("--from", "first", required=True, type=click.IntRange(0, MAX_SIZE))
+@click.option("--to", "second", type=click.IntRange(0, MAX_SIZE), default=None)
 def proof_consistency(first: int, second: int | None) -> None:
     """The tree of FROM leaves is a prefix of the tree of TO leaves."""
     try:
