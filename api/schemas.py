@@ -600,6 +600,11 @@ class EventsArgsSchema(StrictSchema):
                            validate=validate.Range(min=1, max=MAX_EVENTS_PAGE))
 
 
+class StreamArgsSchema(StrictSchema):
+    """/stream takes no query parameter (a reconnecting client sends Last-Event-ID, a
+    header): any is refused (422), as every route refuses one it does not take."""
+
+
 class HistorySchema(StrictSchema):
     kind = fields.String(required=True)
     id = fields.String(required=True)
