@@ -23,6 +23,7 @@ from projections.casualty_tallies import incident_rows
 from projections.readmodel.queries import IncidentFilter, QueryError
 from tracker.domain.base import entity_id
 from tracker.domain.link import pair_key
+from tracker.exceptions import EventUnreadableError
 from tracker.transparency import NoCheckpointError, Signer, Transparency
 
 CITABLE_VIEWS = ("casualties", "incident")
@@ -117,6 +118,23 @@ def _incident(views: Any, args: dict[str, Any]
     return answer, [{"path": ["killed"], "incidents": [answer["id"]]}], clusters
 
 
+def _report_of(entry: dict[str, Any]) -> str:
+    """The report a stored event came from; a damaged event (its state not a JSON object)
+    is named by its log position, as /events and /history name it."""
+    try:
+        data = orjson.loads(entry["state"])
+    except orjson.JSONDecodeError as e:
+        raise EventUnreadableError(entry["position"], entry["topic"], str(e)) from e
+    if not isinstance(data, dict):
+        raise EventUnreadableError(entry["position"], entry["topic"],
+                                   "its state is not a JSON object")
+    provenance = data.get("provenance") or {}
+    if not isinstance(provenance, dict):
+        raise EventUnreadableError(entry["position"], entry["topic"],
+                                   "its provenance is not a JSON object")
+    return str(provenance.get("report"))
+
+
 def bundle(recorder: Any, query: dict[str, Any], position: int, answer: Any,
            figures: list[dict[str, Any]], since: int | None = None,
            signer: Signer | None = None, clusters: dict[str, list[str]] | None = None
@@ -148,8 +166,7 @@ def bundle(recorder: Any, query: dict[str, Any], position: int, answer: Any,
     proofs = tp.inclusion_proofs(list(indexes.values()), size)
     by_report: dict[str, dict[str, Any]] = {}
     for entry in recorder.log_entries(positions):
-        data = orjson.loads(entry["state"])
-        report = str((data.get("provenance") or {}).get("report"))
+        report = _report_of(entry)
         item = by_report.setdefault(report, {"report": report, "positions": [],
                                              "inclusion": []})
         p = entry["position"]

@@ -9,9 +9,7 @@ from typing import Any
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from projections.casualty_tallies import DIMENSIONS
-
-# Log positions are 64-bit signed integers in both event stores.
-MAX_POSITION = 2**63 - 1
+from tracker.audit import MAX_EVENTS_PAGE, MAX_POSITION
 
 
 class StrictSchema(Schema):
@@ -598,7 +596,13 @@ class EventsPageSchema(StrictSchema):
 
 class EventsArgsSchema(StrictSchema):
     after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION))
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=10_000))
+    limit = fields.Integer(load_default=100,
+                           validate=validate.Range(min=1, max=MAX_EVENTS_PAGE))
+
+
+class StreamArgsSchema(StrictSchema):
+    """/stream takes no query parameter (a reconnecting client sends Last-Event-ID, a
+    header): any is refused (422), as every route refuses one it does not take."""
 
 
 class HistorySchema(StrictSchema):

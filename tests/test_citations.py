@@ -475,3 +475,57 @@ def test_keys_round_trip_in_the_signed_note_formats(tmp_path):
     assert again.verifier_key == signer.verifier_key
     name, blob = signer.verifier_key.split("+", 2)[0], signer.verifier_key
     assert name == "tracker.example.org" and len(blob.split("+", 2)[1]) == 8
+
+
+def test_citing_with_an_unreadable_event_names_its_position_on_the_api_and_the_cli(
+        database_url, signer, monkeypatch):
+    """An event behind a cited figure that cannot be read (its stored JSON damaged) is
+    named by its log position, as /events and /history name it: the API's JSON error
+    (500, `errors` the position), the CLI's one line and exit 1; never a traceback."""
+    from click.testing import CliRunner
+
+    from api import create_app
+    from api.cli import main
+    from tests.api.conftest import OneErrorShapeClient
+    from tracker.domain.base import entity_id
+    from tracker.exceptions import EventUnreadableError
+
+    services = open_services(database_url)
+    try:
+        seed(services)
+        Transparency(services.tracker.recorder).checkpoint(signer)
+        incident = "niaki-battle-2020-11"
+        assert cite(services, {"view": "incident", "id": incident})["evidence"]
+        damaged = min(services.tracker.recorder.positions_of(
+            entity_id("incident", incident)).values())
+        set_state(database_url, damaged, b'{"broken')
+        for args in ({"view": "incident", "id": incident}, dict(MALI),
+                     {"view": "casualties", "by": "country"}):
+            with pytest.raises(EventUnreadableError) as raised:
+                cite(services, args)
+            assert raised.value.position == damaged
+    finally:
+        services.close()
+
+    app = create_app({"TESTING": True, "DATABASE_URL": database_url, "REDIS_URL": None})
+    app.test_client_class = OneErrorShapeClient
+    try:
+        client = app.test_client()
+        for query in (f"view=incident&id={incident}", "view=casualties&by=country&key=Mali"):
+            answer = client.get(f"/api/v1/cite?{query}")
+            assert answer.status_code == 500, answer.json
+            assert f"position {damaged}" in answer.json["message"]
+            assert answer.json["errors"] == [{"field": "position", "message": str(damaged)}]
+        assert client.get("/api/v1/casualties?by=country").status_code == 200
+    finally:
+        app.extensions["tracker"].close()
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", database_url)
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    for command in (["cite", "incident", incident],
+                    ["cite", "casualties", "--by", "country", "--row", "Mali"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 1, result.output
+        assert isinstance(result.exception, SystemExit), result.exception
+        (line,) = result.output.splitlines()
+        assert line.startswith("error: ") and f"position {damaged}" in line

@@ -79,6 +79,56 @@ def test_log_pages_with_after_and_limit(cli):
     assert page["next"] == 15
 
 
+def click_range(path: list[str], option: str) -> tuple[int | None, int | None]:
+    """The bounds of a command's integer option (`path`: the command's words)."""
+    command = main
+    for word in path:
+        command = command.commands[word]
+    (param,) = [p for p in command.params if option in p.opts]
+    return getattr(param.type, "min", None), getattr(param.type, "max", None)
+
+
+def schema_range(schema: object, field: str) -> tuple[int | None, int | None]:
+    from marshmallow import validate
+
+    (bound,) = [v for v in schema().fields[field].validators
+                if isinstance(v, validate.Range)]
+    return bound.min, bound.max
+
+
+def test_the_clis_numbers_take_the_ranges_the_apis_schemas_take(cli):
+    """`tracker log --after -5` was accepted (the API: 422) and `--limit 0` printed an
+    event: each integer option takes what the API's parameter takes, refused as a usage
+    error naming the option otherwise."""
+    from api import schemas
+    from api.routes import transparency
+
+    pairs = [(["log"], "--after", schemas.EventsArgsSchema, "after"),
+             (["log"], "--limit", schemas.EventsArgsSchema, "limit"),
+             (["query", "incidents"], "--limit", schemas.IncidentsArgsSchema, "limit"),
+             (["query", "actors"], "--limit", schemas.ActorsArgsSchema, "limit"),
+             (["proof", "inclusion"], "--position", transparency.InclusionArgsSchema,
+              "position"),
+             (["proof", "inclusion"], "--size", transparency.InclusionArgsSchema, "size"),
+             (["proof", "consistency"], "--from", transparency.ConsistencyArgsSchema,
+              "from_"),
+             (["proof", "consistency"], "--to", transparency.ConsistencyArgsSchema, "to")]
+    for path, option, schema, field in pairs:
+        assert click_range(path, option) == schema_range(schema, field), (path, option)
+    cli("seed")
+    runner = CliRunner()
+    low, high = click_range(["log"], "--limit")
+    for args in (["--after", "-5"], ["--limit", str(low - 1)], ["--limit", str(high + 1)],
+                 ["--after", str(click_range(["log"], "--after")[1] + 1)]):
+        refused = runner.invoke(main, ["log", *args])
+        assert refused.exit_code == 2, (args, refused.output)
+        assert f"Invalid value for '{args[0]}'" in refused.output
+    page = json.loads(cli("log", "--limit", str(high), "--json").output)
+    assert 0 < len(page["events"]) <= high and page["next"] is None
+    huge = runner.invoke(main, ["proof", "inclusion", "--position", str(2**70)])
+    assert huge.exit_code == 2 and "Invalid value for '--position'" in huge.output
+
+
 def test_report_from_stdin_then_again(cli):
     text = json.dumps(base_report())
     first = cli("report", "-", input=text)

@@ -67,7 +67,7 @@ def test_suggest_accept_records_one_report_once(cli):
     assert incidents(cli) == before - len(found)
     again = cli("link", "suggest", "--accept", "--min-score", "0.7")
     assert "no candidates to accept" in again.output  # linked records are one row now
-    log = json.loads(cli("log", "--limit", "100000", "--json").output)["events"]
+    log = json.loads(cli("log", "--limit", "10000", "--json").output)["events"]
     reports = {e["provenance"]["report"] for e in log if e["type"] == "IdentityAsserted"}
     assert len(reports) == 1
     history = json.loads(cli("history", "report", reports.pop(), "--json").output)
@@ -80,7 +80,7 @@ def test_a_pair_has_a_history_of_its_own_on_the_command_line_and_the_api(cli, tm
     found = json.loads(cli("link", "suggest", "--json").output)["candidates"][0]
     a, b = sorted((found["incident"], found["other"]))
     out = cli("link", "suggest", "--accept")
-    report = json.loads(cli("log", "--limit", "100000", "--json").output)["events"][-1][
+    report = json.loads(cli("log", "--limit", "10000", "--json").output)["events"][-1][
         "provenance"]["report"]
     undo = tmp_path / "undo.json"
     undo.write_text(json.dumps({"report": "undo-1", "source": {"name": "Desk",

@@ -18,7 +18,13 @@ from eventsourcing.persistence import IntegrityError, MapperDeserialisationError
 from eventsourcing.utils import get_topic
 
 from tracker.adapters import save_aggregates
-from tracker.audit import describe_event, describe_notification, recorded_at
+from tracker.audit import (
+    MAX_EVENTS_PAGE,
+    MAX_POSITION,
+    describe_event,
+    describe_notification,
+    recorded_at,
+)
 from tracker.config import Settings, postgres_setup_lock
 from tracker.domain.actor import Actor
 from tracker.domain.base import entity_id
@@ -351,8 +357,8 @@ class ConflictTracker(Application[UUID]):
 
     def list_events(self, after: int = 0, limit: int = 100) -> dict[str, Any]:
         """A page of the whole log in order: {"events": [...], "next": position or None}."""
-        limit = max(1, min(limit, 10_000))
-        after = max(0, min(after, 2**63 - 1))
+        limit = max(1, min(limit, MAX_EVENTS_PAGE))
+        after = max(0, min(after, MAX_POSITION))
         notifications = self.recorder.select_notifications(
             after, limit, inclusive_of_start=False
         )

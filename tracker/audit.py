@@ -11,6 +11,11 @@ if TYPE_CHECKING:
 
     from tracker.application import ConflictTracker
 
+# The log's pages (`/events`, `tracker log`): positions are 64-bit signed integers in both
+# event stores; a page holds at most MAX_EVENTS_PAGE events.
+MAX_POSITION = 2**63 - 1
+MAX_EVENTS_PAGE = 10_000
+
 KIND_OF_TOPIC = {
     "tracker.domain.actor": "actor", "tracker.domain.incident": "incident",
     "tracker.domain.operation": "operation", "tracker.domain.report": "report",

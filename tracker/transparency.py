@@ -28,6 +28,9 @@ from tracker.exceptions import ConfigurationError, TrackerError
 
 DEFAULT_ORIGIN = "conflict-tracker"
 KEY_ENV = "TRACKER_SIGNING_KEY"
+# The largest tree size or log position a proof is asked about (the API's and the CLI's
+# bound: past it, a store's 64-bit integers overflow).
+MAX_SIZE = 2**62
 
 
 class ProofError(TrackerError):
@@ -108,16 +111,28 @@ def signer_key_text(signer: Signer) -> str:
 
 
 def write_keys(signer: Signer, directory: Path) -> tuple[Path, Path]:
-    """DIR/tracker.key (mode 0600) and DIR/tracker.key.pub; refuses to overwrite."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """DIR/tracker.key (mode 0600) and DIR/tracker.key.pub; refuses to overwrite. A
+    directory or file that cannot be made is a SigningKeyError naming the path and why,
+    and leaves no half of a pair behind."""
     private, public = directory / "tracker.key", directory / "tracker.key.pub"
-    for path in (private, public):
-        if path.exists():
-            raise SigningKeyError(f"{path} exists; not overwriting a key")
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(signer_key_text(signer) + "\n")
-    public.write_text(signer.verifier_key + "\n")
+    made: list[Path] = []
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        for path in (private, public):
+            if path.exists():
+                raise SigningKeyError(f"{path} exists; not overwriting a key")
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        made.append(private)
+        with os.fdopen(fd, "w") as f:
+            f.write(signer_key_text(signer) + "\n")
+        made.append(public)
+        public.write_text(signer.verifier_key + "\n")
+    except OSError as e:
+        for path in made:
+            path.unlink(missing_ok=True)
+        where = e.filename if e.filename is not None else directory
+        raise SigningKeyError(f"cannot write the key to {where}: "
+                              f"{e.strerror or e}") from None
     return private, public
 
 
@@ -151,7 +166,13 @@ def load_signer(path: str | None = None, environ: dict[str, str] | None = None) 
         text = Path(where).read_text()
     except OSError as e:
         raise SigningKeyError(f"cannot read the signing key {where}: {e.strerror}") from None
-    return parse_signer(text)
+    except UnicodeDecodeError:
+        raise SigningKeyError(f"the signing key {where}: not a tracker signing key "
+                              "(not text)") from None
+    try:
+        return parse_signer(text)
+    except SigningKeyError as e:
+        raise SigningKeyError(f"the signing key {where}: {e}") from None
 
 
 # -- the log's proofs and checkpoints ------------------------------------------------------

@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -53,7 +53,7 @@ def _print_json(data: Any) -> None:
     click.echo(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False))
 
 
-def _fail(error: Exception) -> None:
+def _fail(error: Exception) -> NoReturn:
     """Prints a tracker error (every fact error on its own line) and exits 1."""
     click.echo(f"error: {error}" if not isinstance(error, ReportValidationError)
                else "error: report refused, nothing recorded:", err=True)

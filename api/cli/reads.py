@@ -19,6 +19,7 @@ from api.cli.common import (
     main,
 )
 from projections.filters import FILTER_PARAMS
+from tracker.audit import MAX_EVENTS_PAGE, MAX_POSITION
 from tracker.exceptions import TrackerError
 from tracker.wording import counted
 
@@ -27,8 +28,10 @@ if TYPE_CHECKING:
 
 
 @main.command()
-@click.option("--after", default=0, show_default=True, help="Start after this position.")
-@click.option("--limit", default=100, show_default=True, help="At most this many events.")
+@click.option("--after", default=0, show_default=True, type=click.IntRange(0, MAX_POSITION),
+              help="Start after this position.")
+@click.option("--limit", default=100, show_default=True,
+              type=click.IntRange(1, MAX_EVENTS_PAGE), help="At most this many events.")
 @click.option("--json", "as_json", is_flag=True, help="Print the events as JSON.")
 def log(after: int, limit: int, as_json: bool) -> None:
     """The event log, in order."""
@@ -54,15 +57,26 @@ def log(after: int, limit: int, as_json: bool) -> None:
 @click.argument("entity_id")
 @click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
 def history(kind: str, entity_id: str, as_json: bool) -> None:
-    """Every event of one entity, with provenance."""
+    """Every event of one entity, with provenance. An actor: its id, a name or an alias
+    (the record that carries it; the JSON's id says which)."""
+    from api.routes.audit import history_answer
+
+    def views() -> Any:  # only for a name or an alias: an id needs the event log alone
+        services = _services()
+        if services.settings.inline_projection:
+            services.runner.catch_up()
+        return services.views()
+
     try:
-        events = _tracker().get_history(kind, entity_id)
+        data = history_answer(_tracker(), views, kind, entity_id, None)
     except TrackerError as e:
         _fail(e)
     if as_json:
-        _print_json({"kind": kind, "id": entity_id, "events": events})
+        _print_json(data)
         return
-    for event in events:
+    if data["id"] != entity_id:
+        click.echo(f"{kind} {data['id']} (named {entity_id!r})")
+    for event in data["events"]:
         what = _what(event)
         click.echo(f"{event['position']:>8}  {event['recorded'][:19]}  {event['type']}  "
                    + (f"{what}  " if what else "") + _by(event))

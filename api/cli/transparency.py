@@ -14,6 +14,7 @@ from api.cli.reads import AS_OF, _filter, _filter_options
 from tracker.exceptions import TrackerError
 from tracker.transparency import (
     DEFAULT_ORIGIN,
+    MAX_SIZE,
     Transparency,
     checkpoint_of,
     generate_signer,
@@ -95,8 +96,8 @@ def proof() -> None:
 
 
 @proof.command("inclusion")
-@click.option("--position", required=True, type=click.IntRange(min=1))
-@click.option("--size", type=click.IntRange(min=1), default=None,
+@click.option("--position", required=True, type=click.IntRange(1, MAX_SIZE))
+@click.option("--size", type=click.IntRange(1, MAX_SIZE), default=None,
               help="Tree size (a checkpoint's); default the current.")
 def proof_inclusion(position: int, size: int | None) -> None:
     """The event at POSITION is in the tree of SIZE leaves."""
@@ -107,8 +108,8 @@ def proof_inclusion(position: int, size: int | None) -> None:
 
 
 @proof.command("consistency")
-@click.option("--from", "first", required=True, type=click.IntRange(min=0))
-@click.option("--to", "second", type=click.IntRange(min=0), default=None)
+@click.option("--from", "first", required=True, type=click.IntRange(0, MAX_SIZE))
+@click.option("--to", "second", type=click.IntRange(0, MAX_SIZE), default=None)
 def proof_consistency(first: int, second: int | None) -> None:
     """The tree of FROM leaves is a prefix of the tree of TO leaves."""
     try:
@@ -121,10 +122,22 @@ def _since_size(path: str | None) -> int | None:
     if path is None:
         return None
     try:
-        return int(checkpoint_of(Path(path).read_text())["size"])
-    except (OSError, ValueError) as e:
+        return int(checkpoint_of(_read(path))["size"])
+    except ValueError as e:
         _fail(TrackerError(f"--since {path}: {e}"))
-    return None
+
+
+def _read(path: str, dash: bool = False) -> str:
+    """A file the user named (`dash`: '-' is stdin), or one line naming it and why it
+    cannot be read (exit 1)."""
+    try:
+        if dash and path == "-":
+            return sys.stdin.read()
+        return Path(path).read_text(encoding="utf-8")
+    except OSError as e:
+        _fail(TrackerError(f"cannot read {path}: {e.strerror or e}"))
+    except UnicodeDecodeError as e:
+        _fail(TrackerError(f"cannot read {path}: not UTF-8 text (byte at offset {e.start})"))
 
 
 def _cite(args: dict[str, Any], since: str | None, key: str | None) -> None:
@@ -207,15 +220,15 @@ def verify_citation(citation: str, key: str, since: str | None, as_json: bool) -
     same check runs without the tracker: python tracker/citation_verify.py FILE --key PUB"""
     from tracker.citation_verify import verify_citation as check
 
+    text = _read(citation, dash=True)
+    key_text = _read(key)
+    since_text = _read(since) if since else None
     try:
-        text = sys.stdin.read() if citation == "-" else Path(citation).read_text()
         data = json.loads(text)
-        key_text = Path(key).read_text()
-        since_text = Path(since).read_text() if since else None
-    except (OSError, ValueError) as e:
-        _fail(TrackerError(f"cannot read the citation or key: {e}"))
+    except ValueError as e:
+        _fail(TrackerError(f"{citation}: not JSON: {e}"))
     if not isinstance(data, dict):
-        _fail(TrackerError("the citation is not a JSON object"))
+        _fail(TrackerError(f"{citation}: the citation is not a JSON object"))
     result = check(data, key_text, since_text)
     if as_json:
         _print_json({"ok": result.ok, "checked": result.checked, "failures": result.failures,

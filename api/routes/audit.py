@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +28,7 @@ from api.schemas import (
 from api.services import parse_as_of
 from api.wiring import get_services
 from tracker.audit import to_jsonable
+from tracker.exceptions import EntityNotFoundError
 
 blp = TrackerBlueprint("audit", __name__, url_prefix="/api/v1",
                 description="Trace every figure to its reports and revisions.")
@@ -101,14 +104,40 @@ class History(MethodView):
     @blp.alt_response(304, description="Not modified")
     def get(self, args: dict[str, Any], kind: str, entity_id: str) -> Any:
         """Every event of one entity with provenance (as_of: those recorded by then);
-        corrections show before and after"""
+        corrections show before and after. An actor: its id, a name or an alias (`id`
+        answers the record's id)"""
         check_read()
+        services = get_services()
         as_of = parse_as_of(args.get("as_of"))
-        events = get_services().tracker.get_history(kind, entity_id, as_of=as_of)
-        return tagged({"kind": kind, "id": entity_id, "events": events},
-                      len(events), events[-1]["position"])
+        data = history_answer(services.tracker, lambda: services.views(as_of), kind,
+                              entity_id, as_of)
+        events = data["events"]
+        return tagged(data, data["id"], len(events), events[-1]["position"])
 
     get = blp.errors(401, 403, 404, 422)(get)
+
+
+def history_answer(tracker: Any, views: Callable[[], AbstractContextManager[Any]],
+                   kind: str, key: str, as_of: datetime | None) -> dict[str, Any]:
+    """One entity's history, as /history/{kind}/{id} and `tracker history` show it. An
+    actor may be named by its id or by any recorded name or alias, in any case (as
+    /actors/{id} takes it): the history is then the record's that carries that name, and
+    `id` says which (a record's own history, not the cluster a same_actor link counts it
+    under). `views` opens the views the names are read from (as of `as_of`)."""
+    try:
+        return {"kind": kind, "id": key, "events": tracker.get_history(kind, key, as_of)}
+    except EntityNotFoundError:
+        if kind != "actor":
+            raise
+    with views() as read:
+        record = read.actor_record(key)
+    try:
+        if record == key:
+            raise EntityNotFoundError(kind, key)
+        events = tracker.get_history(kind, record, as_of)
+    except EntityNotFoundError:
+        raise EntityNotFoundError(kind, key) from None
+    return {"kind": kind, "id": record, "events": events}
 
 
 @blp.route("/events")

@@ -16,13 +16,11 @@ from api.routes import TrackerBlueprint
 from api.routes.common import not_modified, wait_for
 from api.schemas import FilterArgsSchema, StrictSchema
 from api.wiring import get_services
-from tracker.transparency import Signer, Transparency, load_signer
+from tracker.transparency import MAX_SIZE, Signer, Transparency, load_signer
 
 blp = TrackerBlueprint("transparency", __name__, url_prefix="/api/v1",
                        description="Signed checkpoints of the log, RFC 9162 proofs, and "
                                    "citations that verify offline with the public key.")
-
-MAX_SIZE = 2**62
 
 
 class CheckpointSchema(StrictSchema):

@@ -71,6 +71,12 @@ class ReadViews(*QUERIES, Queries):  # type: ignore[misc]
     def _as_of(self) -> str | None:
         return self.as_of.isoformat() if self.as_of else None
 
+    def actor_record(self, name: str) -> str:
+        """The id of the actor record that `name` names: its id, a recorded name or an
+        alias, in any case (`name` itself when none does). Unlike resolve_actor, not the
+        id a same_actor cluster is counted under: a record's own history is its events."""
+        return str(self._actor_id(name))
+
 
 @contextmanager
 def open_views(store: ReadModelStore, as_of: datetime | None = None) -> Iterator[ReadViews]:

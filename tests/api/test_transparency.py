@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -10,7 +14,7 @@ from click.testing import CliRunner
 from api.cli import main
 from api.routes import transparency as routes
 from tracker.citation_verify import leaf_hash, verify_citation, verify_inclusion
-from tracker.transparency import Transparency, generate_signer, write_keys
+from tracker.transparency import SigningKeyError, Transparency, generate_signer, write_keys
 
 
 @pytest.fixture
@@ -157,6 +161,71 @@ def test_keys_are_not_overwritten(tmp_path):
     write_keys(generate_signer(), tmp_path)
     with pytest.raises(Exception, match="not overwriting"):
         write_keys(generate_signer(), tmp_path)
+
+
+def one_error_line(result: Any) -> str:
+    """The one line a command that failed printed (exit 1, no traceback)."""
+    assert result.exit_code == 1, (result.exit_code, result.output, result.exception)
+    assert isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    (line,) = result.output.splitlines()
+    assert line.startswith("error: "), line
+    return line
+
+
+def test_keygen_into_a_directory_that_cannot_be_made_says_which_and_why(tmp_path):
+    runner = CliRunner()
+    (tmp_path / "a-file").write_text("")
+    cases = [(tmp_path / "a-file" / "keys", "Not a directory")]
+    if Path("/proc/self").is_dir():  # Linux: nothing can be made in /proc
+        cases.append((Path("/proc/nope"), "No such file or directory"))
+    for out, reason in cases:
+        line = one_error_line(runner.invoke(main, ["keygen", "--out", str(out)]))
+        assert line == f"error: cannot write the key to {out}: {reason}"
+
+
+def test_a_key_pair_that_cannot_be_written_whole_leaves_no_half(tmp_path, monkeypatch):
+    def full(self: Path, *args: Any, **kwargs: Any) -> int:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self))
+
+    with monkeypatch.context() as m:
+        m.setattr(Path, "write_text", full)
+        with pytest.raises(SigningKeyError) as raised:
+            write_keys(generate_signer(), tmp_path)
+    assert str(raised.value) == (f"cannot write the key to {tmp_path / 'tracker.key.pub'}: "
+                                 f"{os.strerror(errno.ENOSPC)}")
+    assert list(tmp_path.iterdir()) == []
+    private, public = write_keys(generate_signer(), tmp_path)  # once there is room
+    assert private.is_file() and public.is_file()
+
+
+def test_a_file_a_command_cannot_read_is_one_line_naming_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'events.sqlite'}")
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    monkeypatch.delenv("TRACKER_SIGNING_KEY", raising=False)
+    runner = CliRunner()
+    missing, text = tmp_path / "missing", tmp_path / "notes.txt"
+    text.write_text("not a key, a checkpoint or JSON\n")
+    _, pub = write_keys(generate_signer("t.test"), tmp_path / "keys")
+    cases = [
+        (["cite", "incident", "x", "--since", str(missing)],
+         f"error: cannot read {missing}: No such file or directory"),
+        (["cite", "incident", "x", "--since", str(text)], f"error: --since {text}: "),
+        (["checkpoint", "--key", str(missing)],
+         f"error: cannot read the signing key {missing}: No such file or directory"),
+        (["checkpoint", "--key", str(text)],
+         f"error: the signing key {text}: not a tracker signing key"),
+        (["verify-citation", str(missing), "--key", str(pub)],
+         f"error: cannot read {missing}: No such file or directory"),
+        (["verify-citation", str(text), "--key", str(pub)], f"error: {text}: not JSON: "),
+        (["verify-citation", str(text), "--key", str(missing)],
+         f"error: cannot read {missing}: No such file or directory"),
+        (["verify-citation", str(text), "--key", str(pub), "--since", str(missing)],
+         f"error: cannot read {missing}: No such file or directory"),
+    ]
+    for args, start in cases:
+        line = one_error_line(runner.invoke(main, args))
+        assert line.startswith(start), (args, line)
 
 
 def test_checkpoint_every_signs_only_when_the_log_grew(tmp_path, monkeypatch):
