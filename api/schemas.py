@@ -192,8 +192,10 @@ class BBox(fields.Field):
         return parts
 
 
+# Any number of fractional digits (`date +%N` prints nanoseconds, .NET seven digits):
+# parse_as_of keeps the first six, microseconds, which is all a knowledge time holds.
 KNOWLEDGE_TIME = (r"^\d{4}-\d{2}-\d{2}"
-                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$")
+                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 _KNOWLEDGE_TIME = re.compile(KNOWLEDGE_TIME)
 
 
