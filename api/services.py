@@ -201,7 +201,7 @@ class Services:
             else:
                 self._behind_since = None
         if self.bus is not None:
-            body["redis"] = {"ok": self.bus.ping()}
+            body["redis"] = self.bus.health()
             if not body["redis"]["ok"] and body["status"] == "ok":
                 body["status"] = "degraded"
         return body, 503 if body["status"] == "unavailable" else 200
