@@ -625,7 +625,9 @@ class HealthSchema(StrictSchema):
         ("ok", "degraded", "unavailable")))
     event_store = fields.Dict(required=True)
     view_store = fields.Dict(required=True)
-    redis = fields.Dict()
+    redis = fields.Dict(metadata={"description": "with Redis configured: ok; while it is away "
+                                  "also error and retry_in (seconds until the cache tries it "
+                                  "again)"})
     behind = fields.Dict(keys=fields.String(), values=fields.Integer())
     stuck = fields.Dict(metadata={"description": "present when the views cannot fold an event "
                                   "of the log: its position, report and the reason"})
