@@ -71,7 +71,18 @@ def supervise(services: Services, stop: threading.Event, poll: float,
     work (it has caught up once and waits for news): each outage is waited out on its
     own, never on the delays the previous ones grew. It is capped low (1 s: a failed try
     costs little), so the views follow within a second or two of the stores' return. A
-    long outage is logged on its 1st, 2nd, 4th, 8th… failure, not on every one."""
+    long outage is logged on its 1st, 2nd, 4th, 8th… failure, not on every one.
+
+    Each line is written once: to `say` when given (the command's stderr), else to the
+    log. Both at once doubled every line on the command line, where no logging is
+    configured and Python's last-resort handler writes warnings to stderr too."""
+
+    def tell(line: str) -> None:
+        if say is not None:
+            say(line)
+        else:
+            log.warning(line)
+
     first = 0.25
     backoff = first
     failures = 0
@@ -84,10 +95,7 @@ def supervise(services: Services, stop: threading.Event, poll: float,
                            wait: Callable[[threading.Event, float], None] = wait) -> None:
                 nonlocal backoff, failures
                 if failures:
-                    log.warning("follower: the stores are back after %d failed tries",
-                                failures)
-                    if say is not None:
-                        say(f"follower: the stores are back after {failures} failed tries")
+                    tell(f"follower: the stores are back after {failures} failed tries")
                 backoff, failures = first, 0  # caught up: reconnected
                 wait(event, seconds)
 
@@ -98,9 +106,7 @@ def supervise(services: Services, stop: threading.Event, poll: float,
                 head = (str(e).splitlines() or [""])[0][:200]
                 line = (f"follower: {type(e).__name__}: {head}; retrying in {backoff:g}s"
                         + (f" (failed {failures} times)" if failures > 1 else ""))
-                log.warning(line)
-                if say is not None:
-                    say(line)
+                tell(line)
             services.store.reset()  # it may come back empty: made again, folded again
             stop.wait(backoff)
             backoff = min(backoff * 2, max_backoff)

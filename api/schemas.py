@@ -190,8 +190,10 @@ class BBox(fields.Field):
         return parts
 
 
+# Any number of fractional digits (`date +%N` prints nanoseconds, .NET seven digits):
+# parse_as_of keeps the first six, microseconds, which is all a knowledge time holds.
 KNOWLEDGE_TIME = (r"^\d{4}-\d{2}-\d{2}"
-                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$")
+                  r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 _KNOWLEDGE_TIME = re.compile(KNOWLEDGE_TIME)
 
 
@@ -627,7 +629,9 @@ class HealthSchema(StrictSchema):
         ("ok", "degraded", "unavailable")))
     event_store = fields.Dict(required=True)
     view_store = fields.Dict(required=True)
-    redis = fields.Dict()
+    redis = fields.Dict(metadata={"description": "with Redis configured: ok; while it is away "
+                                  "also error and retry_in (seconds until the cache tries it "
+                                  "again)"})
     behind = fields.Dict(keys=fields.String(), values=fields.Integer())
     stuck = fields.Dict(metadata={"description": "present when the views cannot fold an event "
                                   "of the log: its position, report and the reason"})

@@ -7,6 +7,7 @@ import dataclasses
 import gc
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -200,7 +201,7 @@ class Services:
             else:
                 self._behind_since = None
         if self.bus is not None:
-            body["redis"] = {"ok": self.bus.ping()}
+            body["redis"] = self.bus.health()
             if not body["redis"]["ok"] and body["status"] == "ok":
                 body["status"] = "degraded"
         return body, 503 if body["status"] == "unavailable" else 200
@@ -368,14 +369,22 @@ def where(settings: Settings, error: BaseException) -> tuple[str, str]:
     return "the event store", redact_url(settings.database_url)
 
 
+# Fractional seconds past microseconds (`date +%N` prints nanoseconds): the digits
+# after the sixth, which parse_as_of drops.
+_PAST_MICROSECONDS = re.compile(r"(?<=[.,]\d{6})\d+")
+
+
 def parse_as_of(value: str | None) -> datetime | None:
-    """'2020-11-14' (the end of that day, UTC) or an ISO datetime (naive means UTC)."""
+    """'2020-11-14' (the end of that day, UTC) or an ISO datetime (naive means UTC). More
+    than six fractional digits are truncated to microseconds (never rounded up: a knowledge
+    time never moves past what was asked)."""
     if value is None or value == "":
         return None
     try:
         if len(value) == 10:
             return datetime.combine(date.fromisoformat(value), day_time.max, tzinfo=UTC)
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(
+            _PAST_MICROSECONDS.sub("", value, count=1).replace("Z", "+00:00"))
     except ValueError:
         raise QueryError(f"as_of {value!r} is not a date (YYYY-MM-DD) or an ISO datetime",
                          "as_of") from None

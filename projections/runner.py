@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from sqlalchemy import Select, Table, case, except_, select
 
 from projections.decode import RawEvent, UnreadableEventError, decode, recorded_at
@@ -137,8 +138,8 @@ class Projector:
 
     def _stuck_at(self, gen: int, failure: FoldFailure) -> None:
         reason = failure.reason
-        log.error("the views cannot fold positions %d..%d (report %s): %s",
-                  failure.first, failure.last, failure.report, reason)
+        log.error("the views cannot fold positions %d..%d%s: %s", failure.first, failure.last,
+                  f" (report {failure.report})" if failure.report else "", reason)
         self.store.record_failure(gen, failure.first, failure.last, failure.report,
                                   failure.events, reason)
         self._stuck[gen] = (failure.at, self.quarantined(),
@@ -160,13 +161,8 @@ class Projector:
                 if w is None or w.position != position:
                     # Someone else moved the position: what we held may be stale.
                     w = self._fresh_working(conn, gen, position)
-                try:
-                    events, last = self._read(position, target, 1 if narrow is not None
-                                              else self.batch_for(target - position))
-                except UnreadableEventError as e:
-                    bad = e.position or position + 1
-                    raise FoldFailure(position, bad, bad, None, [e.topic],
-                                      f"the stored event is unreadable: {e.reason}", 1) from e
+                events, last = self._read(position, target, 1 if narrow is not None
+                                          else self.batch_for(target - position))
                 if events:
                     try:
                         fold = BatchFold(self.store, conn, w)
@@ -225,15 +221,15 @@ class Projector:
         self._carry = None
         after = carried[-1].position if carried else position
         notes = self.tracker.select_stored(after, batch_size, stop=target)
-        events = carried + self._decode(notes)
+        decoded, unreadable = self._decode_readable(notes)
+        events = carried + decoded
+        if unreadable is not None:
+            return self._before_unreadable(position, events, unreadable, notes)
         if not events:
             return [], notes[-1].id if notes else target
         full = len(notes) == batch_size
         if not full and events[-1].position < target:
             return events, events[-1].position
-
-        def unit_key(e: RawEvent) -> tuple[str, Any]:
-            return recorded_at(e.data), (e.data.get("provenance") or {}).get("report")
 
         last = unit_key(events[-1])
         if full and events[-1].position < target:
@@ -249,10 +245,75 @@ class Projector:
             more = self.tracker.select_stored(events[-1].position, batch_size)
             if not more:
                 return events, events[-1].position
-            for e in self._decode(more):
+            decoded, unreadable = self._decode_readable(more)
+            for e in decoded:
                 if unit_key(e) != last:
                     return events, events[-1].position
                 events.append(e)
+            if unreadable is not None:
+                return self._before_unreadable(position, events, unreadable, more)
+
+    # -- a stored event that cannot be read ---------------------------------------------
+
+    def _decode_readable(self, notes: Sequence[Any]
+                         ) -> tuple[list[RawEvent], UnreadableEventError | None]:
+        """The events of `notes` up to the first that cannot be decoded, and its error
+        (None when every one can)."""
+        try:
+            return self._decode(notes), None
+        except UnreadableEventError as e:
+            return self._decode([n for n in notes if n.id < (e.position or 0)]), e
+
+    def _before_unreadable(self, position: int, events: list[RawEvent],
+                           error: UnreadableEventError, notes: Sequence[Any]
+                           ) -> tuple[list[RawEvent], int]:
+        """What a batch read from `position` folds when the stored event `error` names
+        cannot be read: the whole units before the unit it belongs to (the views stop just
+        before that unit, never folding part of it); when there are none, the failure,
+        naming the report of that unit whenever it can be told."""
+        bad = error.position or position + 1
+        trailing = units_of(events)[-1] if events else []
+        begins, report = self._unit_of_unreadable(error, notes, trailing)
+        keep = events if begins else events[:len(events) - len(trailing)]
+        if keep:
+            return keep, keep[-1].position
+        raise FoldFailure(position, bad, bad, report, [error.topic],
+                          f"the stored event is unreadable: {error.reason}", 1) from error
+
+    def _unit_of_unreadable(self, error: UnreadableEventError, notes: Sequence[Any],
+                            trailing: list[RawEvent]) -> tuple[bool, str | None]:
+        """Whether the unreadable event begins a unit (so `trailing`, the unit read just
+        before it, is whole), and the report of its unit (None when it has none or it
+        cannot be told). From, in turn: its own provenance, when only its class or a
+        typed value failed; the readable events on both sides, when they are of one save;
+        its class, readable whatever its data: a report's save begins with its Report's
+        event, a token's or a quarantine decision's is a unit of its own, and any other
+        event (an incident's, an actor's…) belongs to the report saved before it."""
+        note = next((n for n in notes if n.id == error.position), None)
+        own = _stored_unit_key(note.state) if note is not None else None
+        if own is not None:
+            return not trailing or own != unit_key(trailing[-1]), own[1]
+        nxt = self._readable_after(error.position) if error.position else None
+        if trailing and nxt is not None and unit_key(nxt) == unit_key(trailing[-1]):
+            return False, unit_key(trailing[-1])[1]  # between two events of one save
+        name = error.topic.rsplit(":", 1)[-1]
+        if name.startswith(UNITS_OF_THEIR_OWN):
+            return True, None
+        if trailing and name != REPORT_BEGINS:
+            return False, unit_key(trailing[-1])[1]
+        # It begins a unit, whose next event (if readable and not a unit of its own) tells
+        # the report.
+        if nxt is None or nxt.name == REPORT_BEGINS.rsplit(".", 1)[-1]:
+            return True, None
+        return True, unit_key(nxt)[1]
+
+    def _readable_after(self, position: int) -> RawEvent | None:
+        """The event stored just after `position`, if it can be read."""
+        try:
+            after = self._decode(self.tracker.select_stored(position, 1))
+        except UnreadableEventError:
+            return None
+        return after[0] if after else None
 
     # -- following ----------------------------------------------------------------------
 
@@ -349,6 +410,31 @@ def _as_compared(t: Table, name: str, columns: list[str], position: int) -> Sele
     if name == "units":
         return select(*cols).where(t.c.position <= position)
     return select(*cols)
+
+
+# The class of the event that begins a report's save (tracker.application.record_report
+# saves the Report first), and the classes whose saves are units of their own.
+REPORT_BEGINS = "Report.ReportRecorded"
+UNITS_OF_THEIR_OWN = ("Token.", "Quarantine.")
+
+
+def unit_key(e: RawEvent) -> tuple[str, Any]:
+    """Which unit an event is of: consecutive events with one key were recorded together
+    (one report's save), as projections.readmodel.fold.units_of groups them."""
+    return recorded_at(e.data), (e.data.get("provenance") or {}).get("report")
+
+
+def _stored_unit_key(state: Any) -> tuple[str, Any] | None:
+    """The unit key in an undecodable event's own stored JSON, when it can still be read
+    there (its class or a typed value failed, not its JSON), else None."""
+    try:
+        data = orjson.loads(state)
+    except (orjson.JSONDecodeError, TypeError):
+        return None
+    prov = data.get("provenance") if isinstance(data, dict) else None
+    if not isinstance(prov, dict) or not isinstance(prov.get("recorded_at"), str):
+        return None
+    return prov["recorded_at"], prov.get("report")
 
 
 class FoldFailure(Exception):

@@ -259,6 +259,22 @@ def test_as_of_before_the_seed_gives_empty_views(cli):
     assert bad.exit_code == 1 and "as_of 'last week'" in bad.output
 
 
+def test_as_of_in_nanoseconds_is_truncated_to_microseconds(cli):
+    """`--as-of "$(date +%Y-%m-%dT%H:%M:%S.%N)"`: nine fractional digits, the same parser
+    as the API's as_of; the digits past microseconds are dropped, never rounded up."""
+    from datetime import UTC, datetime
+
+    cli("seed")
+    now = datetime.now(UTC)
+    nanos = now.strftime("%Y-%m-%dT%H:%M:%S.%f") + "999"
+    data = json.loads(cli("query", "casualties", "--by", "country", "--as-of", nanos,
+                          "--json").output)
+    assert data["as_of"] == now.isoformat() and data["rows"] != []
+    changes = json.loads(cli("query", "changes", "--from", "2020-01-01T00:00:00.000000001",
+                             "--to", nanos, "--by", "country", "--json").output)
+    assert changes["to"] == now.isoformat() and changes["rows"] != []
+
+
 def test_a_report_with_a_key_given_twice_is_refused_naming_it(cli, tmp_path):
     text = json.dumps(base_report()).replace('"killed": 30', '"killed": 30, "killed": 3000')
     path = tmp_path / "twice.json"

@@ -2,10 +2,14 @@
 `tracker project --follow` process killed with SIGKILL in the middle of catching up, then
 restarted."""
 
+import contextlib
 import os
+import re
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 
 from api.services import Services
@@ -82,3 +86,99 @@ def test_a_follower_killed_mid_catch_up_resumes_to_a_clean_rebuild(pg_database_u
     with open_views(store) as views:
         assert views.casualties("admin1") == live
     services.close()
+
+
+class Forwarder:
+    """A TCP port that refuses connections until `open()`, then forwards each one to
+    `target` (the shared PostgreSQL): a server that is down, then back, with no server of
+    the test's own to start."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.sockets: list[socket.socket] = []
+        self.closed = threading.Event()
+
+    def open(self) -> None:
+        server = socket.create_server(("127.0.0.1", self.port))
+        server.settimeout(0.2)
+        self.sockets.append(server)
+        threading.Thread(target=self._accept, args=(server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while not self.closed.is_set():
+            try:
+                client, _ = server.accept()
+            except (TimeoutError, OSError):
+                continue
+            upstream = socket.create_connection(self.target, timeout=5)
+            client.settimeout(None)
+            upstream.settimeout(None)
+            self.sockets += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            with contextlib.suppress(OSError):
+                sink.shutdown(socket.SHUT_WR)
+
+    def close(self) -> None:
+        self.closed.set()
+        for s in self.sockets:
+            with contextlib.suppress(OSError):
+                s.close()
+
+
+def test_the_followers_outage_lines_are_written_once_each(pg_database_url):
+    """`tracker project --follow` with its PostgreSQL down, then back: one line on the 1st,
+    2nd and 4th failure and one when the stores are back, each written once (the command
+    line has no logging set up: a line both said and logged came out twice)."""
+    from tracker.config import eventsourcing_env
+
+    real = eventsourcing_env(pg_database_url)
+    forwarder = Forwarder((real["POSTGRES_HOST"], int(real["POSTGRES_PORT"])))
+    url = pg_database_url.replace(f"{real['POSTGRES_HOST']}:{real['POSTGRES_PORT']}",
+                                  f"127.0.0.1:{forwarder.port}", 1)
+    assert str(forwarder.port) in url
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("TRACKER_")},
+           "TRACKER_DATABASE_URL": url}
+    follower = subprocess.Popen([sys.executable, "-m", "api.cli", "project", "--follow",
+                                 "--poll", "0.2"], env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.PIPE, text=True)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(follower.stderr or []), daemon=True)
+    reader.start()
+    try:
+        wait_until(lambda: any("(failed 4 times)" in line for line in lines), 30,
+                   "the follower's 4th failure")
+        forwarder.open()
+        wait_until(lambda: any("the stores are back" in line for line in lines), 30,
+                   "the follower to reconnect")
+        time.sleep(0.5)  # a doubled line would follow at once
+    finally:
+        follower.send_signal(signal.SIGTERM)
+        try:
+            follower.wait(15)
+        finally:
+            if follower.poll() is None:
+                follower.kill()
+                follower.wait(5)
+            forwarder.close()
+    reader.join(5)
+    said = [line.rstrip("\n") for line in lines if line.startswith("follower:")]
+    assert len(said) == len(set(said)), "\n".join(lines)
+    failed = [line for line in said if "retrying in" in line]
+    counts = [re.search(r"\(failed (\d+) times\)$", line) for line in failed]
+    assert [m and int(m[1]) for m in counts][:3] == [None, 2, 4], failed
+    back = [line for line in said if "the stores are back" in line]
+    assert len(back) == 1 and back[0].startswith("follower: the stores are back after "), said
+    assert follower.returncode == 0, "\n".join(lines)

@@ -105,14 +105,12 @@ def stream_view(args: dict[str, Any], produce: Callable[[ReadViews], Iterator[An
 
 
 def cache_get(tag: str) -> dict[str, Any] | None:
+    """The answer another worker cached at this version, or None: a miss, or Redis away
+    (projections.notify.RedisBus: then it is not asked again for a few seconds)."""
     bus = get_services().bus
     if bus is None:
         return None
-    try:
-        body = bus.client.get(f"{bus.channel}:resp:{tag}")
-    except Exception as e:  # noqa: BLE001 - the cache is an optimisation: degrade
-        log.warning("response cache unavailable (%s): reading the views", type(e).__name__)
-        return None
+    body = bus.get(f"{bus.channel}:resp:{tag}")
     return orjson.loads(body) if body else None  # type: ignore[no-any-return]
 
 
@@ -120,10 +118,7 @@ def cache_put(tag: str, data: dict[str, Any]) -> None:
     bus = get_services().bus
     if bus is None:
         return
-    try:
-        bus.client.set(f"{bus.channel}:resp:{tag}", orjson.dumps(data), ex=CACHE_TTL)
-    except Exception as e:  # noqa: BLE001 - the cache is an optimisation: degrade
-        log.warning("response cache unavailable (%s)", type(e).__name__)
+    bus.set(f"{bus.channel}:resp:{tag}", orjson.dumps(data), CACHE_TTL)
 
 
 def wait_for(position: int) -> None:

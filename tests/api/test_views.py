@@ -42,6 +42,31 @@ def test_a_refused_knowledge_time_is_one_error_naming_its_field_and_value(
         f"{field} {value!r} is not a date (YYYY-MM-DD) or an ISO datetime")}]
 
 
+def test_a_knowledge_time_in_nanoseconds_is_truncated_to_microseconds(seeded_api, public):
+    """`date +%N` prints nine fractional digits: the digits past the sixth are dropped
+    (truncated, never rounded up), on as_of and on /changes' from and to."""
+    from datetime import UTC, datetime
+
+    now = datetime.now(UTC)
+    micro = now.strftime("%Y-%m-%dT%H:%M:%S.%f")
+    nanos = micro + "999"  # rounding would move it to the next microsecond
+    answer = public.get(f"/casualties?by=country&as_of={nanos}")
+    assert answer.status_code == 200, answer.json
+    same = public.get(f"/casualties?by=country&as_of={micro}").json
+    assert answer.json["as_of"] == same["as_of"] == now.isoformat()
+    assert answer.json["rows"] == same["rows"] != []
+    zoned = public.get(f"/casualties?by=country&as_of={nanos}Z")
+    assert zoned.status_code == 200 and zoned.json["as_of"] == now.isoformat()
+    changes = public.get(f"/changes?from=2020-01-01T00:00:00.000000001&to={nanos}&by=country")
+    assert changes.status_code == 200, changes.json
+    assert changes.json["to"] == now.isoformat()
+    assert changes.json["from"] == "2020-01-01T00:00:00+00:00"
+    # Still refused: a fraction with no digit, or a wrong date however precise.
+    for bad in ("2020-01-01T00:00:00.", "2020-13-01T00:00:00.123456789"):
+        refused = public.get(f"/casualties?by=country&as_of={bad}")
+        assert refused.status_code == 422 and refused.json["errors"][0]["field"] == "as_of"
+
+
 def test_operations(seeded_api, public):
     ops = public.get("/operations").json["operations"]
     assert {o["id"]: o["status"] for o in ops} == {"barkhane": "active", "takuba": "active"}

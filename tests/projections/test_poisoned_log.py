@@ -5,6 +5,7 @@ administrator's quarantine decision, itself an event, lets the views go on."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 
@@ -132,6 +133,79 @@ def test_a_stuck_fold_is_named_by_healthz_and_verify(tmp_path, monkeypatch):
         assert "set aside from the views" in run.stderr
         body = app.test_client().get("/api/v1/healthz").get_json()
         assert body["status"] == "ok" and "stuck" not in body
+    finally:
+        services.close()
+
+
+def damage(path, position: int, how: str) -> None:
+    """Damages one stored event of a SQLite store: its JSON cut short, or its class
+    renamed to one that does not exist (its JSON still readable)."""
+    with sqlite3.connect(path) as conn:
+        if how == "json":
+            conn.execute("UPDATE stored_events SET state = ? WHERE rowid = ?",
+                         (b'{"broken', position))
+        else:
+            conn.execute("UPDATE stored_events SET topic = 'tracker.domain.gone:Gone.Event' "
+                         "WHERE rowid = ?", (position,))
+
+
+@pytest.mark.parametrize(("damaged", "how", "named", "stays"), [
+    ("r1's first event", "json", "r1", "before r1"),
+    ("r1's third event", "json", "r1", "before r1"),
+    ("r1's last event", "json", "r1", "before r1"),
+    ("r1's third event", "topic", "r1", "before r1"),
+    ("g2's first event", "json", "g2", "after r1"),
+])
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_an_unreadable_event_is_named_with_its_report_and_the_reports_before_it_land(
+        tmp_path, make_tracker, caplog, damaged, how, named, stays, batch_size):
+    """A stored event that cannot be read names the report of its save (its first
+    event's, readable), not `report None`; and the reports before that save land,
+    whatever the batch (the views stayed where the batch began)."""
+    path = tmp_path / "events.sqlite"
+    tracker = make_tracker(f"sqlite:///{path}")
+    tracker.record_report(good("g1", 3))
+    r1 = tracker.record_report(base_report("r1")).positions
+    g2 = tracker.record_report(good("g2", 4)).positions
+    assert len(r1) >= 4 and r1[-1] + 1 == g2[0]
+    position = {"r1's first event": r1[0], "r1's third event": r1[2],
+                "r1's last event": r1[-1], "g2's first event": g2[0]}[damaged]
+    damage(path, position, how)
+
+    store = ReadModelStore(Settings(database_url=f"sqlite:///{path}").read_model_url())
+    try:
+        Projector(tracker, store, batch_size=batch_size).catch_up()
+        failure = store.failure()
+        assert failure is not None
+        assert (failure["position"], failure["last"], failure["report"]) == (
+            position, position, named), failure
+        assert store.position(store.ensure_active()) == (
+            r1[0] - 1 if stays == "before r1" else r1[-1])
+        assert niger(store) == 3
+        assert f"(report {named}): the stored event is unreadable" in caplog.text
+        assert "report None" not in caplog.text
+    finally:
+        store.close()
+
+
+def test_healthz_names_the_report_of_an_unreadable_event(tmp_path):
+    from api import create_app
+
+    url = f"sqlite:///{tmp_path / 'events.sqlite'}"
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "REDIS_URL": None})
+    services = app.extensions["tracker"]
+    try:
+        tracker = services.tracker
+        tracker.record_report(good("g1", 3))
+        r1 = tracker.record_report(base_report("r1")).positions
+        damage(tmp_path / "events.sqlite", r1[-1], "json")
+        services.after_write()  # the inline projection stops before r1, without raising
+
+        body = app.test_client().get("/api/v1/healthz").get_json()
+        assert body["status"] == "degraded"
+        assert (body["stuck"]["position"], body["stuck"]["report"]) == (r1[-1], "r1"), body
+        assert f"position {r1[-1]} (report r1)" in body["stuck"]["message"]
+        assert body["view_store"]["position"] == r1[0] - 1
     finally:
         services.close()
 
