@@ -152,7 +152,7 @@ def outage_message(e: Exception) -> str:
     log.warning("store unavailable: %s (%s)", what, type(e).__name__)
     services = current_app.extensions.get("tracker")
     if services is not None and not isinstance(e, redis.RedisError) and what != "disk full":
-        services.mark_unavailable(FAIL_FAST)
+        services.mark_unavailable(FAIL_FAST, what)
     if what == "disk full":
         from flask import request
 

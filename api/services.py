@@ -104,6 +104,7 @@ class Services:
         self._tracker = tracker
         self._runner: Projector | None = None
         self._down_until = 0.0
+        self._down_cause = "unavailable"  # what the outage that set _down_until was
         self._behind_since: float | None = None
         self.fold_failure: str | None = None
         self.batch_size = BATCH
@@ -123,7 +124,7 @@ class Services:
     def tracker(self) -> ConflictTracker:
         if self._tracker is None:
             if time.monotonic() < self._down_until:
-                raise StoreUnavailableError("the event store is unavailable; try again shortly")
+                raise self._still_down()
             with self._lock:
                 if self._tracker is None:
                     try:
@@ -131,13 +132,19 @@ class Services:
                     except Exception as e:
                         if not is_outage(e):
                             raise
-                        self.mark_unavailable(FAIL_FAST)
+                        self.mark_unavailable(FAIL_FAST, describe_outage(e))
                         raise StoreUnavailableError(
                             f"the event store cannot be reached ({describe_outage(e)}); "
                             "try again shortly") from e
         elif time.monotonic() < self._down_until:
-            raise StoreUnavailableError("the event store is unavailable; try again shortly")
+            raise self._still_down()
         return self._tracker
+
+    def _still_down(self) -> StoreUnavailableError:
+        """The fail-fast answer while an outage seen a moment ago lasts: its cause, as
+        the first answer said it."""
+        return StoreUnavailableError(f"the event store is unavailable ({self._down_cause}); "
+                                     "try again shortly")
 
     @property
     def runner(self) -> Projector:
@@ -146,8 +153,10 @@ class Services:
                                      max_batch=self.max_batch)
         return self._runner
 
-    def mark_unavailable(self, seconds: float = FAIL_FAST) -> None:
-        """An outage was seen: fail fast for `seconds`."""
+    def mark_unavailable(self, seconds: float = FAIL_FAST, cause: str = "unavailable") -> None:
+        """An outage was seen (`cause`: what it was, as describe_outage says it): fail fast
+        for `seconds`, saying the same cause."""
+        self._down_cause = cause
         self._down_until = time.monotonic() + seconds
 
     def health(self, max_lag: int, grace: float) -> tuple[dict[str, Any], int]:

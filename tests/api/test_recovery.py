@@ -88,3 +88,23 @@ def test_healthz_says_degraded_when_the_views_stay_behind(app, reporter, public)
     assert health.json["behind"]["casualties"] > 0
     services.runner.catch_up()
     assert public.get("/healthz").json["status"] == "ok"
+
+
+def test_fail_fast_answers_name_the_outage_the_first_one_saw():
+    """After an outage is seen, the process answers at once for a moment (FAIL_FAST),
+    without waiting on the store again; those answers say what the outage was, as the
+    first did (connection refused), not only that the store is unavailable."""
+    from api import create_app
+
+    app = create_app({"TESTING": True, "REDIS_URL": None,
+                      "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/test"})  # refused
+    try:
+        client = app.test_client()
+        first = client.get("/api/v1/casualties?by=country")
+        assert first.status_code == 503 and "connection refused" in first.json["message"]
+        for path in ("/api/v1/history/incident/x", "/api/v1/events"):
+            answer = client.get(path)
+            assert answer.status_code == 503, path
+            assert "(connection refused)" in answer.json["message"], answer.json
+    finally:
+        app.extensions["tracker"].close()
