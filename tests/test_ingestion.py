@@ -177,6 +177,11 @@ def test_deletions_retract_and_the_tallies_drop(sqlite_tracker):
     assert views.casualties("country")["rows"][0]["incidents"] == 2
     again = Importer(sqlite_tracker, "acled").run_deletions(DATA / "acled_deletions.csv")
     assert again.retracted == 0
+    # The export imported again: the deleted incident's row is not "unchanged" (it stands
+    # for nothing live), and stays out of the views.
+    reimport = Importer(sqlite_tracker, "acled").run(DATA / "acled_dyadic.csv")
+    assert (reimport.skipped_retracted, reimport.unchanged, reimport.new) == (1, 2, 0)
+    assert views_of(sqlite_tracker).casualties("country")["rows"][0]["incidents"] == 2
 
 
 def test_retract_missing_retracts_rows_gone_from_the_newer_file(sqlite_tracker, tmp_path):

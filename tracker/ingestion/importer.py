@@ -135,6 +135,11 @@ MAPPING_VERSION = "4"
 FINGERPRINT_BATCHES = 50
 
 
+# The fingerprint an incident retracted by an import (deletions, --retract-missing) is left
+# with: no row's fingerprint (those are hex digests), so its rows are compared again.
+RETRACTED = "retracted"
+
+
 def fingerprint(event: DatasetEvent, context: str) -> str:
     """What an incident's rows said: their values as read (the line they were on aside),
     with the importer's mapping version and the import's context (dataset, release). The
@@ -609,6 +614,11 @@ class Importer:
                 "facts": chunk}, recorded_by=self.recorded_by)
             summary.retracted += len(chunk) if result.recorded else 0
             summary.events += len(result.positions)
+        # A retracted incident's rows no longer stand for what is recorded: their
+        # fingerprints are replaced, so a later import of them compares them with the
+        # incident again (and counts them skipped_retracted, not unchanged).
+        self.tracker.remember_import_fingerprints(sorted(
+            (f["target"]["incident"], RETRACTED) for f in facts if "incident" in f["target"]))
 
     def run_deletions(self, path: str | Path) -> ImportSummary:
         """ACLED's deleted-events list: each listed incident we hold is retracted."""
