@@ -22,8 +22,8 @@ came from (`reasons`):
   or an alias's distinctive words match one of the other's; state forces and civilians are
   reduced to kinds, "unidentified" groups match any group;
 - killed: how close the best figures are, given each record's low-high range.
-A measure that cannot be taken (no actors, no type) is left out of the mean, not counted
-as a disagreement.
+A measure that cannot be taken (no actors, no type, no figure) is left out of the mean, not
+counted as a disagreement.
 """
 
 from __future__ import annotations
@@ -142,6 +142,9 @@ class LinkRecord:
     # One number per distinct `actors` — records sharing them share it, so a pair's actor
     # agreement is worked out once per pair of numbers; -1: not numbered.
     actor_key: int = -1
+    # Whether any live report gave it a figure (or an assessment): `best` 0 without one
+    # is no figure, not a count of 0, and the figures of such a pair are not compared.
+    counted: bool = True
 
 
 def _ordinal(day: str | None) -> int | None:
@@ -239,7 +242,8 @@ def record_of(key: str, doc: dict[str, Any], best: int, low: int, high: int,
         slack=min(DATE_SLACK.get(d.get("date_precision") or "day", 0), MAX_DATE_SLACK),
         lat=lat, lon=lon, geo_slack=geo_slack, place=place, families=families,
         type_label=label, actors=actors, best=best, low=low,
-        high=high, members=tuple(doc.get("members") or (key,)), actor_key=actor_key)
+        high=high, members=tuple(doc.get("members") or (key,)), actor_key=actor_key,
+        counted=bool(doc.get("figures") or doc.get("assessments")))
 
 
 _numbers = itertools.count()
@@ -348,7 +352,9 @@ def _same_actor(x: frozenset[str], y: frozenset[str]) -> bool:
     return len(x & y) / min(len(x), len(y)) >= 0.5
 
 
-def _killed_score(a: LinkRecord, b: LinkRecord) -> float:
+def _killed_score(a: LinkRecord, b: LinkRecord) -> float | None:
+    if not (a.counted and b.counted):
+        return None  # a record no report gave a figure: nothing to compare
     if a.best == b.best:
         return 1.0
     agreement = 1.0 - abs(a.best - b.best) / max(a.best, b.best)
@@ -369,7 +375,7 @@ def score_pair(a: LinkRecord, b: LinkRecord, params: LinkParams
 
 # What _measures finds: the gap in days, the distance (None: compared by place), and the
 # agreements of days, km, type, actors (None: not measured) and killed.
-Measures = tuple[int, float | None, float, float, float | None, float | None, float]
+Measures = tuple[int, float | None, float, float, float | None, float | None, float | None]
 
 
 def _measures(a: LinkRecord, b: LinkRecord, params: LinkParams) -> Measures | None:
@@ -407,7 +413,9 @@ def _total(m: Measures) -> float:
         total, weights = total + W_TYPE * s_type, weights + W_TYPE
     if s_actors is not None:
         total, weights = total + W_ACTORS * s_actors, weights + W_ACTORS
-    return round((total + W_KILLED * s_killed) / (weights + W_KILLED), 3)
+    if s_killed is not None:
+        total, weights = total + W_KILLED * s_killed, weights + W_KILLED
+    return round(total / weights, 3)
 
 
 def _explain(a: LinkRecord, b: LinkRecord, m: Measures
@@ -420,13 +428,15 @@ def _explain(a: LinkRecord, b: LinkRecord, m: Measures
         "days": gap, "km": None if km is None else round(km, 1),
         "type": f"{a.type_label} ~ {b.type_label}: {verdict}",
         "actors": None if s_actors is None else round(s_actors, 2),
-        "killed": f"{a.best} vs {b.best}"}
+        "killed": f"{a.best if a.counted else 'no figure'} vs "
+                  f"{b.best if b.counted else 'no figure'}"}
     scores = {"days": round(s_days, 3), "km": round(s_km, 3)}
     if t is not None:
         scores["type"] = round(t, 3)
     if s_actors is not None:
         scores["actors"] = round(s_actors, 3)
-    scores["killed"] = round(s_killed, 3)
+    if s_killed is not None:
+        scores["killed"] = round(s_killed, 3)
     return reasons, scores
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from projections.linking import (
+    WEIGHTS,
     LinkParams,
     candidates,
     haversine,
@@ -20,7 +21,9 @@ from projections.linking import (
 
 
 def rec(key, source, day="2020-11-12", lat=14.0, lon=-4.0, killed=10, low=None, high=None,
-        type_="battle", subtype=None, actors=(), names=None, **details):
+        type_="battle", subtype=None, actors=(), names=None, figure=True, **details):
+    """A record as the views give it; `figure=False`: no report gave it a figure (its row's
+    best is then 0)."""
     loc = {"name": details.pop("place", "Niaki"), "country": details.pop("country", "Mali")}
     if lat is not None:
         loc.update(latitude=lat, longitude=lon)
@@ -32,7 +35,8 @@ def rec(key, source, day="2020-11-12", lat=14.0, lon=-4.0, killed=10, low=None, 
          "actors": [{"actor": a, "side": "a"} for a in actors], **details}
     if subtype:
         d["subtype"] = subtype
-    doc = {"details": d, "sources": [source], "members": [key]}
+    doc = {"details": d, "sources": [source], "members": [key],
+           "figures": {f"{source}\x1f\x1fr": {"killed": killed}} if figure else {}}
     return record_of(key, doc, killed, killed if low is None else low,
                      killed if high is None else high, names=names)
 
@@ -56,6 +60,21 @@ def test_the_same_event_coded_by_two_datasets_scores_high_with_every_reason():
     assert reasons["type"].endswith(": same") and reasons["actors"] == 1.0
     assert reasons["killed"] == "10 vs 12" and scores["killed"] == 0.9  # within UCDP's range
     assert score >= 0.85
+
+
+def test_a_record_no_report_gave_a_figure_is_not_compared_on_its_figures():
+    """Its row's best is 0, but that is no figure, not a count of 0: the killed measure is
+    left out of the mean (as any measure that cannot be taken), and the reason says so."""
+    a = rec("a", "A", killed=12)
+    none = rec("b", "B", killed=0, figure=False)
+    zero = rec("b", "B", killed=0)
+    score, reasons, scores = score_pair(a, none, P)
+    assert reasons["killed"] == "12 vs no figure" and "killed" not in scores
+    # The mean of the measures taken, the figures left out (not counted as a disagreement).
+    assert score == round(sum(WEIGHTS[k] * v for k, v in scores.items())
+                          / sum(WEIGHTS[k] for k in scores), 3)
+    counted, reasons, scores = score_pair(a, zero, P)
+    assert reasons["killed"] == "12 vs 0" and scores["killed"] == 0.0 and counted < score
 
 
 def test_date_ranges_and_date_precision_widen_the_window():
