@@ -223,11 +223,17 @@ def list_of(item: Checker, *, non_empty: bool = False) -> Checker:
         if non_empty and not value:
             raise Invalid("must not be empty")
         out = []
+        problems: list[tuple[str, str]] = []
         for i, v in enumerate(value):
             try:
                 out.append(item(v))
+            except NestedInvalid as e:
+                problems.extend((f"{i}.{path}", message) for path, message in e.problems)
             except Invalid as e:
-                raise Invalid(f"item {i} {e}") from None
+                problems.append((str(i), str(e)))
+        if problems:
+            # Each bad item by its dotted path (`actors.1.side`), as an object's fields are.
+            raise NestedInvalid(problems)
         return out
 
     return check

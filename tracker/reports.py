@@ -152,6 +152,10 @@ def parse_fact(index: int, raw: Any, errors: list[FactError]) -> Fact | None:
         errors.append(FactError(index, "fact", "each fact must be a JSON object"))
         return None
     kind = raw.get("fact")
+    if kind is None:
+        errors.append(FactError(index, "fact", "is required: the fact's type, one of: "
+                                + ", ".join(FACT_TYPES)))
+        return None
     fact_type = FACT_TYPES.get(kind) if isinstance(kind, str) else None
     if fact_type is None:
         errors.append(FactError(index, "fact", f"unknown fact type {kind!r}; expected one of: "

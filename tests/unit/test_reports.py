@@ -132,3 +132,44 @@ def test_numbers_that_are_not_finite_are_refused(value):
 def test_the_fact_discriminator_is_not_kept_in_the_fact_data():
     report = parse_report(base_report())
     assert all("fact" not in f.data for f in report.facts)
+
+
+def messages_of(report: dict) -> list[tuple]:
+    with pytest.raises(ReportValidationError) as info:
+        parse_report(report)
+    return [(e.index, e.field, e.message) for e in info.value.errors]
+
+
+def test_a_bad_item_of_a_list_is_named_by_its_dotted_path():
+    # `actors.1.side`, as a nested object's field is named (`actors.0.actor`), not
+    # `field 'actors': item 1 side …`; every bad item, not only the first.
+    report = with_fact(2, actors=[{"actor": "france", "side": "a"},
+                                  {"actor": "jnim", "side": "c"},
+                                  {"actor": "-bad", "side": "b"}])
+    found = messages_of(report)
+    assert [(i, f) for i, f, _ in found] == [(2, "actors.1.side"), (2, "actors.2.actor")]
+    assert found[0][2].startswith("must be one of: a, b, other")
+
+
+def test_a_bad_item_of_a_list_of_ids_is_named_by_its_index():
+    report = base_report()
+    report["facts"].append({"fact": "operation", "id": "op", "name": "Op", "lead": "france",
+                            "partners": ["jnim", "not an id"]})
+    assert errors_of(report) == [(4, "partners.1")]
+
+
+def test_a_correction_value_list_item_is_named_by_its_path():
+    report = base_report()
+    report["facts"].append({"fact": "correction", "target": {"incident": "niaki"},
+                            "field": "actors", "value": [{"actor": "jnim", "side": "z"}],
+                            "reason": "r"})
+    assert errors_of(report) == [(4, "value.0.side")]
+
+
+def test_a_fact_without_its_type_says_the_type_is_required():
+    report = base_report()
+    del report["facts"][3]["fact"]
+    [(index, field, message)] = messages_of(report)
+    assert (index, field) == (3, "fact")
+    assert message.startswith("is required") and "casualties" in message
+    assert "None" not in message

@@ -191,14 +191,17 @@ class UnitOfWork:
 
     @staticmethod
     def _unknown(fact: Fact, fieldname: str, kind: str, key: str) -> FactError:
+        if kind == "report":
+            return FactError(fact.index, fieldname, f"unknown report '{key}': no report "
+                             "with this id has been recorded")
         return FactError(fact.index, fieldname, f"unknown {kind} '{key}': no report has "
                          f"registered it (register it in this report or an earlier one)")
 
     def require_person(self, fact: Fact, fieldname: str, key: str) -> Actor:
         person = self.require(fact, fieldname, "actor", key)
         if person.details["kind"] != "person":
-            raise FactError(fact.index, fieldname,
-                            f"actor '{key}' is a {person.details['kind']}, not a person")
+            raise FactError(fact.index, fieldname, f"actor '{key}' is of kind "
+                            f"{person.details['kind']}, not person")
         return person
 
     def add(self, kind: str, agg: Any) -> None:
