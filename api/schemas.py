@@ -70,6 +70,12 @@ class KilledSchema(StrictSchema):
 # -- reports ---------------------------------------------------------------------------------
 
 
+class RetractedBySchema(StrictSchema):
+    by = fields.String(required=True, allow_none=True,
+                       metadata={"description": "the report that retracted it"})
+    reason = fields.String(required=True)
+
+
 class ReportResultSchema(StrictSchema):
     report = fields.String(required=True)
     recorded = fields.Boolean(required=True, metadata={
@@ -80,6 +86,10 @@ class ReportResultSchema(StrictSchema):
         "description": "present when the report was recorded but the views could not be "
                        "brought up to date (e.g. the disk is full); they catch up by "
                        "themselves once the cause is fixed: do not send the report again"})
+    retracted = fields.Nested(RetractedBySchema, metadata={
+        "description": "present when the report sent again had been recorded and was "
+                       "since retracted: its facts do not count, and sending it again "
+                       "does not bring them back (send them in a report with a new id)"})
 
 
 # -- leadership ------------------------------------------------------------------------------

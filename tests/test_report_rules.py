@@ -44,3 +44,36 @@ def test_retracting_an_unknown_report_says_no_such_report_was_recorded(sqlite_tr
     assert message == "unknown report 'no-such-report': no report with this id has been " \
                       "recorded"
     assert "register" not in message
+
+
+def test_sending_a_retracted_report_again_says_it_was_retracted_and_by_which(tracker):
+    tracker.record_report(base_report())
+    assert tracker.record_report(base_report()).retracted is None
+    tracker.record_report(report("r-retract", {"fact": "retraction",
+                                               "target": {"report": "r-base"},
+                                               "reason": "wrong place"}))
+    again = tracker.record_report(base_report())
+    assert not again.recorded
+    assert again.retracted == {"by": "r-retract", "reason": "wrong place"}
+    assert again.to_dict()["retracted"] == {"by": "r-retract", "reason": "wrong place"}
+
+
+def test_the_cli_says_a_report_sent_again_was_retracted(tmp_path, monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from api.cli import main
+
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'events.sqlite'}")
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    base, retraction = tmp_path / "base.json", tmp_path / "retract.json"
+    base.write_text(json.dumps(base_report()))
+    retraction.write_text(json.dumps(report("r-retract", {
+        "fact": "retraction", "target": {"report": "r-base"}, "reason": "wrong place"})))
+    runner = CliRunner()
+    for path in (base, retraction):
+        assert runner.invoke(main, ["report", str(path)]).exit_code == 0
+    out = runner.invoke(main, ["report", str(base)]).output
+    assert "was already recorded and was retracted by report 'r-retract'" in out
+    assert "nothing new" in out

@@ -71,12 +71,17 @@ class RecordResult:
     positions: list[int] = field(default_factory=list)
     # Set when the report was recorded but something after it failed (the views' fold).
     warning: str | None = None
+    # Set when the report, sent again, had been recorded and since retracted: its facts
+    # do not count, and sending it again does not bring them back.
+    retracted: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"report": self.report, "recorded": self.recorded,
                                 "events": len(self.positions), "positions": self.positions}
         if self.warning:
             body["warning"] = self.warning
+        if self.retracted:
+            body["retracted"] = self.retracted
         return body
 
 
@@ -148,7 +153,8 @@ class ConflictTracker(Application[UUID]):
         existing = self._find(ReportAggregate, "report", report.key)
         if existing is not None:
             if existing.content_hash == report.content_hash:
-                return RecordResult(report.key, recorded=False)
+                return RecordResult(report.key, recorded=False,
+                                    retracted=self._retraction_of(existing))
             raise ReportConflictError(report.key)
         provenance = {
             "report": report.key,
@@ -175,6 +181,16 @@ class ConflictTracker(Application[UUID]):
         recordings = self.save(record, *(uow.loaded[i] for i in uow.touched))
         return RecordResult(report.key, recorded=True,
                             positions=[r.notification.id for r in recordings])
+
+    def _retraction_of(self, report: ReportAggregate) -> dict[str, Any] | None:
+        """{by, reason} of the report that retracted this one, or None while it is live."""
+        if report.retracted is None:
+            return None
+        by = None
+        for e in self.events.get(report.id):
+            if type(e).__name__ == "ReportRetracted":
+                by = e.provenance.get("report")  # type: ignore[attr-defined]
+        return {"by": by, "reason": report.retracted}
 
     # -- access tokens ------------------------------------------------------------------
 

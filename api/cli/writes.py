@@ -71,6 +71,11 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
                 click.echo(f"{name}: report '{result.report}' recorded, "
                            f"{counted(len(result.positions), 'event')} "
                            f"(positions {result.positions[0]}-{result.positions[-1]})")
+            elif result.retracted:
+                click.echo(f"{name}: report '{result.report}' was already recorded and "
+                           f"was retracted by report '{result.retracted['by']}'; nothing "
+                           "new (its facts still do not count: send them again in a report "
+                           "with a new id)")
             else:
                 click.echo(f"{name}: report '{result.report}' was already recorded; "
                            "nothing new")
