@@ -3,6 +3,7 @@ names the fact index and the field, and says what to do."""
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import pytest
@@ -77,3 +78,75 @@ def test_the_cli_says_a_report_sent_again_was_retracted(tmp_path, monkeypatch):
     out = runner.invoke(main, ["report", str(base)]).output
     assert "was already recorded and was retracted by report 'r-retract'" in out
     assert "nothing new" in out
+
+
+# -- finding 10: one answer lists every problem, and says when one follows from another ----
+
+INCIDENT = {"fact": "incident", "id": "x", "date": "2020-11-12", "type": "battle",
+            "location": {"name": "X", "country": "Mali"}}
+
+
+def test_a_fact_naming_an_entity_whose_registration_was_refused_says_so(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    found = refused(sqlite_tracker, report(
+        "r-op",
+        {"fact": "operation", "id": "op", "name": "Op", "lead": "france",
+         "partners": ["jnim", "niger-army"]},
+        {**INCIDENT, "operation": "op", "actors": [{"actor": "jnmi"}]},
+        {"fact": "casualties", "incident": "x", "killed": 3},
+        {"fact": "operation_status", "operation": "op", "status": "concluded"},
+    ))
+    assert found == [
+        (0, "partners.1", "unknown actor 'niger-army': no report has registered it "
+                          "(register it in this report or an earlier one)"),
+        (1, "actors.0.actor", "unknown actor 'jnmi': no report has registered it "
+                              "(register it in this report or an earlier one)"),
+    ]
+    # Facts 2 and 3 name what facts 1 and 0 would have registered: nothing is wrong with
+    # them but that, so they are not listed (they were "unknown incident 'x': … register it
+    # in this report" although the report does).
+
+
+def test_a_follow_on_refusal_says_which_refused_fact_it_follows(sqlite_tracker):
+    from tracker.facts import UnitOfWork
+    from tracker.reports import parse_report
+
+    data = report("r-x", INCIDENT, {"fact": "casualties", "incident": "x", "killed": 3})
+    uow = UnitOfWork(sqlite_tracker, parse_report(data), {})
+    uow.refused[("incident", "x")] = 0
+    error = uow._unknown(parse_report(data).facts[1], "incident", "incident", "x")
+    assert error.follows == 0
+    assert error.message == ("incident 'x' is registered by fact 0 of this report, which "
+                             "was refused")
+
+
+def test_format_errors_and_reference_errors_come_in_one_answer(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    bad_incident = {**INCIDENT, "location": {"name": "X"}}
+    found = refused(sqlite_tracker, report(
+        "r-both",
+        bad_incident,
+        {"fact": "casualties", "incident": "x", "killed": 3},
+        {"fact": "alias", "actor": "ghost", "alias": "Ghost"},
+        {"fact": "casualties", "incident": "niaki", "killed": "many"},
+    ))
+    # The format's problems (facts 0 and 3) and the references' (fact 2) at once; fact 1
+    # only names the incident fact 0 would have registered.
+    assert [(i, f) for i, f, _ in found] == [(0, "location.country"), (2, "actor"),
+                                              (3, "killed")]
+    assert found[1][2].startswith("unknown actor 'ghost'")
+
+
+def test_a_report_of_only_format_errors_is_refused_before_any_lookup(sqlite_tracker):
+    found = refused(sqlite_tracker, report("r-fmt", {"fact": "casualties", "incident": "x"}))
+    assert found == [(0, "killed", "is required")]
+
+
+def test_a_refused_registration_of_an_existing_entity_is_not_a_follow_on(sqlite_tracker):
+    # The incident exists (other details): facts naming it are checked as usual.
+    sqlite_tracker.record_report(base_report())
+    niaki = copy.deepcopy(base_report()["facts"][2])
+    niaki["date"] = "2020-11-11"
+    found = refused(sqlite_tracker, report(
+        "r-dup", niaki, {"fact": "casualties", "incident": "niaki", "killed": 3}))
+    assert [(i, f) for i, f, _ in found] == [(0, "id")]

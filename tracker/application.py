@@ -44,9 +44,9 @@ from tracker.exceptions import (
     ReportValidationError,
     TokenError,
 )
-from tracker.facts import FACT_TYPES, UnitOfWork, references
+from tracker.facts import UnitOfWork, references
 from tracker.integrity import VerifyResult, verify_log
-from tracker.reports import Report, parse_report
+from tracker.reports import Report, check_report
 from tracker.transcodings import DateAsISO
 
 if TYPE_CHECKING:
@@ -135,11 +135,13 @@ class ConflictTracker(Application[UUID]):
         :raise ReportValidationError: a fact is invalid (index and field named).
         :raise ReportConflictError: the report id was recorded with other content.
         """
-        report = parse_report(data)
+        report, errors = check_report(data)
+        if report is None:
+            raise ReportValidationError(errors)
         for attempt in range(MAX_ATTEMPTS):
             try:
                 with collector_paused():
-                    return self._record_once(report, recorded_by)
+                    return self._record_once(report, recorded_by, errors)
             except IntegrityError:
                 # Another writer saved one of the same aggregates first: load again and
                 # re-decide against what it recorded.
@@ -149,8 +151,13 @@ class ConflictTracker(Application[UUID]):
             "nothing was recorded, send it again"
         )
 
-    def _record_once(self, report: Report, recorded_by: str) -> RecordResult:
-        existing = self._find(ReportAggregate, "report", report.key)
+    def _record_once(self, report: Report, recorded_by: str,
+                     format_errors: Sequence[FactError] = ()) -> RecordResult:
+        """Decides the report against what is recorded and saves it. With `format_errors`
+        (facts the format refused) the facts that passed are still checked, so that the
+        refusal lists every problem at once; nothing is saved."""
+        existing = None if format_errors else self._find(ReportAggregate, "report",
+                                                         report.key)
         if existing is not None:
             if existing.content_hash == report.content_hash:
                 return RecordResult(report.key, recorded=False,
@@ -163,12 +170,10 @@ class ConflictTracker(Application[UUID]):
             "recorded_at": datetime.now(UTC).isoformat(),
         }
         uow = UnitOfWork(self, report, provenance)
+        uow.errors.extend(format_errors)
         uow.check_existence([ref for f in report.facts for ref in references(f)])
         for fact in report.facts_in_apply_order():
-            try:
-                FACT_TYPES[fact.type].apply(uow, fact)
-            except FactError as e:
-                uow.errors.append(e)
+            uow.apply(fact)
         if uow.errors:
             uow.errors.sort(key=lambda e: (e.index if e.index is not None else -1))
             raise ReportValidationError(uow.errors)

@@ -19,10 +19,14 @@ class FactError(TrackerError):
 
     code = "invalid_fact"
 
-    def __init__(self, index: int | None, field: str, message: str) -> None:
+    def __init__(self, index: int | None, field: str, message: str,
+                 follows: int | None = None) -> None:
         self.index = index
         self.field = field
         self.message = message
+        # The refused fact of the same report this refusal follows from (it names an
+        # entity that fact would have registered), if any.
+        self.follows = follows
         where = f"fact {index}" if index is not None else "report"
         super().__init__(f"{where}, field '{field}': {message}")
 

@@ -91,6 +91,9 @@ class Report:
     content_hash: str
     notes: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # (kind, id) -> index of each fact the format refused that would have registered that
+    # entity: later facts naming it are told so, not that nothing registered it.
+    refused: dict[tuple[str, str], int] = field(default_factory=dict)
 
     def facts_in_apply_order(self) -> list[Fact]:
         return sorted(self.facts, key=lambda f: (FACT_TYPES[f.type].order, f.index))
@@ -105,9 +108,20 @@ def content_hash(data: Any) -> str:
 
 def parse_report(data: Any, *, max_facts: int = MAX_FACTS) -> Report:
     """Validates a decoded report and returns it normalized; raises ReportValidationError."""
+    report, errors = check_report(data, max_facts=max_facts)
+    if errors or report is None:
+        raise ReportValidationError(errors)
+    return report
+
+
+def check_report(data: Any, *, max_facts: int = MAX_FACTS
+                 ) -> tuple[Report | None, list[FactError]]:
+    """Checks a decoded report's format: the report of the facts that passed (None when the
+    report's own fields are wrong), and every problem found. The application then checks
+    the facts that passed against what is recorded, so that one answer lists both."""
     errors: list[FactError] = []
     if not isinstance(data, dict):
-        raise ReportValidationError([FactError(None, "report", "must be a JSON object")])
+        return None, [FactError(None, "report", "must be a JSON object")]
     for key in data:
         if key not in ("report", "source", "facts", "notes"):
             errors.append(FactError(None, key, "is not a known field of a report"))
@@ -116,6 +130,7 @@ def parse_report(data: Any, *, max_facts: int = MAX_FACTS) -> Report:
     notes = _top(data, "notes", text, errors, required=False)
     raw_facts = data.get("facts")
     facts: list[Fact] = []
+    refused: dict[tuple[str, str], int] = {}
     if not isinstance(raw_facts, list) or not raw_facts:
         errors.append(FactError(None, "facts", "must be a non-empty list of facts"))
     elif len(raw_facts) > max_facts:
@@ -125,10 +140,24 @@ def parse_report(data: Any, *, max_facts: int = MAX_FACTS) -> Report:
             fact = parse_fact(index, raw, errors)
             if fact is not None:
                 facts.append(fact)
-    if errors:
-        raise ReportValidationError(errors)
-    return Report(key=key, source=source, facts=facts, content_hash=content_hash(data),
-                  notes=notes)
+            else:
+                _note_refused(index, raw, refused)
+    if errors and (any(e.index is None for e in errors) or not facts):
+        return None, errors
+    # No hash for a refused report: it is never recorded (and its text may not encode).
+    return Report(key=key, source=source, facts=facts,
+                  content_hash="" if errors else content_hash(data),
+                  notes=notes, refused=refused), errors
+
+
+def _note_refused(index: int, raw: Any, refused: dict[tuple[str, str], int]) -> None:
+    """Remembers the entity a refused fact would have registered (its `id`)."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("fact"), str):
+        return
+    fact_type = FACT_TYPES.get(raw["fact"])
+    kind = fact_type.registers if fact_type is not None else None
+    if kind is not None and isinstance(raw.get("id"), str):
+        refused.setdefault((kind, raw["id"]), index)
 
 
 def _top(data: dict[str, Any], name: str, checker: Checker, errors: list[FactError],

@@ -75,6 +75,11 @@ class FactType:
             refs += self.refers_more(data)
         return refs
 
+    @property
+    def registers(self) -> str | None:
+        """The kind of entity a fact of this type registers (its `id`), if any."""
+        return next((kind for name, kind in self.refers if name == "id"), None)
+
     def required(self) -> list[str]:
         """The fields a fact of this type must give (besides `fact`)."""
         return [f.data_key or n for n, f in self.schema._declared_fields.items()
@@ -126,6 +131,9 @@ class UnitOfWork:
         self.touched: dict[UUID, tuple[str, str]] = {}
         self.present: set[UUID] = set()  # exist in the store, not loaded
         self.errors: list[FactError] = []
+        # (kind, id) -> index of a fact of this report that would have registered the
+        # entity but was refused (by the format or when applied).
+        self.refused: dict[tuple[str, str], int] = dict(report.refused)
         # The report's ids, worked out once: a large report names more entities than
         # entity_id's cache holds, and asks for each one several times.
         self._ids: dict[tuple[str, str], UUID] = {}
@@ -189,13 +197,31 @@ class UnitOfWork:
         elif agg_id not in self.present:
             self.require(fact, fieldname, kind, key)
 
-    @staticmethod
-    def _unknown(fact: Fact, fieldname: str, kind: str, key: str) -> FactError:
+    def _unknown(self, fact: Fact, fieldname: str, kind: str, key: str) -> FactError:
         if kind == "report":
             return FactError(fact.index, fieldname, f"unknown report '{key}': no report "
                              "with this id has been recorded")
+        refused = self.refused.get((kind, key))
+        if refused is not None:
+            return FactError(fact.index, fieldname, f"{kind} '{key}' is registered by fact "
+                             f"{refused} of this report, which was refused",
+                             follows=refused)
         return FactError(fact.index, fieldname, f"unknown {kind} '{key}': no report has "
                          f"registered it (register it in this report or an earlier one)")
+
+    def apply(self, fact: Fact) -> None:
+        """Applies one fact; a refusal is kept (with the entity the fact would have
+        registered), so that every fact of the report is checked."""
+        fact_type = FACT_TYPES[fact.type]
+        try:
+            fact_type.apply(self, fact)
+        except FactError as e:
+            if e.follows is None:
+                # One that follows from a refused fact says nothing new: left out.
+                self.errors.append(e)
+            kind = fact_type.registers
+            if kind is not None and not self.exists(kind, fact.data["id"]):
+                self.refused.setdefault((kind, fact.data["id"]), fact.index)
 
     def require_person(self, fact: Fact, fieldname: str, key: str) -> Actor:
         person = self.require(fact, fieldname, "actor", key)
