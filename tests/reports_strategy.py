@@ -119,6 +119,13 @@ def reports(draw: st.DrawFn, number: int) -> dict[str, Any]:
                 fact[field] = ids["person"] if field == "person" else ids[
                     "group" if kind == "actor" else kind]
         facts.append(fact)
+    for fact in facts:
+        # An alias may find one actor only (docs/report-format.md, `alias`): each is made
+        # its actor's own by a tail no generated name or id can hold ("~" is not in TEXT).
+        if fact["fact"] == "actor" and "aliases" in fact:
+            fact["aliases"] = [f"{a} ~{fact['id']}" for a in fact["aliases"]]
+        elif fact["fact"] == "alias":
+            fact["alias"] = f"{fact['alias']} ~{fact['actor']}"
     return {"report": f"fuzz-{number}",
             "source": {"name": draw(TEXT), "kind": draw(st.sampled_from(
                 ["official", "media", "ngo", "dataset", "analyst", "local_partner", "other"])),

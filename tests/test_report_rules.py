@@ -150,3 +150,183 @@ def test_a_refused_registration_of_an_existing_entity_is_not_a_follow_on(sqlite_
     found = refused(sqlite_tracker, report(
         "r-dup", niaki, {"fact": "casualties", "incident": "niaki", "killed": 3}))
     assert [(i, f) for i, f, _ in found] == [(0, "id")]
+
+
+# -- finding 2: an alias finds one actor -----------------------------------------------------
+
+GROUPS = [
+    {"fact": "actor", "id": "isgs", "name": "Islamic State in the Greater Sahara",
+     "kind": "armed_group", "aliases": ["ISGS"]},
+    {"fact": "actor", "id": "bf-army", "name": "Armed Forces of Burkina Faso",
+     "kind": "state_force"},
+    {"fact": "actor", "id": "jnim", "name": "Jama'at Nusrat al-Islam wal-Muslimin",
+     "kind": "armed_group", "aliases": ["GSIM"]},
+]
+
+
+@pytest.fixture
+def groups(tracker):
+    tracker.record_report(report("r-groups", *GROUPS))
+    return tracker
+
+
+@pytest.mark.parametrize("alias, other, which", [
+    ("Armed Forces of Burkina Faso", "bf-army", "name"),
+    ("armed forces of  burkina faso", "bf-army", "name"),  # lookups ignore case and spacing
+    ("gsim", "jnim", "alias"),
+    ("Jnim", "jnim", "id"),
+    ("Isgs", "isgs", "id and alias"),  # the id, and the alias ISGS
+    ("BF-ARMY", "bf-army", "id"),
+])
+def test_an_alias_that_already_finds_another_actor_is_refused_naming_it(groups, alias, other,
+                                                                       which):
+    target = "isgs" if other != "isgs" else "bf-army"
+    [(index, field, message)] = refused(groups, report(
+        "r-alias", {"fact": "alias", "actor": target, "alias": "Burkinabe forces"},
+        {"fact": "alias", "actor": target, "alias": alias}))
+    assert (index, field) == (1, "alias")
+    assert message.startswith(f"'{alias}' already names actor '{other}' (its {which})")
+    assert "same_actor" in message
+
+
+def test_an_actor_fact_alias_and_an_alias_correction_are_checked_too(groups):
+    [(index, field, message)] = refused(groups, report("r-actor", {
+        "fact": "actor", "id": "mali-army", "name": "Armed Forces of Mali",
+        "kind": "state_force", "aliases": ["FAMa", "ISGS"]}))
+    assert (index, field) == (0, "aliases.1")
+    assert message.startswith("'ISGS' already names actor 'isgs' (its id and alias)")
+    [(index, field, message)] = refused(groups, report("r-fix", {
+        "fact": "correction", "target": {"actor": "bf-army"}, "field": "aliases",
+        "value": ["FABF", "GSIM"], "reason": "r"}))
+    assert (index, field) == (0, "value.1")
+    assert message.startswith("'GSIM' already names actor 'jnim' (its alias)")
+
+
+def test_an_actor_named_as_another_actors_alias_is_refused(groups):
+    # Two actors may share a name (two people called alike), but not one's alias.
+    assert groups.record_report(report("r-same-name", {
+        "fact": "actor", "id": "bf-army-2", "name": "Armed Forces of Burkina Faso",
+        "kind": "state_force"})).recorded
+    for name, other in (("GSIM", "jnim"), ("isgs ", "isgs")):
+        [(index, field, message)] = refused(groups, report("r-new", {
+            "fact": "actor", "id": "new-group", "name": name, "kind": "armed_group"}))
+        assert (index, field) == (0, "name")
+        assert message.startswith(f"'{name.strip()}' is an alias of actor '{other}'")
+    [(index, field, message)] = refused(groups, report("r-rename", {
+        "fact": "correction", "target": {"actor": "bf-army"}, "field": "name",
+        "value": "GSIM", "reason": "r"}))
+    assert (index, field) == (0, "value")
+
+
+def test_two_actors_of_one_report_cannot_be_given_one_alias_in_either_order(groups):
+    first = {"fact": "alias", "actor": "isgs", "alias": "Dawla"}
+    second = {"fact": "alias", "actor": "bf-army", "alias": "dawla"}
+    for facts, at in (([first, second], 1), ([second, first], 1)):
+        [(index, field, message)] = refused(groups, report("r-two", *facts))
+        assert (index, field) == (at, "alias") and "already names actor" in message
+    registered = {"fact": "actor", "id": "dawla", "name": "Dawla", "kind": "armed_group"}
+    for facts in ([first, registered], [registered, first]):
+        assert len(refused(groups, report("r-three", *facts))) == 1
+
+
+def test_an_alias_may_repeat_the_actors_own_names_and_a_linked_actors(groups):
+    # Its own id (another case), name or alias: nothing new, nothing refused.
+    groups.record_report(report("r-own", {"fact": "alias", "actor": "isgs", "alias": "Isgs"},
+                                {"fact": "alias", "actor": "isgs", "alias": "ISGS"}))
+    # Two records of one actor (same_actor) may be found by each other's names.
+    groups.record_report(report(
+        "r-linked", {"fact": "actor", "id": "eigs", "name": "EIGS", "kind": "armed_group"},
+        {"fact": "same_actor", "actor": "isgs", "same_as": "eigs"},
+        {"fact": "alias", "actor": "isgs", "alias": "EIGS"}))
+    assert "EIGS" in groups.get_entity("actor", "isgs")["details"]["aliases"]
+
+
+def test_a_withdrawn_alias_or_a_retracted_actor_no_longer_holds_the_name(groups):
+    groups.record_report(report("r-dawla", {"fact": "alias", "actor": "isgs",
+                                            "alias": "Dawla"}))
+    move = report("r-move", {"fact": "alias", "actor": "bf-army", "alias": "Dawla"})
+    assert len(refused(groups, move)) == 1
+    groups.record_report(report("r-x", {"fact": "retraction", "target": {"report": "r-dawla"},
+                                        "reason": "wrong group"}))
+    assert groups.record_report(move).recorded
+    groups.record_report(report("r-y", {"fact": "retraction", "target": {"actor": "jnim"},
+                                        "reason": "duplicate"}))
+    assert groups.record_report(report("r-jnim", {"fact": "alias", "actor": "isgs",
+                                                  "alias": "GSIM"})).recorded
+
+
+def test_an_alias_spelt_as_a_datasets_actor_name_still_links_it(tracker, tmp_path):
+    # The documented exception: an alias that is exactly a dataset's name for an actor
+    # imported under it links the two (same_actor), rather than being refused.
+    from tracker.ingestion.rows import actor_key
+
+    name = "Islamic State (Greater Sahara)"
+    imported = actor_key("acled", name)
+    tracker.record_report(report("r-import", {"fact": "actor", "id": imported, "name": name,
+                                              "kind": "armed_group"},
+                                 source={"name": "ACLED", "kind": "dataset"}))
+    tracker.record_report(report("r-groups", *GROUPS))
+    result = tracker.record_report(report("r-alias", {"fact": "alias", "actor": "isgs",
+                                                      "alias": name}))
+    assert result.recorded
+    history = tracker.get_history("link", f"actor:isgs|{imported}")
+    assert history[-1]["payload"]["method"] == f"alias '{name}'"
+
+
+# -- finding 12: a fact naming an actor by an alias ------------------------------------------
+
+def test_a_fact_naming_an_actor_by_its_alias_or_name_is_told_its_id(groups):
+    groups.record_report(report("r-p", {"fact": "actor", "id": "abu-huzeifa",
+                                        "name": "Huzeifa", "kind": "person"}))
+    found = refused(groups, report(
+        "r-role",
+        {"fact": "role", "person": "abu-huzeifa", "group": "ISGS",
+         "role": "military_commander"},
+        {"fact": "role", "person": "huzeifa", "group": "isgs", "role": "leader"},
+        {"fact": "role", "person": "abu-huzeifa", "group": "no-such-group", "role": "leader"},
+        {"fact": "role", "person": "abu-huzeifa", "group": "BF-Army", "role": "leader"}))
+    assert found == [
+        (0, "group", "unknown actor 'ISGS': it is an alias of actor 'isgs'; facts name "
+                     "actors by their exact id (write 'isgs')"),
+        (1, "person", "unknown actor 'huzeifa': it is the name of actor 'abu-huzeifa'; "
+                      "facts name actors by their exact id (write 'abu-huzeifa')"),
+        (2, "group", "unknown actor 'no-such-group': no report has registered it (register "
+                     "it in this report or an earlier one)"),
+        (3, "group", "unknown actor 'BF-Army': the id differs in case: 'bf-army'; facts "
+                     "name actors by their exact id (write 'bf-army')"),
+    ]
+
+
+# -- the generated reports (tests/reports_strategy.py) keep to these rules -------------------
+
+def test_generated_reports_are_accepted_under_every_rule(tmp_path):
+    """The strategy the API's fuzzing posts (tests/api/test_gunicorn.py) generates reports
+    the application accepts, one store for all of them (so aliases meet other reports'
+    names), quicker and with more examples than over HTTP."""
+    import itertools
+
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from tests.reports_strategy import reports
+    from tracker.application import ConflictTracker
+    from tracker.config import Settings
+
+    tracker = ConflictTracker.from_settings(
+        Settings(database_url=f"sqlite:///{tmp_path / 'events.sqlite'}"))
+    numbers = itertools.count(1)
+
+    @settings(max_examples=150, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(data=st.data())
+    def accepted(data: st.DataObject) -> None:
+        generated = data.draw(reports(next(numbers)))
+        try:
+            assert tracker.record_report(generated).recorded
+        except ReportValidationError as e:
+            raise AssertionError(f"{e}\n{generated}") from None
+
+    try:
+        accepted()
+    finally:
+        tracker.close()

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -46,6 +47,7 @@ from tracker.exceptions import (
 )
 from tracker.facts import UnitOfWork, references
 from tracker.integrity import VerifyResult, verify_log
+from tracker.names import ActorNames
 from tracker.reports import Report, check_report
 from tracker.transcodings import DateAsISO
 
@@ -186,6 +188,12 @@ class ConflictTracker(Application[UUID]):
         recordings = self.save(record, *(uow.loaded[i] for i in uow.touched))
         return RecordResult(report.key, recorded=True,
                             positions=[r.notification.id for r in recordings])
+
+    @cached_property
+    def actor_names(self) -> ActorNames:
+        """Every id, name and alias actors have carried (tracker.names), for the checks
+        of aliases and the refusals that name an actor by one."""
+        return ActorNames()
 
     def _retraction_of(self, report: ReportAggregate) -> dict[str, Any] | None:
         """{by, reason} of the report that retracted this one, or None while it is live."""

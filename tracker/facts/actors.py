@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.domain.actor import Actor
 from tracker.exceptions import FactError
-from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
+from tracker.facts.base import DATASETS, FactSchema, FactType, Tag, correctable, register
 from tracker.fields import Choice, Day, Ident, ListOf, LongText, Text
 
 if TYPE_CHECKING:
@@ -61,33 +61,49 @@ class SanctionFact(FactSchema):
 
 def apply_actor(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
+    key = d["id"]
     details: dict[str, Any] = {
         k: d[k] for k in ("name", "kind", "aliases", "country", "title", "notes") if k in d}
-    existing = uow.find("actor", d["id"])
-    if existing is None:
-        details.setdefault("aliases", [])
-        uow.add("actor", Actor(key=d["id"], details=details,
-                               provenance=uow.prov(fact, "actor", d["id"])))
-        link_namesakes(uow, fact, d["id"], d.get("aliases", []))
-        return
-    if not existing.is_same_report_of(details):
-        raise FactError(fact.index, "id", f"actor '{d['id']}' is already registered as "
+    aliases = d.get("aliases", [])
+    existing = uow.find("actor", key)
+    if existing is not None and not existing.is_same_report_of(details):
+        raise FactError(fact.index, "id", f"actor '{key}' is already registered as "
                         f"{existing.name!r} ({existing.details['kind']}) with other details; "
                         "use a correction fact to change it")
-    for alias in d.get("aliases", []):
-        existing.add_alias(alias, uow.prov(fact, "actor", d["id"]))
-    uow.touch("actor", existing)
-    link_namesakes(uow, fact, d["id"], d.get("aliases", []))
+    if existing is None:
+        uow.check_name(fact, "name", key, d["name"])
+    check_new_aliases(uow, fact, "aliases", existing, key, aliases)
+    if existing is None:
+        details.setdefault("aliases", [])
+        uow.add("actor", Actor(key=key, details=details,
+                               provenance=uow.prov(fact, "actor", key)))
+    else:
+        for alias in aliases:
+            existing.add_alias(alias, uow.prov(fact, "actor", key))
+        uow.touch("actor", existing)
+    uow.note_names(key, [key, d["name"], *aliases])
+    link_namesakes(uow, fact, key, aliases)
+
+
+def check_new_aliases(uow: UnitOfWork, fact: Fact, fieldname: str, actor: Actor | None,
+                      key: str, aliases: list[str]) -> None:
+    """Each alias new to the actor may find no other actor (UnitOfWork.check_alias);
+    `fieldname` names the list (its items are `fieldname.i`)."""
+    known = {actor.name, *actor.aliases} if actor is not None else set()
+    for i, alias in enumerate(aliases):
+        if alias not in known and alias not in aliases[:i]:
+            uow.check_alias(fact, f"{fieldname}.{i}", key, alias)
 
 
 def apply_alias(uow: UnitOfWork, fact: Fact) -> None:
     actor = uow.require(fact, "actor", "actor", fact.data["actor"])
-    actor.add_alias(fact.data["alias"], uow.prov(fact, "actor", actor.key))
+    alias = fact.data["alias"]
+    if alias != actor.name and alias not in actor.aliases:
+        uow.check_alias(fact, "alias", actor.key, alias)
+    actor.add_alias(alias, uow.prov(fact, "actor", actor.key))
     uow.touch("actor", actor)
-    link_namesakes(uow, fact, actor.key, [fact.data["alias"]])
-
-
-DATASETS = ("acled", "ucdp")
+    uow.note_names(actor.key, [alias])
+    link_namesakes(uow, fact, actor.key, [alias])
 
 
 def link_namesakes(uow: UnitOfWork, fact: Fact, key: str, names: list[str]) -> None:

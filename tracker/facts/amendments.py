@@ -102,6 +102,14 @@ def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
                 and str(dates["date_end"]) < str(dates["date"]):
             raise FactError(fact.index, "value", f"would put the incident's date_end "
                             f"{dates['date_end']} before its date {dates['date']}")
+    if kind == "actor" and d["field"] == "aliases":
+        from tracker.facts.actors import check_new_aliases
+
+        check_new_aliases(uow, fact, "value", agg, key, value)
+        uow.note_names(key, value)
+    if kind == "actor" and d["field"] == "name":
+        uow.check_name(fact, "value", key, value)
+        uow.note_names(key, [value])
     if kind == "actor" and d["field"].startswith("fate.") and agg.fate is None:
         raise FactError(fact.index, "field", f"actor '{key}' has no recorded death, capture "
                         "or release to correct")

@@ -19,6 +19,7 @@ from eventsourcing.application import AggregateNotFoundError
 
 from tracker.domain.actor import Actor
 from tracker.domain.base import entity_id
+from tracker.domain.link import SAME, pair_key
 from tracker.exceptions import FactError
 from tracker.fields import (
     Checker,
@@ -29,6 +30,7 @@ from tracker.fields import (
     compile_field,
     compile_schema,
 )
+from tracker.ingestion.rows import actor_key, normalize_name
 
 if TYPE_CHECKING:
     from marshmallow import fields
@@ -40,6 +42,9 @@ Apply = Callable[["UnitOfWork", "Fact"], None]
 
 # The default place in the apply order (see FactType.order).
 LATER = 6
+# The datasets whose actor records an alias spelt as their name links to (see
+# tracker.facts.actors.link_namesakes).
+DATASETS = ("acled", "ucdp")
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,9 @@ class UnitOfWork:
         # (kind, id) -> index of a fact of this report that would have registered the
         # entity but was refused (by the format or when applied).
         self.refused: dict[tuple[str, str], int] = dict(report.refused)
+        # The names (normalized) actors of this report were given here, to the actors:
+        # an alias is checked against them as against the recorded ones.
+        self.report_names: dict[str, set[str]] = {}
         # The report's ids, worked out once: a large report names more entities than
         # entity_id's cache holds, and asks for each one several times.
         self._ids: dict[tuple[str, str], UUID] = {}
@@ -206,6 +214,15 @@ class UnitOfWork:
             return FactError(fact.index, fieldname, f"{kind} '{key}' is registered by fact "
                              f"{refused} of this report, which was refused",
                              follows=refused)
+        known = self.carriers(key) if kind == "actor" else []
+        if known:
+            other, which = known[0]
+            what = ("it is an alias of actor" if "alias" in which
+                    else "it is the name of actor" if "name" in which
+                    else "the id differs in case:")
+            return FactError(fact.index, fieldname, f"unknown actor '{key}': {what} "
+                             f"'{other}'; facts name actors by their exact id "
+                             f"(write '{other}')")
         return FactError(fact.index, fieldname, f"unknown {kind} '{key}': no report has "
                          f"registered it (register it in this report or an earlier one)")
 
@@ -222,6 +239,73 @@ class UnitOfWork:
             kind = fact_type.registers
             if kind is not None and not self.exists(kind, fact.data["id"]):
                 self.refused.setdefault((kind, fact.data["id"]), fact.index)
+
+    # -- the names actors are found by ----------------------------------------------------
+
+    def note_names(self, key: str, names: list[str]) -> None:
+        """Actor `key` is found by these names from this report on."""
+        for name in names:
+            self.report_names.setdefault(normalize_name(name), set()).add(key)
+
+    def carriers(self, name: str) -> list[tuple[str, str]]:
+        """The live actors `name` finds — by id, name or an alias, case and spacing aside,
+        as lookups and imports compare them — with which of the three ("id and alias"…),
+        by id."""
+        folded = normalize_name(name)
+        candidates = self.app.actor_names.carrying(self.app, name)
+        candidates |= self.report_names.get(folded, set())
+        found = []
+        for other in sorted(candidates):
+            actor = self.find("actor", other)
+            if actor is None or actor.retracted is not None:
+                continue
+            which = [w for w, names in (("id", [actor.key]), ("name", [actor.name]),
+                                        ("alias", actor.aliases))
+                     if any(normalize_name(n) == folded for n in names)]
+            if which:
+                found.append((other, " and ".join(which)))
+        return found
+
+    def name_owner(self, key: str, name: str) -> tuple[str, str] | None:
+        """Another actor `name` already finds (`carriers`): (its id, which), else None.
+        Not counted: an actor linked to `key` as the same one (same_actor, recorded or in
+        this report), and a dataset's record named exactly `name` (an alias spelt as a
+        dataset's name links the two, see tracker.facts.actors.link_namesakes)."""
+        namesakes = {actor_key(dataset, name) for dataset in DATASETS}
+        for other, which in self.carriers(name):
+            if other != key and other not in namesakes and not self._same_actor(key, other):
+                return other, which
+        return None
+
+    def _same_actor(self, a: str, b: str) -> bool:
+        pair = {a, b}
+        if any(f.type == "same_actor" and {f.data["actor"], f.data["same_as"]} == pair
+               for f in self.report.facts):
+            return True
+        link = self.find("link", pair_key("actor", a, b))
+        return link is not None and link.status == SAME
+
+    def check_alias(self, fact: Fact, fieldname: str, key: str, alias: str) -> None:
+        """Refuses `alias` for actor `key` when it already finds another actor: lookups
+        and imports by that name would then find one of the two, which one the user
+        cannot tell."""
+        owner = self.name_owner(key, alias)
+        if owner is not None:
+            other, which = owner
+            raise FactError(fact.index, fieldname, f"'{alias}' already names actor "
+                            f"'{other}' (its {which}): an alias may find only one actor "
+                            f"(if '{key}' and '{other}' are the same actor, link them with "
+                            "a same_actor fact)")
+
+    def check_name(self, fact: Fact, fieldname: str, key: str, name: str) -> None:
+        """Refuses `name` for actor `key` when it is another actor's alias (two actors
+        may share a name; an alias is meant to find one)."""
+        owner = self.name_owner(key, name)
+        if owner is not None and owner[1].endswith("alias"):
+            raise FactError(fact.index, fieldname, f"'{name}' is an alias of actor "
+                            f"'{owner[0]}': name this actor otherwise (if '{key}' and "
+                            f"'{owner[0]}' are the same actor, link them with a same_actor "
+                            "fact)")
 
     def require_person(self, fact: Fact, fieldname: str, key: str) -> Actor:
         person = self.require(fact, fieldname, "actor", key)
