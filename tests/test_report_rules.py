@@ -330,3 +330,25 @@ def test_generated_reports_are_accepted_under_every_rule(tmp_path):
         accepted()
     finally:
         tracker.close()
+
+
+# -- finding 13: a second source repeating an incident with other details -------------------
+
+def test_repeating_an_incident_with_other_details_names_them_and_the_real_fix(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    afp = {"fact": "incident", "id": "niaki", "date": "2020-11-13", "type": "battle",
+           "location": {"name": "Niaki", "country": "Mali"}}
+    [(index, field, message)] = refused(sqlite_tracker, report(
+        "r-afp", afp, {"fact": "casualties", "incident": "niaki", "killed": 12},
+        source={"name": "AFP", "kind": "media"}))
+    assert (index, field) == (0, "id")
+    assert message == (
+        "incident 'niaki' is already recorded with other details (date: recorded "
+        "2020-11-12, this fact 2020-11-13; location.admin1: recorded 'Mopti', this fact "
+        "none; actors: recorded [france, jnim], this fact none): to add figures or other "
+        "facts about it, leave this incident fact out and name the incident by its id; to "
+        "change a detail, send a correction fact")
+    # Which is what works:
+    assert sqlite_tracker.record_report(report(
+        "r-afp", {"fact": "casualties", "incident": "niaki", "killed": 12},
+        source={"name": "AFP", "kind": "media"})).recorded

@@ -333,8 +333,44 @@ class UnitOfWork:
             self.add(kind, create(key=key, details=details, provenance=self.prov(fact, kind, key)))
         elif not existing.is_same_report_of(details):
             raise FactError(fact.index, "id", f"{kind} '{key}' is already recorded with other "
-                            f"details; use {remedy} to change it")
+                            f"details ({differences(existing.details, details)}): to add "
+                            f"figures or other facts about it, leave this {kind} fact out and "
+                            f"name the {kind} by its id; to change a detail, send {remedy}")
 
     def prov(self, fact: Fact, kind: str, key: str) -> dict[str, Any]:
         extra = {"ref": fact.data["ref"]} if "ref" in fact.data else {}
         return {**self.provenance, "fact": fact.index, "subject": f"{kind}/{key}", **extra}
+
+
+def differences(recorded: dict[str, Any], given: dict[str, Any], shown: int = 4) -> str:
+    """Where a fact's details differ from the recorded ones, in words: "date: recorded
+    2020-11-14, this fact 2020-11-13; location.admin1: recorded 'Sahel', this fact none"."""
+    found: list[str] = []
+    for name, value in given.items():
+        old = recorded.get(name)
+        if old == value:
+            continue
+        if isinstance(old, dict) and isinstance(value, dict):
+            for part in dict.fromkeys([*value, *old]):
+                if old.get(part) != value.get(part):
+                    found.append(f"{name}.{part}: recorded {_said(old.get(part))}, this fact "
+                                 f"{_said(value.get(part))}")
+        else:
+            found.append(f"{name}: recorded {_said(old)}, this fact {_said(value)}")
+    more = f"; and {len(found) - shown} more" if len(found) > shown else ""
+    return "; ".join(found[:shown]) + more
+
+
+def _said(value: Any) -> str:
+    """A detail's value, short."""
+    if value is None or value == [] or value == {}:
+        return "none"
+    if isinstance(value, list):
+        text = ", ".join(str(v.get("actor", v)) if isinstance(v, dict) else str(v)
+                         for v in value)
+        text = f"[{text}]"
+    elif isinstance(value, str):
+        text = repr(value)
+    else:
+        text = str(value)
+    return text if len(text) <= 60 else text[:57] + "..."
