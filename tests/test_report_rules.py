@@ -352,3 +352,55 @@ def test_repeating_an_incident_with_other_details_names_them_and_the_real_fix(sq
     assert sqlite_tracker.record_report(report(
         "r-afp", {"fact": "casualties", "incident": "niaki", "killed": 12},
         source={"name": "AFP", "kind": "media"})).recorded
+
+
+# -- finding 6: corrections keep an incident's coordinates whole, and null clears ------------
+
+def correction(target: dict[str, str], field: str, value: Any) -> dict[str, Any]:
+    return {"fact": "correction", "target": target, "field": field, "value": value,
+            "reason": "r"}
+
+
+NIAKI = {"incident": "niaki"}
+
+
+def test_a_correction_may_not_leave_an_incident_with_one_coordinate(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    [(index, field, message)] = refused(sqlite_tracker, report(
+        "r-lat", correction(NIAKI, "location.latitude", 15.5)))
+    assert (index, field) == (0, "value")
+    assert message.startswith("would leave the incident with a latitude and no longitude")
+    # Both in one report (in either order) stand; so does moving one of two.
+    sqlite_tracker.record_report(report("r-both", correction(NIAKI, "location.longitude", -4),
+                                        correction(NIAKI, "location.latitude", 15.5)))
+    sqlite_tracker.record_report(report("r-move", correction(NIAKI, "location.latitude", 15)))
+    location = sqlite_tracker.get_entity("incident", "niaki")["details"]["location"]
+    assert (location["latitude"], location["longitude"]) == (15, -4)
+    # Clearing one of them is refused; clearing both is how coordinates are withdrawn.
+    [(index, field, message)] = refused(sqlite_tracker, report(
+        "r-clear-one", correction(NIAKI, "location.longitude", None)))
+    assert (index, field) == (0, "value")
+    assert message.startswith("would leave the incident with a latitude and no longitude")
+    sqlite_tracker.record_report(report("r-clear", correction(NIAKI, "location.latitude", None),
+                                        correction(NIAKI, "location.longitude", None)))
+    location = sqlite_tracker.get_entity("incident", "niaki")["details"]["location"]
+    assert location.get("latitude") is None and location.get("longitude") is None
+
+
+def test_a_correction_to_null_clears_an_optional_field_only(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    sqlite_tracker.record_report(report("r-clear", correction(NIAKI, "location.admin1", None)))
+    assert sqlite_tracker.get_entity("incident", "niaki")["details"]["location"].get(
+        "admin1") is None
+    history = sqlite_tracker.get_history("incident", "niaki")[-1]["payload"]
+    assert (history["field"], history["previous"], history["value"]) == (
+        "location.admin1", "Mopti", None)
+    found = refused(sqlite_tracker, report(
+        "r-bad", correction(NIAKI, "date", None),
+        correction({"actor": "jnim"}, "kind", None),
+        {"fact": "correction", "target": NIAKI, "field": "type", "reason": "r"}))
+    assert [(i, f) for i, f, _ in found] == [(0, "value"), (1, "value"), (2, "value")]
+    assert found[0][2].startswith("for 'date' must be given: every incident has one (null "
+                                  "clears only incident fields date_end, subtype")
+    assert "location.latitude" in found[0][2]
+    assert found[2][2] == "is required"

@@ -243,10 +243,13 @@ Whole = Callable[[dict[str, Any]], list[tuple[str, str]]]
 
 
 def record(required: Mapping[str, Checker], optional: Mapping[str, Checker],
-           ignore: str | None = None, whole: Whole | None = None) -> Checker:
-    """An object. A null counts as absent. Raises NestedInvalid listing every bad field by
-    its dotted path; `whole` then checks the fields together. The `ignore` key (a fact's
-    "fact" discriminator) is left out of the result."""
+           ignore: str | None = None, whole: Whole | None = None,
+           nullable: frozenset[str] = frozenset()) -> Checker:
+    """An object. A null counts as absent, except in a `nullable` field (required, and
+    null is a value: a correction's new value, null to clear the field), where it is kept
+    for `whole` to check. Raises NestedInvalid listing every bad field by its dotted path;
+    `whole` then checks the fields together. The `ignore` key (a fact's "fact"
+    discriminator) is left out of the result."""
     checkers = {**required, **optional}
 
     def check(value: Any) -> dict[str, Any]:
@@ -261,6 +264,8 @@ def record(required: Mapping[str, Checker], optional: Mapping[str, Checker],
                     problems.append((key, "is not a known field"))
                 continue
             if raw is None:
+                if key in nullable:
+                    out[key] = None
                 continue
             try:
                 out[key] = checker(raw)
@@ -269,7 +274,7 @@ def record(required: Mapping[str, Checker], optional: Mapping[str, Checker],
             except Invalid as e:
                 problems.append((key, str(e)))
         for key in required:
-            if value.get(key) is None:
+            if value.get(key) is None and key not in out:
                 problems.append((key, "is required"))
         if not problems and whole is not None:
             problems = whole(out)
@@ -442,7 +447,7 @@ class FormatSchema(Schema):
     @pre_load
     def _null_is_absent(self, data: Any, **kwargs: Any) -> Any:
         if isinstance(data, dict):
-            return {k: v for k, v in data.items() if v is not None}
+            return {k: v for k, v in data.items() if v is not None or k in nullable(self)}
         return data
 
     @validates_schema
@@ -450,6 +455,13 @@ class FormatSchema(Schema):
         problems = self.check_whole(data)
         if problems:
             raise ValidationError({path: [m] for path, m in problems})
+
+
+def nullable(schema: Schema | type[Schema]) -> frozenset[str]:
+    """The fields of a schema where null is a value, not absence: required ones that allow
+    it (a correction's `value`)."""
+    return frozenset(f.data_key or n for n, f in schema._declared_fields.items()
+                     if f.required and f.allow_none)
 
 
 def compile_field(field: fields.Field) -> Checker:
@@ -485,5 +497,6 @@ def compile_schema(schema: type[Schema], *, ignore: str | None = None) -> Checke
         whole = getattr(schema, "check_whole", None)
         if whole is None or whole is FormatSchema.check_whole:
             whole = None
-        _COMPILED[key] = record(required, optional, ignore=ignore, whole=whole)
+        _COMPILED[key] = record(required, optional, ignore=ignore, whole=whole,
+                                nullable=nullable(schema))
     return _COMPILED[key]

@@ -30,6 +30,7 @@ from tracker.facts import amendments  # noqa: F401
 from tracker.facts import identity  # noqa: F401
 # isort: on
 from tracker.facts.base import (
+    CLEARABLE,
     CORRECTABLE,
     CORRECTABLE_FIELDS,
     FACT_TYPES,
@@ -47,5 +48,5 @@ def references(fact: Fact) -> list[tuple[str, str]]:
     return FACT_TYPES[fact.type].references(fact.data)
 
 
-__all__ = ["CORRECTABLE", "CORRECTABLE_FIELDS", "FACT_TYPES", "FactSchema", "FactType",
+__all__ = ["CLEARABLE", "CORRECTABLE", "CORRECTABLE_FIELDS", "FACT_TYPES", "FactSchema", "FactType",
            "UnitOfWork", "references"]

@@ -157,4 +157,4 @@ register(
 correctable("actor", {
     "name": Text(), "kind": Choice(ACTOR_KINDS), "aliases": ListOf(Text()),
     "country": Text(), "title": Text(), "notes": LongText(), "fate.date": Day(),
-})
+}, clearable=("country", "title", "notes"))

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from tracker.domain.base import get_path
 from tracker.exceptions import FactError
-from tracker.facts.base import CORRECTABLE, FactSchema, FactType, Tag, register
+from tracker.facts.base import CLEARABLE, CORRECTABLE, FactSchema, FactType, Tag, register
 from tracker.fields import (
     AnyValue,
     FormatSchema,
@@ -46,7 +47,9 @@ class CorrectionFact(FactSchema):
     target = Object(Target, required=True)
     field = Text(required=True, doc="the field to change; what each kind allows is listed "
                                     "in docs/report-format.md")
-    value = AnyValue(required=True, doc="the new value, checked as the field's own")
+    value = AnyValue(required=True, allow_none=True,
+                     doc="the new value, checked as the field's own; null clears a field "
+                         "the entity may lack (docs/report-format.md lists them)")
     reason = LongText(required=True)
 
     @staticmethod
@@ -60,6 +63,12 @@ class CorrectionFact(FactSchema):
         if name not in allowed:
             return [("field", f"{kind} field {name!r} cannot be corrected; correctable: "
                      + ", ".join(allowed))]
+        if data["value"] is None:
+            if name in CLEARABLE[kind]:
+                return []
+            return [("value", f"for {name!r} must be given: every {kind} has one (null "
+                     f"clears only {kind} fields {', '.join(CLEARABLE[kind])}; a list is "
+                     "emptied with [])")]
         try:
             data["value"] = allowed[name](data["value"])
         except NestedInvalid as e:
@@ -93,15 +102,21 @@ def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
                               ref["actor"] if isinstance(ref, dict) else ref)
     if kind == "incident" and d["field"] in ("date", "date_end"):
         # As the report leaves them: a report may move both dates (a dataset re-import).
-        dates = {"date": agg.details.get("date"), "date_end": agg.details.get("date_end")}
-        for other in uow.report.facts:
-            if other.type == "correction" and other.data["target"] == {kind: key} \
-                    and other.data["field"] in dates:
-                dates[other.data["field"]] = other.data["value"]
+        dates = as_left(uow, agg.details, kind, key, ("date", "date_end"))
         if dates["date"] is not None and dates["date_end"] is not None \
                 and str(dates["date_end"]) < str(dates["date"]):
             raise FactError(fact.index, "value", f"would put the incident's date_end "
                             f"{dates['date_end']} before its date {dates['date']}")
+    if kind == "incident" and d["field"] in COORDINATES:
+        # Both or neither, as for an incident fact; as the report leaves them.
+        where = as_left(uow, agg.details, kind, key, COORDINATES)
+        given = [f.removeprefix("location.") for f in COORDINATES if where[f] is not None]
+        if len(given) == 1:
+            lacking = "longitude" if given == ["latitude"] else "latitude"
+            raise FactError(fact.index, "value", f"would leave the incident with a "
+                            f"{given[0]} and no {lacking}: coordinates are given both or "
+                            f"neither (correct location.{lacking} in the same report, or "
+                            "clear both with null)")
     if kind == "actor" and d["field"] == "aliases":
         from tracker.facts.actors import check_new_aliases
 
@@ -115,6 +130,21 @@ def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
                         "or release to correct")
     agg.correct(d["field"], value, d["reason"], uow.prov(fact, kind, key))
     uow.touch(kind, agg)
+
+
+COORDINATES = ("location.latitude", "location.longitude")
+
+
+def as_left(uow: UnitOfWork, details: dict[str, Any], kind: str, key: str,
+            names: tuple[str, ...]) -> dict[str, Any]:
+    """These fields of an entity as the report leaves them: the recorded values, changed
+    by the report's corrections of them (the last one of each counts)."""
+    left = {name: get_path(details, name) for name in names}
+    for other in uow.report.facts:
+        if other.type == "correction" and other.data["target"] == {kind: key} \
+                and other.data["field"] in left:
+            left[other.data["field"]] = other.data["value"]
+    return left
 
 
 def apply_retraction(uow: UnitOfWork, fact: Fact) -> None:

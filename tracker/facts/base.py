@@ -110,6 +110,8 @@ FACT_TYPES: dict[str, FactType] = {}
 CORRECTABLE_FIELDS: dict[str, dict[str, fields.Field]] = {}
 # ... and the checkers of those values.
 CORRECTABLE: dict[str, dict[str, Checker]] = {}
+# entity kind -> the optional fields a correction may clear (`"value": null`)
+CLEARABLE: dict[str, tuple[str, ...]] = {}
 
 
 def register(*types: FactType) -> None:
@@ -119,10 +121,15 @@ def register(*types: FactType) -> None:
         FACT_TYPES[fact_type.name] = fact_type
 
 
-def correctable(kind: str, declared: dict[str, fields.Field]) -> None:
-    """The fields of an entity kind a correction fact may change, and their values."""
+def correctable(kind: str, declared: dict[str, fields.Field],
+                clearable: tuple[str, ...] = ()) -> None:
+    """The fields of an entity kind a correction fact may change, and their values;
+    `clearable`: those of them an entity may lack, which a correction to null clears
+    (a list is emptied with [] instead)."""
+    assert set(clearable) <= set(declared), kind
     CORRECTABLE_FIELDS[kind] = declared
     CORRECTABLE[kind] = {name: compile_field(f) for name, f in declared.items()}
+    CLEARABLE[kind] = clearable
 
 
 class UnitOfWork:

@@ -200,4 +200,6 @@ correctable("incident", {
     "location.latitude": Latitude(), "location.longitude": Longitude(),
     "actors": ListOf(Object(IncidentActor)), "notes": LongText(), "attributes": ScalarMap(),
     "location.geo_precision": Count(),
-})
+}, clearable=("date_end", "subtype", "operation", "notes", "attributes", "location.admin1",
+              "location.admin2", "location.admin3", "location.region", "location.latitude",
+              "location.longitude", "location.geo_precision"))

@@ -67,4 +67,4 @@ register(
 correctable("operation", {
     "name": Text(), "lead": Ident(), "partners": ListOf(Ident()), "started": Day(),
     "notes": LongText(),
-})
+}, clearable=("started", "notes"))
