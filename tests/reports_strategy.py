@@ -119,6 +119,28 @@ def reports(draw: st.DrawFn, number: int) -> dict[str, Any]:
                 fact[field] = ids["person"] if field == "person" else ids[
                     "group" if kind == "actor" else kind]
         facts.append(fact)
+    keep_to_the_rules(facts)
+    return {"report": f"fuzz-{number}",
+            "source": {"name": draw(TEXT), "kind": draw(st.sampled_from(
+                ["official", "media", "ngo", "dataset", "analyst", "local_partner", "other"])),
+                       **({"published": draw(value(tf.Day()))} if draw(st.booleans())
+                          else {})},
+            "facts": facts}
+
+
+def keep_to_the_rules(facts: list[dict[str, Any]]) -> None:
+    """What the fields' declarations cannot say and docs/report-format.md's rules do: each
+    generated value is moved just far enough to keep to them (the values stay drawn)."""
+    # Dates do not contradict each other: a person's death, capture or role's end is not
+    # before a role began, an operation's status does not change before it started.
+    since = max((f["since"] for f in facts if f["fact"] == "role" and "since" in f),
+                default=None)
+    started = next((f.get("started") for f in facts if f["fact"] == "operation"), None)
+    for fact in facts:
+        floor = {"death": since, "capture": since, "role_ended": since,
+                 "operation_status": started}.get(fact["fact"])
+        if floor is not None and fact.get("date") is not None and fact["date"] < floor:
+            fact["date"] = floor
     for fact in facts:
         # An alias may find one actor only (docs/report-format.md, `alias`): each is made
         # its actor's own by a tail no generated name or id can hold ("~" is not in TEXT).
@@ -126,9 +148,3 @@ def reports(draw: st.DrawFn, number: int) -> dict[str, Any]:
             fact["aliases"] = [f"{a} ~{fact['id']}" for a in fact["aliases"]]
         elif fact["fact"] == "alias":
             fact["alias"] = f"{fact['alias']} ~{fact['actor']}"
-    return {"report": f"fuzz-{number}",
-            "source": {"name": draw(TEXT), "kind": draw(st.sampled_from(
-                ["official", "media", "ngo", "dataset", "analyst", "local_partner", "other"])),
-                       **({"published": draw(value(tf.Day()))} if draw(st.booleans())
-                          else {})},
-            "facts": facts}

@@ -404,3 +404,84 @@ def test_a_correction_to_null_clears_an_optional_field_only(sqlite_tracker):
                                   "clears only incident fields date_end, subtype")
     assert "location.latitude" in found[0][2]
     assert found[2][2] == "is required"
+
+
+# -- finding 7: facts that contradict recorded dates -----------------------------------------
+
+HUZEIFA = [
+    {"fact": "actor", "id": "isgs", "name": "Islamic State in the Greater Sahara",
+     "kind": "armed_group"},
+    {"fact": "actor", "id": "huzeifa", "name": "Abu Huzeifa", "kind": "person"},
+    {"fact": "role", "person": "huzeifa", "group": "isgs", "role": "leader",
+     "since": "2021-08-18"},
+]
+
+
+def test_a_status_change_dated_before_the_operation_started_is_refused(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    operation = {"fact": "operation", "id": "bourrasque", "name": "Bourrasque",
+                 "lead": "france", "started": "2020-10-01"}
+    concluded = {"fact": "operation_status", "operation": "bourrasque",
+                 "status": "concluded", "date": "2020-09-01"}
+    # In the same report as the operation, and in a later one.
+    [(index, field, message)] = refused(sqlite_tracker, report("r-op", operation, concluded))
+    assert (index, field) == (1, "date")
+    assert message.startswith("2020-09-01 is before operation 'bourrasque' started "
+                              "(2020-10-01)")
+    sqlite_tracker.record_report(report("r-op", operation))
+    assert refused(sqlite_tracker, report("r-status", concluded))[0][:2] == (0, "date")
+    # On the day it started, or later, or undated: recorded.
+    for n, day in enumerate(("2020-10-01", "2021-01-01", None)):
+        status = {**concluded, "status": ("suspended", "active", "concluded")[n], "date": day}
+        assert sqlite_tracker.record_report(report(f"r-status-{n}", status)).recorded
+
+
+def test_a_death_dated_before_a_held_role_began_is_refused(sqlite_tracker):
+    sqlite_tracker.record_report(report("r-isgs", *HUZEIFA))
+    death = {"fact": "death", "person": "huzeifa", "date": "2020-01-01"}
+    [(index, field, message)] = refused(sqlite_tracker, report("r-death", death))
+    assert (index, field) == (0, "date")
+    assert message.startswith("2020-01-01 is before huzeifa's role leader in isgs began "
+                              "(2021-08-18)")
+    # A capture too; a date known to the month counts to its last day.
+    capture = {"fact": "capture", "person": "huzeifa", "date": "2021-07-01",
+               "date_precision": "month"}
+    assert refused(sqlite_tracker, report("r-capture", capture))[0][:2] == (0, "date")
+    assert sqlite_tracker.record_report(report(
+        "r-death", {**death, "date": "2021-08-01", "date_precision": "month"})).recorded
+
+
+def test_a_role_starting_after_a_recorded_death_or_ending_before_it_began_is_refused(
+        sqlite_tracker):
+    sqlite_tracker.record_report(report("r-isgs", *HUZEIFA))
+    [(index, field, message)] = refused(sqlite_tracker, report("r-end", {
+        "fact": "role_ended", "person": "huzeifa", "group": "isgs", "role": "leader",
+        "reason": "removed", "date": "2021-01-01"}))
+    assert (index, field) == (0, "date")
+    assert "a role cannot end before it began" in message
+    sqlite_tracker.record_report(report("r-death", {"fact": "death", "person": "huzeifa",
+                                                    "date": "2022-06-01"}))
+    [(index, field, message)] = refused(sqlite_tracker, report("r-role", {
+        "fact": "role", "person": "huzeifa", "group": "isgs", "role": "deputy",
+        "since": "2023-01-01"}))
+    assert (index, field) == (0, "since")
+    assert message.startswith("2023-01-01 is after huzeifa's recorded death on 2022-06-01")
+    # A role the person held before: recorded (and ended by the death, as before).
+    assert sqlite_tracker.record_report(report("r-role", {
+        "fact": "role", "person": "huzeifa", "group": "isgs", "role": "deputy",
+        "since": "2020-01-01"})).recorded
+
+
+def test_a_person_holding_roles_keeps_kind_person(sqlite_tracker):
+    sqlite_tracker.record_report(report("r-isgs", *HUZEIFA))
+    [(index, field, message)] = refused(sqlite_tracker, report(
+        "r-kind", correction({"actor": "huzeifa"}, "kind", "armed_group")))
+    assert (index, field) == (0, "value")
+    assert message.startswith("actor 'huzeifa' holds roles (leader in isgs): only a person "
+                              "holds roles")
+    # Once the role ended, the kind may be corrected (the record was of a group).
+    sqlite_tracker.record_report(report("r-end", {
+        "fact": "role_ended", "person": "huzeifa", "group": "isgs", "role": "leader",
+        "reason": "unknown"}))
+    assert sqlite_tracker.record_report(report(
+        "r-kind", correction({"actor": "huzeifa"}, "kind", "armed_group"))).recorded

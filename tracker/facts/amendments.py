@@ -125,6 +125,13 @@ def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
     if kind == "actor" and d["field"] == "name":
         uow.check_name(fact, "value", key, value)
         uow.note_names(key, [value])
+    if kind == "actor" and d["field"] == "kind" and value != "person" and agg.roles:
+        held = ", ".join(f"{r['role']} in {r['group']}" for r in
+                         sorted(agg.roles.values(), key=lambda r: (r["group"], r["role"])))
+        raise FactError(fact.index, "value", f"actor '{key}' holds roles ({held}): only a "
+                        "person holds roles, so it stays a person while it does (if they "
+                        "ended, record that first with role_ended facts; if they were "
+                        "recorded wrongly, retract the reports that gave them)")
     if kind == "actor" and d["field"].startswith("fate.") and agg.fate is None:
         raise FactError(fact.index, "field", f"actor '{key}' has no recorded death, capture "
                         "or release to correct")

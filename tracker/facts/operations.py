@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from tracker.domain.operation import Operation
+from tracker.exceptions import FactError
 from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
 from tracker.fields import Choice, Day, Ident, ListOf, LongText, Text
 
@@ -52,6 +53,11 @@ def apply_operation(uow: UnitOfWork, fact: Fact) -> None:
 def apply_operation_status(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     op = uow.require(fact, "operation", "operation", d["operation"])
+    started = op.details.get("started")
+    if d.get("date") is not None and started is not None and str(d["date"]) < str(started):
+        raise FactError(fact.index, "date", f"{d['date']} is before operation "
+                        f"'{op.key}' started ({started}): a status cannot change before "
+                        "it (correct this date, or the operation's started)")
     op.change_status(d["status"], d.get("date"), uow.prov(fact, "operation", op.key))
     uow.touch("operation", op)
 

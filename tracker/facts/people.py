@@ -3,12 +3,17 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import calendar
+from datetime import date, timedelta
+from typing import TYPE_CHECKING, Any
 
+from tracker.domain.actor import ENDING_REASONS
+from tracker.exceptions import FactError
 from tracker.facts.base import FactSchema, FactType, Tag, register
 from tracker.fields import Choice, Day, Ident
 
 if TYPE_CHECKING:
+    from tracker.domain.actor import Actor
     from tracker.facts.base import UnitOfWork
     from tracker.reports import Fact
 
@@ -62,12 +67,49 @@ class ReleaseFact(FateFact):
     fact = Tag("release")
 
 
+def day_of(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def latest_day(value: date | str, precision: str | None) -> date:
+    """The last day a date known to `precision` may stand for (a death dated 2021-08 with
+    precision month may have been on the 31st)."""
+    day = day_of(value)
+    if precision == "week":
+        return day + timedelta(days=6)
+    if precision == "month":
+        return day.replace(day=calendar.monthrange(day.year, day.month)[1])
+    if precision == "year":
+        return day.replace(month=12, day=31)
+    return day
+
+
 def apply_role(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     person = uow.require_person(fact, "person", d["person"])
     uow.require_known(fact, "group", "actor", d["group"])
+    fate = person.fate
+    if d.get("since") is not None and fate is not None and fate["fate"] in ENDING_REASONS \
+            and latest_day(fate["date"], fate.get("date_precision")) < day_of(d["since"]):
+        then = "release first, if they were released" if fate["fate"] == "capture" \
+            else "date, if it is wrong"
+        raise FactError(fact.index, "since", f"{d['since']} is after {person.key}'s recorded "
+                        f"{fate['fate']} on {fate['date']}, which ends the roles held then "
+                        f"(correct this date, or record the {fate['fate']}'s {then})")
     person.assume_role(d["group"], d["role"], d.get("since"), uow.prov(fact, "actor", person.key))
     uow.touch("actor", person)
+
+
+def check_not_before_roles(fact: Fact, person: Actor, when: date | str,
+                           precision: str | None, roles: list[dict[str, Any]],
+                           what: str) -> None:
+    """Refuses a date (a death, capture or role's end) before a held role began."""
+    last = latest_day(when, precision)
+    for held in sorted(roles, key=lambda r: (r["group"], r["role"])):
+        if held.get("since") is not None and last < day_of(held["since"]):
+            raise FactError(fact.index, "date", f"{when} is before {person.key}'s role "
+                            f"{held['role']} in {held['group']} began ({held['since']}): "
+                            f"{what} (correct this date, or the role's since)")
 
 
 def apply_role_ended(uow: UnitOfWork, fact: Fact) -> None:
@@ -75,6 +117,10 @@ def apply_role_ended(uow: UnitOfWork, fact: Fact) -> None:
     person = uow.require_person(fact, "person", d["person"])
     uow.require_known(fact, "group", "actor", d["group"])
     uow.require_known(fact, "incident", "incident", d.get("incident"))
+    held = person.roles.get(f"{d['group']}/{d['role']}")
+    if d.get("date") is not None and held is not None:
+        check_not_before_roles(fact, person, d["date"], "day", [held],
+                               "a role cannot end before it began")
     person.end_role(d["group"], d["role"], d["reason"], d.get("date"), d.get("incident"),
                     uow.prov(fact, "actor", person.key))
     uow.touch("actor", person)
@@ -84,6 +130,10 @@ def apply_fate(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     person = uow.require_person(fact, "person", d["person"])
     uow.require_known(fact, "incident", "incident", d.get("incident"))
+    if fact.type in ENDING_REASONS:
+        check_not_before_roles(fact, person, d["date"], d.get("date_precision"),
+                               list(person.roles.values()),
+                               f"a {fact.type} ends the roles held then")
     person.report_fate(fact.type, d["date"], d.get("incident"),
                        uow.prov(fact, "actor", person.key),
                        date_precision=d.get("date_precision", "day"))
