@@ -142,6 +142,14 @@ def keep_to_the_rules(facts: list[dict[str, Any]]) -> None:
         if floor is not None and fact.get("date") is not None and fact["date"] < floor:
             fact["date"] = floor
     for fact in facts:
+        # A figure written by hand holds low <= killed <= high (a dataset's may not, but
+        # the source kind is drawn apart from the facts): the range is widened to hold it.
+        if fact["fact"] in ("casualties", "assessment"):
+            if fact.get("low") is not None:
+                fact["low"] = min(fact["low"], fact["killed"])
+            if fact.get("high") is not None:
+                fact["high"] = max(fact["high"], fact["killed"])
+    for fact in facts:
         # An alias may find one actor only (docs/report-format.md, `alias`): each is made
         # its actor's own by a tail no generated name or id can hold ("~" is not in TEXT).
         if fact["fact"] == "actor" and "aliases" in fact:

@@ -485,3 +485,46 @@ def test_a_person_holding_roles_keeps_kind_person(sqlite_tracker):
         "reason": "unknown"}))
     assert sqlite_tracker.record_report(report(
         "r-kind", correction({"actor": "huzeifa"}, "kind", "armed_group"))).recorded
+
+
+# -- finding 8: a figure's range, written by hand ----------------------------------------------
+
+@pytest.mark.parametrize("figure, field, start", [
+    ({"killed": 20, "low": 25, "high": 15}, "low", "25 is above high (15)"),
+    ({"killed": 20, "low": 25}, "low", "25 is above killed (20), the best figure"),
+    ({"killed": 20, "low": 10, "high": 15}, "high", "15 is below killed (20), the best figure"),
+    ({"killed": 20, "high": 15}, "high", "15 is below killed (20)"),
+])
+def test_a_hand_written_figure_whose_range_does_not_hold_it_is_refused(sqlite_tracker, figure,
+                                                                       field, start):
+    sqlite_tracker.record_report(base_report())
+    for kind in ("media", "official", "analyst", "ngo", "other"):
+        [(index, named, message)] = refused(sqlite_tracker, report(
+            "r-range", {"fact": "casualties", "incident": "niaki", **figure},
+            source={"name": "Reuters", "kind": kind}))
+        assert (index, named) == (0, field)
+        assert message.startswith(start)
+        assert "low <= killed <= high" in message
+    [(index, named, _)] = refused(sqlite_tracker, report(
+        "r-assess", {"fact": "assessment", "incident": "niaki", "reason": "r", **figure}))
+    assert (index, named) == (0, field)
+
+
+def test_a_datasets_figure_is_kept_as_given_and_flagged(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    result = sqlite_tracker.record_report(report(
+        "r-ucdp", {"fact": "casualties", "incident": "niaki", "killed": 20, "low": 25,
+                   "high": 15}, source={"name": "UCDP GED", "kind": "dataset"}))
+    assert result.recorded
+    figures = sqlite_tracker.get_entity("incident", "niaki")["figures"].values()
+    assert {(f["killed"], f["low"], f["high"]) for f in figures} >= {(20, 25, 15)}
+
+
+def test_a_range_that_holds_best_is_recorded(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    for n, figure in enumerate(({"killed": 20, "low": 20, "high": 20},
+                                {"killed": 20, "low": 15, "high": 25}, {"killed": 0},
+                                {"killed": 20, "low": 3}, {"killed": 20, "high": 30})):
+        assert sqlite_tracker.record_report(report(
+            f"r-ok-{n}", {"fact": "casualties", "incident": "niaki", **figure},
+            source={"name": "Reuters", "kind": "media"})).recorded

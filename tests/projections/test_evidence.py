@@ -174,6 +174,10 @@ def figure_reports(draw: st.DrawFn) -> list[dict]:
         published = (date(2021, 1, 1) + timedelta(days=day)).isoformat()
         out.append(report(f"f{n}", draw(st.sampled_from(["S1", "S2", "S3"])), published,
                           facts))
+        if any(f.get("low", 0) > f["killed"] for f in facts if f["fact"] == "casualties"):
+            # Only a dataset's figures may have a range that does not hold best
+            # (docs/report-format.md, `casualties`): such a report is a dataset's.
+            out[-1]["source"]["kind"] = "dataset"
     return out
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from tracker.domain.incident import Incident
+from tracker.exceptions import FactError
 from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
 from tracker.facts.people import DATE_PRECISIONS
 from tracker.fields import (
@@ -147,8 +148,29 @@ def apply_incident(uow: UnitOfWork, fact: Fact) -> None:
     uow.register_entity(fact, "incident", Incident, details, "a correction fact")
 
 
+def check_range(fact: Fact, what: str) -> None:
+    """A figure written by hand holds low <= killed <= high (where low and high are
+    given); `what` says why the rule applies, for the message."""
+    d = fact.data
+    killed, low, high = d["killed"], d.get("low"), d.get("high")
+    if low is not None and high is not None and low > high:
+        field, problem = "low", f"{low} is above high ({high})"
+    elif low is not None and low > killed:
+        field, problem = "low", f"{low} is above killed ({killed}), the best figure"
+    elif high is not None and high < killed:
+        field, problem = "high", f"{high} is below killed ({killed}), the best figure"
+    else:
+        return
+    raise FactError(fact.index, field, f"{problem}: {what} must hold low <= killed <= high")
+
+
 def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
+    if uow.report.source["kind"] != "dataset":
+        # A dataset's figures are kept as it publishes them, even a range that does not
+        # hold best (UCDP has such rows): the views flag them.
+        check_range(fact, "a figure from a source other than a dataset (source kind "
+                          "dataset: kept as given, and flagged)")
     incident = uow.require(fact, "incident", "incident", d["incident"])
     uow.require_known(fact, "actor", "actor", d.get("actor"))
     extra: dict[str, Any] = {k: d[k] for k in ("wounded", "breakdown", "notes") if k in d}
@@ -165,6 +187,7 @@ def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
 
 def apply_assessment(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
+    check_range(fact, "the analysts' own estimate")
     incident = uow.require(fact, "incident", "incident", d["incident"])
     incident.record_assessment(d["killed"], d.get("low"), d.get("high"), d["reason"],
                                uow.prov(fact, "incident", incident.key))
@@ -183,8 +206,9 @@ register(
              refers=(("id", "incident"), ("operation", "operation")),
              refers_more=lambda d: [("actor", a["actor"]) for a in d.get("actors", [])],
              order=2),
-    # Figures are kept as given, even a low above high (real datasets have them): the
-    # views flag a range that does not contain best instead of refusing it.
+    # A dataset's figures are kept as given, even a low above high (real datasets have
+    # them): the views flag a range that does not contain best instead of refusing it.
+    # Any other source's must hold low <= killed <= high (check_range).
     FactType("casualties", CasualtiesFact, apply_casualties,
              refers=(("incident", "incident"), ("actor", "actor"))),
     FactType("assessment", AssessmentFact, apply_assessment,
