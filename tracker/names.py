@@ -29,10 +29,13 @@ class ActorNames:
         self.after = 0
         self.lock = threading.Lock()
 
-    def carrying(self, app: ConflictTracker, name: str) -> set[str]:
-        """The actors that have carried `name` as id, name or alias (candidates)."""
+    def carrying(self, app: ConflictTracker, name: str, catch_up: bool = True) -> set[str]:
+        """The actors that have carried `name` as id, name or alias (candidates), as of
+        the last event read (`catch_up`: read the events recorded since first; a report
+        asking for many names catches up once)."""
         with self.lock:
-            self._catch_up(app)
+            if catch_up:
+                self._catch_up(app)
             return set(self.names.get(normalize_name(name), ()))
 
     def _add(self, name: Any, key: str) -> None:

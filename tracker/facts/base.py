@@ -149,6 +149,7 @@ class UnitOfWork:
         # The names (normalized) actors of this report were given here, to the actors:
         # an alias is checked against them as against the recorded ones.
         self.report_names: dict[str, set[str]] = {}
+        self._names_read = False
         # The report's ids, worked out once: a large report names more entities than
         # entity_id's cache holds, and asks for each one several times.
         self._ids: dict[tuple[str, str], UUID] = {}
@@ -259,7 +260,10 @@ class UnitOfWork:
         as lookups and imports compare them — with which of the three ("id and alias"…),
         by id."""
         folded = normalize_name(name)
-        candidates = self.app.actor_names.carrying(self.app, name)
+        # The store's names are read once per report (each fact's are in report_names).
+        candidates = self.app.actor_names.carrying(self.app, name,
+                                                   catch_up=not self._names_read)
+        self._names_read = True
         candidates |= self.report_names.get(folded, set())
         found = []
         for other in sorted(candidates):

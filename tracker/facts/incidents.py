@@ -148,9 +148,9 @@ def apply_incident(uow: UnitOfWork, fact: Fact) -> None:
     uow.register_entity(fact, "incident", Incident, details, "a correction fact")
 
 
-def check_range(fact: Fact, what: str) -> None:
+def check_range(fact: Fact, rule: str) -> None:
     """A figure written by hand holds low <= killed <= high (where low and high are
-    given); `what` says why the rule applies, for the message."""
+    given); `rule` says so, for the message."""
     d = fact.data
     killed, low, high = d["killed"], d.get("low"), d.get("high")
     if low is not None and high is not None and low > high:
@@ -161,7 +161,7 @@ def check_range(fact: Fact, what: str) -> None:
         field, problem = "high", f"{high} is below killed ({killed}), the best figure"
     else:
         return
-    raise FactError(fact.index, field, f"{problem}: {what} must hold low <= killed <= high")
+    raise FactError(fact.index, field, f"{problem}: {rule}")
 
 
 def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
@@ -169,8 +169,8 @@ def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
     if uow.report.source["kind"] != "dataset":
         # A dataset's figures are kept as it publishes them, even a range that does not
         # hold best (UCDP has such rows): the views flag them.
-        check_range(fact, "a figure from a source other than a dataset (source kind "
-                          "dataset: kept as given, and flagged)")
+        check_range(fact, "a figure must hold low <= killed <= high (only a dataset's, "
+                          "source kind dataset, are kept as given, and flagged)")
     incident = uow.require(fact, "incident", "incident", d["incident"])
     uow.require_known(fact, "actor", "actor", d.get("actor"))
     extra: dict[str, Any] = {k: d[k] for k in ("wounded", "breakdown", "notes") if k in d}
@@ -187,7 +187,7 @@ def apply_casualties(uow: UnitOfWork, fact: Fact) -> None:
 
 def apply_assessment(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
-    check_range(fact, "the analysts' own estimate")
+    check_range(fact, "an assessment must hold low <= killed <= high")
     incident = uow.require(fact, "incident", "incident", d["incident"])
     incident.record_assessment(d["killed"], d.get("low"), d.get("high"), d["reason"],
                                uow.prov(fact, "incident", incident.key))
