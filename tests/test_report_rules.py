@@ -528,3 +528,17 @@ def test_a_range_that_holds_best_is_recorded(sqlite_tracker):
         assert sqlite_tracker.record_report(report(
             f"r-ok-{n}", {"fact": "casualties", "incident": "niaki", **figure},
             source={"name": "Reuters", "kind": "media"})).recorded
+
+
+def test_a_name_shared_with_one_actor_and_an_alias_of_another_is_refused(groups):
+    # "Dawla" names aaa, and is the alias of zzz (linked to aaa as the same actor): a new
+    # actor named so would be found by zzz's alias.
+    groups.record_report(report(
+        "r-dawla", {"fact": "actor", "id": "aaa", "name": "Dawla", "kind": "armed_group"},
+        {"fact": "actor", "id": "zzz", "name": "Z", "kind": "armed_group",
+         "aliases": ["Dawla"]},
+        {"fact": "same_actor", "actor": "aaa", "same_as": "zzz"}))
+    [(index, field, message)] = refused(groups, report("r-new", {
+        "fact": "actor", "id": "new-group", "name": "Dawla", "kind": "armed_group"}))
+    assert (index, field) == (0, "name")
+    assert message.startswith("'Dawla' is an alias of actor 'zzz'")

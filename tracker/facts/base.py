@@ -277,16 +277,15 @@ class UnitOfWork:
                 found.append((other, " and ".join(which)))
         return found
 
-    def name_owner(self, key: str, name: str) -> tuple[str, str] | None:
-        """Another actor `name` already finds (`carriers`): (its id, which), else None.
-        Not counted: an actor linked to `key` as the same one (same_actor, recorded or in
-        this report), and a dataset's record named exactly `name` (an alias spelt as a
-        dataset's name links the two, see tracker.facts.actors.link_namesakes)."""
+    def name_owners(self, key: str, name: str) -> list[tuple[str, str]]:
+        """The other actors `name` already finds (`carriers`): (id, which). Not counted:
+        an actor linked to `key` as the same one (same_actor, recorded or in this report),
+        and a dataset's record named exactly `name` (an alias spelt as a dataset's name
+        links the two, see tracker.facts.actors.link_namesakes)."""
         namesakes = {actor_key(dataset, name) for dataset in DATASETS}
-        for other, which in self.carriers(name):
-            if other != key and other not in namesakes and not self._same_actor(key, other):
-                return other, which
-        return None
+        return [(other, which) for other, which in self.carriers(name)
+                if other != key and other not in namesakes
+                and not self._same_actor(key, other)]
 
     def _same_actor(self, a: str, b: str) -> bool:
         pair = {a, b}
@@ -300,9 +299,7 @@ class UnitOfWork:
         """Refuses `alias` for actor `key` when it already finds another actor: lookups
         and imports by that name would then find one of the two, which one the user
         cannot tell."""
-        owner = self.name_owner(key, alias)
-        if owner is not None:
-            other, which = owner
+        for other, which in self.name_owners(key, alias)[:1]:
             raise FactError(fact.index, fieldname, f"'{alias}' already names actor "
                             f"'{other}' (its {which}): an alias may find only one actor "
                             f"(if '{key}' and '{other}' are the same actor, link them with "
@@ -311,12 +308,12 @@ class UnitOfWork:
     def check_name(self, fact: Fact, fieldname: str, key: str, name: str) -> None:
         """Refuses `name` for actor `key` when it is another actor's alias (two actors
         may share a name; an alias is meant to find one)."""
-        owner = self.name_owner(key, name)
-        if owner is not None and owner[1].endswith("alias"):
-            raise FactError(fact.index, fieldname, f"'{name}' is an alias of actor "
-                            f"'{owner[0]}': name this actor otherwise (if '{key}' and "
-                            f"'{owner[0]}' are the same actor, link them with a same_actor "
-                            "fact)")
+        for other, which in self.name_owners(key, name):
+            if "alias" in which:
+                raise FactError(fact.index, fieldname, f"'{name}' is an alias of actor "
+                                f"'{other}': name this actor otherwise (if '{key}' and "
+                                f"'{other}' are the same actor, link them with a "
+                                "same_actor fact)")
 
     def require_person(self, fact: Fact, fieldname: str, key: str) -> Actor:
         person = self.require(fact, fieldname, "actor", key)
