@@ -33,7 +33,7 @@ def test_a_person_field_naming_a_group_says_its_kind_without_a_wrong_article(sql
     [(index, field, message)] = refused(sqlite_tracker, report(
         "r-role", {"fact": "death", "person": "jnim", "date": "2020-11-12"}))
     assert (index, field) == (0, "person")
-    assert message == "actor 'jnim' is of kind armed_group, not person"
+    assert message == "actor 'jnim' is of kind armed_group, not a person"
 
 
 def test_retracting_an_unknown_report_says_no_such_report_was_recorded(sqlite_tracker):

@@ -319,7 +319,7 @@ class UnitOfWork:
         person = self.require(fact, fieldname, "actor", key)
         if person.details["kind"] != "person":
             raise FactError(fact.index, fieldname, f"actor '{key}' is of kind "
-                            f"{person.details['kind']}, not person")
+                            f"{person.details['kind']}, not a person")
         return person
 
     def add(self, kind: str, agg: Any) -> None:
