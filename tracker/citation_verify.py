@@ -260,7 +260,32 @@ def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
     keys = path.split(".")
     for k in keys[:-1]:
         doc = doc.setdefault(k, {})
-    doc[keys[-1]] = value
+    doc[keys[-1]] = json.loads(json.dumps(value))  # its own copy
+
+
+def _get_path(doc: Any, path: str) -> Any:
+    for k in path.split("."):
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(k)
+    return doc
+
+
+def _withdraw_corrections(state: dict[str, Any], report: str) -> None:
+    """Retracting a report undoes its corrections: every corrected field is set back to
+    its value before its first correction, then the live corrections apply again in
+    order (the tracker's rule, docs/report-format.md, "retraction")."""
+    kept = [c for c in state["corrections"] if c["report"] != report]
+    if len(kept) == len(state["corrections"]):
+        return
+    state["corrections"] = kept
+    scratch: dict[str, Any] = {}
+    for path in reversed(list(state["originals"])):
+        _set_path(scratch, path, state["originals"][path])
+    for c in kept:
+        _set_path(scratch, c["field"], c["value"])
+    for path in state["originals"]:
+        _set_path(state["details"], path, _get_path(scratch, path))
 
 
 def fold_incident(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str, Any] | None:
@@ -272,7 +297,7 @@ def fold_incident(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str
         if name == "IncidentReported":
             state = {"id": data["key"], "details": data["details"], "report": prov["report"],
                      "figures": {}, "assessments": [], "reports": [prov["report"]],
-                     "withdrawn": [], "retracted": None}
+                     "withdrawn": [], "retracted": None, "corrections": [], "originals": {}}
             continue
         if state is None:
             continue
@@ -290,12 +315,16 @@ def fold_incident(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str
                 "killed": data["killed"], "low": data["low"], "high": data["high"],
                 "report": prov["report"], "published": _published(prov), "seq": position})
         elif name == "IncidentCorrected":
+            state["originals"].setdefault(data["field"], data["previous"])
+            state["corrections"].append({"field": data["field"], "value": data["value"],
+                                         "report": prov["report"]})
             _set_path(state["details"], data["field"], data["value"])
         elif name == "IncidentRetracted":
             state["retracted"] = data["reason"]
         elif name == "IncidentReportRetracted":
             report = data["report"]
             state["withdrawn"].append(report)
+            _withdraw_corrections(state, report)
             state["figures"] = {k: f for k, f in state["figures"].items()
                                 if f["report"] != report}
             state["assessments"] = [a for a in state["assessments"] if a["report"] != report]

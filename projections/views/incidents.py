@@ -836,5 +836,7 @@ RETIRED = (("incidents", "ix_inc_key"),)
 
 # 4: a retracted report's sources leave the incident's `sources` (and its source links,
 # the sources view and the source filter with them).
-VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=4,
+# 5: a retracted report's corrections are undone (the documents keep each corrected
+# field's value before its first correction: `originals`).
+VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=5,
             names=("incidents",), retired=RETIRED)

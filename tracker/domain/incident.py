@@ -121,6 +121,7 @@ class Incident(Revisable, Aggregate):
         self, field: str, previous: Any, value: Any, reason: str, provenance: dict[str, Any]
     ) -> None:
         self.details = copy_tree(self.details)
+        self._note_correction(field, previous, value, provenance["report"])
         set_path(self.details, field, value)
         self._refers(provenance)
 
@@ -137,6 +138,7 @@ class Incident(Revisable, Aggregate):
         self.materiel = [m for m in self.materiel if m["report"] != report]
         self.assessments = [a for a in getattr(self, "assessments", [])
                             if a["report"] != report]
+        self._withdraw_corrections(report)
         live = getattr(self, "reports", {self.report}) - self.retracted_reports
         if self.report == report and not live:
             self.retracted = reason
