@@ -22,6 +22,7 @@ from api.schemas import (
     EventsPageSchema,
     HealthSchema,
     HistorySchema,
+    NoArgsSchema,
     VerifySchema,
     ViewArgsSchema,
 )
@@ -160,20 +161,22 @@ class Events(MethodView):
 @blp.route("/verify")
 class Verify(MethodView):
     @blp.doc(security=[{"bearer": []}])
+    @blp.arguments(NoArgsSchema, location="query")
     @blp.response(200, VerifySchema)
-    def get(self) -> Any:
+    def get(self, args: dict[str, Any]) -> Any:
         """Integrity check of the stored log (admin): ok, or the first bad position"""
         principal("admin")
         return get_services().verify()
 
-    get = blp.errors(401, 403)(get)
+    get = blp.errors(401, 403, 422)(get)
 
 
 @blp.route("/healthz")
 class Health(MethodView):
+    @blp.arguments(NoArgsSchema, location="query")
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, schema=HealthSchema, description="A store is unreachable")
-    def get(self) -> Any:
+    def get(self, args: dict[str, Any]) -> Any:
         """Event store and read model reachable; how far behind the views are; ok,
         degraded or unavailable (503)"""
         from api.errors import RETRY_AFTER
@@ -182,3 +185,5 @@ class Health(MethodView):
         body, status = get_services().health(int(config.get("HEALTH_MAX_LAG", 1000)),
                                              float(config.get("HEALTH_GRACE", 10.0)))
         return body, status, ({"Retry-After": str(RETRY_AFTER)} if status == 503 else {})
+
+    get = blp.errors(422)(get)

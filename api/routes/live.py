@@ -20,7 +20,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from api.routes import QueryParser
-from api.schemas import StreamArgsSchema
+from api.schemas import NoArgsSchema
 from api.wiring import get_services
 from tracker import deadlines
 
@@ -58,7 +58,7 @@ def message(position: int, views: list[str]) -> str:
 @bp.get("/api/v1/stream")
 def stream() -> Response:
     # An unknown parameter is a JSON 422 naming it, before anything is streamed.
-    QueryParser().parse(StreamArgsSchema(), request, location="query")
+    QueryParser().parse(NoArgsSchema(), request, location="query")
     services = get_services()
     seconds = float(current_app.config.get("STREAM_SECONDS", 25))
     last = request.headers.get("Last-Event-ID", "")
