@@ -48,6 +48,7 @@ from tracker.facts import FACT_TYPES, UnitOfWork, references
 from tracker.integrity import VerifyResult, verify_log
 from tracker.reports import Report, parse_report
 from tracker.transcodings import DateAsISO
+from tracker.wording import word_for
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate, DomainEventProtocol
@@ -240,8 +241,10 @@ class ConflictTracker(Application[UUID]):
         head = self.max_position()
         bad = [p for p in positions if not 1 <= p <= head]
         if bad:
-            raise QuarantineError(f"position(s) {', '.join(map(str, bad))} are not in the log "
-                             f"(1..{head})")
+            raise QuarantineError(f"{word_for(len(bad), 'position')} "
+                                  f"{', '.join(map(str, bad))} "
+                                  f"{word_for(len(bad), 'is', 'are')} not in the log "
+                                  f"(1..{head})")
         if not reason.strip():
             raise QuarantineError("say why the events are set aside (--reason)")
         q = self._find(Quarantine, "quarantine", LOG_KEY) or Quarantine(key=LOG_KEY)
