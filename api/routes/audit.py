@@ -106,7 +106,8 @@ class History(MethodView):
     def get(self, args: dict[str, Any], kind: str, entity_id: str) -> Any:
         """Every event of one entity with provenance (as_of: those recorded by then);
         corrections show before and after. An actor: its id, a name or an alias (`id`
-        answers the record's id)"""
+        answers the record's id). A report: its own events, every event it recorded on
+        other records, and, once retracted, the events that withdrew them, in log order"""
         check_read()
         services = get_services()
         as_of = parse_as_of(args.get("as_of"))
