@@ -16,6 +16,7 @@ from projections.linking import METHOD, VERSION
 from tracker.application import RecordResult
 from tracker.exceptions import EntityNotFoundError, ReportValidationError, TrackerError
 from tracker.reports import MAX_FACTS
+from tracker.wording import counted
 
 if TYPE_CHECKING:
     from api.services import Services
@@ -126,7 +127,7 @@ def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str 
     suffix = f"-{recording}" if recording > 1 else ""
     return {"report": f"links-{digest}{suffix}",
             "source": {"name": SOURCE_NAME, "kind": "analyst"},
-            "notes": (f"{len(facts)} same_incident link(s) accepted; method {method}"
+            "notes": (f"{counted(len(facts), 'same_incident link')} accepted; method {method}"
                       + (f"; {notes}" if notes else "")),
             "facts": facts}
 

@@ -602,9 +602,10 @@ class EventsArgsSchema(StrictSchema):
                            validate=validate.Range(min=1, max=MAX_EVENTS_PAGE))
 
 
-class StreamArgsSchema(StrictSchema):
-    """/stream takes no query parameter (a reconnecting client sends Last-Event-ID, a
-    header): any is refused (422), as every route refuses one it does not take."""
+class NoArgsSchema(StrictSchema):
+    """The query of a route that takes no parameter (/stream, /healthz, /verify,
+    /checkpoint): any is refused (422, naming it), as every route refuses one it does not
+    take. /stream's reconnecting client sends Last-Event-ID, a header, not a parameter."""
 
 
 class HistorySchema(StrictSchema):

@@ -441,6 +441,9 @@ def test_the_verifier_runs_alone_with_the_standard_library_and_cryptography(
                          text=True, cwd=tmp_path, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "citation verified (only the figures listed as ok)" in run.stdout
+    # Counts in words, singular for one (it restates tracker.wording.counted).
+    assert "killed'] = {" in run.stdout and " from 4 incidents\n" in run.stdout
+    assert "ok: 10 events included" in run.stdout and "(s)" not in run.stdout
     # The rest of the answer rides along for context, and the verdict says it is not
     # covered: a number changed there is not a figure this citation vouches for.
     assert "not covered: " in run.stdout and "total" in run.stdout
@@ -451,6 +454,7 @@ def test_the_verifier_runs_alone_with_the_standard_library_and_cryptography(
     run = subprocess.run([sys.executable, "-I", "-c", blocker], capture_output=True,
                          text=True, cwd=tmp_path, timeout=60)
     assert run.returncode == 1 and "FAILED: figure ['rows', 0, 'killed']" in run.stderr
+    assert run.stderr.endswith("citation NOT verified: 1 problem\n"), run.stderr
     # And statically: its imports are the standard library's and cryptography's.
     import ast
     tree = ast.parse((ROOT / "tracker" / "citation_verify.py").read_text())

@@ -48,6 +48,7 @@ from tracker.facts import FACT_TYPES, UnitOfWork, references
 from tracker.integrity import VerifyResult, verify_log
 from tracker.reports import Report, parse_report
 from tracker.transcodings import DateAsISO
+from tracker.wording import word_for
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate, DomainEventProtocol
@@ -240,8 +241,10 @@ class ConflictTracker(Application[UUID]):
         head = self.max_position()
         bad = [p for p in positions if not 1 <= p <= head]
         if bad:
-            raise QuarantineError(f"position(s) {', '.join(map(str, bad))} are not in the log "
-                             f"(1..{head})")
+            raise QuarantineError(f"{word_for(len(bad), 'position')} "
+                                  f"{', '.join(map(str, bad))} "
+                                  f"{word_for(len(bad), 'is', 'are')} not in the log "
+                                  f"(1..{head})")
         if not reason.strip():
             raise QuarantineError("say why the events are set aside (--reason)")
         q = self._find(Quarantine, "quarantine", LOG_KEY) or Quarantine(key=LOG_KEY)
@@ -333,7 +336,59 @@ class ConflictTracker(Application[UUID]):
         if not events:
             raise EntityNotFoundError(kind, key)
         positions = self._positions_of(events)
-        return [describe_event(e, positions.get(e.originator_version)) for e in events]
+        described = [describe_event(e, positions.get(e.originator_version)) for e in events]
+        if kind == "report":
+            described = self._with_what_it_did(key, described)
+        return described
+
+    def _with_what_it_did(self, key: str, own: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """A report's history: its own events (recorded, retracted), every event it
+        recorded on other records (incidents, actors, operations, links), and, once
+        retracted, the events that withdrew its facts from them; in log order.
+
+        A report's events are saved at once, its ReportRecorded first, so they are the
+        positions just after that one (the event store gives one save consecutive
+        positions); they end at the first event another report or the administration
+        recorded. So is the retraction's report's. Each is read from there: the cost is
+        the size of the report (and of the report that retracted it), never of the log."""
+        found = {e["position"]: e for e in own if e["position"] is not None}
+        for event in own:
+            if event["position"] is None:
+                continue
+            if event["type"] == "ReportRecorded":
+                found.update((e["position"], e) for e in self._saved_with(key, event["position"]))
+            elif event["type"] == "ReportRetracted":
+                by = event["provenance"].get("report")
+                started = self._positions_of_report(by) if by else None
+                if started is None:
+                    continue
+                found.update((e["position"], e) for e in self._saved_with(by, started)
+                             if e["payload"].get("report") == key
+                             and e["entity"]["kind"] != "report")
+        return [found[p] for p in sorted(found)] + [e for e in own if e["position"] is None]
+
+    def _positions_of_report(self, key: str) -> int | None:
+        """The log position of a report's ReportRecorded (None: not found)."""
+        finder = getattr(self.recorder, "positions_of", None)
+        return finder(entity_id("report", key)).get(1) if finder else None
+
+    def _saved_with(self, report: str, start: int) -> Iterator[dict[str, Any]]:
+        """The events saved with the ReportRecorded of `report` at position `start`: those
+        after it whose provenance names that report, up to the first that does not."""
+        after, page = start, 64
+        while True:
+            batch = self.recorder.select_notifications(after, page, inclusive_of_start=False)
+            for n in batch:
+                try:
+                    event = describe_notification(self, n)
+                except MapperDeserialisationError as e:
+                    raise EventUnreadableError(n.id, n.topic, str(e.__cause__ or e)) from e
+                if event["provenance"].get("report") != report:
+                    return
+                yield event
+            if len(batch) < page:
+                return
+            after, page = batch[-1].id, min(page * 4, MAX_EVENTS_PAGE)
 
     def _events_of(self, originator_id: UUID) -> list[Any]:
         """One aggregate's events; a damaged one is named by its log position."""

@@ -575,7 +575,7 @@ def verify_citation(citation: dict[str, Any], verifier_key: str,
                 report.fail(f"evidence: the event at position {pos} belongs to report "
                             f"{prov_report!r}, not {ev.get('report')!r}")
             events[int(pos)] = (str(entry["aggregate"]), name_, data, int(entry["version"]))
-    report.checked.append(f"{len(events)} events included in the log of size "
+    report.checked.append(f"{_counted(len(events), 'event')} included in the log of size "
                           f"{checkpoint.size}")
 
     # 3. consistency with a checkpoint the reader kept
@@ -665,7 +665,8 @@ def _check_figures(report: Report, citation: dict[str, Any],
         members = list(members)
         missing = [m for m in members if m not in incidents]
         if canonical not in members or missing:
-            report.fail(f"cluster {canonical!r}: no verified events for member(s) "
+            member = "member" if len(missing) <= 1 else "members"
+            report.fail(f"cluster {canonical!r}: no verified events for {member} "
                         f"{', '.join(missing) or canonical}")
             incidents.pop(canonical, None)
             continue
@@ -701,7 +702,8 @@ def _check_figures(report: Report, citation: dict[str, Any],
         ids = figure.get("incidents") or []
         missing = [i for i in ids if i not in incidents]
         if missing:
-            report.fail(f"figure {where}: no verified events for incident(s) "
+            report.fail(f"figure {where}: no verified events for "
+                        f"{'incident' if len(missing) == 1 else 'incidents'} "
                         f"{', '.join(missing[:5])}")
             continue
         total = {"best": 0, "low": 0, "high": 0}
@@ -746,7 +748,7 @@ def _check_figures(report: Report, citation: dict[str, Any],
                 report.fail(f"figure {where}: the answer counts {count} incidents, the "
                             f"evidence {len(ids)}")
                 continue
-        report.checked.append(f"figure {where} = {total} from {len(ids)} incident(s)")
+        report.checked.append(f"figure {where} = {total} from {_counted(len(ids), 'incident')}")
     report.uncovered = [_label(answer, path) for path in _all_figures(citation)
                         if json.dumps(path) not in cited]
 
@@ -786,6 +788,12 @@ def _at(doc: Any, path: Any) -> Any:
     for step in path or []:
         doc = doc[step]
     return doc
+
+
+def _counted(n: int, noun: str) -> str:
+    """"1 incident", "2 incidents": tracker.wording.counted, restated (this file imports
+    nothing of the tracker)."""
+    return f"{n} {noun if n == 1 else noun + 's'}"
 
 
 def uncovered_note(result: Report) -> str | None:
@@ -834,7 +842,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if note:
         print(note)
     print(verdict(result) if result.ok else
-          f"citation NOT verified: {len(result.failures)} problem(s)",
+          f"citation NOT verified: {_counted(len(result.failures), 'problem')}",
           file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 

@@ -58,7 +58,8 @@ def log(after: int, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
 def history(kind: str, entity_id: str, as_json: bool) -> None:
     """Every event of one entity, with provenance. An actor: its id, a name or an alias
-    (the record that carries it; the JSON's id says which)."""
+    (the record that carries it; the JSON's id says which). A report: its own events, the
+    events it recorded on other records, and those that withdrew them if retracted."""
     from api.routes.audit import history_answer
 
     def views() -> Any:  # only for a name or an alias: an id needs the event log alone
@@ -78,8 +79,12 @@ def history(kind: str, entity_id: str, as_json: bool) -> None:
         click.echo(f"{kind} {data['id']} (named {entity_id!r})")
     for event in data["events"]:
         what = _what(event)
+        entity = event["entity"]
+        # A report's history holds what it did to other records too: those name theirs.
+        elsewhere = kind == "report" and (entity["kind"], entity["id"]) != (kind, data["id"])
+        subject = f"{entity['kind']}/{entity['id']}  " if elsewhere else ""
         click.echo(f"{event['position']:>8}  {event['recorded'][:19]}  {event['type']}  "
-                   + (f"{what}  " if what else "") + _by(event))
+                   + subject + (f"{what}  " if what else "") + _by(event))
 
 
 def _what(event: dict[str, Any]) -> str:

@@ -22,6 +22,7 @@ from api.schemas import (
     EventsPageSchema,
     HealthSchema,
     HistorySchema,
+    NoArgsSchema,
     VerifySchema,
     ViewArgsSchema,
 )
@@ -105,7 +106,8 @@ class History(MethodView):
     def get(self, args: dict[str, Any], kind: str, entity_id: str) -> Any:
         """Every event of one entity with provenance (as_of: those recorded by then);
         corrections show before and after. An actor: its id, a name or an alias (`id`
-        answers the record's id)"""
+        answers the record's id). A report: its own events, every event it recorded on
+        other records, and, once retracted, the events that withdrew them, in log order"""
         check_read()
         services = get_services()
         as_of = parse_as_of(args.get("as_of"))
@@ -160,20 +162,22 @@ class Events(MethodView):
 @blp.route("/verify")
 class Verify(MethodView):
     @blp.doc(security=[{"bearer": []}])
+    @blp.arguments(NoArgsSchema, location="query")
     @blp.response(200, VerifySchema)
-    def get(self) -> Any:
+    def get(self, args: dict[str, Any]) -> Any:
         """Integrity check of the stored log (admin): ok, or the first bad position"""
         principal("admin")
         return get_services().verify()
 
-    get = blp.errors(401, 403)(get)
+    get = blp.errors(401, 403, 422)(get)
 
 
 @blp.route("/healthz")
 class Health(MethodView):
+    @blp.arguments(NoArgsSchema, location="query")
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, schema=HealthSchema, description="A store is unreachable")
-    def get(self) -> Any:
+    def get(self, args: dict[str, Any]) -> Any:
         """Event store and read model reachable; how far behind the views are; ok,
         degraded or unavailable (503)"""
         from api.errors import RETRY_AFTER
@@ -182,3 +186,5 @@ class Health(MethodView):
         body, status = get_services().health(int(config.get("HEALTH_MAX_LAG", 1000)),
                                              float(config.get("HEALTH_GRACE", 10.0)))
         return body, status, ({"Retry-After": str(RETRY_AFTER)} if status == 503 else {})
+
+    get = blp.errors(422)(get)

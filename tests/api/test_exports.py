@@ -335,3 +335,14 @@ def test_a_column_asked_for_twice_is_refused_on_every_export(seeded_api, public)
         assert "twice" in refused.json["message"] and (
             "id" in refused.json["message"] or "key" in refused.json["message"])
     assert public.get("/incidents.csv?fields=id,date").status_code == 200
+
+
+def test_the_refused_columns_are_named_singular_for_one(seeded_api, public):
+    """"unknown column planet", "unknown columns planet, moon": never "column(s)"."""
+    messages = {query: public.get(f"/incidents.csv?fields={query}").json["message"]
+                for query in ("id,planet", "planet,id,moon", "id,date,id", "id,date,id,date")}
+    assert "fields: unknown column planet; known: id," in messages["id,planet"]
+    assert "fields: unknown columns planet, moon; known: " in messages["planet,id,moon"]
+    assert "fields: column asked for twice: id" in messages["id,date,id"]
+    assert "fields: columns asked for twice: id, date" in messages["id,date,id,date"]
+    assert not any("(s)" in m for m in messages.values()), messages
