@@ -1,5 +1,6 @@
 """The `tracker` command, driven with click's CliRunner (flaskr's init-db test is the model)."""
 
+import copy
 import json
 import os
 import socket
@@ -41,6 +42,35 @@ def test_seed_records_the_article_and_a_second_run_records_nothing(cli):
     assert "0 events recorded" in second.output
     log = json.loads(cli("log", "--limit", "1000", "--json").output)
     assert len(log["events"]) == recorded
+
+
+def test_the_seeds_carry_their_publication_and_an_older_seeding_is_kept(cli, monkeypatch):
+    """The ministry's and the spokesman's announcements count as published on 13 November
+    2020, not on the day of seeding (a later report must be able to outrank them). A store
+    seeded by an earlier version of a seed report keeps it: seeding again says so and
+    goes on."""
+    import seeds
+
+    current = seeds.seed_reports()
+    older = copy.deepcopy(current)
+    del older[1]["source"]["published"]
+    monkeypatch.setattr(seeds, "seed_reports", lambda: older)
+    assert cli("seed").exit_code == 0
+    monkeypatch.setattr(seeds, "seed_reports", lambda: current)
+    again = cli("seed")
+    assert again.exit_code == 0, again.output
+    assert f"{current[1]['report']}: an earlier version of this seed report is recorded" in (
+        again.output)
+    assert "0 events recorded" in again.output
+    for report in current[1:3]:
+        assert report["source"]["published"] == "2020-11-13", report["report"]
+
+
+def test_a_fresh_seed_dates_each_figure_by_its_report(cli):
+    cli("seed")
+    listed = json.loads(cli("query", "incidents", "--json").output)["incidents"]
+    (niaki,) = [i for i in listed if i["id"] == "niaki-battle-2020-11"]
+    assert niaki["killed"]["basis"]["published"] == "2020-11-13"
 
 
 def test_the_log_shows_the_date_as_first_reported_and_its_correction(cli):

@@ -28,6 +28,9 @@ def seed(as_json: bool) -> None:
     if as_json:
         _print_json({"reports": [r.to_dict() for r in results]})
         return
+    for r in results:
+        if r.warning:
+            click.echo(f"{r.report}: {r.warning}")
     new = sum(len(r.positions) for r in results)
     fresh = sum(r.recorded for r in results)
     click.echo(f"seeded: {fresh} of {counted(len(results), 'report')} new, "
