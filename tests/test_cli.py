@@ -465,3 +465,20 @@ def test_serve_prints_the_dashboard_and_api_urls_and_serves_them(tmp_path):
     said = server.stderr.read().decode().splitlines()
     assert said[:3] == [f"dashboard: {base}/", f"API:       {base}/api/v1",
                         f"API docs:  {base}/api/v1/docs"]
+
+
+def test_history_lines_say_what_each_fact_said(cli):
+    """The text history names a figure, a death, a role's end, materiel, an alias — not
+    only the event's type (the JSON has every field)."""
+    cli("seed")
+    niaki = cli("history", "incident", "niaki-battle-2020-11").output
+    assert "CasualtiesReported  killed 30 by French Ministry of the Armed Forces, of jnim" in (
+        niaki)
+    assert "MaterielReported  seized: weapons, motorbikes" in niaki
+    moussa = cli("history", "actor", "bah-ag-moussa").output
+    assert "DeathReported  died on 2015-11-13 in menaka-raid-2020-11" in moussa
+    assert "RoleEnded  deputy of jnim ended on 2015-11-13 (killed)" in moussa
+    alias = {"report": "alias-1", "source": {"name": "Desk", "kind": "analyst"},
+             "facts": [{"fact": "alias", "actor": "jnim", "alias": "GSIM"}]}
+    assert cli("report", "-", input=json.dumps(alias)).exit_code == 0
+    assert "AliasAdded  alias 'GSIM'  [alias-1]" in cli("history", "actor", "jnim").output

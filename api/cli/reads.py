@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -111,7 +112,54 @@ def _what(event: dict[str, Any]) -> str:
         return f"{event['entity']['kind']} {key} retracted ({p.get('reason')})"
     if kind == "QuarantineOpened":
         return "the list of events set aside from the views is opened"
-    return ""
+    said = _SAID.get(kind)
+    return said(p) if said else ""
+
+
+def _range(p: dict[str, Any]) -> str:
+    low, high = p.get("low"), p.get("high")
+    if low is None and high is None:
+        return ""
+    return f" ({'?' if low is None else low}-{'?' if high is None else high})"
+
+
+def _when(p: dict[str, Any], key: str, word: str) -> str:
+    return f" {word} {p[key]}" if p.get(key) else ""
+
+
+# What the facts' events said, in words (the history's text lines; --json has it all).
+_SAID: dict[str, Callable[[dict[str, Any]], str]] = {
+    "CasualtiesReported": lambda p: (
+        f"killed {p.get('killed')}{_range(p)} by {p.get('source')}"
+        + (f", of {p['actor']}" if p.get("actor") else "")),
+    "AssessmentRecorded": lambda p: (
+        f"assessed: killed {p.get('killed')}{_range(p)} ({p.get('reason')})"),
+    "AliasAdded": lambda p: f"alias {p.get('alias')!r}",
+    "ActorRegistered": lambda p: (
+        f"{(p.get('details') or {}).get('name')!r} ({(p.get('details') or {}).get('kind')})"),
+    "IncidentReported": lambda p: " ".join(str(v) for v in (
+        (p.get("details") or {}).get("date"), (p.get("details") or {}).get("type"),
+        ((p.get("details") or {}).get("location") or {}).get("name")) if v),
+    "OperationLaunched": lambda p: f"{(p.get('details') or {}).get('name')!r}",
+    "OperationStatusChanged": lambda p: (
+        f"status {p.get('previous')} -> {p.get('status')}{_when(p, 'when', 'on')}"),
+    "RoleAssumed": lambda p: f"{p.get('role')} of {p.get('group')}{_when(p, 'since', 'since')}",
+    "RoleEnded": lambda p: (
+        f"{p.get('role')} of {p.get('group')} ended{_when(p, 'ended', 'on')} "
+        f"({p.get('reason')})"),
+    "DeathReported": lambda p: f"died{_when(p, 'when', 'on')}{_when(p, 'incident', 'in')}",
+    "CaptureReported": lambda p: (
+        f"captured{_when(p, 'when', 'on')}{_when(p, 'incident', 'in')}"),
+    "ReleaseReported": lambda p: (
+        f"released{_when(p, 'when', 'on')}{_when(p, 'incident', 'in')}"),
+    "AffiliationRecorded": lambda p: (
+        f"{p.get('relation')} {p.get('parent')}{_when(p, 'since', 'since')}"),
+    "SanctionRecorded": lambda p: f"sanctioned by {p.get('authority')}{_when(p, 'listed', 'on')}",
+    "MaterielReported": lambda p: f"{p.get('action')}: {', '.join(p.get('items') or [])}",
+    "IdentityAsserted": lambda p: (
+        f"{p.get('relation')}: {p.get('record')} and {p.get('other')}"
+        + (f" (score {p['score']})" if p.get("score") is not None else "")),
+}
 
 
 def _by(event: dict[str, Any]) -> str:
