@@ -93,10 +93,15 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
         state["materiel"].append({"action": data["action"], "items": list(data["items"]),
                                   "report": prov["report"]})
     elif name == "AssessmentRecorded":
+        source = prov["source"]["name"]
         state.setdefault("assessments", []).append({
             "killed": data["killed"], "low": data["low"], "high": data["high"],
             "reason": data["reason"], "report": prov["report"], "published": published(prov),
-            "seq": event.position})
+            "seq": event.position, "source": source})
+        # The analysts' desk reported on the incident too: its source is the incident's
+        # (the source filter, /sources, the basis of best).
+        if source not in state["sources"]:
+            state["sources"].append(source)
     elif name == "IncidentCorrected":
         set_path(state["details"], data["field"], data["value"])
         state["details_withdrawn"] = None  # corrected by a live report
@@ -118,15 +123,17 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
             withdrawn.append(report)
         state["figures"] = {k: f for k, f in state["figures"].items() if f["report"] != report}
         # The sources are those of live reports: the report that registered the incident
-        # (while it is live) and each live figure's.
+        # (while it is live), each live figure's and each live assessment's.
         # In the order they first gave a live figure (by log position, not the figures'
         # key order: documents read back from their rows have their keys sorted).
-        first = state["sources"][:1] if state["report"] not in withdrawn else []
-        live = sorted(state["figures"].values(), key=lambda f: f["seq"])
-        state["sources"] = list(dict.fromkeys([*first, *(f["source"] for f in live)]))
         state["materiel"] = [m for m in state["materiel"] if m["report"] != report]
         state["assessments"] = [a for a in state.get("assessments", ())
                                 if a["report"] != report]
+        first = state["sources"][:1] if state["report"] not in withdrawn else []
+        live = sorted([*state["figures"].values(), *state["assessments"]],
+                      key=lambda f: f["seq"])
+        state["sources"] = list(dict.fromkeys(
+            [*first, *(f["source"] for f in live if f.get("source"))]))
         if state.get("cited"):
             state["cited"] = {k: c for k, c in state["cited"].items() if c["report"] != report}
         kept, changes = withdraw_corrections(state["corrections"], state.get("originals", {}),

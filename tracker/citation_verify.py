@@ -313,7 +313,8 @@ def fold_incident(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str
         elif name == "AssessmentRecorded":
             state["assessments"].append({
                 "killed": data["killed"], "low": data["low"], "high": data["high"],
-                "report": prov["report"], "published": _published(prov), "seq": position})
+                "report": prov["report"], "published": _published(prov), "seq": position,
+                "source": (prov.get("source") or {}).get("name")})
         elif name == "IncidentCorrected":
             state["originals"].setdefault(data["field"], data["previous"])
             state["corrections"].append({"field": data["field"], "value": data["value"],
@@ -423,7 +424,7 @@ def incident_killed(figures: dict[str, dict[str, Any]],
                "low": low if assessment.get("low") is None else assessment["low"],
                "high": high if assessment.get("high") is None else assessment["high"],
                "basis": {"rule": "assessment", "report": assessment["report"],
-                         "source": None}}
+                         "source": assessment.get("source")}}
     return out
 
 

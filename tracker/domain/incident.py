@@ -105,7 +105,8 @@ class Incident(Revisable, Aggregate):
         if not hasattr(self, "assessments"):
             self.assessments = []
         self.assessments.append({"killed": killed, "low": low, "high": high,
-                                 "reason": reason, "report": provenance["report"]})
+                                 "reason": reason, "report": provenance["report"],
+                                 "source": provenance["source"]["name"]})
         self._refers(provenance)
 
     @event("MaterielReported")
