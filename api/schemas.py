@@ -556,6 +556,16 @@ class SourcesSchema(StrictSchema):
     sources = fields.List(fields.Nested(SourceRowSchema), required=True)
 
 
+class FormerRoleSchema(StrictSchema):
+    group = fields.String(required=True)
+    role = fields.String(required=True)
+    since = day()
+    until = day()
+    reason = fields.String(allow_none=True)
+    incident = fields.String(allow_none=True)
+    report = fields.String(allow_none=True)
+
+
 class ActorSchema(ActorRowSchema):
     """One actor: a row of /actors (the same keys), plus what the register records of it."""
 
@@ -565,6 +575,9 @@ class ActorSchema(ActorRowSchema):
         "description": "[{parent, relation, since}]"})
     sanctions = fields.List(fields.Dict(), metadata={"description": "[{authority, listed}]"})
     roles = fields.Dict(metadata={"description": "roles held, by 'group/role'"})
+    former_roles = fields.List(fields.Nested(FormerRoleSchema), metadata={
+        "description": "roles held and ended (a death, a capture, a report saying so), "
+                       "oldest end first"})
     fate = fields.Dict(allow_none=True, metadata={
         "description": "the latest death, capture or release reported"})
     version = fields.Integer(required=True, metadata={

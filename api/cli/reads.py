@@ -481,6 +481,11 @@ def query_actor(actor: str, as_of: str | None, as_json: bool) -> None:
     for r in (data.get("roles") or {}).values():
         click.echo(f"  {r.get('role')} of {r.get('group')}"
                    + (f" since {r['since']}" if r.get("since") else ""))
+    for r in data.get("former_roles") or []:
+        click.echo(f"  former {r.get('role')} of {r.get('group')}"
+                   + (f" since {r['since']}" if r.get("since") else "")
+                   + (f" until {r['until']}" if r.get("until") else "")
+                   + (f" ({r['reason']})" if r.get("reason") else ""))
     if data.get("fate"):
         f = data["fate"]
         click.echo(f"  {f.get('fate')} on {f.get('date')}"

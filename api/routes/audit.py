@@ -92,7 +92,7 @@ def actor_answer(views: Any, tracker: Any, actor_id: str, as_of: datetime | None
     # `title` or `sanctions` of any actor without checking first).
     blank: dict[str, Any] = {"title": None, "notes": None, "affiliations": [], "sanctions": []}
     return {**row, **blank, **extra, "roles": entity.get("roles") or {},
-            "fate": entity.get("fate"),
+            "former_roles": views.former_roles(key), "fate": entity.get("fate"),
             "version": entity["version"], "report": entity.get("report"),
             "retracted": entity.get("retracted"),
             "as_of": as_of.isoformat() if as_of else None}

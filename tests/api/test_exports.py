@@ -237,6 +237,13 @@ def test_actor_search_and_lookup_by_alias(seeded_api, public):
     bare = public.get("/actors/france").json
     assert {k: bare[k] for k in ("title", "notes", "affiliations", "sanctions")} == {
         "title": None, "notes": None, "affiliations": [], "sanctions": []}
+    assert bare["former_roles"] == []
+    # Roles that ended (the seed's commander, killed) stay on the record as former ones.
+    moussa = public.get("/actors/bah-ag-moussa").json
+    assert moussa["roles"] == {}
+    assert [(r["group"], r["role"], r["reason"]) for r in moussa["former_roles"]] == [
+        ("jnim", "deputy", "killed"), ("jnim", "military_commander", "killed")]
+    assert {r["until"] for r in moussa["former_roles"]} == {moussa["fate"]["date"]}
     first = public.get("/actors?limit=2").json
     second = public.get(f"/actors?limit=2&cursor={first['next']}").json
     assert not {a["id"] for a in first["actors"]} & {a["id"] for a in second["actors"]}
