@@ -621,10 +621,21 @@ class NoArgsSchema(StrictSchema):
     take. /stream's reconnecting client sends Last-Event-ID, a header, not a parameter."""
 
 
+class HistoryArgsSchema(ViewArgsSchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION),
+                           metadata={"description": "the events after this log position "
+                                                    "(a page's `next`)"})
+    limit = fields.Integer(load_default=MAX_EVENTS_PAGE,
+                           validate=validate.Range(min=1, max=MAX_EVENTS_PAGE),
+                           metadata={"description": "at most this many events"})
+
+
 class HistorySchema(StrictSchema):
     kind = fields.String(required=True)
     id = fields.String(required=True)
     events = fields.List(fields.Nested(EventSchema), required=True)
+    next = fields.Integer(allow_none=True, metadata={
+        "description": "pass it as `after` for the next page; null on the last"})
 
 
 class VerifySchema(StrictSchema):

@@ -104,12 +104,13 @@ def test_a_reports_history_lists_what_it_did_to_other_records_and_its_withdrawal
     assert out.exit_code == 0, out.output
     lines = out.output.splitlines()
     assert len(lines) == 4 and "  ReportRecorded  [r-two]" in lines[0]
-    assert "  CasualtiesReported  incident/niaki  [r-two]" in lines[1]
+    assert ("  CasualtiesReported  incident/niaki  killed 28 by Paper r-two, of jnim  "
+            "[r-two]") in lines[1]
     assert ("  IncidentReportRetracted  incident/niaki  report r-two withdrawn (wrong)  "
             "[r-undo]") in lines[2]
     assert "  ReportRetracted  report r-two retracted (wrong)  [r-undo]" in lines[3]
     as_json = json.loads(runner.invoke(main, ["history", "report", "r-two", "--json"]).output)
-    assert as_json == {"kind": "report", "id": "r-two", "events": two}
+    assert as_json == {"kind": "report", "id": "r-two", "events": two, "next": None}
 
 
 def test_a_reports_history_reads_its_own_place_in_the_log_not_the_log(app):
@@ -166,3 +167,41 @@ def test_reports_recorded_at_once_each_have_exactly_their_own_history(app):
     log = the_log(tracker)
     for key in [f"w{n}-{i}" for n in range(4) for i in range(6)]:
         assert tracker.get_history("report", key) == by_report(log, key), key
+
+
+def test_a_history_is_paged_and_a_page_of_a_big_report_reads_the_page(app, monkeypatch):
+    """/history takes `after` and `limit` and answers `next`: the pages together are the
+    whole history, in order, each event once; a page of a report's history reads about
+    the page's events from its place in the log, not the whole report."""
+    tracker = app.extensions["tracker"].tracker
+    facts = [{"fact": "incident", "id": f"p{i}", "date": "2021-01-01", "type": "battle",
+              "location": {"name": "X", "country": "Mali"}} for i in range(600)]
+    tracker.record_report({"report": "big", "source": {"name": "Paper", "kind": "media"},
+                           "facts": facts})
+    client = app.test_client()
+    whole = client.get("/api/v1/history/report/big").json
+    assert len(whole["events"]) == 601 and whole["next"] is None
+    pages, after = [], 0
+    read = []
+    real = tracker.recorder.select_notifications
+
+    def counting(*args, **kwargs):
+        got = real(*args, **kwargs)
+        read.append(len(got))
+        return got
+
+    monkeypatch.setattr(tracker.recorder, "select_notifications", counting)
+    while True:
+        page = client.get(f"/api/v1/history/report/big?after={after}&limit=50").json
+        assert len(page["events"]) <= 50
+        pages += page["events"]
+        if page["next"] is None:
+            break
+        assert page["next"] == page["events"][-1]["position"]
+        after = page["next"]
+    assert pages == whole["events"]
+    # 13 pages: each reads about itself (from `after`, a batch at a time), not the report
+    # (13 x 601 events).
+    assert sum(read) < 3 * 601, read
+    refused = client.get("/api/v1/history/report/big?limit=0")
+    assert refused.status_code == 422 and "limit" in refused.json["message"]

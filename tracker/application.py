@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import heapq
 import random
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -325,6 +326,16 @@ class ConflictTracker(Application[UUID]):
                     ) -> list[dict[str, Any]]:
         """Every event of one entity in order, with provenance (corrections: before/after);
         with `as_of`, only the events recorded by then."""
+        return self.history_page(kind, key, as_of)[0]
+
+    def history_page(self, kind: str, key: str, as_of: datetime | None = None,
+                     after: int = 0, limit: int | None = None
+                     ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of an entity's history (`get_history`): its events after log position
+        `after`, at most `limit` (None: all), and the position to pass as `after` for the
+        next page (None: there is no more). A report's history is read lazily from its
+        place in the log, so a page costs the page, not the report (a link report of
+        30,000 pairs has over 60,000 events)."""
         if kind not in AGGREGATES:
             raise EntityNotFoundError(kind, key)
         if kind == "link" and "|" in key:  # a pair, its two records in either order
@@ -337,35 +348,50 @@ class ConflictTracker(Application[UUID]):
             raise EntityNotFoundError(kind, key)
         positions = self._positions_of(events)
         described = [describe_event(e, positions.get(e.originator_version)) for e in events]
-        if kind == "report":
-            described = self._with_what_it_did(key, described)
-        return described
+        stream = (self._with_what_it_did(key, described, after) if kind == "report"
+                  else iter(described))
+        page: list[dict[str, Any]] = []
+        for event in stream:
+            if event["position"] is not None and event["position"] <= after:
+                continue
+            if limit is not None and len(page) == limit:
+                return page, page[-1]["position"]
+            page.append(event)
+        return page, None
 
-    def _with_what_it_did(self, key: str, own: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _with_what_it_did(self, key: str, own: list[dict[str, Any]], after: int = 0
+                          ) -> Iterator[dict[str, Any]]:
         """A report's history: its own events (recorded, retracted), every event it
         recorded on other records (incidents, actors, operations, links), and, once
-        retracted, the events that withdrew its facts from them; in log order.
+        retracted, the events that withdrew its facts from them; in log order, from
+        position `after` on.
 
         A report's events are saved at once, its ReportRecorded first, so they are the
         positions just after that one (the event store gives one save consecutive
         positions); they end at the first event another report or the administration
-        recorded. So is the retraction's report's. Each is read from there: the cost is
-        the size of the report (and of the report that retracted it), never of the log."""
-        found = {e["position"]: e for e in own if e["position"] is not None}
-        for event in own:
-            if event["position"] is None:
-                continue
+        recorded. So is the retraction's report's. Each is read from there (or from
+        `after`, when that is further), as the reader takes them: the cost is what is
+        read, never the log."""
+        placed = sorted((e for e in own if e["position"] is not None),
+                        key=lambda e: e["position"])
+        streams: list[Iterable[dict[str, Any]]] = [placed]
+        for event in placed:
             if event["type"] == "ReportRecorded":
-                found.update((e["position"], e) for e in self._saved_with(key, event["position"]))
+                streams.append(self._saved_with(key, max(event["position"], after)))
             elif event["type"] == "ReportRetracted":
                 by = event["provenance"].get("report")
                 started = self._positions_of_report(by) if by else None
                 if started is None:
                     continue
-                found.update((e["position"], e) for e in self._saved_with(by, started)
-                             if e["payload"].get("report") == key
-                             and e["entity"]["kind"] != "report")
-        return [found[p] for p in sorted(found)] + [e for e in own if e["position"] is None]
+                streams.append(e for e in self._saved_with(by, max(started, after))
+                               if e["payload"].get("report") == key
+                               and e["entity"]["kind"] != "report")
+        seen: set[int] = set()
+        for e in heapq.merge(*streams, key=lambda e: e["position"]):
+            if e["position"] not in seen:
+                seen.add(e["position"])
+                yield e
+        yield from (e for e in own if e["position"] is None)
 
     def _positions_of_report(self, key: str) -> int | None:
         """The log position of a report's ReportRecorded (None: not found)."""

@@ -21,6 +21,7 @@ from api.schemas import (
     EventsArgsSchema,
     EventsPageSchema,
     HealthSchema,
+    HistoryArgsSchema,
     HistorySchema,
     NoArgsSchema,
     VerifySchema,
@@ -100,7 +101,7 @@ def actor_answer(views: Any, tracker: Any, actor_id: str, as_of: datetime | None
 
 @blp.route("/history/<string:kind>/<entity_id>")
 class History(MethodView):
-    @blp.arguments(ViewArgsSchema, location="query")
+    @blp.arguments(HistoryArgsSchema, location="query")
     @blp.response(200, HistorySchema)
     @blp.alt_response(304, description="Not modified")
     def get(self, args: dict[str, Any], kind: str, entity_id: str) -> Any:
@@ -112,22 +113,31 @@ class History(MethodView):
         services = get_services()
         as_of = parse_as_of(args.get("as_of"))
         data = history_answer(services.tracker, lambda: services.views(as_of), kind,
-                              entity_id, as_of)
+                              entity_id, as_of, after=args["after"], limit=args["limit"])
         events = data["events"]
-        return tagged(data, data["id"], len(events), events[-1]["position"])
+        return tagged(data, data["id"], len(events),
+                      events[-1]["position"] if events else 0, data.get("next"))
 
     get = blp.errors(401, 403, 404, 422)(get)
 
 
 def history_answer(tracker: Any, views: Callable[[], AbstractContextManager[Any]],
-                   kind: str, key: str, as_of: datetime | None) -> dict[str, Any]:
+                   kind: str, key: str, as_of: datetime | None, after: int = 0,
+                   limit: int | None = None) -> dict[str, Any]:
     """One entity's history, as /history/{kind}/{id} and `tracker history` show it. An
     actor may be named by its id or by any recorded name or alias, in any case (as
     /actors/{id} takes it): the history is then the record's that carries that name, and
     `id` says which (a record's own history, not the cluster a same_actor link counts it
-    under). `views` opens the views the names are read from (as of `as_of`)."""
+    under). `views` opens the views the names are read from (as of `as_of`). With a
+    `limit`, one page: the events after position `after`, and `next` (the `after` of the
+    next page; null on the last)."""
+
+    def answer(record: str) -> dict[str, Any]:
+        events, following = tracker.history_page(kind, record, as_of, after, limit)
+        return {"kind": kind, "id": record, "events": events, "next": following}
+
     try:
-        return {"kind": kind, "id": key, "events": tracker.get_history(kind, key, as_of)}
+        return answer(key)
     except EntityNotFoundError:
         if kind != "actor":
             raise
@@ -136,10 +146,9 @@ def history_answer(tracker: Any, views: Callable[[], AbstractContextManager[Any]
     try:
         if record == key:
             raise EntityNotFoundError(kind, key)
-        events = tracker.get_history(kind, record, as_of)
+        return answer(record)
     except EntityNotFoundError:
         raise EntityNotFoundError(kind, key) from None
-    return {"kind": kind, "id": record, "events": events}
 
 
 @blp.route("/events")
