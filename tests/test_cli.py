@@ -152,6 +152,30 @@ def test_a_report_file_not_in_utf8_is_refused_in_one_line_and_a_bom_is_read(cli,
     assert read.exit_code == 0 and "5 events" in read.output
 
 
+@pytest.mark.parametrize("levels", [33, 2000])
+def test_every_command_reading_json_refuses_a_too_deep_file_in_the_apis_one_line(
+        cli, tmp_path, levels):
+    """`tracker report` of 2000 nested brackets ended in a RecursionError traceback (and so
+    did import, link accept and verify-citation); 33 levels (no recursion limit reached)
+    must be refused alike: one loader (tracker.jsontext.loads) answers for all."""
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * levels + "]" * levels)
+    keys = tmp_path / "keys"
+    assert cli("keygen", "--out", str(keys)).exit_code == 0
+    runner = CliRunner()  # catching exceptions: a traceback must fail the assertion below
+    for command in (["report"], ["import", "acled"], ["import", "ucdp"], ["link", "accept"],
+                    ["verify-citation", "--key", str(keys / "tracker.key.pub")]):
+        result = runner.invoke(main, [*command, str(deep)])
+        assert result.exception is None or isinstance(result.exception, SystemExit), command
+        assert result.exit_code == 1, (command, result.output)
+        (line,) = result.output.splitlines()
+        assert line.startswith(f"error: {deep}: nests deeper than 32 levels"), command
+    refused = runner.invoke(main, ["report", str(deep)])
+    assert refused.output == (f"error: {deep}: nests deeper than 32 levels; a report is a few "
+                              "levels deep; nothing recorded\n")
+    assert json.loads(cli("log", "--json").output)["events"] == []
+
+
 def test_a_bad_report_prints_each_error_and_exits_1(cli, tmp_path):
     bad = base_report()
     bad["facts"][3]["killed"] = "thirty"

@@ -43,7 +43,7 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
     """Record fact reports from FILES ('-' reads standard input)."""
     import json
 
-    from tracker.jsontext import load_report
+    from tracker.jsontext import TooDeepError, load_report, too_deep
 
     services = _services()
     results = []
@@ -56,6 +56,9 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
         except UnicodeDecodeError as e:
             click.echo(f"error: {name}: not valid UTF-8 (byte 0x{e.object[e.start]:02x} at "
                        f"offset {e.start}): re-save it as UTF-8; nothing recorded", err=True)
+            sys.exit(1)
+        except TooDeepError as e:  # before JSONDecodeError: both are ValueErrors
+            click.echo(f"error: {too_deep(f'{name}:', e)}; nothing recorded", err=True)
             sys.exit(1)
         except json.JSONDecodeError as e:
             click.echo(f"error: {name}: not valid JSON: {e}", err=True)
