@@ -176,6 +176,54 @@ def test_every_command_reading_json_refuses_a_too_deep_file_in_the_apis_one_line
     assert json.loads(cli("log", "--json").output)["events"] == []
 
 
+def _one_incident_report(report_id: str, kind: str = "battle") -> dict:
+    return {"report": report_id, "source": {"name": "S", "kind": "media",
+                                            "published": "2021-01-01"},
+            "facts": [{"fact": "incident", "id": f"i-{report_id}", "date": "2021-01-01",
+                       "type": kind, "location": {"name": "P", "country": "Mali"}}]}
+
+
+def test_report_of_several_files_stops_at_a_refused_one_and_names_the_rest(cli, tmp_path):
+    """`tracker report a1 bad2 a3` said nothing of a3 (not recorded), and with --json
+    printed nothing although a1 was recorded."""
+    paths = []
+    for name, kind in (("a1", "battle"), ("bad2", "battel"), ("a3", "battle"),
+                       ("a4", "battle")):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps(_one_incident_report(name, kind)))
+    a1, bad2, a3, a4 = map(str, paths)
+    runner = CliRunner()
+    text = runner.invoke(main, ["report", a1, bad2, a3, a4])
+    assert text.exit_code == 1
+    assert text.stdout == f"{a1}: report 'a1' recorded, 2 events (positions 1-2)\n"
+    assert f"{bad2}:\nerror: report refused, nothing recorded:\n  fact 0, field 'type'" \
+        in text.stderr
+    assert text.stderr.endswith(
+        f"{a3}: not processed (stopped at {bad2}); nothing recorded from it\n"
+        f"{a4}: not processed (stopped at {bad2}); nothing recorded from it\n")
+    assert {e["provenance"]["report"] for e in
+            json.loads(cli("log", "--json").output)["events"]} == {"a1"}
+
+    paths[0].write_text(json.dumps(_one_incident_report("a5")))  # a new report in a1's file
+    as_json = runner.invoke(main, ["report", "--json", a1, bad2, a3])
+    assert as_json.exit_code == 1
+    body = json.loads(as_json.stdout)
+    assert body["reports"] == [{"file": a1, "report": "a5", "recorded": True, "events": 2,
+                                "positions": [3, 4]}]
+    assert body["refused"]["file"] == bad2
+    assert body["refused"]["errors"][0]["field"] == "type"
+    assert body["not_processed"] == [a3]
+    broken = tmp_path / "broken.json"
+    broken.write_text("{nope")
+    unreadable = runner.invoke(main, ["report", "--json", str(broken), a3])
+    assert unreadable.exit_code == 1
+    assert json.loads(unreadable.stdout) == {
+        "reports": [], "refused": {"file": str(broken), "message": "not valid JSON: Expecting "
+                                   "property name enclosed in double quotes: line 1 column 2 "
+                                   "(char 1)"},
+        "not_processed": [a3]}
+
+
 def test_a_bad_report_prints_each_error_and_exits_1(cli, tmp_path):
     bad = base_report()
     bad["facts"][3]["killed"] = "thirty"
