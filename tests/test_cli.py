@@ -312,9 +312,100 @@ def test_rebuild_verify_passes_then_fails_on_a_hand_altered_view(cli, tmp_path):
         assert changed == 1
     result = CliRunner().invoke(main, ["rebuild", "--verify"])
     assert result.exit_code == 1
-    assert "2 differences between" in result.output
-    assert "tallies: in the live view only: ('admin1', 'Mali / Mopti'" in result.output
-    assert "tallies: missing from the live view: ('admin1', 'Mali / Mopti'" in result.output
+    # One line per difference, naming the table, the key and each column with both values,
+    # on standard output (`> diff.txt`), and whether the log's chain holds.
+    lines = result.stdout.splitlines()
+    assert lines[0] == "1 difference between the live views and a rebuild from the log:"
+    assert lines[1].startswith("  casualties.tallies [dim 'admin1', key 'Mali / Mopti', "
+                               "valid_from ")
+    assert lines[1].endswith("]: best: live 3, rebuilt 30")
+    assert lines[2] == ("the log's hash chain holds (48 events): the live views are at "
+                        "fault; `tracker rebuild` replaces them")
+    assert len(lines) == 3 and result.stderr == ""
+    as_json = CliRunner().invoke(main, ["rebuild", "--verify", "--json"])
+    assert as_json.exit_code == 1
+    body = json.loads(as_json.stdout)
+    assert body["ok"] is False and body["chain"]["ok"] is True
+    (difference,) = body["differences"]
+    assert (difference["view"], difference["table"], difference["side"]) == (
+        "casualties", "tallies", "both")
+    assert difference["key"]["key"] == "Mali / Mopti"
+    assert difference["columns"] == {"best": {"live": 3, "rebuilt": 30}}
+
+
+def _tamper(path: Path, position: int, old: str, new: str) -> None:
+    """Edits the stored event at `position` in place, as someone with the database could."""
+    import sqlite3
+    with sqlite3.connect(path) as conn:
+        changed = conn.execute(
+            "UPDATE stored_events SET state = CAST(replace(CAST(state AS TEXT), ?, ?) AS BLOB)"
+            " WHERE rowid = ? AND instr(CAST(state AS TEXT), ?) > 0",
+            (old, new, position, old)).rowcount
+        assert changed == 1
+
+
+def test_rebuild_refuses_a_log_that_fails_its_chain_unless_told(cli, tmp_path):
+    """A stored event altered in the database (`tracker verify` finds it) was folded by
+    `tracker rebuild` without a word, and readers switched to the altered figure."""
+    cli("seed")
+    events = json.loads(cli("log", "--limit", "1000", "--json").output)["events"]
+    (niaki,) = [e for e in events if e["type"] == "CasualtiesReported"
+                and e["entity"]["id"] == "niaki-battle-2020-11"
+                and e["payload"]["killed"] == 30]
+    position = niaki["position"]
+    _tamper(tmp_path / "events.sqlite", position, '"killed":30,', '"killed":300,')
+
+    def mali() -> int:
+        rows = json.loads(cli("query", "casualties", "--by", "country", "--json").output)
+        return next(r["killed"]["best"] for r in rows["rows"] if r["key"] == "Mali")
+
+    before = mali()
+    runner = CliRunner()
+    refused = runner.invoke(main, ["rebuild"])
+    assert refused.exit_code == 1 and refused.stdout == ""
+    assert refused.stderr.startswith(
+        f"error: the log fails its hash chain after {position - 1} good events: event at "
+        f"position {position} (tracker.domain.incident:Incident.CasualtiesReported")
+    assert "Nothing was rebuilt" in refused.stderr and "--ignore-chain" in refused.stderr
+    assert mali() == before
+
+    verified = runner.invoke(main, ["rebuild", "--verify"])
+    assert verified.exit_code == 1
+    out = verified.stdout
+    assert "incidents [key 'niaki-battle-2020-11', valid_from " in out
+    assert "best: live 30, rebuilt 300" in out
+    assert ".killed: live 30, rebuilt 300" in out  # the document's path, not its bytes
+    assert "b'" not in out and "\\x28" not in out
+    assert out.splitlines()[-1].startswith(
+        f"the log FAILS its hash chain after {position - 1} good events: event at position "
+        f"{position} ")
+    assert "The log is at fault, not the views" in out
+
+    forced = runner.invoke(main, ["rebuild", "--ignore-chain"])
+    assert forced.exit_code == 0
+    assert forced.stderr.startswith("warning: the log fails its hash chain after ")
+    assert mali() == before + 270
+
+
+def test_rebuild_passes_over_an_altered_event_that_is_set_aside(cli, tmp_path):
+    """The way out of a damaged event (README: set it aside, then rebuild) still works: the
+    views do not fold a quarantined event, so its failing the chain does not stop a
+    rebuild; the rest of the log is still checked."""
+    cli("seed")
+    _tamper(tmp_path / "events.sqlite", 38, '"killed":30,', '"killed":300,')
+    assert cli("quarantine", "38", "--reason", "altered").exit_code == 0
+    runner = CliRunner()
+    rebuilt = runner.invoke(main, ["rebuild"])
+    assert rebuilt.exit_code == 0, rebuilt.stderr
+    assert rebuilt.stderr == ("note: the event at position 38 fails the hash chain and is "
+                              "set aside from the views (tracker quarantine): not folded; the "
+                              "rest of the log holds\n")
+    assert runner.invoke(main, ["verify"]).exit_code == 1  # the audit still says it
+    _tamper(tmp_path / "events.sqlite", 40, '"timestamp"', '"timestamq"')
+    refused = runner.invoke(main, ["rebuild"])
+    assert refused.exit_code == 1
+    assert "error: the log fails its hash chain after 38 good events: event at position 40 " \
+        in refused.stderr
 
 
 def test_rebuild_of_an_unknown_view_fails_clearly(cli):
