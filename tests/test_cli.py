@@ -224,6 +224,17 @@ def test_report_of_several_files_stops_at_a_refused_one_and_names_the_rest(cli, 
         "not_processed": [a3]}
 
 
+def test_query_help_says_which_subcommands_take_as_of():
+    """`tracker query --help` said every subcommand takes --as-of; changes does not."""
+    query = main.commands["query"]
+    takes = {name: {p.name for p in command.params} for name, command in
+             query.commands.items()}
+    assert all("as_json" in params for params in takes.values())
+    assert {name for name, params in takes.items() if "as_of" not in params} == {"changes"}
+    text = CliRunner().invoke(main, ["query", "--help"]).output
+    assert "--as-of but for changes" in " ".join(text.split())
+
+
 def test_a_bad_report_prints_each_error_and_exits_1(cli, tmp_path):
     bad = base_report()
     bad["facts"][3]["killed"] = "thirty"

@@ -149,7 +149,8 @@ def verify(as_json: bool) -> None:
 
 @main.group()
 def query() -> None:
-    """Read the views (each subcommand takes --json and --as-of)."""
+    """Read the views (each subcommand takes --json, and --as-of but for changes, whose
+    --from and --to are knowledge times themselves)."""
 
 
 AS_OF = click.option("--as-of", "as_of", default=None,

@@ -105,6 +105,20 @@ def test_a_body_one_level_too_deep_is_the_same_422_as_a_very_deep_one(client, to
             "the body nests deeper than 32 levels; a report is a few levels deep")
 
 
+def test_civilians_on_a_casualties_fact_is_refused_pointing_at_breakdown(reporter):
+    """DESIGN.md lists `civilians` on casualties; the format has breakdown.civilians, and
+    the refusal said only `is not a known field`."""
+    report = base_report()
+    report["facts"][3]["civilians"] = 9
+    answer = reporter.report(report)
+    assert answer.status_code == 422
+    assert answer.json["errors"] == [{"fact": 3, "field": "civilians", "message":
+                                      'is not a known field; a count of civilians goes in '
+                                      'breakdown: "breakdown": {"civilians": 9}'}]
+    report["facts"][3]["breakdown"] = {"civilians": report["facts"][3].pop("civilians")}
+    assert reporter.report(report).status_code == 201
+
+
 def test_the_token_name_is_recorded_on_every_event(reporter, public):
     reporter.report(base_report())
     events = conflict_events(public)
