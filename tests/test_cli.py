@@ -224,6 +224,21 @@ def test_report_of_several_files_stops_at_a_refused_one_and_names_the_rest(cli, 
         "not_processed": [a3]}
 
 
+def test_changes_by_actor_print_names_as_casualties_by_actor_do(cli):
+    """`query changes --by actor` printed ids (acled:islamic-state-…-c06496) where
+    `query casualties --by actor` prints names; the JSON keeps the API's ids."""
+    cli("seed")
+    tallied = [line.split("  best")[0].strip() for line in
+               cli("query", "casualties", "--by", "actor").output.splitlines()[:-1]]
+    changed = cli("query", "changes", "--from", "2000-01-01", "--by", "actor").output
+    labels = [line[:40].strip() for line in changed.splitlines()]
+    assert "Jama'at Nusrat al-Islam wal-Muslimin" in labels and "jnim" not in labels
+    assert sorted(labels) == sorted(tallied)
+    rows = json.loads(cli("query", "changes", "--from", "2000-01-01", "--by", "actor",
+                          "--json").output)["rows"]
+    assert "jnim" in {r["key"] for r in rows} and all("name" not in r for r in rows)
+
+
 def test_query_help_says_which_subcommands_take_as_of():
     """`tracker query --help` said every subcommand takes --as-of; changes does not."""
     query = main.commands["query"]
