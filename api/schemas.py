@@ -195,6 +195,8 @@ class BBox(fields.Field):
 KNOWLEDGE_TIME = (r"^\d{4}-\d{2}-\d{2}"
                   r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 _KNOWLEDGE_TIME = re.compile(KNOWLEDGE_TIME)
+# A time, then a space where an offset's '+' was: what an unencoded '+' arrives as.
+_PLUS_AS_SPACE = re.compile(r"(\d:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$")
 
 
 def _knowledge_time(name: str) -> Any:
@@ -207,6 +209,12 @@ def _knowledge_time(name: str) -> Any:
     def check(value: str) -> None:
         refused = f"{name} {value!r} is not a date (YYYY-MM-DD) or an ISO datetime"
         if not _KNOWLEDGE_TIME.match(value):
+            if _KNOWLEDGE_TIME.match(_PLUS_AS_SPACE.sub(r"\1+\2", value)):
+                # `…T12:46:20 00:00`: a '+' sent unencoded, which a query string reads as
+                # a space. Not read as '+' (the form is not ISO, and the OpenAPI pattern
+                # says what is taken): the answer says how to send it.
+                refused += (f"; a '+' in a URL's query reads as a space: send the offset "
+                            f"as %2B{value[-5:]} (or a UTC time ending in Z)")
             raise ValidationError(refused)
         try:
             parse_as_of(value)

@@ -533,3 +533,18 @@ def test_citing_with_an_unreadable_event_names_its_position_on_the_api_and_the_c
         assert isinstance(result.exception, SystemExit), result.exception
         (line,) = result.output.splitlines()
         assert line.startswith("error: ") and f"position {damaged}" in line
+
+
+def test_the_standalone_verifier_refuses_a_too_deep_citation_in_one_line(tmp_path, capsys,
+                                                                         signer):
+    """A citation (or an event state in it) of 2000 nested brackets ended in a
+    RecursionError traceback."""
+    from tracker.citation_verify import _event_data, main
+
+    deep = "[" * 2000 + "]" * 2000
+    (tmp_path / "deep.json").write_text(deep)
+    (tmp_path / "k.pub").write_text(signer.verifier_key + "\n")
+    assert main([str(tmp_path / "deep.json"), "--key", str(tmp_path / "k.pub")]) == 1
+    assert capsys.readouterr().err == "error: the citation nests too deeply to be one\n"
+    with pytest.raises(ValueError, match="nests too deeply"):
+        _event_data({"topic": "tracker.domain:Incident.Reported"}, deep.encode())

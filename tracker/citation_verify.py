@@ -505,7 +505,10 @@ def _hex(value: Any, what: str) -> bytes:
 
 def _event_data(entry: dict[str, Any], state: bytes) -> tuple[str, dict[str, Any]]:
     name = str(entry["topic"]).rsplit(":", 1)[-1].rsplit(".", 1)[-1]
-    data = json.loads(state)
+    try:
+        data = json.loads(state)
+    except RecursionError:
+        raise ValueError("its state nests too deeply to be an event") from None
     if not isinstance(data, dict):
         raise ValueError("its state is not a JSON object")
     if int(data.get("class_version", 1) or 1) != 1:
@@ -821,7 +824,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         text = sys.stdin.read() if args.citation == "-" else open(args.citation).read()  # noqa: SIM115
-        citation = json.loads(text)
+        try:
+            citation = json.loads(text)
+        except RecursionError:
+            raise ValueError("the citation nests too deeply to be one") from None
         with open(args.key) as f:
             key = f.read()
         since = None

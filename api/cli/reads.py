@@ -202,7 +202,8 @@ def verify(as_json: bool) -> None:
 
 @main.group()
 def query() -> None:
-    """Read the views (each subcommand takes --json and --as-of)."""
+    """Read the views (each subcommand takes --json, and --as-of but for changes, whose
+    --from and --to are knowledge times themselves)."""
 
 
 AS_OF = click.option("--as-of", "as_of", default=None,
@@ -399,10 +400,15 @@ def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -
     """What changed between two knowledge times, per key, and the reports behind it."""
     from api.routes.views import changes
 
+    names: dict[str, tuple[str, str]] = {}
     try:
         with _views(None) as views:
             data = _dump("ChangesSchema", changes(views, {"from_": date_from, "to": date_to,
                                                           "by": by}))
+            if by == "actor" and not as_json:
+                # By name, as `query casualties --by actor` prints them (the JSON keeps
+                # the API's shape: ids).
+                views.actor_names([r["key"] for r in data["rows"]], names)
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -415,7 +421,8 @@ def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -
     for r in data["rows"]:
         b, a = r["before"], r["after"]
         causes = ", ".join(f"{c['report']} ({c['source']})" for c in r["causes"])
-        click.echo(f"{r['key']:<30} {b['best']:>7} -> {a['best']:<7} incidents "
+        label = names[r["key"]][1] if r["key"] in names else r["key"]
+        click.echo(f"{label:<40} {b['best']:>7} -> {a['best']:<7} incidents "
                    f"{b['incidents']} -> {a['incidents']}  by {causes}")
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
+from werkzeug.exceptions import NotFound
 
 from api.auth import check_read, principal
 from api.routes import TrackerBlueprint
@@ -99,7 +100,13 @@ def actor_answer(views: Any, tracker: Any, actor_id: str, as_of: datetime | None
             "as_of": as_of.isoformat() if as_of else None}
 
 
-@blp.route("/history/<string:kind>/<entity_id>")
+# The kinds of entity with a history (tracker.application.AGGREGATES; tokens have none).
+HISTORY_KINDS = ("actor", "incident", "operation", "report", "link")
+
+
+@blp.route("/history/<string:kind>/<entity_id>", parameters=[
+    {"in": "path", "name": "kind", "required": True,
+     "schema": {"type": "string", "enum": list(HISTORY_KINDS)}}])
 class History(MethodView):
     @blp.arguments(HistoryArgsSchema, location="query")
     @blp.response(200, HistorySchema)
@@ -110,6 +117,9 @@ class History(MethodView):
         answers the record's id). A report: its own events, every event it recorded on
         other records, and, once retracted, the events that withdrew them, in log order"""
         check_read()
+        if kind not in HISTORY_KINDS:
+            raise NotFound(f"no history of kind {kind!r}: the kinds are "
+                           f"{', '.join(HISTORY_KINDS)}")
         services = get_services()
         as_of = parse_as_of(args.get("as_of"))
         data = history_answer(services.tracker, lambda: services.views(as_of), kind,

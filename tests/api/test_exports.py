@@ -312,6 +312,26 @@ def test_bad_query_parameters_are_422_in_the_one_shape(public):
         assert response.json["errors"] and response.json["errors"][0]["field"]
 
 
+def test_a_knowledge_time_whose_plus_arrived_as_a_space_says_how_to_send_it(public):
+    """A `recorded` time pasted into ?as_of= unencoded: its '+' reads as a space, and the
+    answer said only that it is not a date."""
+    for path, name in (("/incidents?as_of=2026-12-01T12:46:20.965796+00:00", "as_of"),
+                       ("/changes?by=country&from=2026-12-01T12:46+05:30", "from")):
+        response = public.get(path)
+        assert response.status_code == 422, path
+        (error,) = response.json["errors"]
+        assert error["field"] == name
+        offset = path[-5:]
+        assert error["message"].endswith(
+            f"is not a date (YYYY-MM-DD) or an ISO datetime; a '+' in a URL's query reads as "
+            f"a space: send the offset as %2B{offset} (or a UTC time ending in Z)"), error
+    sent = public.get("/incidents?as_of=2026-12-01T12:46:20.965796%2B00:00")
+    assert sent.status_code == 200
+    assert sent.json["as_of"] == "2026-12-01T12:46:20.965796+00:00"
+    plain = public.get("/incidents?as_of=soon").json["errors"][0]["message"]
+    assert "%2B" not in plain  # the hint only where a '+' was lost
+
+
 def test_the_page_hint_of_actor_ids_is_only_a_hint(seeded_api, public, monkeypatch):
     import orjson
 

@@ -215,7 +215,7 @@ def _json_rows(path: Path, reading: Reading, required: Callable[[list[str]], lis
     except json.JSONDecodeError as e:
         raise IngestionError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); nothing was "
                              "imported") from None
-    except jsontext.DuplicateKeyError as e:
+    except (jsontext.DuplicateKeyError, jsontext.TooDeepError) as e:
         raise IngestionError(f"{path}: {e}; nothing was imported") from None
     records = _records(document, path, source_name, json_key)
     keys: dict[str, None] = {}
