@@ -333,11 +333,14 @@ class Projector:
 
     # -- rebuild and verify -------------------------------------------------------------
 
-    def rebuild(self, progress: Progress | None = None) -> tuple[int, int | None]:
+    def rebuild(self, progress: Progress | None = None,
+                before_switch: Callable[[], None] | None = None) -> tuple[int, int | None]:
         """Blue/green: every view is folded in one pass over the log into a new
         generation while readers keep the active one; indexes are made after the bulk
         load; readers switch when it has caught up; the old generation is dropped.
-        Returns (new generation, old generation)."""
+        `before_switch` runs just before readers switch: raising, it leaves them on the
+        views they have (the new generation is dropped). Returns (new generation, old
+        generation)."""
         self.store.setup()
         gen = self.store.new_generation()
         try:
@@ -346,6 +349,8 @@ class Projector:
             self._check_reached(gen, target)
             self.store.create_indexes(gen)
             self.catch_up(gen=gen)
+            if before_switch is not None:
+                before_switch()
             old = self.store.activate(gen)
         except BaseException:
             self._working.pop(gen, None)

@@ -37,32 +37,43 @@ def rebuild(names: tuple[str, ...], verify_only: bool, ignore_chain: bool,
         _fail(ValueError(f"unknown {'view' if len(unknown) == 1 else 'views'}: "
                          f"{', '.join(unknown)}; known: {', '.join(VIEWS)}"))
     services = _services(batch_work=True)
-    # The chain before the fold: about a second per 100,000 events, an eighth of a rebuild.
     # Events set aside (quarantined) are not folded: one of them altered or damaged is
     # passed over, named below, and the rest of the log checked.
-    chain = services.tracker.verify(set_aside=services.tracker.quarantined())
-    if chain.passed_over:
-        one = len(chain.passed_over) == 1
-        click.echo(f"note: the {'event at position' if one else 'events at positions'} "
-                   f"{_spans(list(chain.passed_over))} {'fails' if one else 'fail'} the "
-                   f"hash chain and {'is' if one else 'are'} set aside from the views "
-                   "(tracker quarantine): not folded; the rest of the log holds", err=True)
-    if verify_only:
-        _verify_views(services, chain, as_json)
-        return
-    if not chain.ok:
-        if not ignore_chain:
-            _fail(TrackerError(
-                f"the log fails its hash chain after {counted(chain.checked, 'good event')}: "
-                f"{chain.problem}. Nothing was rebuilt: readers keep the views they have. "
-                "Restore the log from a backup (`tracker verify` checks it), or rebuild "
-                "from the log as it is with --ignore-chain"))
-        click.echo(f"warning: the log fails its hash chain after "
-                   f"{counted(chain.checked, 'good event')}: {chain.problem}; rebuilding "
-                   "from it anyway (--ignore-chain)", err=True)
-    update, finish = _progress_bar("rebuilding")
-    gen, old = services.runner.rebuild(progress=update)
-    finish()
+    with _ChainCheck(services) as check:
+        if verify_only:
+            _verify_views(services, check, as_json)
+            return
+
+        def before_switch() -> None:
+            chain = check.result()
+            if chain.ok:
+                return
+            if not ignore_chain:
+                raise TrackerError(
+                    f"the log fails its hash chain after "
+                    f"{counted(chain.checked, 'good event')}: {chain.problem}. Nothing was "
+                    "rebuilt: readers keep the views they have. Restore the log from a "
+                    "backup (`tracker verify` checks it), or rebuild from the log as it is "
+                    "with --ignore-chain")
+            click.echo(f"warning: the log fails its hash chain after "
+                       f"{counted(chain.checked, 'good event')}: {chain.problem}; "
+                       "rebuilding from it anyway (--ignore-chain)", err=True)
+
+        checked = check.beside is None
+        if checked:
+            try:
+                before_switch()  # checked already: refuse before folding anything
+            except TrackerError as e:
+                _fail(e)
+        update, finish = _progress_bar("rebuilding")
+        try:
+            gen, old = services.runner.rebuild(
+                progress=update, before_switch=None if checked else before_switch)
+        except TrackerError as e:
+            finish()
+            _fail(e)
+        finish()
+        chain = check.result()
     head = services.store.position(gen)
     if as_json:
         _print_json({"generation": gen, "replaced": old, "position": head,
@@ -72,12 +83,74 @@ def rebuild(names: tuple[str, ...], verify_only: bool, ignore_chain: bool,
                + (f" (replacing {old})" if old else "") + f" at position {head}")
 
 
-def _verify_views(services: Any, chain: Any, as_json: bool) -> None:
+# From this many events on, `tracker rebuild` checks the log's hash chain in a process of
+# its own while it folds (about a second per 100,000 events, an eighth of the fold, then
+# off the fold's core); readers switch only once it holds. A smaller log is checked first,
+# in the command's own process (a second process costs more than the check).
+CHAIN_BESIDE = 200_000
+
+
+class _ChainCheck:
+    """The log against its hash chain (as `tracker verify`), for a rebuild: at once, or
+    beside the fold in a process of its own (CHAIN_BESIDE); `result()` waits for it and
+    says, once, which quarantined events it passed over."""
+
+    def __init__(self, services: Any) -> None:
+        self.settings = services.settings
+        self.tracker = services.tracker
+        self.aside = tuple(services.tracker.quarantined())
+        self.beside: Any = None
+        self.pool: Any = None
+        self.chain: Any = None
+
+    def __enter__(self) -> _ChainCheck:
+        if self.tracker.max_position() >= CHAIN_BESIDE:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            self.pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self.beside = self.pool.submit(_chain_of, self.settings, self.aside)
+        else:
+            self.result()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def result(self) -> Any:
+        if self.chain is None:
+            self.chain = (self.beside.result() if self.beside is not None
+                          else self.tracker.verify(set_aside=self.aside))
+            if self.chain.passed_over:
+                one = len(self.chain.passed_over) == 1
+                click.echo(
+                    f"note: the {'event at position' if one else 'events at positions'} "
+                    f"{_spans(list(self.chain.passed_over))} {'fails' if one else 'fail'} "
+                    f"the hash chain and {'is' if one else 'are'} set aside from the views "
+                    "(tracker quarantine): not folded; the rest of the log holds", err=True)
+        return self.chain
+
+
+def _chain_of(settings: Any, aside: tuple[int, ...]) -> Any:
+    """`tracker verify`'s check, in the process _ChainCheck starts beside the fold."""
+    from tracker.application import ConflictTracker
+
+    tracker = ConflictTracker.from_settings(settings)
+    try:
+        return tracker.verify(set_aside=aside)
+    finally:
+        tracker.close()
+
+
+def _verify_views(services: Any, check: _ChainCheck, as_json: bool) -> None:
     """`rebuild --verify`: the differences, one line each, then whether the chain holds
     (which says whether the log or the views are at fault); exit 1 on either."""
     update, finish = _progress_bar("verifying")
     differences = services.runner.verify(progress=update)
     finish()
+    chain = check.result()
     if as_json:
         _print_json({"ok": chain.ok and not differences, "chain": chain.to_dict(),
                      "differences": [d.to_dict() for d in differences],
