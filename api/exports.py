@@ -14,6 +14,7 @@ import orjson
 
 from projections.incident_state import basis, cited_sources
 from projections.readmodel.queries import QueryError
+from tracker.wording import word_for
 
 # The incident exports' columns, one definition for the CSV and the GeoJSON properties.
 # Lists are "; "-joined: `actors` (names) and `actor_ids` pair up in order; `sources` are
@@ -35,11 +36,13 @@ def columns(fields: str | None, known: tuple[str, ...]) -> list[str]:
     wanted = [f.strip() for f in fields.split(",") if f.strip()]
     unknown = [f for f in wanted if f not in known]
     if unknown or not wanted:
-        raise QueryError(f"fields: unknown column(s) {', '.join(unknown) or '(none given)'}; "
+        raise QueryError(f"fields: unknown {word_for(len(unknown), 'column')} "
+                         f"{', '.join(unknown) or '(none given)'}; "
                          f"known: {', '.join(known)}", "fields")
     repeated = [f for f in dict.fromkeys(wanted) if wanted.count(f) > 1]
     if repeated:  # a CSV would have the column twice, a GeoJSON feature the property once
-        raise QueryError(f"fields: column(s) asked for twice: {', '.join(repeated)}", "fields")
+        raise QueryError(f"fields: {word_for(len(repeated), 'column')} asked for twice: "
+                         f"{', '.join(repeated)}", "fields")
     return wanted
 
 

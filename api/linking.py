@@ -13,9 +13,11 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from projections.linking import METHOD, VERSION
+from tracker import jsontext
 from tracker.application import RecordResult
 from tracker.exceptions import EntityNotFoundError, ReportValidationError, TrackerError
 from tracker.reports import MAX_FACTS
+from tracker.wording import counted
 
 if TYPE_CHECKING:
     from api.services import Services
@@ -50,8 +52,11 @@ def read_pairs(text: str, name: str = "FILE") -> tuple[list[dict[str, Any]], str
     lines: list[int] | None = None
     if stripped.startswith(("{", "[")):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as e:
+            data = jsontext.loads(text)
+        except jsontext.TooDeepError as e:
+            raise LinkFileError(f"{name}: {e}; a suggest output is a few levels deep"
+                                ) from None
+        except ValueError as e:  # not JSON, or a key given twice
             raise LinkFileError(f"{name}: not valid JSON: {e}") from e
         if isinstance(data, dict):
             method = data.get("method") if isinstance(data.get("method"), str) else None
@@ -126,7 +131,7 @@ def link_report(pairs: Iterable[dict[str, Any]], method: str | None, notes: str 
     suffix = f"-{recording}" if recording > 1 else ""
     return {"report": f"links-{digest}{suffix}",
             "source": {"name": SOURCE_NAME, "kind": "analyst"},
-            "notes": (f"{len(facts)} same_incident link(s) accepted; method {method}"
+            "notes": (f"{counted(len(facts), 'same_incident link')} accepted; method {method}"
                       + (f"; {notes}" if notes else "")),
             "facts": facts}
 

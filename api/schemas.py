@@ -205,6 +205,8 @@ class BBox(fields.Field):
 KNOWLEDGE_TIME = (r"^\d{4}-\d{2}-\d{2}"
                   r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
 _KNOWLEDGE_TIME = re.compile(KNOWLEDGE_TIME)
+# A time, then a space where an offset's '+' was: what an unencoded '+' arrives as.
+_PLUS_AS_SPACE = re.compile(r"(\d:\d{2}(?::\d{2}(?:\.\d+)?)?) (\d{2}:\d{2})$")
 
 
 def _knowledge_time(name: str) -> Any:
@@ -217,6 +219,12 @@ def _knowledge_time(name: str) -> Any:
     def check(value: str) -> None:
         refused = f"{name} {value!r} is not a date (YYYY-MM-DD) or an ISO datetime"
         if not _KNOWLEDGE_TIME.match(value):
+            if _KNOWLEDGE_TIME.match(_PLUS_AS_SPACE.sub(r"\1+\2", value)):
+                # `…T12:46:20 00:00`: a '+' sent unencoded, which a query string reads as
+                # a space. Not read as '+' (the form is not ISO, and the OpenAPI pattern
+                # says what is taken): the answer says how to send it.
+                refused += (f"; a '+' in a URL's query reads as a space: send the offset "
+                            f"as %2B{value[-5:]} (or a UTC time ending in Z)")
             raise ValidationError(refused)
         try:
             parse_as_of(value)
@@ -566,6 +574,16 @@ class SourcesSchema(StrictSchema):
     sources = fields.List(fields.Nested(SourceRowSchema), required=True)
 
 
+class FormerRoleSchema(StrictSchema):
+    group = fields.String(required=True)
+    role = fields.String(required=True)
+    since = day()
+    until = day()
+    reason = fields.String(allow_none=True)
+    incident = fields.String(allow_none=True)
+    report = fields.String(allow_none=True)
+
+
 class ActorSchema(ActorRowSchema):
     """One actor: a row of /actors (the same keys), plus what the register records of it."""
 
@@ -575,6 +593,9 @@ class ActorSchema(ActorRowSchema):
         "description": "[{parent, relation, since}]"})
     sanctions = fields.List(fields.Dict(), metadata={"description": "[{authority, listed}]"})
     roles = fields.Dict(metadata={"description": "roles held, by 'group/role'"})
+    former_roles = fields.List(fields.Nested(FormerRoleSchema), metadata={
+        "description": "roles held and ended (a death, a capture, a report saying so), "
+                       "oldest end first"})
     fate = fields.Dict(allow_none=True, metadata={
         "description": "the latest death, capture or release reported"})
     version = fields.Integer(required=True, metadata={
@@ -612,15 +633,27 @@ class EventsArgsSchema(StrictSchema):
                            validate=validate.Range(min=1, max=MAX_EVENTS_PAGE))
 
 
-class StreamArgsSchema(StrictSchema):
-    """/stream takes no query parameter (a reconnecting client sends Last-Event-ID, a
-    header): any is refused (422), as every route refuses one it does not take."""
+class NoArgsSchema(StrictSchema):
+    """The query of a route that takes no parameter (/stream, /healthz, /verify,
+    /checkpoint): any is refused (422, naming it), as every route refuses one it does not
+    take. /stream's reconnecting client sends Last-Event-ID, a header, not a parameter."""
+
+
+class HistoryArgsSchema(ViewArgsSchema):
+    after = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_POSITION),
+                           metadata={"description": "the events after this log position "
+                                                    "(a page's `next`)"})
+    limit = fields.Integer(load_default=MAX_EVENTS_PAGE,
+                           validate=validate.Range(min=1, max=MAX_EVENTS_PAGE),
+                           metadata={"description": "at most this many events"})
 
 
 class HistorySchema(StrictSchema):
     kind = fields.String(required=True)
     id = fields.String(required=True)
     events = fields.List(fields.Nested(EventSchema), required=True)
+    next = fields.Integer(allow_none=True, metadata={
+        "description": "pass it as `after` for the next page; null on the last"})
 
 
 class VerifySchema(StrictSchema):

@@ -63,6 +63,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from tracker.wording import counted, word_for
+
 DEFAULT_FILE = Path(__file__).resolve().parents[2] / "shared" / "data" / "acled_Burkina_Faso.csv"
 
 
@@ -241,7 +243,8 @@ def main() -> None:
     PACE = not args.no_pace
     wanted = {r.strip() for r in args.runs.split(",") if r.strip()}
     if wanted - set(RUNS):
-        parser.error(f"unknown run(s) {', '.join(sorted(wanted - set(RUNS)))}; "
+        unknown = sorted(wanted - set(RUNS))
+        parser.error(f"unknown {word_for(len(unknown), 'run')} {', '.join(unknown)}; "
                      f"known: {', '.join(RUNS)}")
     if args.no_postgres:
         wanted.discard("postgres")
@@ -293,7 +296,7 @@ def report(runs: dict[str, list[dict[str, Any]]], rows: int, args: argparse.Name
     base = median("baseline", "seconds")
     base_best = min(r["seconds"] for r in runs["baseline"])
     print(f"{rows:,} rows ({args.file.name} x {args.scale}, ids made unique); "
-          f"median of {args.repeat} run(s) each")
+          f"median of {counted(args.repeat, 'run')} each")
     print(f"{'run':<14} {'seconds':>8} {'rows/s':>9} {'events/s':>9} {'baseline/run':>13} "
           f"{'best rows/s':>12} {'best/best':>10}")
     for name, results in runs.items():

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from projections.decode import RawEvent
-from tracker.domain.base import entity_id, set_path
+from tracker.domain.base import entity_id, set_path, withdraw_corrections
 
 ACTOR_EVENTS = frozenset({"ActorRegistered", "AliasAdded", "ActorCorrected", "ActorRetracted",
-                          "ActorReportRetracted", "RoleAssumed", "RoleEnded"})
+                          "ActorReportRetracted", "RoleAssumed", "RoleEnded",
+                          "DeathReported", "CaptureReported", "ReleaseReported"})
 
 
 class Docs(Protocol):
@@ -110,9 +111,33 @@ def _corrected(docs: Docs, event: RawEvent) -> None:
     if actor is None:
         return
     field, value = event.data["field"], event.data["value"]
+    # What retracting its report undoes (tracker.domain.base.withdraw_corrections).
+    actor.setdefault("originals", {}).setdefault(field, event.data["previous"])
+    actor.setdefault("corrections", []).append(
+        {"field": field, "value": value, "report": event.data["provenance"]["report"]})
+    docs.put("actor", event.oid, actor)
+    _set_field(docs, event.oid, actor, field, value)
+
+
+def _new_fate(docs: Docs, event: RawEvent) -> None:
+    """A death, capture or release replaces the actor's fate: corrections of the one before
+    no longer apply (as the Actor aggregate has it)."""
+    actor = docs.get("actor", event.oid)
+    if actor is None or not any(c["field"].startswith("fate.")
+                                for c in actor.get("corrections", ())):
+        return
+    actor["corrections"] = [c for c in actor["corrections"]
+                            if not c["field"].startswith("fate.")]
+    actor["originals"] = {k: v for k, v in actor["originals"].items()
+                          if not k.startswith("fate.")}
+    docs.put("actor", event.oid, actor)
+
+
+def _set_field(docs: Docs, oid: str, actor: dict[str, Any], field: str, value: Any) -> None:
+    """One field of the actor set to `value`, in its document and the groups' it shows in."""
     if field in ("name", "kind", "aliases", "country", "title"):
         set_path(actor, field, value)
-        docs.put("actor", event.oid, actor)
+        docs.put("actor", oid, actor)
     if field not in ("name", "fate.date"):
         return
     if field == "name":
@@ -162,6 +187,13 @@ def _report_retracted(docs: Docs, event: RawEvent) -> None:
     if actor.get("report", report) == report:
         actor["registration_withdrawn"] = report
         docs.put("actor", event.oid, actor)
+    kept, changes = withdraw_corrections(actor.get("corrections", []),
+                                         actor.get("originals", {}), report)
+    if changes:
+        actor["corrections"] = kept
+        docs.put("actor", event.oid, actor)
+        for path, value in changes:
+            _set_field(docs, event.oid, actor, path, value)
     given = actor.get("alias_reports") or {}
     withdrawn = {a for a, r in given.items() if r == report}
     if withdrawn:
@@ -197,4 +229,5 @@ HANDLERS: dict[str, Callable[[Docs, RawEvent], None]] = {
     "ActorRegistered": _registered, "AliasAdded": _alias_added,
     "RoleAssumed": _role_assumed, "RoleEnded": _role_ended, "ActorCorrected": _corrected,
     "ActorRetracted": _retracted, "ActorReportRetracted": _report_retracted,
+    "DeathReported": _new_fate, "CaptureReported": _new_fate, "ReleaseReported": _new_fate,
 }

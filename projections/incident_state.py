@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from projections.decode import RawEvent
-from tracker.domain.base import set_path
+from tracker.domain.base import set_path, withdraw_corrections
 from tracker.figures import figure_key, incident_killed, other_counts, published_on
 
 INCIDENT_EVENTS = frozenset({"IncidentReported", "CasualtiesReported", "MaterielReported",
@@ -48,7 +48,8 @@ def cited_sources(state: dict[str, Any]) -> list[str]:
         if group not in latest or entry["seq"] > latest[group]["seq"]:
             latest[group] = entry
     names: list[str] = []
-    for entry in latest.values():
+    # By log position, not key order (documents read back have their keys sorted).
+    for entry in sorted(latest.values(), key=lambda e: e["seq"]):
         names += [n.strip() for n in entry["sources"].split(";") if n.strip()]
     return list(dict.fromkeys(names))
 
@@ -92,13 +93,21 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
         state["materiel"].append({"action": data["action"], "items": list(data["items"]),
                                   "report": prov["report"]})
     elif name == "AssessmentRecorded":
+        source = prov["source"]["name"]
         state.setdefault("assessments", []).append({
             "killed": data["killed"], "low": data["low"], "high": data["high"],
             "reason": data["reason"], "report": prov["report"], "published": published(prov),
-            "seq": event.position})
+            "seq": event.position, "source": source})
+        # The analysts' desk reported on the incident too: its source is the incident's
+        # (the source filter, /sources, the basis of best).
+        if source not in state["sources"]:
+            state["sources"].append(source)
     elif name == "IncidentCorrected":
         set_path(state["details"], data["field"], data["value"])
         state["details_withdrawn"] = None  # corrected by a live report
+        # Each corrected field's value before its first correction: retracting the
+        # report of a correction sets the field back (tracker.domain.base).
+        state.setdefault("originals", {}).setdefault(data["field"], data["previous"])
         state["corrections"].append({
             "field": data["field"], "previous": data["previous"], "value": data["value"],
             "reason": data["reason"], "report": prov["report"], "position": event.position})
@@ -114,15 +123,28 @@ def fold_incident(state: dict[str, Any] | None, event: RawEvent) -> dict[str, An
             withdrawn.append(report)
         state["figures"] = {k: f for k, f in state["figures"].items() if f["report"] != report}
         # The sources are those of live reports: the report that registered the incident
-        # (while it is live) and each live figure's.
-        first = state["sources"][:1] if state["report"] not in withdrawn else []
-        state["sources"] = list(dict.fromkeys(
-            [*first, *(f["source"] for f in state["figures"].values())]))
+        # (while it is live), each live figure's and each live assessment's.
+        # In the order they first gave a live figure (by log position, not the figures'
+        # key order: documents read back from their rows have their keys sorted).
         state["materiel"] = [m for m in state["materiel"] if m["report"] != report]
         state["assessments"] = [a for a in state.get("assessments", ())
                                 if a["report"] != report]
+        first = state["sources"][:1] if state["report"] not in withdrawn else []
+        live = sorted([*state["figures"].values(), *state["assessments"]],
+                      key=lambda f: f["seq"])
+        state["sources"] = list(dict.fromkeys(
+            [*first, *(f["source"] for f in live if f.get("source"))]))
         if state.get("cited"):
             state["cited"] = {k: c for k, c in state["cited"].items() if c["report"] != report}
+        kept, changes = withdraw_corrections(state["corrections"], state.get("originals", {}),
+                                             report)
+        if changes:
+            state["corrections"] = kept
+            for path, value in changes:
+                set_path(state["details"], path, value)
+            if not kept and state["report"] in withdrawn:
+                # No live correction confirms the details of the withdrawn registration.
+                state["details_withdrawn"] = state["report"]
         if state["report"] == report:
             live = [r for r in state["reports"] if r not in withdrawn]
             if live:

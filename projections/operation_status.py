@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from projections.decode import RawEvent
-from tracker.domain.base import entity_id, set_path
+from tracker.domain.base import entity_id, set_path, withdraw_corrections
 
 OPERATION_EVENTS = frozenset({"OperationLaunched", "OperationStatusChanged",
                               "OperationCorrected", "OperationRetracted",
@@ -38,12 +38,22 @@ def fold_operation(doc: dict[str, Any] | None, event: RawEvent) -> dict[str, Any
                                "position": event.position})
         doc["status"] = e["status"]
     elif name == "OperationCorrected":
+        # What retracting its report undoes (tracker.domain.base.withdraw_corrections).
+        doc.setdefault("originals", {}).setdefault(e["field"], e["previous"])
+        doc.setdefault("corrections", []).append(
+            {"field": e["field"], "value": e["value"], "report": report})
         set_path(doc, e["field"], e["value"])
     elif name == "OperationRetracted":
         doc["retracted"] = e["reason"]
     elif name == "OperationReportRetracted":
         if doc["report"] == e["report"]:
             doc["retracted"] = e["reason"]
+        live, changes = withdraw_corrections(doc.get("corrections", []),
+                                             doc.get("originals", {}), e["report"])
+        if changes:
+            doc["corrections"] = live
+            for path, value in changes:
+                set_path(doc, path, value)
         kept = [h for h in doc["history"] if h["report"] != e["report"]]
         doc["history"] = kept or doc["history"][:1]
         doc["status"] = doc["history"][-1]["status"]

@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -20,8 +21,9 @@ from sqlalchemy import Select, Table, case, except_, select
 
 from projections.decode import RawEvent, UnreadableEventError, decode, recorded_at
 from projections.readmodel.fold import BatchFold, Working, units_of
+from projections.readmodel.packed import unpack
 from projections.readmodel.store import GenerationGoneError, ReadModelStore
-from projections.views import COMPARED, VIEW_NAMES
+from projections.views import COMPARED, VIEW_NAMES, VIEWS
 from tracker.exceptions import FoldStuckError
 from tracker.outages import is_outage
 
@@ -331,11 +333,14 @@ class Projector:
 
     # -- rebuild and verify -------------------------------------------------------------
 
-    def rebuild(self, progress: Progress | None = None) -> tuple[int, int | None]:
+    def rebuild(self, progress: Progress | None = None,
+                before_switch: Callable[[], None] | None = None) -> tuple[int, int | None]:
         """Blue/green: every view is folded in one pass over the log into a new
         generation while readers keep the active one; indexes are made after the bulk
         load; readers switch when it has caught up; the old generation is dropped.
-        Returns (new generation, old generation)."""
+        `before_switch` runs just before readers switch: raising, it leaves them on the
+        views they have (the new generation is dropped). Returns (new generation, old
+        generation)."""
         self.store.setup()
         gen = self.store.new_generation()
         try:
@@ -344,6 +349,8 @@ class Projector:
             self._check_reached(gen, target)
             self.store.create_indexes(gen)
             self.catch_up(gen=gen)
+            if before_switch is not None:
+                before_switch()
             old = self.store.activate(gen)
         except BaseException:
             self._working.pop(gen, None)
@@ -355,9 +362,10 @@ class Projector:
                 self.store.drop(stale)
         return gen, old
 
-    def verify(self, progress: Progress | None = None, limit: int = 50) -> list[str]:
+    def verify(self, progress: Progress | None = None, limit: int = 50) -> Differences:
         """Folds the log aside (a scratch generation) up to the live position and compares
-        every table row by row; returns the differences (empty when identical)."""
+        every table row by row; returns the differences (empty when identical), at most
+        `limit` of them (`truncated` when there are more)."""
         live = self.store.ensure_active()
         self.catch_up()
         position = self.store.position(live)
@@ -377,20 +385,33 @@ class Projector:
             if failure is not None:
                 raise FoldStuckError(failure)
 
-    def _differences(self, live: int, scratch: int, position: int, limit: int) -> list[str]:
-        out: list[str] = []
+    def _differences(self, live: int, scratch: int, position: int, limit: int
+                     ) -> Differences:
+        """The rows only one side holds, table by table, paired by the table's primary
+        key: a row both sides hold with other values is one difference naming the columns
+        that differ."""
+        out: list[Difference] = []
         with self.store.reading() as conn:
             for name, columns in COMPARED.items():
                 compared = [c.strip() for c in columns.split(",")]
-                for a, b, label in ((live, scratch, "in the live view only"),
-                                    (scratch, live, "missing from the live view")):
+                key = [c.name for c in self.store.tables(live)[name].primary_key.columns]
+                sides: list[dict[tuple[Any, ...], dict[str, Any]]] = []
+                for a, b in ((live, scratch), (scratch, live)):
                     only = except_(
                         _as_compared(self.store.tables(a)[name], name, compared, position),
                         _as_compared(self.store.tables(b)[name], name, compared, position),
-                    ).limit(limit)
-                    for row in self.store.rows(conn, only):
-                        out.append(f"{name}: {label}: {tuple(row)}")
-        return out[:limit]
+                    )
+                    only = only.order_by(*(only.selected_columns[c] for c in key)
+                                         ).limit(limit + 1)
+                    rows = [dict(zip(compared, row, strict=True))
+                            for row in self.store.rows(conn, only)]
+                    sides.append({tuple(r[c] for c in key): r for r in rows})
+                in_live, in_rebuilt = sides
+                for k in sorted(set(in_live) | set(in_rebuilt), key=_sortable):
+                    out.append(Difference.of(name, key, in_live.get(k), in_rebuilt.get(k)))
+                if len(out) > limit:
+                    break
+        return Differences(out[:limit], truncated=len(out) > limit)
 
     def lag(self) -> dict[str, int]:
         """How many positions the views are behind the log (all views move together)."""
@@ -435,6 +456,155 @@ def _stored_unit_key(state: Any) -> tuple[str, Any] | None:
     if not isinstance(prov, dict) or not isinstance(prov.get("recorded_at"), str):
         return None
     return prov["recorded_at"], prov.get("report")
+
+
+def _sortable(key: tuple[Any, ...]) -> tuple[tuple[bool, str], ...]:
+    """A primary key in an order that survives NULLs and mixed types."""
+    return tuple((v is None, f"{v:020d}" if isinstance(v, int) else str(v)) for v in key)
+
+
+# The columns that name a row to a person, per table (its primary key holds hashed ids
+# where a name is readable); a versioned row adds where its version begins.
+SHOWN_KEY: dict[str, tuple[str, ...]] = {
+    "units": ("position",), "identity": ("kind", "a_key", "b_key"),
+    "incidents": ("key",), "links": ("key", "kind", "ref"), "docs": ("kind", "id"),
+    "tallies": ("dim", "key"), "tally_keys": ("dim", "key"), "sources": ("key",),
+}
+# Columns left out of a one-sided row's summary: hashed ids, case-folded copies, search
+# text; a document is summarised by its size.
+UNSHOWN = ("oid", "search", "valid_from")
+SHOWN_VALUES = 10  # columns or document paths per line
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One row that differs between the live views and a rebuild from the log: in one
+    table, under one key; `columns` maps each differing column (a document's differing
+    paths as `doc.path`) to (live, rebuilt), `side` says which holds a one-sided row."""
+
+    table: str
+    key: dict[str, Any]
+    side: str  # "both" (values differ), "live" (only the live views), "rebuilt"
+    columns: dict[str, tuple[Any, Any]]
+
+    @classmethod
+    def of(cls, table: str, pk: list[str], live: dict[str, Any] | None,
+           rebuilt: dict[str, Any] | None) -> Difference:
+        row = live if live is not None else rebuilt
+        assert row is not None
+        shown = {c: row[c] for c in SHOWN_KEY.get(table, tuple(pk)) if c in row}
+        if "id" in shown and "doc" in row:  # a document keyed by a hash: its own id
+            doc = _document(row["doc"])
+            if isinstance(doc, dict) and isinstance(doc.get("id"), str):
+                shown["id"] = doc["id"]
+        if "valid_from" in row:
+            shown["valid_from"] = row["valid_from"]
+        if live is not None and rebuilt is not None:
+            columns: dict[str, tuple[Any, Any]] = {}
+            for c in live:
+                if live[c] == rebuilt[c]:
+                    continue
+                if c == "doc":
+                    columns.update(_document_differences(live[c], rebuilt[c]))
+                else:
+                    columns[c] = (live[c], rebuilt[c])
+            return cls(table, shown, "both", columns)
+        side = "live" if live is not None else "rebuilt"
+        values = {c: v for c, v in row.items()
+                  if c not in UNSHOWN and c not in shown and not c.endswith("_k")
+                  and v is not None}
+        if "doc" in values:
+            values["doc"] = _document_summary(values["doc"])
+        if side == "live":
+            return cls(table, shown, side, {c: (v, None) for c, v in values.items()})
+        return cls(table, shown, side, {c: (None, v) for c, v in values.items()})
+
+    def line(self) -> str:
+        """One line: the table and key, then each differing column with both values."""
+        view = VIEW_OF.get(self.table, self.table)
+        where = self.table if view == self.table else f"{view}.{self.table}"
+        key = ", ".join(f"{k} {_short(v)}" for k, v in self.key.items())
+        items = list(self.columns.items())
+        more = (f"; and {len(items) - SHOWN_VALUES} more columns"
+                if len(items) > SHOWN_VALUES else "")
+        if self.side == "both":
+            body = "; ".join(f"{c}: live {_short(a)}, rebuilt {_short(b)}"
+                             for c, (a, b) in items[:SHOWN_VALUES])
+            return f"{where} [{key}]: {body or 'same values, other bytes'}{more}"
+        what = ("in the live views only" if self.side == "live"
+                else "missing from the live views (the rebuild has it)")
+        index = 0 if self.side == "live" else 1
+        body = ", ".join(f"{c} {_short(v[index])}" for c, v in items[:SHOWN_VALUES])
+        return f"{where} [{key}]: {what}: {body}{more}"
+
+    def to_dict(self) -> dict[str, Any]:
+        view = VIEW_OF.get(self.table, self.table)
+        return {"view": view, "table": self.table, "key": self.key, "side": self.side,
+                "columns": {c: {"live": a, "rebuilt": b} for c, (a, b) in
+                            self.columns.items()}}
+
+
+class Differences(list[Difference]):
+    """What `verify` found; `truncated`: it stopped at its limit, there are more."""
+
+    def __init__(self, found: list[Difference], truncated: bool = False) -> None:
+        super().__init__(found)
+        self.truncated = truncated
+
+# The view each compared table belongs to.
+VIEW_OF: dict[str, str] = {t: v.name for v in VIEWS for t in v.compared}
+
+
+def _document(value: Any) -> Any:
+    """A document column's value as JSON data: packed bytes are unpacked, text and bytes
+    of JSON read; anything else as it is."""
+    if isinstance(value, memoryview):
+        value = bytes(value)
+    if isinstance(value, bytes | str):
+        try:
+            return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            pass
+        if isinstance(value, bytes):
+            try:
+                return orjson.loads(unpack(value))
+            except Exception:  # noqa: BLE001 - not a packed document: shown summarised
+                return f"<{len(value)} bytes>"
+    return value
+
+
+def _document_summary(value: Any) -> Any:
+    """A one-sided row's document: its id and keys, not its bytes."""
+    doc = _document(value)
+    if isinstance(doc, dict):
+        return {k: doc[k] for k in ("id", "name", "kind") if k in doc} or \
+            f"<{len(doc)} keys>"
+    return doc
+
+
+def _document_differences(live: Any, rebuilt: Any) -> dict[str, tuple[Any, Any]]:
+    """The paths where two documents differ (`doc.sources`, `doc.figures.S.killed`), each
+    with both values; a path missing on one side shows None there."""
+    out: dict[str, tuple[Any, Any]] = {}
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if a == b:
+            return
+        if isinstance(a, dict) and isinstance(b, dict):
+            for k in sorted(set(a) | set(b), key=str):
+                step = f".{k}" if str(k).isprintable() and "." not in str(k) else f"[{k!r}]"
+                walk(a.get(k), b.get(k), f"{path}{step}")
+            return
+        out[path] = (a, b)
+
+    walk(_document(live), _document(rebuilt), "doc")
+    return out
+
+
+def _short(value: Any, width: int = 120) -> str:
+    """A value as one short line: repr, cut at `width` characters."""
+    text = repr(value).replace("\n", " ")
+    return text if len(text) <= width else f"{text[:width - 1]}…"
 
 
 class FoldFailure(Exception):

@@ -20,5 +20,20 @@ def seed_reports() -> list[dict[str, Any]]:
 
 
 def load_seeds(tracker: ConflictTracker, recorded_by: str = "seed") -> list[RecordResult]:
-    """Records every seed report; reports already recorded record nothing."""
-    return [tracker.record_report(report, recorded_by=recorded_by) for report in seed_reports()]
+    """Records every seed report; reports already recorded record nothing. A seed report
+    recorded by an earlier version of the seeds (say, before its source gave `published`)
+    is kept as it was: the log is never rewritten, and seeding again must not fail; its
+    result says so (`warning`)."""
+    from tracker.application import RecordResult
+    from tracker.exceptions import ReportConflictError
+
+    results = []
+    for report in seed_reports():
+        try:
+            results.append(tracker.record_report(report, recorded_by=recorded_by))
+        except ReportConflictError:
+            results.append(RecordResult(
+                report["report"], recorded=False,
+                warning="an earlier version of this seed report is recorded; it is kept "
+                        "(send a correction or a new report to change what it says)"))
+    return results

@@ -231,7 +231,22 @@ def test_a_retraction_cannot_be_retracted_and_nothing_is_recorded(sqlite_tracker
     [error] = refused.value.errors
     assert (error.index, error.field) == (0, "target.report")
     assert "cannot be retracted" in error.message
+    assert error.message.startswith("report 'r-retract' retracted report r-base; ")
     assert sqlite_tracker.max_position() == head
+
+
+def test_quarantine_names_the_positions_not_in_the_log_singular_for_one(sqlite_tracker):
+    from tracker.exceptions import QuarantineError
+
+    sqlite_tracker.record_report(base_report())
+    head = sqlite_tracker.max_position()
+    with pytest.raises(QuarantineError) as one:
+        sqlite_tracker.quarantine([head + 5], "nope")
+    assert str(one.value) == f"position {head + 5} is not in the log (1..{head})"
+    with pytest.raises(QuarantineError) as two:
+        sqlite_tracker.quarantine([0, head + 1], "nope")
+    assert str(two.value) == f"positions 0, {head + 1} are not in the log (1..{head})"
+    assert sqlite_tracker.quarantined() == {}
 
 
 def test_a_revoked_token_name_can_be_issued_again_an_active_one_not(tracker):

@@ -441,6 +441,9 @@ def test_the_verifier_runs_alone_with_the_standard_library_and_cryptography(
                          text=True, cwd=tmp_path, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "citation verified (only the figures listed as ok)" in run.stdout
+    # Counts in words, singular for one (it restates tracker.wording.counted).
+    assert "killed'] = {" in run.stdout and " from 4 incidents\n" in run.stdout
+    assert "ok: 10 events included" in run.stdout and "(s)" not in run.stdout
     # The rest of the answer rides along for context, and the verdict says it is not
     # covered: a number changed there is not a figure this citation vouches for.
     assert "not covered: " in run.stdout and "total" in run.stdout
@@ -451,6 +454,7 @@ def test_the_verifier_runs_alone_with_the_standard_library_and_cryptography(
     run = subprocess.run([sys.executable, "-I", "-c", blocker], capture_output=True,
                          text=True, cwd=tmp_path, timeout=60)
     assert run.returncode == 1 and "FAILED: figure ['rows', 0, 'killed']" in run.stderr
+    assert run.stderr.endswith("citation NOT verified: 1 problem\n"), run.stderr
     # And statically: its imports are the standard library's and cryptography's.
     import ast
     tree = ast.parse((ROOT / "tracker" / "citation_verify.py").read_text())
@@ -529,3 +533,18 @@ def test_citing_with_an_unreadable_event_names_its_position_on_the_api_and_the_c
         assert isinstance(result.exception, SystemExit), result.exception
         (line,) = result.output.splitlines()
         assert line.startswith("error: ") and f"position {damaged}" in line
+
+
+def test_the_standalone_verifier_refuses_a_too_deep_citation_in_one_line(tmp_path, capsys,
+                                                                         signer):
+    """A citation (or an event state in it) of 2000 nested brackets ended in a
+    RecursionError traceback."""
+    from tracker.citation_verify import _event_data, main
+
+    deep = "[" * 2000 + "]" * 2000
+    (tmp_path / "deep.json").write_text(deep)
+    (tmp_path / "k.pub").write_text(signer.verifier_key + "\n")
+    assert main([str(tmp_path / "deep.json"), "--key", str(tmp_path / "k.pub")]) == 1
+    assert capsys.readouterr().err == "error: the citation nests too deeply to be one\n"
+    with pytest.raises(ValueError, match="nests too deeply"):
+        _event_data({"topic": "tracker.domain:Incident.Reported"}, deep.encode())

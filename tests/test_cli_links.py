@@ -63,7 +63,8 @@ def test_suggest_accept_records_one_report_once(cli):
     before = incidents(cli)
     found = json.loads(cli("link", "suggest", "--json").output)["candidates"]
     out = cli("link", "suggest", "--accept")
-    assert out.exit_code == 0 and f"{len(found)} same_incident link(s)" in out.output
+    assert len(found) > 1
+    assert out.exit_code == 0 and f"{len(found)} same_incident links" in out.output
     assert incidents(cli) == before - len(found)
     again = cli("link", "suggest", "--accept", "--min-score", "0.7")
     assert "no candidates to accept" in again.output  # linked records are one row now
@@ -118,7 +119,7 @@ def test_accept_records_a_reviewed_file_without_the_rows_removed(cli, tmp_path):
     reviewed = tmp_path / "reviewed.csv"
     reviewed.write_text("\n".join(kept) + "\n")
     out = cli("link", "accept", str(reviewed))
-    assert out.exit_code == 0 and "3 same_incident link(s)" in out.output
+    assert out.exit_code == 0 and "recorded: 3 same_incident links" in out.output
     assert incidents(cli) == before - 3
     assert "already recorded; nothing new" in cli("link", "accept", str(reviewed)).output
     left = json.loads(cli("link", "suggest", "--json").output)["candidates"]
@@ -223,6 +224,34 @@ def members(djibo: Any) -> set[frozenset[str]]:
     return {frozenset(i["members"]) for i in json.loads(out.output)["incidents"]}
 
 
+def test_the_link_commands_count_in_words_one_link_two_links(cli, tmp_path):
+    """"1 same_incident link", "2 same_incident links", never "link(s)": in what accept
+    prints, in the report's notes, and in suggest's count of candidates and records."""
+    from api.linking import link_report
+
+    lines = cli("link", "suggest", "--csv").output.splitlines()
+    one = tmp_path / "one.csv"
+    one.write_text("\n".join(lines[:2]) + "\n")
+    out = cli("link", "accept", str(one))
+    assert out.exit_code == 0, out.output
+    assert "recorded: 1 same_incident link\n" in out.output and "(s)" not in out.output
+    two = tmp_path / "two.csv"
+    two.write_text("\n".join([lines[0], *lines[2:4]]) + "\n")
+    out = cli("link", "accept", str(two))
+    assert "recorded: 2 same_incident links\n" in out.output and "(s)" not in out.output
+    pair = {"incident": "a:1", "other": "b:1", "score": 0.9}
+    assert link_report([pair], None)["notes"].startswith("1 same_incident link accepted;")
+    assert link_report([pair, {**pair, "other": "b:2"}], None)["notes"].startswith(
+        "2 same_incident links accepted;")
+    listed = cli("link", "suggest", "--min-score", "1", "--days", "0", "--km", "0.1")
+    assert listed.exit_code == 0
+    assert listed.output.splitlines()[-1].startswith("0 candidates among ")
+    assert " 1 records" not in listed.output and "(s)" not in listed.output
+    found = json.loads(cli("link", "suggest", "--json").output)["candidates"]
+    listed = cli("link", "suggest")
+    assert listed.output.splitlines()[-1].startswith(f"{len(found)} candidates among ")
+
+
 def test_accepting_again_after_the_report_was_retracted_records_the_links_again(
         djibo: Any, tmp_path: Path) -> None:
     best = djibo("link", "suggest", *BFA, "--csv").output.splitlines()[:2]
@@ -242,7 +271,7 @@ def test_accepting_again_after_the_report_was_retracted_records_the_links_again(
     undo(first["report"])
     # The same file again: the links are recorded again, in a new report, which says so.
     again = djibo("link", "accept", str(reviewed))
-    assert again.exit_code == 0 and "same_incident link(s) again" in again.output
+    assert again.exit_code == 0 and "recorded: 1 same_incident link again" in again.output
     assert f"report '{first['report']}' of the same pairs was retracted" in again.output
     assert members(djibo) == linked
     # ... and once more records nothing while that report is live.

@@ -36,7 +36,10 @@ def test_each_filter_given_on_the_command_line_reaches_the_query_by_its_name(
     monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'events.sqlite'}")
     monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
     report = tmp_path / "report.json"
-    report.write_text(json.dumps(base_report()))
+    recorded = base_report()
+    # A place filter names a place some incident was recorded at (else a 422 naming it).
+    recorded["facts"][2]["location"]["admin2"] = "Djenne"
+    report.write_text(json.dumps(recorded))
     assert CliRunner().invoke(main, ["report", str(report)]).exit_code == 0
     given = {"country": "Mali", "admin1": "Mopti", "type": "battle", "subtype": "ambush",
              "actor": "jnim", "operation": "serval", "source": "Ministry",

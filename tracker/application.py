@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import gc
+import heapq
 import random
 import secrets
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +51,7 @@ from tracker.integrity import VerifyResult, verify_log
 from tracker.names import ActorNames
 from tracker.reports import Report, check_report
 from tracker.transcodings import DateAsISO
+from tracker.wording import word_for
 
 if TYPE_CHECKING:
     from eventsourcing.domain import Aggregate, DomainEventProtocol
@@ -269,8 +271,10 @@ class ConflictTracker(Application[UUID]):
         head = self.max_position()
         bad = [p for p in positions if not 1 <= p <= head]
         if bad:
-            raise QuarantineError(f"position(s) {', '.join(map(str, bad))} are not in the log "
-                             f"(1..{head})")
+            raise QuarantineError(f"{word_for(len(bad), 'position')} "
+                                  f"{', '.join(map(str, bad))} "
+                                  f"{word_for(len(bad), 'is', 'are')} not in the log "
+                                  f"(1..{head})")
         if not reason.strip():
             raise QuarantineError("say why the events are set aside (--reason)")
         q = self._find(Quarantine, "quarantine", LOG_KEY) or Quarantine(key=LOG_KEY)
@@ -351,6 +355,16 @@ class ConflictTracker(Application[UUID]):
                     ) -> list[dict[str, Any]]:
         """Every event of one entity in order, with provenance (corrections: before/after);
         with `as_of`, only the events recorded by then."""
+        return self.history_page(kind, key, as_of)[0]
+
+    def history_page(self, kind: str, key: str, as_of: datetime | None = None,
+                     after: int = 0, limit: int | None = None
+                     ) -> tuple[list[dict[str, Any]], int | None]:
+        """A page of an entity's history (`get_history`): its events after log position
+        `after`, at most `limit` (None: all), and the position to pass as `after` for the
+        next page (None: there is no more). A report's history is read lazily from its
+        place in the log, so a page costs the page, not the report (a link report of
+        30,000 pairs has over 60,000 events)."""
         if kind not in AGGREGATES:
             raise EntityNotFoundError(kind, key)
         if kind == "link" and "|" in key:  # a pair, its two records in either order
@@ -362,7 +376,74 @@ class ConflictTracker(Application[UUID]):
         if not events:
             raise EntityNotFoundError(kind, key)
         positions = self._positions_of(events)
-        return [describe_event(e, positions.get(e.originator_version)) for e in events]
+        described = [describe_event(e, positions.get(e.originator_version)) for e in events]
+        stream = (self._with_what_it_did(key, described, after) if kind == "report"
+                  else iter(described))
+        page: list[dict[str, Any]] = []
+        for event in stream:
+            if event["position"] is not None and event["position"] <= after:
+                continue
+            if limit is not None and len(page) == limit:
+                return page, page[-1]["position"]
+            page.append(event)
+        return page, None
+
+    def _with_what_it_did(self, key: str, own: list[dict[str, Any]], after: int = 0
+                          ) -> Iterator[dict[str, Any]]:
+        """A report's history: its own events (recorded, retracted), every event it
+        recorded on other records (incidents, actors, operations, links), and, once
+        retracted, the events that withdrew its facts from them; in log order, from
+        position `after` on.
+
+        A report's events are saved at once, its ReportRecorded first, so they are the
+        positions just after that one (the event store gives one save consecutive
+        positions); they end at the first event another report or the administration
+        recorded. So is the retraction's report's. Each is read from there (or from
+        `after`, when that is further), as the reader takes them: the cost is what is
+        read, never the log."""
+        placed = sorted((e for e in own if e["position"] is not None),
+                        key=lambda e: e["position"])
+        streams: list[Iterable[dict[str, Any]]] = [placed]
+        for event in placed:
+            if event["type"] == "ReportRecorded":
+                streams.append(self._saved_with(key, max(event["position"], after)))
+            elif event["type"] == "ReportRetracted":
+                by = event["provenance"].get("report")
+                started = self._positions_of_report(by) if by else None
+                if started is None:
+                    continue
+                streams.append(e for e in self._saved_with(by, max(started, after))
+                               if e["payload"].get("report") == key
+                               and e["entity"]["kind"] != "report")
+        seen: set[int] = set()
+        for e in heapq.merge(*streams, key=lambda e: e["position"]):
+            if e["position"] not in seen:
+                seen.add(e["position"])
+                yield e
+        yield from (e for e in own if e["position"] is None)
+
+    def _positions_of_report(self, key: str) -> int | None:
+        """The log position of a report's ReportRecorded (None: not found)."""
+        finder = getattr(self.recorder, "positions_of", None)
+        return finder(entity_id("report", key)).get(1) if finder else None
+
+    def _saved_with(self, report: str, start: int) -> Iterator[dict[str, Any]]:
+        """The events saved with the ReportRecorded of `report` at position `start`: those
+        after it whose provenance names that report, up to the first that does not."""
+        after, page = start, 64
+        while True:
+            batch = self.recorder.select_notifications(after, page, inclusive_of_start=False)
+            for n in batch:
+                try:
+                    event = describe_notification(self, n)
+                except MapperDeserialisationError as e:
+                    raise EventUnreadableError(n.id, n.topic, str(e.__cause__ or e)) from e
+                if event["provenance"].get("report") != report:
+                    return
+                yield event
+            if len(batch) < page:
+                return
+            after, page = batch[-1].id, min(page * 4, MAX_EVENTS_PAGE)
 
     def _events_of(self, originator_id: UUID) -> list[Any]:
         """One aggregate's events; a damaged one is named by its log position."""
@@ -416,6 +497,7 @@ class ConflictTracker(Application[UUID]):
     def max_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def verify(self) -> VerifyResult:
-        """Checks the stored log against its hash chain."""
-        return verify_log(self.recorder)
+    def verify(self, set_aside: Collection[int] = ()) -> VerifyResult:
+        """Checks the stored log against its hash chain (`set_aside`: positions whose
+        failure is passed over, see verify_log)."""
+        return verify_log(self.recorder, set_aside=set_aside)

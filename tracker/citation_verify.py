@@ -260,7 +260,32 @@ def _set_path(doc: dict[str, Any], path: str, value: Any) -> None:
     keys = path.split(".")
     for k in keys[:-1]:
         doc = doc.setdefault(k, {})
-    doc[keys[-1]] = value
+    doc[keys[-1]] = json.loads(json.dumps(value))  # its own copy
+
+
+def _get_path(doc: Any, path: str) -> Any:
+    for k in path.split("."):
+        if not isinstance(doc, dict):
+            return None
+        doc = doc.get(k)
+    return doc
+
+
+def _withdraw_corrections(state: dict[str, Any], report: str) -> None:
+    """Retracting a report undoes its corrections: every corrected field is set back to
+    its value before its first correction, then the live corrections apply again in
+    order (the tracker's rule, docs/report-format.md, "retraction")."""
+    kept = [c for c in state["corrections"] if c["report"] != report]
+    if len(kept) == len(state["corrections"]):
+        return
+    state["corrections"] = kept
+    scratch: dict[str, Any] = {}
+    for path in reversed(list(state["originals"])):
+        _set_path(scratch, path, state["originals"][path])
+    for c in kept:
+        _set_path(scratch, c["field"], c["value"])
+    for path in state["originals"]:
+        _set_path(state["details"], path, _get_path(scratch, path))
 
 
 def fold_incident(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str, Any] | None:
@@ -272,7 +297,7 @@ def fold_incident(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str
         if name == "IncidentReported":
             state = {"id": data["key"], "details": data["details"], "report": prov["report"],
                      "figures": {}, "assessments": [], "reports": [prov["report"]],
-                     "withdrawn": [], "retracted": None}
+                     "withdrawn": [], "retracted": None, "corrections": [], "originals": {}}
             continue
         if state is None:
             continue
@@ -288,14 +313,19 @@ def fold_incident(events: Iterable[tuple[int, str, dict[str, Any]]]) -> dict[str
         elif name == "AssessmentRecorded":
             state["assessments"].append({
                 "killed": data["killed"], "low": data["low"], "high": data["high"],
-                "report": prov["report"], "published": _published(prov), "seq": position})
+                "report": prov["report"], "published": _published(prov), "seq": position,
+                "source": (prov.get("source") or {}).get("name")})
         elif name == "IncidentCorrected":
+            state["originals"].setdefault(data["field"], data["previous"])
+            state["corrections"].append({"field": data["field"], "value": data["value"],
+                                         "report": prov["report"]})
             _set_path(state["details"], data["field"], data["value"])
         elif name == "IncidentRetracted":
             state["retracted"] = data["reason"]
         elif name == "IncidentReportRetracted":
             report = data["report"]
             state["withdrawn"].append(report)
+            _withdraw_corrections(state, report)
             state["figures"] = {k: f for k, f in state["figures"].items()
                                 if f["report"] != report}
             state["assessments"] = [a for a in state["assessments"] if a["report"] != report]
@@ -394,7 +424,7 @@ def incident_killed(figures: dict[str, dict[str, Any]],
                "low": low if assessment.get("low") is None else assessment["low"],
                "high": high if assessment.get("high") is None else assessment["high"],
                "basis": {"rule": "assessment", "report": assessment["report"],
-                         "source": None}}
+                         "source": assessment.get("source")}}
     return out
 
 
@@ -475,7 +505,10 @@ def _hex(value: Any, what: str) -> bytes:
 
 def _event_data(entry: dict[str, Any], state: bytes) -> tuple[str, dict[str, Any]]:
     name = str(entry["topic"]).rsplit(":", 1)[-1].rsplit(".", 1)[-1]
-    data = json.loads(state)
+    try:
+        data = json.loads(state)
+    except RecursionError:
+        raise ValueError("its state nests too deeply to be an event") from None
     if not isinstance(data, dict):
         raise ValueError("its state is not a JSON object")
     if int(data.get("class_version", 1) or 1) != 1:
@@ -546,7 +579,7 @@ def verify_citation(citation: dict[str, Any], verifier_key: str,
                 report.fail(f"evidence: the event at position {pos} belongs to report "
                             f"{prov_report!r}, not {ev.get('report')!r}")
             events[int(pos)] = (str(entry["aggregate"]), name_, data, int(entry["version"]))
-    report.checked.append(f"{len(events)} events included in the log of size "
+    report.checked.append(f"{_counted(len(events), 'event')} included in the log of size "
                           f"{checkpoint.size}")
 
     # 3. consistency with a checkpoint the reader kept
@@ -636,7 +669,8 @@ def _check_figures(report: Report, citation: dict[str, Any],
         members = list(members)
         missing = [m for m in members if m not in incidents]
         if canonical not in members or missing:
-            report.fail(f"cluster {canonical!r}: no verified events for member(s) "
+            member = "member" if len(missing) <= 1 else "members"
+            report.fail(f"cluster {canonical!r}: no verified events for {member} "
                         f"{', '.join(missing) or canonical}")
             incidents.pop(canonical, None)
             continue
@@ -672,7 +706,8 @@ def _check_figures(report: Report, citation: dict[str, Any],
         ids = figure.get("incidents") or []
         missing = [i for i in ids if i not in incidents]
         if missing:
-            report.fail(f"figure {where}: no verified events for incident(s) "
+            report.fail(f"figure {where}: no verified events for "
+                        f"{'incident' if len(missing) == 1 else 'incidents'} "
                         f"{', '.join(missing[:5])}")
             continue
         total = {"best": 0, "low": 0, "high": 0}
@@ -717,7 +752,7 @@ def _check_figures(report: Report, citation: dict[str, Any],
                 report.fail(f"figure {where}: the answer counts {count} incidents, the "
                             f"evidence {len(ids)}")
                 continue
-        report.checked.append(f"figure {where} = {total} from {len(ids)} incident(s)")
+        report.checked.append(f"figure {where} = {total} from {_counted(len(ids), 'incident')}")
     report.uncovered = [_label(answer, path) for path in _all_figures(citation)
                         if json.dumps(path) not in cited]
 
@@ -759,6 +794,12 @@ def _at(doc: Any, path: Any) -> Any:
     return doc
 
 
+def _counted(n: int, noun: str) -> str:
+    """"1 incident", "2 incidents": tracker.wording.counted, restated (this file imports
+    nothing of the tracker)."""
+    return f"{n} {noun if n == 1 else noun + 's'}"
+
+
 def uncovered_note(result: Report) -> str | None:
     """The line naming the answer's figures a citation does not cover (None: none)."""
     if not result.uncovered:
@@ -783,7 +824,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         text = sys.stdin.read() if args.citation == "-" else open(args.citation).read()  # noqa: SIM115
-        citation = json.loads(text)
+        try:
+            citation = json.loads(text)
+        except RecursionError:
+            raise ValueError("the citation nests too deeply to be one") from None
         with open(args.key) as f:
             key = f.read()
         since = None
@@ -805,7 +849,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if note:
         print(note)
     print(verdict(result) if result.ok else
-          f"citation NOT verified: {len(result.failures)} problem(s)",
+          f"citation NOT verified: {_counted(len(result.failures), 'problem')}",
           file=sys.stdout if result.ok else sys.stderr)
     return 0 if result.ok else 1
 

@@ -130,7 +130,7 @@ def incident_killed(figures: dict[str, dict[str, Any]],
                    "low": sources_low if assessment.get("low") is None else assessment["low"],
                    "high": (sources_high if assessment.get("high") is None
                             else assessment["high"]),
-                   "basis": _basis("assessment", assessment, None)}
+                   "basis": _basis("assessment", assessment, assessment.get("source"))}
     if out["low"] > out["best"] or out["high"] < out["best"]:
         out["flagged"] = "range does not contain best (kept as given)"
     return out

@@ -1,7 +1,9 @@
 """JSON as users write it: an object naming the same key twice is refused, not read as its
 last value (the standard library, like most parsers, silently keeps the last one; RFC 8259
-leaves the meaning open). Reports (`POST /reports`, `tracker report`, the seeds) and the
-importers' JSON exports are read with `loads`.
+leaves the meaning open), and a document nesting deeper than MAX_NESTING levels is refused
+in one line (TooDeepError), never with the parser's RecursionError. Reports (`POST
+/reports`, `tracker report`, the seeds), the importers' JSON exports, reviewed link files
+and citations are read with `loads`: the API and every command give the same answer.
 """
 
 from __future__ import annotations
@@ -11,6 +13,35 @@ from collections import Counter
 from typing import Any
 
 Path = tuple[str | int, ...]
+
+# A report is about six levels deep (report, facts, fact, location/target, value, item); a
+# dataset export (a list of pages of records, GeoJSON) or a citation fewer than a dozen.
+MAX_NESTING = 32
+
+
+class TooDeepError(ValueError):
+    """The document nests lists and objects deeper than MAX_NESTING levels."""
+
+    def __init__(self, limit: int = MAX_NESTING) -> None:
+        self.limit = limit
+        super().__init__(f"nests deeper than {limit} levels")
+
+
+def nesting(value: Any, stop: int = MAX_NESTING) -> int:
+    """How deeply lists and objects nest in a decoded JSON value (0 for a scalar; stops
+    counting past `stop`). Visits each list and object once: linear in the document."""
+    deepest = 0
+    stack = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, level = stack.pop()
+        if level > deepest:
+            deepest = level
+            if deepest > stop:
+                break
+        children = node.values() if isinstance(node, dict) else node
+        stack.extend((child, level + 1) for child in children
+                     if isinstance(child, dict | list))
+    return deepest
 
 
 class DuplicateKeyError(ValueError):
@@ -24,14 +55,21 @@ class DuplicateKeyError(ValueError):
                          "key once (which value was meant?)")
 
 
+def too_deep(what: str, error: TooDeepError) -> str:
+    """The one line for a report nesting too deep: the API's 422 and `tracker report` say
+    it alike (`what`: "the body", a file's name)."""
+    return f"{what} {error}; a report is a few levels deep"
+
+
 def dotted(path: Path) -> str:
     """facts[2].location as facts.2.location, the way field errors name fields."""
     return ".".join(str(p) for p in path)
 
 
-def loads(text: str | bytes) -> Any:
+def loads(text: str | bytes, max_nesting: int = MAX_NESTING) -> Any:
     """json.loads, refusing duplicate keys with DuplicateKeyError (the first one met, in
-    document order)."""
+    document order) and a document nesting deeper than `max_nesting` levels with
+    TooDeepError (json.JSONDecodeError: not JSON at all)."""
     seen: list[tuple[int, str]] = []
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -41,7 +79,12 @@ def loads(text: str | bytes) -> Any:
             seen.append((id(obj), key))
         return obj
 
-    document = json.loads(text, object_pairs_hook=pairs)
+    try:
+        document = json.loads(text, object_pairs_hook=pairs)
+    except RecursionError:  # the parser recurses per level: ~1000 levels exhaust it
+        raise TooDeepError(max_nesting) from None
+    if nesting(document, max_nesting) > max_nesting:
+        raise TooDeepError(max_nesting)
     if seen:
         key, path = _locate(document, dict(seen))
         raise DuplicateKeyError(key, path)
@@ -65,7 +108,7 @@ def _locate(document: Any, duplicated: dict[int, str]) -> tuple[str, Path]:
 def load_report(text: str | bytes) -> Any:
     """A report's JSON; a duplicate key is a ReportValidationError naming the fact (its
     index) and the field, as any other problem of a report is. json.JSONDecodeError (not
-    JSON at all) passes through."""
+    JSON at all) and TooDeepError pass through."""
     from tracker.exceptions import FactError, ReportValidationError
 
     try:

@@ -193,6 +193,22 @@ def parse_fact(index: int, raw: Any, errors: list[FactError]) -> Fact | None:
     try:
         data = fact_type.check(raw)
     except NestedInvalid as e:
-        errors.extend(FactError(index, path, message) for path, message in e.problems)
+        errors.extend(FactError(index, path, hinted(fact_type.name, path, message))
+                      for path, message in e.problems)
         return None
     return Fact(index=index, type=fact_type.name, data=data)
+
+
+# Fields people write where the format has them elsewhere: the refusal says where.
+WHERE_INSTEAD: dict[tuple[str, str], str] = {
+    ("casualties", "civilians"): 'a count of civilians goes in breakdown: "breakdown": '
+                                 '{"civilians": 9}',
+}
+
+
+def hinted(fact: str, path: str, message: str) -> str:
+    """A field error's message, with where the field belongs when it is written elsewhere
+    than the format has it (`civilians` on a casualties fact: `breakdown.civilians`)."""
+    instead = WHERE_INSTEAD.get((fact, path))
+    return f"{message}; {instead}" if instead and message == "is not a known field" \
+        else message

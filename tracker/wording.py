@@ -6,7 +6,14 @@ from __future__ import annotations
 def counted(n: int, noun: str, plural: str | None = None) -> str:
     """`n` and the noun, singular for exactly one: counted(1, "row") == "1 row";
     `plural` for nouns that do not take an s (counted(2, "country", "countries"))."""
-    return f"{n} {noun if n == 1 else (plural or noun + 's')}"
+    return f"{n} {word_for(n, noun, plural)}"
+
+
+def word_for(n: int, word: str, plural: str | None = None) -> str:
+    """The word alone, singular for exactly one (a list named after it: "column a",
+    "columns a, b"); `plural` for words that do not take an s, and for verbs
+    (word_for(n, "is", "are"))."""
+    return word if n == 1 else (plural or word + "s")
 
 
 def article(name: str) -> str:

@@ -55,13 +55,18 @@ def _print_json(data: Any) -> None:
 
 def _fail(error: Exception) -> NoReturn:
     """Prints a tracker error (every fact error on its own line) and exits 1."""
+    _echo_error(error)
+    sys.exit(1)
+
+
+def _echo_error(error: Exception) -> None:
+    """Prints a tracker error on standard error, every fact error on its own line."""
     click.echo(f"error: {error}" if not isinstance(error, ReportValidationError)
                else "error: report refused, nothing recorded:", err=True)
     if isinstance(error, ReportValidationError):
         for e in error.errors:
             where = f"fact {e.index}" if e.index is not None else "report"
             click.echo(f"  {where}, field '{e.field}': {e.message}", err=True)
-    sys.exit(1)
 
 
 # The exit code of a command that could not reach a store (1: any other error).

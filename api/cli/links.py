@@ -12,6 +12,7 @@ from api.cli.common import _dump, _fail, _print_json, _services, main
 from api.cli.reads import AS_OF, CSV, JSON, _filter, _filter_options, _views
 from projections.linking import DEFAULT_DAYS, DEFAULT_KM, DEFAULT_MIN_SCORE, LinkParams
 from tracker.exceptions import TrackerError
+from tracker.wording import counted
 
 if TYPE_CHECKING:
     from tracker.application import RecordResult
@@ -73,8 +74,8 @@ def link_suggest(days: int, km: float, min_score: float, accept: bool, recorded_
             "actors not compared"
         click.echo(f"{c['score']:.3f}  {c['incident']} = {c['other']}  ({r['days']} d, "
                    f"{km_text}, {r['type']}, {actors}, killed {r['killed']})")
-    click.echo(f"{len(data['candidates'])} candidate(s) among {data['records']} records "
-               f"({data['method']})", err=True)
+    click.echo(f"{counted(len(data['candidates']), 'candidate')} among "
+               f"{counted(data['records'], 'record')} ({data['method']})", err=True)
 
 
 def _accept(pairs: list[dict[str, Any]], method: str | None, recorded_by: str, notes: str,
@@ -105,7 +106,8 @@ def _recorded_line(result: RecordResult, links: int, redo_of: str | None) -> str
     if result.recorded:
         again = f" again (report '{redo_of}' of the same pairs was retracted)" \
             if redo_of else ""
-        return f"report '{result.report}' recorded: {links} same_incident link(s){again}"
+        return (f"report '{result.report}' recorded: "
+                f"{counted(links, 'same_incident link')}{again}")
     return (f"report '{result.report}' of the same pairs is live and was already recorded; "
             "nothing new")
 

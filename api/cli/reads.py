@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -58,7 +59,8 @@ def log(after: int, limit: int, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the history as JSON.")
 def history(kind: str, entity_id: str, as_json: bool) -> None:
     """Every event of one entity, with provenance. An actor: its id, a name or an alias
-    (the record that carries it; the JSON's id says which)."""
+    (the record that carries it; the JSON's id says which). A report: its own events, the
+    events it recorded on other records, and those that withdrew them if retracted."""
     from api.routes.audit import history_answer
 
     def views() -> Any:  # only for a name or an alias: an id needs the event log alone
@@ -78,8 +80,12 @@ def history(kind: str, entity_id: str, as_json: bool) -> None:
         click.echo(f"{kind} {data['id']} (named {entity_id!r})")
     for event in data["events"]:
         what = _what(event)
+        entity = event["entity"]
+        # A report's history holds what it did to other records too: those name theirs.
+        elsewhere = kind == "report" and (entity["kind"], entity["id"]) != (kind, data["id"])
+        subject = f"{entity['kind']}/{entity['id']}  " if elsewhere else ""
         click.echo(f"{event['position']:>8}  {event['recorded'][:19]}  {event['type']}  "
-                   + (f"{what}  " if what else "") + _by(event))
+                   + subject + (f"{what}  " if what else "") + _by(event))
 
 
 def _what(event: dict[str, Any]) -> str:
@@ -106,7 +112,54 @@ def _what(event: dict[str, Any]) -> str:
         return f"{event['entity']['kind']} {key} retracted ({p.get('reason')})"
     if kind == "QuarantineOpened":
         return "the list of events set aside from the views is opened"
-    return ""
+    said = _SAID.get(kind)
+    return said(p) if said else ""
+
+
+def _range(p: dict[str, Any]) -> str:
+    low, high = p.get("low"), p.get("high")
+    if low is None and high is None:
+        return ""
+    return f" ({'?' if low is None else low}-{'?' if high is None else high})"
+
+
+def _when(p: dict[str, Any], key: str, word: str) -> str:
+    return f" {word} {p[key]}" if p.get(key) else ""
+
+
+# What the facts' events said, in words (the history's text lines; --json has it all).
+_SAID: dict[str, Callable[[dict[str, Any]], str]] = {
+    "CasualtiesReported": lambda p: (
+        f"killed {p.get('killed')}{_range(p)} by {p.get('source')}"
+        + (f", of {p['actor']}" if p.get("actor") else "")),
+    "AssessmentRecorded": lambda p: (
+        f"assessed: killed {p.get('killed')}{_range(p)} ({p.get('reason')})"),
+    "AliasAdded": lambda p: f"alias {p.get('alias')!r}",
+    "ActorRegistered": lambda p: (
+        f"{(p.get('details') or {}).get('name')!r} ({(p.get('details') or {}).get('kind')})"),
+    "IncidentReported": lambda p: " ".join(str(v) for v in (
+        (p.get("details") or {}).get("date"), (p.get("details") or {}).get("type"),
+        ((p.get("details") or {}).get("location") or {}).get("name")) if v),
+    "OperationLaunched": lambda p: f"{(p.get('details') or {}).get('name')!r}",
+    "OperationStatusChanged": lambda p: (
+        f"status {p.get('previous')} -> {p.get('status')}{_when(p, 'when', 'on')}"),
+    "RoleAssumed": lambda p: f"{p.get('role')} of {p.get('group')}{_when(p, 'since', 'since')}",
+    "RoleEnded": lambda p: (
+        f"{p.get('role')} of {p.get('group')} ended{_when(p, 'ended', 'on')} "
+        f"({p.get('reason')})"),
+    "DeathReported": lambda p: f"died{_when(p, 'when', 'on')}{_when(p, 'incident', 'in')}",
+    "CaptureReported": lambda p: (
+        f"captured{_when(p, 'when', 'on')}{_when(p, 'incident', 'in')}"),
+    "ReleaseReported": lambda p: (
+        f"released{_when(p, 'when', 'on')}{_when(p, 'incident', 'in')}"),
+    "AffiliationRecorded": lambda p: (
+        f"{p.get('relation')} {p.get('parent')}{_when(p, 'since', 'since')}"),
+    "SanctionRecorded": lambda p: f"sanctioned by {p.get('authority')}{_when(p, 'listed', 'on')}",
+    "MaterielReported": lambda p: f"{p.get('action')}: {', '.join(p.get('items') or [])}",
+    "IdentityAsserted": lambda p: (
+        f"{p.get('relation')}: {p.get('record')} and {p.get('other')}"
+        + (f" (score {p['score']})" if p.get("score") is not None else "")),
+}
 
 
 def _by(event: dict[str, Any]) -> str:
@@ -149,7 +202,8 @@ def verify(as_json: bool) -> None:
 
 @main.group()
 def query() -> None:
-    """Read the views (each subcommand takes --json and --as-of)."""
+    """Read the views (each subcommand takes --json, and --as-of but for changes, whose
+    --from and --to are knowledge times themselves)."""
 
 
 AS_OF = click.option("--as-of", "as_of", default=None,
@@ -346,10 +400,15 @@ def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -
     """What changed between two knowledge times, per key, and the reports behind it."""
     from api.routes.views import changes
 
+    names: dict[str, tuple[str, str]] = {}
     try:
         with _views(None) as views:
             data = _dump("ChangesSchema", changes(views, {"from_": date_from, "to": date_to,
                                                           "by": by}))
+            if by == "actor" and not as_json:
+                # By name, as `query casualties --by actor` prints them (the JSON keeps
+                # the API's shape: ids).
+                views.actor_names([r["key"] for r in data["rows"]], names)
     except TrackerError as e:
         _fail(e)
     if as_json:
@@ -362,7 +421,8 @@ def query_changes(date_from: str, date_to: str | None, by: str, as_json: bool) -
     for r in data["rows"]:
         b, a = r["before"], r["after"]
         causes = ", ".join(f"{c['report']} ({c['source']})" for c in r["causes"])
-        click.echo(f"{r['key']:<30} {b['best']:>7} -> {a['best']:<7} incidents "
+        label = names[r["key"]][1] if r["key"] in names else r["key"]
+        click.echo(f"{label:<40} {b['best']:>7} -> {a['best']:<7} incidents "
                    f"{b['incidents']} -> {a['incidents']}  by {causes}")
 
 
@@ -428,6 +488,11 @@ def query_actor(actor: str, as_of: str | None, as_json: bool) -> None:
     for r in (data.get("roles") or {}).values():
         click.echo(f"  {r.get('role')} of {r.get('group')}"
                    + (f" since {r['since']}" if r.get("since") else ""))
+    for r in data.get("former_roles") or []:
+        click.echo(f"  former {r.get('role')} of {r.get('group')}"
+                   + (f" since {r['since']}" if r.get("since") else "")
+                   + (f" until {r['until']}" if r.get("until") else "")
+                   + (f" ({r['reason']})" if r.get("reason") else ""))
     if data.get("fate"):
         f = data["fate"]
         click.echo(f"  {f.get('fate')} on {f.get('date')}"

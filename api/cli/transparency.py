@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import click
 
 from api.cli.common import _fail, _print_json, _services, main
 from api.cli.reads import AS_OF, _filter, _filter_options
+from tracker import jsontext
 from tracker.exceptions import TrackerError
 from tracker.transparency import (
     DEFAULT_ORIGIN,
@@ -224,7 +224,9 @@ def verify_citation(citation: str, key: str, since: str | None, as_json: bool) -
     key_text = _read(key)
     since_text = _read(since) if since else None
     try:
-        data = json.loads(text)
+        data = jsontext.loads(text)
+    except jsontext.TooDeepError as e:
+        _fail(TrackerError(f"{citation}: {e}; a citation is a few levels deep"))
     except ValueError as e:
         _fail(TrackerError(f"{citation}: not JSON: {e}"))
     if not isinstance(data, dict):

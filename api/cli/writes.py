@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from api.cli.common import _fail, _print_json, _progress_bar, _services, main
-from tracker.exceptions import TrackerError
+from api.cli.common import _echo_error, _fail, _print_json, _progress_bar, _services, main
+from tracker.exceptions import ReportValidationError, TrackerError
 from tracker.wording import counted
 
 
@@ -28,6 +28,9 @@ def seed(as_json: bool) -> None:
     if as_json:
         _print_json({"reports": [r.to_dict() for r in results]})
         return
+    for r in results:
+        if r.warning:
+            click.echo(f"{r.report}: {r.warning}")
     new = sum(len(r.positions) for r in results)
     fresh = sum(r.recorded for r in results)
     click.echo(f"seeded: {fresh} of {counted(len(results), 'report')} new, "
@@ -36,34 +39,31 @@ def seed(as_json: bool) -> None:
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.File("rb"))
-@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON (what was "
+              "recorded, the refused file, the files not processed).")
 @click.option("--by", "recorded_by", default="cli", show_default=True,
               help="Who is recording (kept in every event's provenance).")
 def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
-    """Record fact reports from FILES ('-' reads standard input)."""
-    import json
+    """Record fact reports from FILES, in the order given ('-' reads standard input).
 
-    from tracker.jsontext import load_report
-
+    Each file is one report, recorded whole or not at all. The first refused file stops
+    the command: the files after it are named as not processed, not recorded out of their
+    order (a later report may build on, or correct, the refused one). Exit 1 then."""
     services = _services()
-    results = []
-    for f in files:
+    results: list[tuple[str, Any]] = []
+    for n, f in enumerate(files):
         name = getattr(f, "name", "<stdin>")  # standard input read as bytes has none
-        try:
-            # UTF-8, with or without the byte-order mark some editors write.
-            data = load_report(f.read().decode("utf-8-sig"))
-            result = services.record_report(data, recorded_by=recorded_by)
-        except UnicodeDecodeError as e:
-            click.echo(f"error: {name}: not valid UTF-8 (byte 0x{e.object[e.start]:02x} at "
-                       f"offset {e.start}): re-save it as UTF-8; nothing recorded", err=True)
+        outcome = _record_file(services, f, name, recorded_by)
+        if isinstance(outcome, dict):  # refused
+            skipped = [getattr(g, "name", "<stdin>") for g in files[n + 1:]]
+            for other in skipped:
+                click.echo(f"{other}: not processed (stopped at {name}); nothing recorded "
+                           "from it", err=True)
+            if as_json:
+                _print_json(_report_json(results, {"file": name, **outcome}, skipped))
             sys.exit(1)
-        except json.JSONDecodeError as e:
-            click.echo(f"error: {name}: not valid JSON: {e}", err=True)
-            sys.exit(1)
-        except TrackerError as e:
-            click.echo(f"{name}:", err=True)
-            _fail(e)
-        results.append(result)
+        result = outcome
+        results.append((name, result))
         if result.warning:
             click.echo(f"{name}: warning: {result.warning}", err=True)
         if not as_json:
@@ -80,7 +80,45 @@ def report(files: tuple[Any, ...], as_json: bool, recorded_by: str) -> None:
                 click.echo(f"{name}: report '{result.report}' was already recorded; "
                            "nothing new")
     if as_json:
-        _print_json({"reports": [r.to_dict() for r in results]})
+        _print_json(_report_json(results, None, []))
+
+
+def _record_file(services: Any, f: Any, name: str, recorded_by: str) -> Any:
+    """Records one report file: its RecordResult, or (refused) the refusal's message and
+    errors as a dict, after printing it on standard error."""
+    import json
+
+    from tracker.jsontext import TooDeepError, load_report, too_deep
+
+    try:
+        # UTF-8, with or without the byte-order mark some editors write.
+        data = load_report(f.read().decode("utf-8-sig"))
+        return services.record_report(data, recorded_by=recorded_by)
+    except UnicodeDecodeError as e:
+        message = (f"not valid UTF-8 (byte 0x{e.object[e.start]:02x} at offset {e.start}): "
+                   "re-save it as UTF-8; nothing recorded")
+    except TooDeepError as e:  # before JSONDecodeError: both are ValueErrors
+        message = f"{too_deep('', e).lstrip()}; nothing recorded"
+    except json.JSONDecodeError as e:
+        message = f"not valid JSON: {e}"
+    except TrackerError as e:
+        click.echo(f"{name}:", err=True)
+        _echo_error(e)
+        return {"message": str(e), **({"errors": e.to_dict()["errors"]}
+                                      if isinstance(e, ReportValidationError) else {})}
+    click.echo(f"error: {name}: {message}", err=True)
+    return {"message": message}
+
+
+def _report_json(results: list[tuple[str, Any]], refused: dict[str, Any] | None,
+                 skipped: list[str]) -> dict[str, Any]:
+    """`report --json`: each file's result (with its name), then, when a file was refused,
+    that file with the refusal and the files not processed after it."""
+    body: dict[str, Any] = {"reports": [{"file": name, **r.to_dict()} for name, r in results]}
+    if refused is not None:
+        body["refused"] = refused
+        body["not_processed"] = skipped
+    return body
 
 
 @main.group("import")

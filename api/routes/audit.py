@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app, request
 from flask.views import MethodView
+from werkzeug.exceptions import NotFound
 
 from api.auth import check_read, principal
 from api.routes import TrackerBlueprint
@@ -21,7 +22,9 @@ from api.schemas import (
     EventsArgsSchema,
     EventsPageSchema,
     HealthSchema,
+    HistoryArgsSchema,
     HistorySchema,
+    NoArgsSchema,
     VerifySchema,
     ViewArgsSchema,
 )
@@ -91,41 +94,60 @@ def actor_answer(views: Any, tracker: Any, actor_id: str, as_of: datetime | None
     # `title` or `sanctions` of any actor without checking first).
     blank: dict[str, Any] = {"title": None, "notes": None, "affiliations": [], "sanctions": []}
     return {**row, **blank, **extra, "roles": entity.get("roles") or {},
-            "fate": entity.get("fate"),
+            "former_roles": views.former_roles(key), "fate": entity.get("fate"),
             "version": entity["version"], "report": entity.get("report"),
             "retracted": entity.get("retracted"),
             "as_of": as_of.isoformat() if as_of else None}
 
 
-@blp.route("/history/<string:kind>/<entity_id>")
+# The kinds of entity with a history (tracker.application.AGGREGATES; tokens have none).
+HISTORY_KINDS = ("actor", "incident", "operation", "report", "link")
+
+
+@blp.route("/history/<string:kind>/<entity_id>", parameters=[
+    {"in": "path", "name": "kind", "required": True,
+     "schema": {"type": "string", "enum": list(HISTORY_KINDS)}}])
 class History(MethodView):
-    @blp.arguments(ViewArgsSchema, location="query")
+    @blp.arguments(HistoryArgsSchema, location="query")
     @blp.response(200, HistorySchema)
     @blp.alt_response(304, description="Not modified")
     def get(self, args: dict[str, Any], kind: str, entity_id: str) -> Any:
         """Every event of one entity with provenance (as_of: those recorded by then);
         corrections show before and after. An actor: its id, a name or an alias (`id`
-        answers the record's id)"""
+        answers the record's id). A report: its own events, every event it recorded on
+        other records, and, once retracted, the events that withdrew them, in log order"""
         check_read()
+        if kind not in HISTORY_KINDS:
+            raise NotFound(f"no history of kind {kind!r}: the kinds are "
+                           f"{', '.join(HISTORY_KINDS)}")
         services = get_services()
         as_of = parse_as_of(args.get("as_of"))
         data = history_answer(services.tracker, lambda: services.views(as_of), kind,
-                              entity_id, as_of)
+                              entity_id, as_of, after=args["after"], limit=args["limit"])
         events = data["events"]
-        return tagged(data, data["id"], len(events), events[-1]["position"])
+        return tagged(data, data["id"], len(events),
+                      events[-1]["position"] if events else 0, data.get("next"))
 
     get = blp.errors(401, 403, 404, 422)(get)
 
 
 def history_answer(tracker: Any, views: Callable[[], AbstractContextManager[Any]],
-                   kind: str, key: str, as_of: datetime | None) -> dict[str, Any]:
+                   kind: str, key: str, as_of: datetime | None, after: int = 0,
+                   limit: int | None = None) -> dict[str, Any]:
     """One entity's history, as /history/{kind}/{id} and `tracker history` show it. An
     actor may be named by its id or by any recorded name or alias, in any case (as
     /actors/{id} takes it): the history is then the record's that carries that name, and
     `id` says which (a record's own history, not the cluster a same_actor link counts it
-    under). `views` opens the views the names are read from (as of `as_of`)."""
+    under). `views` opens the views the names are read from (as of `as_of`). With a
+    `limit`, one page: the events after position `after`, and `next` (the `after` of the
+    next page; null on the last)."""
+
+    def answer(record: str) -> dict[str, Any]:
+        events, following = tracker.history_page(kind, record, as_of, after, limit)
+        return {"kind": kind, "id": record, "events": events, "next": following}
+
     try:
-        return {"kind": kind, "id": key, "events": tracker.get_history(kind, key, as_of)}
+        return answer(key)
     except EntityNotFoundError:
         if kind != "actor":
             raise
@@ -134,10 +156,9 @@ def history_answer(tracker: Any, views: Callable[[], AbstractContextManager[Any]
     try:
         if record == key:
             raise EntityNotFoundError(kind, key)
-        events = tracker.get_history(kind, record, as_of)
+        return answer(record)
     except EntityNotFoundError:
         raise EntityNotFoundError(kind, key) from None
-    return {"kind": kind, "id": record, "events": events}
 
 
 @blp.route("/events")
@@ -160,20 +181,22 @@ class Events(MethodView):
 @blp.route("/verify")
 class Verify(MethodView):
     @blp.doc(security=[{"bearer": []}])
+    @blp.arguments(NoArgsSchema, location="query")
     @blp.response(200, VerifySchema)
-    def get(self) -> Any:
+    def get(self, args: dict[str, Any]) -> Any:
         """Integrity check of the stored log (admin): ok, or the first bad position"""
         principal("admin")
         return get_services().verify()
 
-    get = blp.errors(401, 403)(get)
+    get = blp.errors(401, 403, 422)(get)
 
 
 @blp.route("/healthz")
 class Health(MethodView):
+    @blp.arguments(NoArgsSchema, location="query")
     @blp.response(200, HealthSchema)
     @blp.alt_response(503, schema=HealthSchema, description="A store is unreachable")
-    def get(self) -> Any:
+    def get(self, args: dict[str, Any]) -> Any:
         """Event store and read model reachable; how far behind the views are; ok,
         degraded or unavailable (503)"""
         from api.errors import RETRY_AFTER
@@ -182,3 +205,5 @@ class Health(MethodView):
         body, status = get_services().health(int(config.get("HEALTH_MAX_LAG", 1000)),
                                              float(config.get("HEALTH_GRACE", 10.0)))
         return body, status, ({"Retry-After": str(RETRY_AFTER)} if status == 503 else {})
+
+    get = blp.errors(422)(get)

@@ -19,8 +19,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, request, stream_with_context
 
+from api.auth import check_read
 from api.routes import QueryParser
-from api.schemas import StreamArgsSchema
+from api.schemas import NoArgsSchema
 from api.wiring import get_services
 from tracker import deadlines
 
@@ -57,8 +58,11 @@ def message(position: int, views: list[str]) -> str:
 
 @bp.get("/api/v1/stream")
 def stream() -> Response:
-    # An unknown parameter is a JSON 422 naming it, before anything is streamed.
-    QueryParser().parse(StreamArgsSchema(), request, location="query")
+    # An unknown parameter is a JSON 422 naming it, and a reader without the token reads
+    # need (TRACKER_READ_REQUIRES_TOKEN) a JSON 401/403, as on every read: before
+    # anything is streamed.
+    QueryParser().parse(NoArgsSchema(), request, location="query")
+    check_read()
     services = get_services()
     seconds = float(current_app.config.get("STREAM_SECONDS", 25))
     last = request.headers.get("Last-Event-ID", "")

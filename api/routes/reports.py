@@ -13,34 +13,11 @@ from api.routes import TrackerBlueprint
 from api.schemas import ErrorSchema, ReportResultSchema
 from api.wiring import get_services
 from tracker.exceptions import FactError, ReportValidationError
-from tracker.jsontext import load_report
+from tracker.jsontext import TooDeepError, load_report, too_deep
 from tracker.reports import ReportSchema
 
 blp = TrackerBlueprint("reports", __name__, url_prefix="/api/v1",
                 description="Record fact reports (contract 1).")
-
-
-# A report is about six levels deep (report, facts, fact, location/target, value, item).
-MAX_NESTING = 32
-TOO_DEEP = object()
-
-
-def nesting(value: Any) -> int:
-    """How deeply lists and objects nest in a decoded JSON value (stops past the limit)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        node, level = stack.pop()
-        if isinstance(node, dict):
-            children: Any = node.values()
-        elif isinstance(node, list):
-            children = node
-        else:
-            continue
-        deepest = max(deepest, level)
-        if deepest > MAX_NESTING:
-            return deepest
-        stack.extend((child, level + 1) for child in children)
-    return deepest
 
 
 def needs_admin(data: Any) -> bool:
@@ -71,16 +48,14 @@ class Reports(MethodView):
             raise UnsupportedMediaType("send the report as application/json")
         try:
             data = load_report(request.get_data(cache=True))
-        except (ValueError, UnicodeDecodeError):  # not JSON (duplicate keys raise 422)
-            data = None
-        except RecursionError:
-            data = TOO_DEEP
-        if data is TOO_DEEP or nesting(data) > MAX_NESTING:
-            raise ReportValidationError([FactError(
-                None, "report", f"the body nests deeper than {MAX_NESTING} levels; a report "
-                "is a few levels deep")])
-        if data is None:
-            raise BadRequest("the body is not valid JSON")
+        except TooDeepError as e:  # before ValueError: it is one
+            raise ReportValidationError([FactError(None, "report",
+                                                   too_deep("the body", e))]) from None
+        except UnicodeDecodeError as e:
+            raise BadRequest(f"the body is not valid JSON: not UTF-8 (byte "
+                             f"0x{e.object[e.start]:02x} at offset {e.start})") from None
+        except ValueError as e:  # not JSON (duplicate keys raise 422): where, as the CLI
+            raise BadRequest(f"the body is not valid JSON: {e}") from None
         who = principal("admin" if needs_admin(data) else "reporter")
         result = get_services().record_report(data, recorded_by=who)
         return result.to_dict(), 201 if result.recorded else 200

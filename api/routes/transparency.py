@@ -14,7 +14,7 @@ from api.auth import check_read
 from api.citations import CITABLE_DIMENSIONS, CITABLE_VIEWS, cite
 from api.routes import TrackerBlueprint
 from api.routes.common import not_modified, wait_for
-from api.schemas import FilterArgsSchema, StrictSchema
+from api.schemas import FilterArgsSchema, NoArgsSchema, StrictSchema
 from api.wiring import get_services
 from tracker.transparency import MAX_SIZE, Signer, Transparency, load_signer
 
@@ -102,8 +102,9 @@ def _signer() -> Signer | None:
 
 @blp.route("/checkpoint")
 class LatestCheckpoint(MethodView):
+    @blp.arguments(NoArgsSchema, location="query")
     @blp.response(200, CheckpointSchema)
-    def get(self) -> Any:
+    def get(self, args: dict[str, Any]) -> Any:
         """The latest signed checkpoint (404 when none was signed yet)"""
         check_read()
         found = _transparency().latest()
@@ -112,7 +113,7 @@ class LatestCheckpoint(MethodView):
                        "`tracker checkpoint`)")
         return _cached(found, found["id"])
 
-    get = blp.errors(401, 403, 404, 503)(get)
+    get = blp.errors(401, 403, 404, 422, 503)(get)
 
 
 @blp.route("/checkpoints")

@@ -167,4 +167,6 @@ class DocumentQueries(Queries):
         return orjson.loads(rows[0][0]) if rows else None
 
 
-VIEW = View("documents", tables, indexes, compared=COMPARED, stage=DocumentsStage)
+# 2: a retracted report's corrections of actors and operations are undone (their
+# documents keep each corrected field's value before its first correction).
+VIEW = View("documents", tables, indexes, compared=COMPARED, stage=DocumentsStage, version=2)

@@ -491,6 +491,11 @@ ATTRIBUTE_FILTERS = {
 REGION_LEVELS = ("country", "admin1", "admin2")
 
 
+def article_of(level: str) -> str:
+    """'a country', 'an admin1'."""
+    return f"an {level}" if level[0] in "aeiou" else f"a {level}"
+
+
 def region_terms(value: str, level: str) -> list[tuple[str, str | None]]:
     """What an admin1 or admin2 filter compares: (column, folded name; None: the name is
     missing). The filter is a name ("Mopti": every country's), or a region key ("Mali /
@@ -749,14 +754,46 @@ class IncidentQueries(Queries):
 
     def known_filter(self, f: IncidentFilter) -> IncidentFilter:
         """The filter with its actor resolved (the id it is counted under), once what it
-        names is known: an actor, a source (`source`, `figures_from`) no record has is a 422
-        naming the parameter, not an empty answer."""
+        names is known: an actor, a source (`source`, `figures_from`), a place (`country`,
+        `admin1`, `admin2`) no record has is a 422 naming the parameter, not an empty
+        answer."""
         if f.actor:
             f = f.replace(actor=self.actor_filter(f.actor))
         for field in ("source", "figures_from"):
             if getattr(f, field):
                 self.source_filter(getattr(f, field), field)
+        for level in REGION_LEVELS:
+            if getattr(f, level):
+                self.place_filter(getattr(f, level), level)
         return f
+
+    def place_filter(self, value: str, level: str) -> None:
+        """A 422 naming the filter (`country`, `admin1`, `admin2`) when a name in it is one
+        no incident was ever recorded under, at its level, in any version of any row: a
+        place an as_of read finds then (corrected or retracted since) is known, a misspelt
+        one is not. Each name of a key ("Mali / Mopti") is looked up on its own indexed
+        column (LIMIT 1: a seek, never a walk of rows or of the log); a key whose names
+        all exist but not together ("Cameroon / Centre / Kadiogo") is an empty answer, as
+        the filter reads it."""
+        i = self.tbl("incidents")
+        parts = [p.strip() for p in value.split(" / ")]
+        depth = REGION_LEVELS.index(level) + 1
+        named = ([(level, value)] if len(parts) == 1 or len(parts) > depth  # as region_terms
+                 else list(zip(REGION_LEVELS[depth - len(parts):depth], parts, strict=True)))
+        for at_level, name in named:
+            if at_level != "country" and name.casefold() == "(unknown)":
+                continue  # a missing name: no lookup
+            column = i.c[f"{at_level}_k"]
+
+            def build(valid: Valid, column: Any = column) -> Select[Any]:  # any version
+                return select(i.c.key).where(column == bindparam("name")).limit(1)
+
+            if self._query(("place named", at_level), build, {"name": name.casefold()},
+                           at=None):
+                continue
+            where = "there" if name == value else f"in {article_of(at_level)} named {name!r}"
+            raise QueryError(f"unknown {level} {value!r}: no incident was ever recorded "
+                             f"{where} (list them with /casualties?by={level})", level)
 
     def _incident_filter(self, f: IncidentFilter) -> Where:
         """The filter's conditions on the incidents (`incident_conditions` makes them) and
@@ -836,5 +873,7 @@ RETIRED = (("incidents", "ix_inc_key"),)
 
 # 4: a retracted report's sources leave the incident's `sources` (and its source links,
 # the sources view and the source filter with them).
-VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=4,
+# 5: a retracted report's corrections are undone (the documents keep each corrected
+# field's value before its first correction: `originals`).
+VIEW = View("incidents", tables, indexes, compared=COMPARED, stage=IncidentsStage, version=5,
             names=("incidents",), retired=RETIRED)

@@ -50,3 +50,17 @@ class LeadershipQueries(Queries):
                                                "reason", "incident", "report")}
                        for e in former],
         }
+
+    def former_roles(self, person: str) -> list[dict[str, Any]]:
+        """The roles `person` (an actor id) held and no longer holds, from the leadership
+        of each group it held one in (as of the read: a withdrawn end is a role held
+        again), oldest end first: {group, role, since, until, reason, incident, report}."""
+        actor = self._doc("actor", actor_doc_id(person))
+        out: list[dict[str, Any]] = []
+        for group in (actor or {}).get("groups", []):
+            doc = self._doc("group", group) or {}
+            out += [{"group": group, **{k: e.get(k) for k in (
+                        "role", "since", "until", "reason", "incident", "report")}}
+                    for e in doc.get("former", []) if e["person"] == person]
+        return sorted(out, key=lambda e: (e["until"] or "", e["group"], e["role"]))
+

@@ -55,6 +55,24 @@ def test_reads_can_require_a_token(app, client, tokens):
     assert ok.status_code == 200
 
 
+def test_the_stream_needs_a_reader_token_when_reads_do(app, client, tokens):
+    """/stream says when and which views move: a read, refused like any other (401 or 403,
+    JSON, before anything is streamed) when reads need a token."""
+    app.config["STREAM_SECONDS"] = 0  # the stream says hello and ends
+    assert client.get("/api/v1/stream").status_code == 200  # reads open: anyone
+    app.config["READ_REQUIRES_TOKEN"] = True
+    refused = client.get("/api/v1/stream")
+    assert refused.status_code == 401 and refused.is_json and not refused.is_streamed
+    assert refused.headers["WWW-Authenticate"].startswith("Bearer")
+    unknown = client.get("/api/v1/stream", headers={"Authorization": "Bearer nope"})
+    assert unknown.status_code == 401 and unknown.is_json
+    for role in ("reader", "reporter", "admin"):
+        ok = client.get("/api/v1/stream",
+                        headers={"Authorization": f"Bearer {tokens[role]}"})
+        assert ok.status_code == 200 and ok.mimetype == "text/event-stream", role
+        assert ok.get_data(as_text=True).startswith("retry: 1000\n\n")
+
+
 def test_token_secrets_are_never_stored(app, tokens):
     tracker = app.extensions["tracker"].tracker
     stored = b"".join(n.state for n in tracker.recorder.select_notifications(0, 100))

@@ -180,11 +180,16 @@ def test_empty_form_fields_mean_any(page):
 
 
 def test_the_embedded_json_cannot_end_its_script_element(page):
-    status, text = page("?country=%3C/script%3E%3Cscript%3Ealert(1)%3C/script%3E")
+    # A subtype no incident has is an empty answer (a country no incident has is a 422,
+    # below): the hostile text is embedded in the page's JSON.
+    status, text = page("?subtype=%3C/script%3E%3Cscript%3Ealert(1)%3C/script%3E")
     assert status == 200
     assert "<script>alert(1)" not in text
-    assert initial(text)["query"]["country"] == "</script><script>alert(1)</script>"
+    assert initial(text)["query"]["subtype"] == "</script><script>alert(1)</script>"
     assert initial(text)["count"] == 0
+    status, text = page("?country=%3C/script%3E%3Cscript%3Ealert(1)%3C/script%3E")
+    assert status == 422 and "unknown country" in text
+    assert "<script>alert(1)" not in text
 
 
 def test_other_api_filters_are_kept_as_removable_chips(page, public):

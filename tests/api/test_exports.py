@@ -237,6 +237,13 @@ def test_actor_search_and_lookup_by_alias(seeded_api, public):
     bare = public.get("/actors/france").json
     assert {k: bare[k] for k in ("title", "notes", "affiliations", "sanctions")} == {
         "title": None, "notes": None, "affiliations": [], "sanctions": []}
+    assert bare["former_roles"] == []
+    # Roles that ended (the seed's commander, killed) stay on the record as former ones.
+    moussa = public.get("/actors/bah-ag-moussa").json
+    assert moussa["roles"] == {}
+    assert [(r["group"], r["role"], r["reason"]) for r in moussa["former_roles"]] == [
+        ("jnim", "deputy", "killed"), ("jnim", "military_commander", "killed")]
+    assert {r["until"] for r in moussa["former_roles"]} == {moussa["fate"]["date"]}
     first = public.get("/actors?limit=2").json
     second = public.get(f"/actors?limit=2&cursor={first['next']}").json
     assert not {a["id"] for a in first["actors"]} & {a["id"] for a in second["actors"]}
@@ -305,6 +312,26 @@ def test_bad_query_parameters_are_422_in_the_one_shape(public):
         assert response.json["errors"] and response.json["errors"][0]["field"]
 
 
+def test_a_knowledge_time_whose_plus_arrived_as_a_space_says_how_to_send_it(public):
+    """A `recorded` time pasted into ?as_of= unencoded: its '+' reads as a space, and the
+    answer said only that it is not a date."""
+    for path, name in (("/incidents?as_of=2026-12-01T12:46:20.965796+00:00", "as_of"),
+                       ("/changes?by=country&from=2026-12-01T12:46+05:30", "from")):
+        response = public.get(path)
+        assert response.status_code == 422, path
+        (error,) = response.json["errors"]
+        assert error["field"] == name
+        offset = path[-5:]
+        assert error["message"].endswith(
+            f"is not a date (YYYY-MM-DD) or an ISO datetime; a '+' in a URL's query reads as "
+            f"a space: send the offset as %2B{offset} (or a UTC time ending in Z)"), error
+    sent = public.get("/incidents?as_of=2026-12-01T12:46:20.965796%2B00:00")
+    assert sent.status_code == 200
+    assert sent.json["as_of"] == "2026-12-01T12:46:20.965796+00:00"
+    plain = public.get("/incidents?as_of=soon").json["errors"][0]["message"]
+    assert "%2B" not in plain  # the hint only where a '+' was lost
+
+
 def test_the_page_hint_of_actor_ids_is_only_a_hint(seeded_api, public, monkeypatch):
     import orjson
 
@@ -335,3 +362,14 @@ def test_a_column_asked_for_twice_is_refused_on_every_export(seeded_api, public)
         assert "twice" in refused.json["message"] and (
             "id" in refused.json["message"] or "key" in refused.json["message"])
     assert public.get("/incidents.csv?fields=id,date").status_code == 200
+
+
+def test_the_refused_columns_are_named_singular_for_one(seeded_api, public):
+    """"unknown column planet", "unknown columns planet, moon": never "column(s)"."""
+    messages = {query: public.get(f"/incidents.csv?fields={query}").json["message"]
+                for query in ("id,planet", "planet,id,moon", "id,date,id", "id,date,id,date")}
+    assert "fields: unknown column planet; known: id," in messages["id,planet"]
+    assert "fields: unknown columns planet, moon; known: " in messages["planet,id,moon"]
+    assert "fields: column asked for twice: id" in messages["id,date,id"]
+    assert "fields: columns asked for twice: id, date" in messages["id,date,id,date"]
+    assert not any("(s)" in m for m in messages.values()), messages

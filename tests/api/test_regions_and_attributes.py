@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from api.cli import main
+from tests.conftest import base_report
 from tests.projections.test_regions import two_sources
 from tracker.ingestion.importer import Importer
 
@@ -187,3 +188,59 @@ def test_the_cli_takes_the_same_filters_and_says_what_is_wrong(app, reporter, pu
     assert bad.exit_code == 1
     assert bad.output.count("\n") == 1 and "--interaction" in bad.output
     assert "Traceback" not in bad.output
+
+
+def test_a_place_no_incident_was_ever_recorded_at_is_a_422_naming_it(reporter, public):
+    """`?country=Burkina` answered {"incidents": []} and `--admin1 "Centre Nord"` a total of
+    0, while a misspelt actor or source is refused; a place an as_of read finds then (the
+    incident moved by a correction since) is still accepted."""
+    import time
+
+    assert reporter.report(base_report()).status_code == 201
+    recorded = public.get("/history/incident/niaki").json["events"][-1]["recorded"]
+    corrected = {"report": "move", "source": {"name": "Desk", "kind": "analyst",
+                                              "published": "2020-11-20"},
+                 "facts": [{"fact": "correction", "target": {"incident": "niaki"},
+                            "field": "location.admin1", "value": "Segou",
+                            "reason": "the village is in Segou"}]}
+    time.sleep(0.01)
+    assert reporter.report(corrected).status_code == 201
+    for path, field, value in (("/incidents?country=Mal", "country", "Mal"),
+                               ("/casualties?by=admin1&admin1=Mopt", "admin1", "Mopt"),
+                               ("/incidents.csv?admin2=Nowhere", "admin2", "Nowhere"),
+                               ("/incidents.geojson?country=mali&admin1=Mali / Mopt",
+                                "admin1", "Mali / Mopt")):
+        answer = public.get(path)
+        assert answer.status_code == 422, path
+        assert [e["field"] for e in answer.json["errors"]] == [field]
+        assert answer.json["message"].startswith(f"unknown {field} {value!r}: no incident "
+                                                 "was ever recorded "), answer.json
+    assert public.get("/incidents?admin1=Mali / Mopt").json["message"] == (
+        "unknown admin1 'Mali / Mopt': no incident was ever recorded in an admin1 named "
+        "'Mopt' (list them with /casualties?by=admin1)")
+    # Any case, as the filter reads it; a key whose names exist but not together is empty.
+    assert [i["id"] for i in public.get("/incidents?country=MALI").json["incidents"]] == [
+        "niaki"]
+    assert public.get("/incidents?admin1=Niger / Segou").status_code == 422  # no Niger
+    assert public.get("/incidents?country=Mali&admin1=Segou").json["incidents"] != []
+    # Mopti held the incident until the correction: known now (no incident there now) and
+    # as of then (the incident).
+    assert public.get("/incidents?admin1=Mopti").json["incidents"] == []
+    then = public.get("/incidents", query_string={"admin1": "Mopti", "as_of": recorded})
+    assert [i["id"] for i in then.json["incidents"]] == ["niaki"]
+
+
+def test_the_cli_refuses_a_place_no_incident_was_recorded_at(tmp_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_DATABASE_URL", f"sqlite:///{tmp_path / 'events.sqlite'}")
+    monkeypatch.delenv("TRACKER_REDIS_URL", raising=False)
+    runner = CliRunner()
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(base_report()))
+    assert runner.invoke(main, ["report", str(path)]).exit_code == 0
+    refused = runner.invoke(main, ["query", "casualties", "--by", "admin1", "--admin1",
+                                   "Centre Nord"])
+    assert refused.exit_code == 1
+    assert refused.stderr == ("error: unknown admin1 'Centre Nord': no incident was ever "
+                              "recorded there (list them with /casualties?by=admin1)\n")
+    found = runner.invoke(main, ["query", "incidents", "--country", "mali", "--json"])
+    assert found.exit_code == 0 and json.loads(found.stdout)["incidents"][0]["id"] == "niaki"

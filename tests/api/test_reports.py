@@ -79,6 +79,46 @@ def test_a_body_that_is_not_json_is_415_or_400(client, tokens):
     assert broken.status_code == 400 and broken.json["code"] == 400
 
 
+def test_a_body_that_is_not_json_names_the_line_and_column_as_the_cli_does(client, tokens):
+    headers = {"Authorization": f"Bearer {tokens['reporter']}"}
+    text = '{\n  "report": "r",\n  "facts": [\n    {"fact": "incident"}\n    {"x": 1}\n  ]\n}'
+    broken = client.post("/api/v1/reports", data=text, headers=headers,
+                         content_type="application/json")
+    assert broken.status_code == 400
+    assert broken.json["message"] == ("the body is not valid JSON: Expecting ',' delimiter: "
+                                      "line 5 column 5 (char 61)")
+    latin1 = client.post("/api/v1/reports", data='{"report": "caf\xe9"}'.encode("latin-1"),
+                         headers=headers, content_type="application/json")
+    assert latin1.status_code == 400
+    assert latin1.json["message"] == ("the body is not valid JSON: not UTF-8 (byte 0xe9 at "
+                                      "offset 15)")
+
+
+def test_a_body_one_level_too_deep_is_the_same_422_as_a_very_deep_one(client, tokens):
+    headers = {"Authorization": f"Bearer {tokens['reporter']}"}
+    for levels in (33, 5000):
+        body = "[" * levels + "]" * levels
+        answer = client.post("/api/v1/reports", data=body, headers=headers,
+                             content_type="application/json")
+        assert answer.status_code == 422
+        assert answer.json["message"].endswith(
+            "the body nests deeper than 32 levels; a report is a few levels deep")
+
+
+def test_civilians_on_a_casualties_fact_is_refused_pointing_at_breakdown(reporter):
+    """DESIGN.md lists `civilians` on casualties; the format has breakdown.civilians, and
+    the refusal said only `is not a known field`."""
+    report = base_report()
+    report["facts"][3]["civilians"] = 9
+    answer = reporter.report(report)
+    assert answer.status_code == 422
+    assert answer.json["errors"] == [{"fact": 3, "field": "civilians", "message":
+                                      'is not a known field; a count of civilians goes in '
+                                      'breakdown: "breakdown": {"civilians": 9}'}]
+    report["facts"][3]["breakdown"] = {"civilians": report["facts"][3].pop("civilians")}
+    assert reporter.report(report).status_code == 201
+
+
 def test_the_token_name_is_recorded_on_every_event(reporter, public):
     reporter.report(base_report())
     events = conflict_events(public)

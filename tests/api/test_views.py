@@ -180,6 +180,26 @@ def test_healthz(seeded_api, public):
                               "incidents": 0, "actors": 0, "sources": 0}
 
 
+def test_an_unknown_history_kind_names_the_kinds_and_the_document_lists_them(public):
+    """/history/widget/x answered `no widget with id 'x'`; the CLI names the kinds."""
+    from api.cli import main
+    from api.routes.audit import HISTORY_KINDS
+    from tracker.application import AGGREGATES
+
+    answer = public.get("/history/widget/x")
+    assert answer.status_code == 404
+    assert answer.json["message"] == ("no history of kind 'widget': the kinds are actor, "
+                                      "incident, operation, report, link")
+    assert set(HISTORY_KINDS) == set(AGGREGATES)
+    (kind,) = [p for p in main.commands["history"].params if p.name == "kind"]
+    assert tuple(kind.type.choices) == HISTORY_KINDS
+    spec = public.get("/openapi.json").json
+    parameters = spec["paths"]["/api/v1/history/{kind}/{entity_id}"]["get"]["parameters"] \
+        + spec["paths"]["/api/v1/history/{kind}/{entity_id}"].get("parameters", [])
+    (documented,) = [p for p in parameters if p["name"] == "kind"]
+    assert documented["schema"]["enum"] == list(HISTORY_KINDS) and documented["in"] == "path"
+
+
 def test_openapi_document_and_docs_page(public):
     spec = public.get("/openapi.json").json
     assert spec["openapi"].startswith("3.")

@@ -160,24 +160,24 @@ class Actor(Revisable, Aggregate):
         self, when: date, date_precision: str, incident: str | None,
         provenance: dict[str, Any],
     ) -> None:
-        self.fate = {"date_precision": date_precision, "fate": "death", "date": when,
-                     "incident": incident}
+        self._new_fate({"date_precision": date_precision, "fate": "death", "date": when,
+                        "incident": incident})
 
     @event("CaptureReported")
     def _capture_reported(
         self, when: date, date_precision: str, incident: str | None,
         provenance: dict[str, Any],
     ) -> None:
-        self.fate = {"date_precision": date_precision, "fate": "capture", "date": when,
-                     "incident": incident}
+        self._new_fate({"date_precision": date_precision, "fate": "capture", "date": when,
+                        "incident": incident})
 
     @event("ReleaseReported")
     def _release_reported(
         self, when: date, date_precision: str, incident: str | None,
         provenance: dict[str, Any],
     ) -> None:
-        self.fate = {"date_precision": date_precision, "fate": "release", "date": when,
-                     "incident": incident}
+        self._new_fate({"date_precision": date_precision, "fate": "release", "date": when,
+                        "incident": incident})
 
     def _current(self, field: str) -> Any:
         if field.startswith("fate."):
@@ -188,10 +188,25 @@ class Actor(Revisable, Aggregate):
     def _corrected(
         self, field: str, previous: Any, value: Any, reason: str, provenance: dict[str, Any]
     ) -> None:
+        self._note_correction(field, previous, value, provenance["report"])
+        self._set_field(field, value)
+
+    def _set_field(self, field: str, value: Any) -> None:
         if field.startswith("fate."):
             set_path(self.fate if self.fate is not None else {}, field[5:], value)
         else:
             set_path(self.details, field, value)
+
+    def _new_fate(self, fate: dict[str, Any]) -> None:
+        """A death, capture or release replaces the fate: corrections of the one before no
+        longer apply to it (nor does retracting them)."""
+        self.fate = fate
+        state = self.__dict__
+        if any(c["field"].startswith("fate.") for c in state.get("_corrections", ())):
+            state["_corrections"] = [c for c in state["_corrections"]
+                                     if not c["field"].startswith("fate.")]
+            state["_originals"] = {k: v for k, v in state["_originals"].items()
+                                   if not k.startswith("fate.")}
 
     @event("ActorRetracted")
     def _retracted(self, reason: str, provenance: dict[str, Any]) -> None:
@@ -205,6 +220,7 @@ class Actor(Revisable, Aggregate):
         self.retracted_reports.add(report)
         if self.report == report:
             self.registration_withdrawn = report
+        self._withdraw_corrections(report)
         self.roles = {k: r for k, r in self.roles.items() if r["report"] != report}
         given = self.__dict__.get("alias_reports", {})
         withdrawn = {a for a, r in given.items() if r == report}

@@ -53,6 +53,30 @@ def set_path(state: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = copy_tree(value)
 
 
+def withdraw_corrections(corrections: list[dict[str, Any]], originals: dict[str, Any],
+                         report: str) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
+    """What retracting `report` does to corrected fields: (the corrections still live,
+    [(path, value)] to write, in order).
+
+    `corrections` are the live corrections in the order recorded (each with `field`,
+    `value` and `report`); `originals` holds, per path, its value before its first
+    correction, in the order of first corrections. Every corrected path is set back to
+    what it held before any correction, then the live corrections apply again in order:
+    a field the report corrected returns to the value the live reports give it (the one
+    before, or a later live correction's), whatever was corrected since. Nothing changes
+    when the report corrected nothing. Shared by the aggregates, whose state the next
+    reports are checked against, and the views, so that both agree."""
+    kept = [c for c in corrections if c["report"] != report]
+    if len(kept) == len(corrections):
+        return corrections, []
+    scratch: dict[str, Any] = {}
+    for path in reversed(list(originals)):
+        set_path(scratch, path, originals[path])
+    for c in kept:
+        set_path(scratch, c["field"], c["value"])
+    return kept, [(path, get_path(scratch, path)) for path in originals]
+
+
 class Revisable:
     """The deciding half of corrections and retractions, shared by the aggregates.
 
@@ -66,6 +90,28 @@ class Revisable:
 
     def _current(self, field: str) -> Any:
         return get_path(self.details, field)
+
+    def _note_correction(self, field: str, previous: Any, value: Any, report: str) -> None:
+        """Keeps what a correction changed, so that retracting its report undoes it
+        (`_withdraw_corrections`)."""
+        state = self.__dict__
+        state.setdefault("_originals", {}).setdefault(field, copy_tree(previous))
+        state.setdefault("_corrections", []).append(
+            {"field": field, "value": copy_tree(value), "report": report})
+
+    def _withdraw_corrections(self, report: str) -> None:
+        """The fields `report` corrected return to what the live reports give them."""
+        corrections = self.__dict__.get("_corrections")
+        if not corrections:
+            return
+        kept, changes = withdraw_corrections(corrections, self.__dict__["_originals"], report)
+        if changes:
+            self.__dict__["_corrections"] = kept
+            for path, value in changes:
+                self._set_field(path, value)
+
+    def _set_field(self, field: str, value: Any) -> None:
+        set_path(self.details, field, value)
 
     def correct(self, field: str, value: Any, reason: str, provenance: dict[str, Any]) -> None:
         """Records the new value of a field with the old one, unless it is unchanged."""

@@ -105,7 +105,8 @@ class Incident(Revisable, Aggregate):
         if not hasattr(self, "assessments"):
             self.assessments = []
         self.assessments.append({"killed": killed, "low": low, "high": high,
-                                 "reason": reason, "report": provenance["report"]})
+                                 "reason": reason, "report": provenance["report"],
+                                 "source": provenance["source"]["name"]})
         self._refers(provenance)
 
     @event("MaterielReported")
@@ -121,6 +122,7 @@ class Incident(Revisable, Aggregate):
         self, field: str, previous: Any, value: Any, reason: str, provenance: dict[str, Any]
     ) -> None:
         self.details = copy_tree(self.details)
+        self._note_correction(field, previous, value, provenance["report"])
         set_path(self.details, field, value)
         self._refers(provenance)
 
@@ -137,6 +139,7 @@ class Incident(Revisable, Aggregate):
         self.materiel = [m for m in self.materiel if m["report"] != report]
         self.assessments = [a for a in getattr(self, "assessments", [])
                             if a["report"] != report]
+        self._withdraw_corrections(report)
         live = getattr(self, "reports", {self.report}) - self.retracted_reports
         if self.report == report and not live:
             self.retracted = reason

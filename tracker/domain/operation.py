@@ -54,6 +54,7 @@ class Operation(Revisable, Aggregate):
     def _corrected(
         self, field: str, previous: Any, value: Any, reason: str, provenance: dict[str, Any]
     ) -> None:
+        self._note_correction(field, previous, value, provenance["report"])
         set_path(self.details, field, value)
 
     @event("OperationRetracted")
@@ -65,6 +66,7 @@ class Operation(Revisable, Aggregate):
         self.retracted_reports.add(report)
         if self.report == report:
             self.retracted = reason
+        self._withdraw_corrections(report)
         # The status changes it reported stop counting (as in the operations view).
         kept = [h for h in self.status_history if h["report"] != report]
         self.status_history = kept or self.status_history[:1]

@@ -18,6 +18,7 @@ from tracker.fields import (
     Object,
     Text,
 )
+from tracker.wording import word_for
 
 if TYPE_CHECKING:
     from tracker.facts.base import UnitOfWork
@@ -166,7 +167,8 @@ def apply_retraction(uow: UnitOfWork, fact: Fact) -> None:
     if withdrawn:
         # Undoing a retraction would bring back claims withdrawn for a reason; the facts
         # are sent again, in a new report, instead.
-        raise FactError(fact.index, "target.report", f"report '{key}' retracted report(s) "
+        raise FactError(fact.index, "target.report", f"report '{key}' retracted "
+                        f"{word_for(len(withdrawn), 'report')} "
                         f"{', '.join(withdrawn)}; a retraction cannot be retracted: send "
                         "the withdrawn facts again in a new report")
     agg.retract(d["reason"], uow.prov(fact, "report", key))

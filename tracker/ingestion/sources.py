@@ -28,7 +28,7 @@ from typing import Any, cast
 
 from tracker import jsontext
 from tracker.ingestion.rows import IngestionError, RowError
-from tracker.wording import article
+from tracker.wording import article, word_for
 
 Progress = Callable[[int, int], None]  # (bytes read, file size)
 Row = tuple[int, dict[str, str]]
@@ -101,13 +101,16 @@ def _csv_rows(path: Path, reading: Reading, required: Callable[[list[str]], list
         header = [h.strip() for h in header]
         twice = [name for name, n in Counter(header).items() if n > 1 and name]
         if twice:
-            raise IngestionError(f"{path}:1: column(s) {', '.join(twice)} appear more than "
+            raise IngestionError(f"{path}:1: {word_for(len(twice), 'column')} "
+                                 f"{', '.join(twice)} "
+                                 f"{word_for(len(twice), 'appears', 'appear')} more than "
                                  "once in the header (which one is meant?); nothing was "
                                  "imported")
         missing = required(header)
         if missing:
             raise IngestionError(f"{path}: not {article(source_name)} {source_name} export: "
-                                 f"missing column(s) {', '.join(missing)}")
+                                 f"missing {word_for(len(missing), 'column')} "
+                                 f"{', '.join(missing)}")
         reading.columns = header
         width = len(header)
         previous: list[str] | None = None
@@ -212,7 +215,7 @@ def _json_rows(path: Path, reading: Reading, required: Callable[[list[str]], lis
     except json.JSONDecodeError as e:
         raise IngestionError(f"{path}:{e.lineno}: not valid JSON ({e.msg}); nothing was "
                              "imported") from None
-    except jsontext.DuplicateKeyError as e:
+    except (jsontext.DuplicateKeyError, jsontext.TooDeepError) as e:
         raise IngestionError(f"{path}: {e}; nothing was imported") from None
     records = _records(document, path, source_name, json_key)
     keys: dict[str, None] = {}
