@@ -186,16 +186,24 @@ def two_sources(n: int, seed: int = 19, true_share: float = 0.6, decoy_share: fl
         key = f"{prefix}b:o{i}"
         b_facts += world.b_record(key, world.event(), jitter=False)
         out.b_ids.append(key)
-    out.reports.append({"report": f"{prefix}syn-link-actors",
-                        "source": {"name": "Registry", "kind": "analyst"},
-                        "facts": list(world.actors.values())})
-    for name, facts in ((A_SOURCE, a_facts), (B_SOURCE, b_facts)):
-        for n_, chunk in enumerate(_chunks(facts, batch)):
-            out.reports.append({"report": f"{prefix}{name}-{n_}",
-                                "source": {"name": name, "kind": "dataset",
-                                           "published": "2022-06-01"},
-                                "facts": chunk})
+    out.reports += _reports(f"{prefix}syn-link-actors", list(world.actors.values()),
+                            [(f"{prefix}{A_SOURCE}", A_SOURCE, a_facts),
+                             (f"{prefix}{B_SOURCE}", B_SOURCE, b_facts)], batch)
     return out
+
+
+def _reports(actors_id: str, actors: list[dict[str, Any]],
+             sources: list[tuple[str, str, list[dict[str, Any]]]], batch: int
+             ) -> list[dict[str, Any]]:
+    """The reports recording synthetic records: their actors (a registry's), then each
+    source's facts, `batch` facts a report (ids `<prefix>-<n>`)."""
+    reports = [{"report": actors_id, "source": {"name": "Registry", "kind": "analyst"},
+                "facts": actors}]
+    for prefix, name, facts in sources:
+        reports += [{"report": f"{prefix}-{n}",
+                     "source": {"name": name, "kind": "dataset", "published": "2022-06-01"},
+                     "facts": chunk} for n, chunk in enumerate(_chunks(facts, batch))]
+    return reports
 
 
 def _chunks(facts: list[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
@@ -284,12 +292,6 @@ def ucdp_copy(acled_csv: str, share: float = 0.5, seed: int = 23, batch: int = 1
              "low": max(0, best - rng.randint(0, 3)), "high": best + rng.randint(0, 5)}]
         out.b_ids.append(key)
         out.true_pairs.add(frozenset((f"acled:{row['event_id_cnty'].strip()}", key)))
-    out.reports.append({"report": "ucdp-copy-actors",
-                        "source": {"name": "Registry", "kind": "analyst"},
-                        "facts": list(actors.values())})
-    for n, chunk in enumerate(_chunks(facts, batch)):
-        out.reports.append({"report": f"ucdp-copy-{n}",
-                            "source": {"name": B_SOURCE, "kind": "dataset",
-                                       "published": "2022-06-01"},
-                            "facts": chunk})
+    out.reports += _reports("ucdp-copy-actors", list(actors.values()),
+                            [("ucdp-copy", B_SOURCE, facts)], batch)
     return out

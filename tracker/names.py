@@ -10,6 +10,7 @@ the index, so whoever asks checks each candidate's current state.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from tracker.ingestion.rows import normalize_name
@@ -17,9 +18,48 @@ from tracker.ingestion.rows import normalize_name
 if TYPE_CHECKING:
     from tracker.application import ConflictTracker
 
-_TOPICS = {f"tracker.domain.actor:Actor.{name}" for name in
-           ("ActorRegistered", "AliasAdded", "ActorCorrected")}
+NAME_EVENTS = ("ActorRegistered", "AliasAdded", "ActorCorrected")
 PAGE = 1000
+
+
+class NameEvents:
+    """The names actors' events gave, read from the actors' own event index from log
+    position `after` on: iterating yields (event, actor id, names) for each event of
+    NAME_EVENTS (a registration: its id's record's name and aliases; an alias; a
+    correction of `name` or `aliases`: the new values; another correction: no name) and of
+    `also`; `after` then holds the last position read. `keys` (aggregate id -> actor id)
+    is filled from the registrations read, and may be carried from one read to the next.
+    Shared by ActorNames (the names a report's aliases are checked against) and the
+    importer's resolver of dataset names."""
+
+    def __init__(self, app: ConflictTracker, after: int = 0,
+                 keys: dict[Any, str] | None = None, also: tuple[str, ...] = ()) -> None:
+        self.app, self.after = app, after
+        self.keys = {} if keys is None else keys
+        self.topics = {f"tracker.domain.actor:Actor.{t}" for t in (*NAME_EVENTS, *also)}
+
+    def __iter__(self) -> Iterator[tuple[Any, str | None, list[str]]]:
+        while True:
+            batch = self.app.actor_events(self.after, PAGE)
+            for n in batch:
+                if n.topic not in self.topics:
+                    continue
+                e: Any = self.app.mapper.to_domain_event(n)
+                kind = type(e).__name__
+                names: list[Any] = []
+                if kind == "ActorRegistered":
+                    self.keys[e.originator_id] = e.key
+                    names = [e.details.get("name"), *(e.details.get("aliases") or ())]
+                elif kind == "AliasAdded":
+                    names = [e.alias]
+                elif kind == "ActorCorrected" and e.field in ("name", "aliases"):
+                    names = e.value if isinstance(e.value, list) else [e.value]
+                yield e, self.keys.get(e.originator_id), [x for x in names
+                                                           if isinstance(x, str)]
+            if batch:
+                self.after = batch[-1].id
+            if len(batch) < PAGE:
+                return
 
 
 class ActorNames:
@@ -43,28 +83,12 @@ class ActorNames:
             self.names.setdefault(normalize_name(name), set()).add(key)
 
     def _catch_up(self, app: ConflictTracker) -> None:
-        while True:
-            batch = app.actor_events(self.after, PAGE)
-            for n in batch:
-                if n.topic not in _TOPICS:
-                    continue
-                e: Any = app.mapper.to_domain_event(n)
-                kind = type(e).__name__
-                if kind == "ActorRegistered":
-                    self.keys[e.originator_id] = e.key
-                    for name in (e.key, e.details.get("name"),
-                                 *(e.details.get("aliases") or ())):
-                        self._add(name, e.key)
-                    continue
-                key = self.keys.get(e.originator_id)
-                if key is None:
-                    continue
-                if kind == "AliasAdded":
-                    self._add(e.alias, key)
-                elif e.field in ("name", "aliases"):
-                    for name in e.value if isinstance(e.value, list) else [e.value]:
-                        self._add(name, key)
-            if batch:
-                self.after = batch[-1].id
-            if len(batch) < PAGE:
-                return
+        read = NameEvents(app, self.after, self.keys)
+        for e, key, names in read:
+            if key is None:
+                continue
+            if type(e).__name__ == "ActorRegistered":
+                names = [key, *names]
+            for name in names:
+                self._add(name, key)
+        self.after = read.after

@@ -47,6 +47,7 @@ from tracker.ingestion.rows import (
     where,
 )
 from tracker.ingestion.sources import Progress, Reading, open_rows, scan
+from tracker.names import NameEvents
 from tracker.reports import content_hash, parse_report
 from tracker.wording import counted
 
@@ -193,40 +194,23 @@ def actor_refs(facts: list[dict[str, Any]]) -> list[str]:
 class ActorResolver:
     """Dataset actor names -> actor ids, through every recorded name and alias."""
 
-    TOPICS = ("ActorRegistered", "AliasAdded", "ActorCorrected", "ActorReportRetracted")
-
     def __init__(self, tracker: ConflictTracker) -> None:
         self.names: dict[str, str] = {}
-        topics = [f"tracker.domain.actor:Actor.{t}" for t in self.TOPICS]
-        after = 0
         keys: dict[Any, str] = {}
         given: defaultdict[tuple[Any, Any], list[str]] = defaultdict(list)
-        while True:
-            batch = tracker.actor_events(after, 1000)
-            for n in batch:
-                if n.topic not in topics:
-                    continue
-                e: Any = tracker.mapper.to_domain_event(n)
-                name = type(e).__name__
-                if name == "ActorRegistered":
-                    keys[e.originator_id] = e.key
-                    for alias in [e.details["name"], *e.details.get("aliases", [])]:
-                        self.names[normalize_name(alias)] = e.key
-                elif name == "AliasAdded":
-                    self.names[normalize_name(e.alias)] = keys[e.originator_id]
-                    given[(e.originator_id, e.provenance.get("report"))].append(e.alias)
-                elif name == "ActorReportRetracted":
-                    # A retracted report's aliases resolve nothing any more.
-                    for alias in given.pop((e.originator_id, e.report), []):
-                        if self.names.get(normalize_name(alias)) == keys.get(e.originator_id):
-                            del self.names[normalize_name(alias)]
-                elif e.field in ("name", "aliases") and e.originator_id in keys:
-                    values = e.value if isinstance(e.value, list) else [e.value]
-                    for alias in values:
-                        self.names[normalize_name(alias)] = keys[e.originator_id]
-            if len(batch) < 1000:
-                break
-            after = batch[-1].id
+        for e, key, names in NameEvents(tracker, keys=keys, also=("ActorReportRetracted",)):
+            if key is None:
+                continue
+            if type(e).__name__ == "ActorReportRetracted":
+                # A retracted report's aliases resolve nothing any more.
+                for alias in given.pop((e.originator_id, e.report), []):
+                    if self.names.get(normalize_name(alias)) == key:
+                        del self.names[normalize_name(alias)]
+                continue
+            if type(e).__name__ == "AliasAdded":
+                given[(e.originator_id, e.provenance.get("report"))].append(e.alias)
+            for name in names:
+                self.names[normalize_name(name)] = key
 
     def resolve(self, name: str) -> str | None:
         return self.names.get(normalize_name(name))
