@@ -56,3 +56,31 @@ def test_the_same_report_id_sent_twice_at_once_lands_once(database_url, make_tra
     assert errors == []
     assert sorted(r.recorded for r in results) == [False, True]
     assert len(setup.list_events(limit=100)["events"]) == 7
+
+
+def test_a_report_recorded_by_another_writer_while_checked_is_nothing_new(
+        database_url, make_tracker, monkeypatch):
+    """Two `tracker seed` at once: one writer looks for the first seed report, finds none,
+    and checks its facts while the other records it and the corrections after it. Its
+    incident facts then differ from the corrected incidents: that is the same report,
+    recorded already ("nothing new"), not a refusal (it failed the six-process start)."""
+    from seeds import seed_reports
+    from tracker.application import ConflictTracker, ReportAggregate
+
+    first, late = make_tracker(database_url), make_tracker(database_url)
+    seeds = seed_reports()
+    for report in seeds:
+        first.record_report(report)
+    repeating = seeds[0]  # registers the incidents the last seed report corrects
+    real_find = ConflictTracker._find
+    looked: list[str] = []
+
+    def stale_find(self, cls, kind, key):  # the look-up made before the other's save
+        if cls is ReportAggregate and key == repeating["report"] and not looked:
+            looked.append(key)
+            return None
+        return real_find(self, cls, kind, key)
+
+    monkeypatch.setattr(ConflictTracker, "_find", stale_find)
+    result = late.record_report(repeating)
+    assert looked and result.recorded is False

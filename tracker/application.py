@@ -146,6 +146,15 @@ class ConflictTracker(Application[UUID]):
             try:
                 with collector_paused():
                     return self._record_once(report, recorded_by, errors)
+            except ReportValidationError:
+                # Another writer may have recorded this very report (and the next ones)
+                # since it was looked for: its facts then contradict what they became
+                # (an incident it registers, corrected since). That is "nothing new".
+                same = None if errors else self._find(ReportAggregate, "report", report.key)
+                if same is not None and same.content_hash == report.content_hash:
+                    return RecordResult(report.key, recorded=False,
+                                        retracted=self._retraction_of(same))
+                raise
             except IntegrityError:
                 # Another writer saved one of the same aggregates first: load again and
                 # re-decide against what it recorded.
