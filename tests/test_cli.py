@@ -226,8 +226,8 @@ def test_report_of_several_files_stops_at_a_refused_one_and_names_the_rest(cli, 
     text = runner.invoke(main, ["report", a1, bad2, a3, a4])
     assert text.exit_code == 1
     assert text.stdout == f"{a1}: report 'a1' recorded, 2 events (positions 1-2)\n"
-    assert f"{bad2}:\nerror: report refused, nothing recorded:\n  fact 0, field 'type'" \
-        in text.stderr
+    assert (f"{bad2}:\nerror: report refused, nothing recorded:\n  {bad2}:1: fact 0, "
+            "field 'type'") in text.stderr
     assert text.stderr.endswith(
         f"{a3}: not processed (stopped at {bad2}); nothing recorded from it\n"
         f"{a4}: not processed (stopped at {bad2}); nothing recorded from it\n")
@@ -688,3 +688,34 @@ def test_history_lines_say_what_each_fact_said(cli):
              "facts": [{"fact": "alias", "actor": "jnim", "alias": "GSIM"}]}
     assert cli("report", "-", input=json.dumps(alias)).exit_code == 0
     assert "AliasAdded  alias 'GSIM'  [alias-1]" in cli("history", "actor", "jnim").output
+
+
+def test_a_refused_report_file_names_each_facts_line(cli, tmp_path):
+    """A refusal names file:line beside the fact's index and field, the line its fact
+    begins on (strings holding brackets, commas and escaped quotes, nested lists and a
+    byte-order mark do not throw the count off)."""
+    text = ('\ufeff{\n  "report": "bad-1", "notes": "a [tricky], \\"note\\" {",\n'
+            '  "source": {"name": "Desk", "kind": "analyst"},\n'
+            '  "facts": [\n'
+            '    {"fact": "incident", "id": "x1", "date": "2021-01-01", "type": "battle",\n'
+            '     "location": {"name": "A ]", "country": "Mali"}, "actors": []},\n'
+            '    {"fact": "casualties", "incident": "x1",\n'
+            '     "killed": 20, "low": 25, "high": 15},\n'
+            '    {"fact": "incident", "id": "x2", "date": "2021-13-01", "type": "battle",\n'
+            '     "location": {"name": "B", "country": "Mali"}}\n'
+            '  ]\n}\n')
+    path = tmp_path / "bad.json"
+    path.write_text(text, encoding="utf-8")
+    out = CliRunner().invoke(main, ["report", str(path)])
+    assert out.exit_code == 1
+    assert f"  {path}:7: fact 1, field 'low': 25 is above high (15)" in out.stderr
+    assert f"  {path}:9: fact 2, field 'date': " in out.stderr
+
+
+def test_fact_lines_reads_only_the_reports_own_facts_list():
+    from tracker.jsontext import fact_lines
+
+    assert fact_lines('{"a": {"facts": [1]},\n "facts": [\n2, {"facts": [3]}]}') == [3, 3]
+    assert fact_lines('{"facts": []}') == []
+    assert fact_lines("[1, 2]") == [] and fact_lines('{"facts": 3}') == []
+    assert fact_lines('{"facts": [1, ') == []  # not JSON: no lines, the parser says why

@@ -122,3 +122,50 @@ def load_report(text: str | bytes) -> Any:
         raise ReportValidationError([FactError(
             index, field, "is given twice in one JSON object (the report is refused rather "
                           "than keep either value)")]) from None
+
+
+def fact_lines(text: str) -> list[int]:
+    """The line (1-based) each item of a report's top-level "facts" list begins on, so a
+    refusal can name `file:line` beside the fact's index; [] when the text is not an object
+    with such a list. Reads the text again with the standard decoder (item by item), so it
+    costs a parse."""
+    decoder = json.JSONDecoder()
+    ws = " \t\n\r"
+
+    def skip(i: int) -> int:
+        while i < len(text) and text[i] in ws:
+            i += 1
+        return i
+
+    try:
+        i = skip(1 if text.startswith("\ufeff") else 0)
+        if text[i:i + 1] != "{":
+            return []
+        i = skip(i + 1)
+        while i < len(text) and text[i] != "}":
+            key, i = decoder.raw_decode(text, i)
+            i = skip(skip(i) + 1)  # past ':'
+            if key == "facts" and text[i:i + 1] == "[":
+                starts = []
+                i = skip(i + 1)
+                while i < len(text) and text[i] != "]":
+                    starts.append(i)
+                    _, i = decoder.raw_decode(text, i)
+                    i = skip(i)
+                    if text[i:i + 1] == ",":
+                        i = skip(i + 1)
+                if text[i:i + 1] != "]":
+                    return []  # the list never ends: not JSON
+                lines, line, at = [], 1, 0
+                for start in starts:  # counted once over the text, not once per fact
+                    line += text.count("\n", at, start)
+                    lines.append(line)
+                    at = start
+                return lines
+            _, i = decoder.raw_decode(text, i)
+            i = skip(i)
+            if text[i:i + 1] == ",":
+                i = skip(i + 1)
+    except (ValueError, IndexError):
+        return []
+    return []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
@@ -59,14 +59,19 @@ def _fail(error: Exception) -> NoReturn:
     sys.exit(1)
 
 
-def _echo_error(error: Exception) -> None:
-    """Prints a tracker error on standard error, every fact error on its own line."""
+def _echo_error(error: Exception, file: str | None = None,
+                lines: Sequence[int] = ()) -> None:
+    """Prints a tracker error on standard error, every fact error on its own line; with
+    the report's `file` and the line each fact begins on (tracker.jsontext.fact_lines),
+    each fact's line starts `file:line:`."""
     click.echo(f"error: {error}" if not isinstance(error, ReportValidationError)
                else "error: report refused, nothing recorded:", err=True)
     if isinstance(error, ReportValidationError):
         for e in error.errors:
             where = f"fact {e.index}" if e.index is not None else "report"
-            click.echo(f"  {where}, field '{e.field}': {e.message}", err=True)
+            at = (f"{file}:{lines[e.index]}: " if file and e.index is not None
+                  and e.index < len(lines) else "")
+            click.echo(f"  {at}{where}, field '{e.field}': {e.message}", err=True)
 
 
 # The exit code of a command that could not reach a store (1: any other error).

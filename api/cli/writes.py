@@ -88,11 +88,13 @@ def _record_file(services: Any, f: Any, name: str, recorded_by: str) -> Any:
     errors as a dict, after printing it on standard error."""
     import json
 
-    from tracker.jsontext import TooDeepError, load_report, too_deep
+    from tracker.jsontext import TooDeepError, fact_lines, load_report, too_deep
 
+    text = ""
     try:
         # UTF-8, with or without the byte-order mark some editors write.
-        data = load_report(f.read().decode("utf-8-sig"))
+        text = f.read().decode("utf-8-sig")
+        data = load_report(text)
         return services.record_report(data, recorded_by=recorded_by)
     except UnicodeDecodeError as e:
         message = (f"not valid UTF-8 (byte 0x{e.object[e.start]:02x} at offset {e.start}): "
@@ -103,7 +105,8 @@ def _record_file(services: Any, f: Any, name: str, recorded_by: str) -> Any:
         message = f"not valid JSON: {e}"
     except TrackerError as e:
         click.echo(f"{name}:", err=True)
-        _echo_error(e)
+        _echo_error(e, name, fact_lines(text) if isinstance(e, ReportValidationError)
+                    else ())
         return {"message": str(e), **({"errors": e.to_dict()["errors"]}
                                       if isinstance(e, ReportValidationError) else {})}
     click.echo(f"error: {name}: {message}", err=True)
