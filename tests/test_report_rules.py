@@ -436,17 +436,18 @@ def test_a_status_change_dated_before_the_operation_started_is_refused(sqlite_tr
         assert sqlite_tracker.record_report(report(f"r-status-{n}", status)).recorded
 
 
-def test_a_death_dated_before_a_held_role_began_is_refused(sqlite_tracker):
+def test_a_death_dated_before_a_held_role_began_is_refused_a_capture_is_not(sqlite_tracker):
     sqlite_tracker.record_report(report("r-isgs", *HUZEIFA))
     death = {"fact": "death", "person": "huzeifa", "date": "2020-01-01"}
     [(index, field, message)] = refused(sqlite_tracker, report("r-death", death))
     assert (index, field) == (0, "date")
     assert message.startswith("2020-01-01 is before huzeifa's role leader in isgs began "
                               "(2021-08-18)")
-    # A capture too; a date known to the month counts to its last day.
-    capture = {"fact": "capture", "person": "huzeifa", "date": "2021-07-01",
-               "date_precision": "month"}
-    assert refused(sqlite_tracker, report("r-capture", capture))[0][:2] == (0, "date")
+    # A capture dated before the role began may be an earlier one, released since (the
+    # release may come in a later report): recorded.
+    capture = {"fact": "capture", "person": "huzeifa", "date": "2016-12-24"}
+    assert sqlite_tracker.record_report(report("r-capture", capture)).recorded
+    # A date known to the month counts to its last day.
     assert sqlite_tracker.record_report(report(
         "r-death", {**death, "date": "2021-08-01", "date_precision": "month"})).recorded
 
@@ -542,3 +543,59 @@ def test_a_name_shared_with_one_actor_and_an_alias_of_another_is_refused(groups)
         "fact": "actor", "id": "new-group", "name": "Dawla", "kind": "armed_group"}))
     assert (index, field) == (0, "name")
     assert message.startswith("'Dawla' is an alias of actor 'zzz'")
+
+
+def test_a_retracted_death_no_longer_ends_roles_nor_refuses_new_ones(tracker):
+    """The rules read the person's state as the live reports leave it: a retracted death
+    gives back the roles it ended (as the leadership view does) and no longer refuses a
+    later role; a role-holder is then a person again for the kind rule."""
+    tracker.record_report(report("r-isgs", *HUZEIFA))
+    tracker.record_report(report("r-death", {"fact": "death", "person": "huzeifa",
+                                             "date": "2022-06-01"}))
+    assert tracker.get_entity("actor", "huzeifa")["roles"] == {}
+    tracker.record_report(report("r-x", {"fact": "retraction",
+                                         "target": {"report": "r-death"}, "reason": "wrong"}))
+    person = tracker.get_entity("actor", "huzeifa")
+    assert person["fate"] is None and list(person["roles"]) == ["isgs/leader"]
+    assert tracker.record_report(report("r-role", {
+        "fact": "role", "person": "huzeifa", "group": "isgs", "role": "deputy",
+        "since": "2023-01-01"})).recorded
+    assert refused(tracker, report("r-kind", correction(
+        {"actor": "huzeifa"}, "kind", "armed_group")))[0][:2] == (0, "value")
+
+
+def test_a_planned_status_may_come_before_the_start(sqlite_tracker):
+    sqlite_tracker.record_report(base_report())
+    sqlite_tracker.record_report(report("r-op", {
+        "fact": "operation", "id": "op", "name": "Op", "lead": "france",
+        "started": "2020-10-01"}))
+    assert sqlite_tracker.record_report(report("r-plan", {
+        "fact": "operation_status", "operation": "op", "status": "planned",
+        "date": "2020-09-01"})).recorded
+
+
+def test_an_incident_fact_sent_again_after_a_cleared_field_is_the_same(sqlite_tracker):
+    """A field cleared by a null correction, or set back by a withdrawn one, is absent:
+    a second source sending the incident as it now stands records nothing new for it."""
+    sqlite_tracker.record_report(base_report())
+    sqlite_tracker.record_report(report("r-c", correction(
+        {"incident": "niaki"}, "location.admin2", "Djenne")))
+    sqlite_tracker.record_report(report("r-x", {"fact": "retraction",
+                                                "target": {"report": "r-c"},
+                                                "reason": "wrong"}))
+    (incident,) = [f for f in base_report()["facts"] if f["fact"] == "incident"]
+    assert sqlite_tracker.record_report(report("r-again", incident, source={
+        "name": "Paper", "kind": "media"})).recorded
+
+
+def test_a_withdrawn_actors_names_no_longer_block_another(sqlite_tracker):
+    sqlite_tracker.record_report(report("r-a", {"fact": "actor", "id": "isgs",
+                                                "name": "Islamic State Sahel",
+                                                "kind": "armed_group",
+                                                "aliases": ["IS Sahel"]}))
+    sqlite_tracker.record_report(report("r-x", {"fact": "retraction",
+                                                "target": {"report": "r-a"},
+                                                "reason": "wrong"}))
+    assert sqlite_tracker.record_report(report("r-b", {
+        "fact": "actor", "id": "issp", "name": "IS Sahel Province", "kind": "armed_group",
+        "aliases": ["IS Sahel"]})).recorded

@@ -122,7 +122,11 @@ class Actor(Revisable, Aggregate):
         cause: str | None,
         provenance: dict[str, Any],
     ) -> None:
-        self.roles.pop(f"{group}/{role}", None)
+        held = self.roles.pop(f"{group}/{role}", None)
+        if held is not None:
+            # Kept with the report that ended it: retracting that report gives it back.
+            self.__dict__.setdefault("_ended", {})[f"{group}/{role}"] = (
+                held, provenance["report"])
 
     def report_fate(
         self,
@@ -161,7 +165,7 @@ class Actor(Revisable, Aggregate):
         provenance: dict[str, Any],
     ) -> None:
         self._new_fate({"date_precision": date_precision, "fate": "death", "date": when,
-                        "incident": incident})
+                        "incident": incident}, provenance["report"])
 
     @event("CaptureReported")
     def _capture_reported(
@@ -169,7 +173,7 @@ class Actor(Revisable, Aggregate):
         provenance: dict[str, Any],
     ) -> None:
         self._new_fate({"date_precision": date_precision, "fate": "capture", "date": when,
-                        "incident": incident})
+                        "incident": incident}, provenance["report"])
 
     @event("ReleaseReported")
     def _release_reported(
@@ -177,7 +181,7 @@ class Actor(Revisable, Aggregate):
         provenance: dict[str, Any],
     ) -> None:
         self._new_fate({"date_precision": date_precision, "fate": "release", "date": when,
-                        "incident": incident})
+                        "incident": incident}, provenance["report"])
 
     def _current(self, field: str) -> Any:
         if field.startswith("fate."):
@@ -197,11 +201,13 @@ class Actor(Revisable, Aggregate):
         else:
             set_path(self.details, field, value)
 
-    def _new_fate(self, fate: dict[str, Any]) -> None:
+    def _new_fate(self, fate: dict[str, Any], report: str) -> None:
         """A death, capture or release replaces the fate: corrections of the one before no
-        longer apply to it (nor does retracting them)."""
+        longer apply to it (nor does retracting them). Each is kept with its report:
+        retracting that report brings back the fate before."""
         self.fate = fate
         state = self.__dict__
+        state.setdefault("_fates", []).append((report, fate))
         if any(c["field"].startswith("fate.") for c in state.get("_corrections", ())):
             state["_corrections"] = [c for c in state["_corrections"]
                                      if not c["field"].startswith("fate.")]
@@ -221,6 +227,18 @@ class Actor(Revisable, Aggregate):
         if self.report == report:
             self.registration_withdrawn = report
         self._withdraw_corrections(report)
+        fates = self.__dict__.get("_fates", [])
+        if any(r == report for r, _ in fates):
+            fates[:] = [(r, f) for r, f in fates if r != report]
+            self.fate = fates[-1][1] if fates else None
+        # The roles its deaths, captures or role ends ended are held again (the views'
+        # leadership has them back too), unless this report also gave them.
+        ended = self.__dict__.get("_ended", {})
+        for key, (role, by) in list(ended.items()):
+            if by == report:
+                del ended[key]
+                if role["report"] != report and key not in self.roles:
+                    self.roles[key] = role
         self.roles = {k: r for k, r in self.roles.items() if r["report"] != report}
         given = self.__dict__.get("alias_reports", {})
         withdrawn = {a for a, r in given.items() if r == report}

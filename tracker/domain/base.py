@@ -53,6 +53,15 @@ def set_path(state: dict[str, Any], path: str, value: Any) -> None:
     node[parts[-1]] = copy_tree(value)
 
 
+def same_value(a: Any, b: Any) -> bool:
+    """Equal as JSON values, a null member of an object counting as absent."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return all(same_value(a.get(k), b.get(k)) for k in a.keys() | b.keys())
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return bool(a == b)
+
+
 def withdraw_corrections(corrections: list[dict[str, Any]], originals: dict[str, Any],
                          report: str) -> tuple[list[dict[str, Any]], list[tuple[str, Any]]]:
     """What retracting `report` does to corrected fields: (the corrections still live,

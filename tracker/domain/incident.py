@@ -8,7 +8,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
-from tracker.domain.base import Revisable, copy_tree, entity_id, set_path
+from tracker.domain.base import Revisable, copy_tree, entity_id, same_value, set_path
 from tracker.figures import figure_key, published_on
 
 
@@ -45,8 +45,10 @@ class Incident(Revisable, Aggregate):
         return self.details["date"]
 
     def is_same_report_of(self, details: dict[str, Any]) -> bool:
-        """True when `details` says nothing the incident does not already say."""
-        return all(self.details.get(k) == v for k, v in details.items())
+        """True when `details` says nothing the incident does not already say (a field
+        a correction cleared, or a withdrawn correction set back, to null counts as
+        absent)."""
+        return all(same_value(self.details.get(k), v) for k, v in details.items())
 
     def report_casualties(
         self,

@@ -268,8 +268,9 @@ class UnitOfWork:
         found = []
         for other in sorted(candidates):
             actor = self.find("actor", other)
-            if actor is None or actor.retracted is not None:
-                continue
+            if actor is None or actor.retracted is not None or getattr(
+                    actor, "registration_withdrawn", None):
+                continue  # retracted, or its registration (its names with it) withdrawn
             which = [w for w, names in (("id", [actor.key]), ("name", [actor.name]),
                                         ("alias", actor.aliases))
                      if any(normalize_name(n) == folded for n in names)]

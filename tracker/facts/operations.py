@@ -54,7 +54,9 @@ def apply_operation_status(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     op = uow.require(fact, "operation", "operation", d["operation"])
     started = op.details.get("started")
-    if d.get("date") is not None and started is not None and str(d["date"]) < str(started):
+    # `planned` may be announced before the start; any other status is of a started one.
+    if d["status"] != "planned" and d.get("date") is not None and started is not None \
+            and str(d["date"]) < str(started):
         raise FactError(fact.index, "date", f"{d['date']} is before operation "
                         f"'{op.key}' started ({started}): a status cannot change before "
                         "it (correct this date, or the operation's started)")

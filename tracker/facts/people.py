@@ -7,7 +7,6 @@ import calendar
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from tracker.domain.actor import ENDING_REASONS
 from tracker.exceptions import FactError
 from tracker.facts.base import FactSchema, FactType, Tag, register
 from tracker.fields import Choice, Day, Ident
@@ -89,13 +88,13 @@ def apply_role(uow: UnitOfWork, fact: Fact) -> None:
     person = uow.require_person(fact, "person", d["person"])
     uow.require_known(fact, "group", "actor", d["group"])
     fate = person.fate
-    if d.get("since") is not None and fate is not None and fate["fate"] in ENDING_REASONS \
+    # Only a death is final: a capture may have been followed by a release no report has
+    # given yet, or one dated earlier may be recorded later.
+    if d.get("since") is not None and fate is not None and fate["fate"] == "death" \
             and latest_day(fate["date"], fate.get("date_precision")) < day_of(d["since"]):
-        then = "release first, if they were released" if fate["fate"] == "capture" \
-            else "date, if it is wrong"
         raise FactError(fact.index, "since", f"{d['since']} is after {person.key}'s recorded "
-                        f"{fate['fate']} on {fate['date']}, which ends the roles held then "
-                        f"(correct this date, or record the {fate['fate']}'s {then})")
+                        f"death on {fate['date']} (correct this date, or the death's date "
+                        "if it is wrong)")
     person.assume_role(d["group"], d["role"], d.get("since"), uow.prov(fact, "actor", person.key))
     uow.touch("actor", person)
 
@@ -119,6 +118,8 @@ def apply_role_ended(uow: UnitOfWork, fact: Fact) -> None:
     uow.require_known(fact, "incident", "incident", d.get("incident"))
     held = person.roles.get(f"{d['group']}/{d['role']}")
     if d.get("date") is not None and held is not None:
+        # (An earlier term's end cannot be told from this one's: it would end the role
+        # held now.)
         check_not_before_roles(fact, person, d["date"], "day", [held],
                                "a role cannot end before it began")
     person.end_role(d["group"], d["role"], d["reason"], d.get("date"), d.get("incident"),
@@ -130,10 +131,10 @@ def apply_fate(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     person = uow.require_person(fact, "person", d["person"])
     uow.require_known(fact, "incident", "incident", d.get("incident"))
-    if fact.type in ENDING_REASONS:
+    if fact.type == "death":  # a capture may be an earlier one, released since
         check_not_before_roles(fact, person, d["date"], d.get("date_precision"),
                                list(person.roles.values()),
-                               f"a {fact.type} ends the roles held then")
+                               "a death ends the roles held then")
     person.report_fate(fact.type, d["date"], d.get("incident"),
                        uow.prov(fact, "actor", person.key),
                        date_precision=d.get("date_precision", "day"))
