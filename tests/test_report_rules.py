@@ -599,3 +599,26 @@ def test_a_withdrawn_actors_names_no_longer_block_another(sqlite_tracker):
     assert sqlite_tracker.record_report(report("r-b", {
         "fact": "actor", "id": "issp", "name": "IS Sahel Province", "kind": "armed_group",
         "aliases": ["IS Sahel"]})).recorded
+
+
+def test_a_report_may_correct_the_date_its_other_facts_would_contradict(sqlite_tracker):
+    """The date checks read the dates as the report leaves them: a status dated before the
+    recorded start, sent with a correction of the start, is recorded; so is a role after
+    the recorded death sent with a correction of the death's date."""
+    sqlite_tracker.record_report(base_report())
+    sqlite_tracker.record_report(report("r-op", {
+        "fact": "operation", "id": "op", "name": "Op", "lead": "france",
+        "started": "2014-08-01"}))
+    status = {"fact": "operation_status", "operation": "op", "status": "active",
+              "date": "2014-07-20"}
+    assert refused(sqlite_tracker, report("r-s", status))[0][:2] == (0, "date")
+    assert sqlite_tracker.record_report(report(
+        "r-s", status, correction({"operation": "op"}, "started", "2014-07-20"))).recorded
+    sqlite_tracker.record_report(report("r-isgs", *HUZEIFA))
+    sqlite_tracker.record_report(report("r-death", {"fact": "death", "person": "huzeifa",
+                                                    "date": "2022-06-01"}))
+    role = {"fact": "role", "person": "huzeifa", "group": "isgs", "role": "deputy",
+            "since": "2023-01-01"}
+    assert refused(sqlite_tracker, report("r-role", role))[0][:2] == (0, "since")
+    assert sqlite_tracker.record_report(report(
+        "r-role", role, correction({"actor": "huzeifa"}, "fate.date", "2023-06-01"))).recorded

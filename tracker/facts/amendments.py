@@ -5,9 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from tracker.domain.base import get_path
 from tracker.exceptions import FactError
-from tracker.facts.base import CLEARABLE, CORRECTABLE, FactSchema, FactType, Tag, register
+from tracker.facts.base import (
+    CLEARABLE,
+    CORRECTABLE,
+    FactSchema,
+    FactType,
+    Tag,
+    as_left,
+    register,
+)
 from tracker.fields import (
     AnyValue,
     FormatSchema,
@@ -141,18 +148,6 @@ def apply_correction(uow: UnitOfWork, fact: Fact) -> None:
 
 
 COORDINATES = ("location.latitude", "location.longitude")
-
-
-def as_left(uow: UnitOfWork, details: dict[str, Any], kind: str, key: str,
-            names: tuple[str, ...]) -> dict[str, Any]:
-    """These fields of an entity as the report leaves them: the recorded values, changed
-    by the report's corrections of them (the last one of each counts)."""
-    left = {name: get_path(details, name) for name in names}
-    for other in uow.report.facts:
-        if other.type == "correction" and other.data["target"] == {kind: key} \
-                and other.data["field"] in left:
-            left[other.data["field"]] = other.data["value"]
-    return left
 
 
 def apply_retraction(uow: UnitOfWork, fact: Fact) -> None:

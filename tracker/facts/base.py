@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from tracker.domain.actor import Actor
-from tracker.domain.base import entity_id
+from tracker.domain.base import entity_id, get_path
 from tracker.domain.link import SAME, pair_key
 from tracker.exceptions import FactError
 from tracker.fields import (
@@ -383,3 +383,18 @@ def _said(value: Any) -> str:
     else:
         text = str(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def as_left(uow: UnitOfWork, details: dict[str, Any], kind: str, key: str,
+            names: tuple[str, ...]) -> dict[str, Any]:
+    """These fields of an entity as the report leaves them: the recorded values, changed
+    by the report's corrections of them (the last one of each counts). The checks of
+    dates and coordinates read them, so a report may correct what its other facts would
+    contradict."""
+    left = {name: get_path(details, name) for name in names}
+    for other in uow.report.facts:
+        if other.type == "correction" and other.data["target"] == {kind: key} \
+                and other.data["field"] in left:
+            left[other.data["field"]] = other.data["value"]
+    return left
+

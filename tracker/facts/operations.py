@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from tracker.domain.operation import Operation
 from tracker.exceptions import FactError
-from tracker.facts.base import FactSchema, FactType, Tag, correctable, register
+from tracker.facts.base import FactSchema, FactType, Tag, as_left, correctable, register
 from tracker.fields import Choice, Day, Ident, ListOf, LongText, Text
 
 if TYPE_CHECKING:
@@ -53,7 +53,8 @@ def apply_operation(uow: UnitOfWork, fact: Fact) -> None:
 def apply_operation_status(uow: UnitOfWork, fact: Fact) -> None:
     d = fact.data
     op = uow.require(fact, "operation", "operation", d["operation"])
-    started = op.details.get("started")
+    # As the report leaves it: a correction of `started` in the same report counts.
+    started = as_left(uow, op.details, "operation", op.key, ("started",))["started"]
     # `planned` may be announced before the start; any other status is of a started one.
     if d["status"] != "planned" and d.get("date") is not None and started is not None \
             and str(d["date"]) < str(started):

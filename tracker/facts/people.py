@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
 from tracker.exceptions import FactError
-from tracker.facts.base import FactSchema, FactType, Tag, register
+from tracker.facts.base import FactSchema, FactType, Tag, as_left, register
 from tracker.fields import Choice, Day, Ident
 
 if TYPE_CHECKING:
@@ -88,6 +88,9 @@ def apply_role(uow: UnitOfWork, fact: Fact) -> None:
     person = uow.require_person(fact, "person", d["person"])
     uow.require_known(fact, "group", "actor", d["group"])
     fate = person.fate
+    if fate is not None:  # its date as the report leaves it (a fate.date correction)
+        fate = {**fate, "date": as_left(uow, {"fate": fate}, "actor", person.key,
+                                        ("fate.date",))["fate.date"]}
     # Only a death is final: a capture may have been followed by a release no report has
     # given yet, or one dated earlier may be recorded later.
     if d.get("since") is not None and fate is not None and fate["fate"] == "death" \
