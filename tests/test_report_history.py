@@ -203,5 +203,13 @@ def test_a_history_is_paged_and_a_page_of_a_big_report_reads_the_page(app, monke
     # 13 pages: each reads about itself (from `after`, a batch at a time), not the report
     # (13 x 601 events).
     assert sum(read) < 3 * 601, read
-    refused = client.get("/api/v1/history/report/big?limit=0")
-    assert refused.status_code == 422 and "limit" in refused.json["message"]
+    for bad in ("limit=0", "limit=10001", "after=-1", "after=9223372036854775808",
+                "limit=x"):
+        refused = client.get(f"/api/v1/history/report/big?{bad}")
+        assert refused.status_code == 422, bad
+        assert bad.split("=")[0] in refused.json["message"], refused.json
+    # At the limits: the largest page, and a page past the end (empty, no next).
+    assert len(client.get("/api/v1/history/report/big?limit=10000").json["events"]) == 601
+    last = whole["events"][-1]["position"]
+    past = client.get(f"/api/v1/history/report/big?after={last}").json
+    assert past["events"] == [] and past["next"] is None

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from api.cli.common import _fail, _print_json, _progress_bar, _services, _spans, _tracker, main
-from tracker.exceptions import TrackerError
+from tracker.exceptions import StoreUnavailableError, TrackerError
 from tracker.wording import counted
 
 VIEWS = ("leadership", "casualties", "operations", "incidents", "actors")
@@ -71,6 +71,8 @@ def rebuild(names: tuple[str, ...], verify_only: bool, ignore_chain: bool,
                 progress=update, before_switch=None if checked else before_switch)
         except TrackerError as e:
             finish()
+            if isinstance(e, StoreUnavailableError):
+                raise  # an outage: the command's one line, exit 3
             _fail(e)
         finish()
         chain = check.result()
@@ -121,7 +123,7 @@ class _ChainCheck:
 
     def result(self) -> Any:
         if self.chain is None:
-            self.chain = (self.beside.result() if self.beside is not None
+            self.chain = (self._beside() if self.beside is not None
                           else self.tracker.verify(set_aside=self.aside))
             if self.chain.passed_over:
                 one = len(self.chain.passed_over) == 1
@@ -133,15 +135,50 @@ class _ChainCheck:
         return self.chain
 
 
-def _chain_of(settings: Any, aside: tuple[int, ...]) -> Any:
-    """`tracker verify`'s check, in the process _ChainCheck starts beside the fold."""
-    from tracker.application import ConflictTracker
+    def _beside(self) -> Any:
+        """The check's result from its process: waited for at most CHAIN_WAIT seconds
+        more (its store's connections have their own bounds); an outage it met is raised
+        here as one (the command's one line, exit 3), a process that died or overran is a
+        refusal to switch."""
+        from concurrent.futures import TimeoutError as Overran
+        from concurrent.futures.process import BrokenProcessPool
 
-    tracker = ConflictTracker.from_settings(settings)
+        try:
+            outcome = self.beside.result(timeout=CHAIN_WAIT)
+        except Overran:
+            raise TrackerError(f"the log's hash chain check did not end within {CHAIN_WAIT:g} "
+                               "s of the fold; nothing was switched: readers keep the views "
+                               "they have") from None
+        except BrokenProcessPool as e:
+            raise TrackerError(f"the log's hash chain check stopped ({e}); nothing was "
+                               "switched: readers keep the views they have") from None
+        if isinstance(outcome, str):
+            raise StoreUnavailableError(outcome)
+        return outcome
+
+
+# How long a rebuild waits, once folded, for the chain check beside it (it takes about a
+# second per 100,000 events, and starts with the fold).
+CHAIN_WAIT = 600.0
+
+
+def _chain_of(settings: Any, aside: tuple[int, ...]) -> Any:
+    """`tracker verify`'s check, in the process _ChainCheck starts beside the fold: its
+    VerifyResult, or, when a store could not be reached, what went wrong (a string: the
+    store's own exception may not cross processes)."""
+    from tracker.application import ConflictTracker
+    from tracker.outages import is_outage
+
     try:
-        return tracker.verify(set_aside=aside)
-    finally:
-        tracker.close()
+        tracker = ConflictTracker.from_settings(settings)
+        try:
+            return tracker.verify(set_aside=aside)
+        finally:
+            tracker.close()
+    except Exception as e:
+        if not is_outage(e):
+            raise
+        return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
 
 
 def _verify_views(services: Any, check: _ChainCheck, as_json: bool) -> None:
